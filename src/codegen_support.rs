@@ -411,6 +411,33 @@ impl<'de> Deserialize<'de> for FieldName<'de> {
     }
 }
 
+/// A generated struct read from a map (its `Deserialize` impl calls
+/// [`deserialize_struct`]); written by `xtask/src/extras.rs`.
+pub(crate) trait StructFields<'de>: Sized {
+    /// `struct Name`, for serde's `invalid type: ..., expected struct Name`.
+    const EXPECTING: &'static str;
+    /// Reads the fields (unknown ones into `extra`).
+    fn visit_map<A: MapAccess<'de>>(map: A) -> Result<Self, A::Error>;
+}
+
+/// The `Deserialize` of every generated struct: one visitor for all of them, which asks
+/// for a map and hands it to the struct's [`StructFields::visit_map`].
+pub(crate) fn deserialize_struct<'de, D: Deserializer<'de>, T: StructFields<'de>>(
+    d: D,
+) -> Result<T, D::Error> {
+    struct V<T>(PhantomData<T>);
+    impl<'de, T: StructFields<'de>> Visitor<'de> for V<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(T::EXPECTING)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::visit_map(map)
+        }
+    }
+    d.deserialize_map(V(PhantomData))
+}
+
 /// A required field's value, or serde's `missing field` error.
 #[inline]
 #[cfg_attr(not(feature = "full"), allow(dead_code))] // unused by the generated code of some feature sets

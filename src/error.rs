@@ -918,29 +918,149 @@ pub(crate) fn snippet(body: &[u8]) -> String {
     s
 }
 
-/// How a generated method finds the JSON path of a decode failure.
-#[cfg_attr(not(feature = "full"), allow(dead_code))] // unused by the generated code of some feature sets
-pub(crate) type PathFinder = fn(&[u8]) -> Option<(String, String)>;
-
-/// Re-decodes `body` as `T` to find where it fails: `(path, message)`. Only called once a
-/// decode already failed, so the fast path pays nothing for it.
-pub(crate) fn json_path<T: serde::de::DeserializeOwned>(body: &[u8]) -> Option<(String, String)> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    match serde_path_to_error::deserialize::<_, T>(&mut de) {
-        Ok(_) => None,
-        Err(e) => Some((e.path().to_string(), e.inner().to_string())),
+/// The JSON path of the value at which decoding `text` failed with `err`, from the position
+/// serde_json gives (`a[1].b`; `.` for the top level or when there is no position), in the
+/// notation of `serde_path_to_error`.
+///
+/// One scan of the text up to that position, with no second decode: a re-decode that tracks
+/// the path would compile every decoded type's `Deserialize` a second time (with
+/// `serde_path_to_error` that was about a fifth of the crate's compiled functions).
+pub(crate) fn json_path_at(text: &[u8], err: &serde_json::Error) -> String {
+    if err.line() == 0 {
+        return ".".to_owned();
     }
+    // serde_json's column is the number of bytes of the line read before the position.
+    let mut start = 0;
+    for _ in 1..err.line() {
+        match memchr::memchr(b'\n', &text[start..]) {
+            Some(i) => start += i + 1,
+            None => break,
+        }
+    }
+    let end = (start + err.column()).min(text.len());
+    path_before(&text[..end])
 }
 
-/// For bodies that are not JSON.
-#[cfg_attr(not(feature = "full"), allow(dead_code))] // used by some API groups only
-pub(crate) fn no_json_path(_: &[u8]) -> Option<(String, String)> {
-    None
+/// The path of the value being read (or just read) at the end of `text`, a JSON text cut
+/// anywhere.
+fn path_before(text: &[u8]) -> String {
+    enum Frame {
+        /// A map: the key of the member being read; `None` between members.
+        Map { key: Option<String>, want_key: bool },
+        /// A sequence: the index of the element; `started` once it has begun.
+        Seq { index: usize, started: bool },
+    }
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut i = 0;
+    // A value begins here: an element of the innermost sequence has started.
+    fn value_starts(stack: &mut [Frame]) {
+        if let Some(Frame::Seq { started, .. }) = stack.last_mut() {
+            *started = true;
+        }
+    }
+    while i < text.len() {
+        match text[i] {
+            b'{' => {
+                value_starts(&mut stack);
+                stack.push(Frame::Map {
+                    key: None,
+                    want_key: true,
+                });
+                i += 1;
+            }
+            b'[' => {
+                value_starts(&mut stack);
+                stack.push(Frame::Seq {
+                    index: 0,
+                    started: false,
+                });
+                i += 1;
+            }
+            b'}' | b']' => {
+                stack.pop();
+                i += 1;
+            }
+            b',' => {
+                match stack.last_mut() {
+                    Some(Frame::Seq { index, started }) => {
+                        *index += 1;
+                        *started = false;
+                    }
+                    Some(Frame::Map { key, want_key }) => {
+                        *key = None;
+                        *want_key = true;
+                    }
+                    None => {}
+                }
+                i += 1;
+            }
+            b'"' => {
+                let begin = i;
+                i += 1;
+                while i < text.len() {
+                    match text[i] {
+                        b'\\' => i += 2,
+                        b'"' => break,
+                        _ => i += 1,
+                    }
+                }
+                let end = (i + 1).min(text.len());
+                i = end;
+                match stack.last_mut() {
+                    Some(Frame::Map { key, want_key }) if *want_key => {
+                        *want_key = false;
+                        let raw = &text[begin..end];
+                        *key = Some(serde_json::from_slice::<String>(raw).unwrap_or_else(|_| {
+                            // A key cut by the end of the text: what there is of it.
+                            String::from_utf8_lossy(raw.get(1..).unwrap_or_default())
+                                .trim_end_matches('"')
+                                .to_owned()
+                        }));
+                    }
+                    _ => value_starts(&mut stack),
+                }
+            }
+            b' ' | b'\t' | b'\n' | b'\r' | b':' => i += 1,
+            _ => {
+                // A number or a literal.
+                value_starts(&mut stack);
+                while i < text.len()
+                    && !matches!(text[i], b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
+                {
+                    i += 1;
+                }
+            }
+        }
+    }
+    let mut path = String::new();
+    for frame in &stack {
+        match frame {
+            Frame::Map { key: Some(key), .. } => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+            }
+            Frame::Seq {
+                index,
+                started: true,
+            } => {
+                path.push('[');
+                path.push_str(&index.to_string());
+                path.push(']');
+            }
+            _ => {}
+        }
+    }
+    if path.is_empty() {
+        path.push('.');
+    }
+    path
 }
 
 /// Converts the generated client's error into ours, reading the body of an error answer.
 #[cfg_attr(not(feature = "full"), allow(dead_code))] // unused by the generated code of some feature sets
-pub(crate) async fn from_generated<E>(e: progenitor_client::Error<E>, path: PathFinder) -> Error {
+pub(crate) async fn from_generated<E>(e: progenitor_client::Error<E>) -> Error {
     use progenitor_client::Error as G;
     match e {
         G::InvalidRequest(s) => Error::InvalidRequest(s),
@@ -956,15 +1076,12 @@ pub(crate) async fn from_generated<E>(e: progenitor_client::Error<E>, path: Path
             request_id: request_id(rv.headers()),
             body: None,
         })),
-        G::InvalidResponsePayload(bytes, err) => {
-            let (p, message) = path(&bytes).unwrap_or_else(|| (".".into(), err.to_string()));
-            Error::Decode {
-                what: "the response body".into(),
-                path: p,
-                message,
-                snippet: snippet(&bytes),
-            }
-        }
+        G::InvalidResponsePayload(bytes, err) => Error::Decode {
+            what: "the response body".into(),
+            path: json_path_at(&bytes, &err),
+            message: err.to_string(),
+            snippet: snippet(&bytes),
+        },
         G::UnexpectedResponse(resp) => from_response(resp).await,
         G::Custom(s) => Error::Config(s),
     }
@@ -1065,19 +1182,16 @@ pub(crate) async fn decode_json<R: serde::de::DeserializeOwned>(
 }
 
 /// Decodes a JSON body into `R`; on failure, [`Error::Decode`] naming `what`, with the JSON
-/// path (found by decoding again, so the fast path pays nothing for it).
+/// path.
 pub(crate) fn decode_bytes<R: serde::de::DeserializeOwned>(
     bytes: &[u8],
     what: &str,
 ) -> Result<R, Error> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        let (path, message) = json_path::<R>(bytes).unwrap_or_else(|| (".".into(), e.to_string()));
-        Error::Decode {
-            what: what.to_owned(),
-            path,
-            message,
-            snippet: snippet(bytes),
-        }
+    serde_json::from_slice(bytes).map_err(|e| Error::Decode {
+        what: what.to_owned(),
+        path: json_path_at(bytes, &e),
+        message: e.to_string(),
+        snippet: snippet(bytes),
     })
 }
 
@@ -1091,12 +1205,25 @@ pub(crate) fn decode_value<T: serde::de::DeserializeOwned>(
     json: &serde_json::Value,
     what: &str,
 ) -> Result<T, Error> {
-    serde_path_to_error::deserialize::<_, T>(json).map_err(|e| Error::Decode {
-        what: what.rsplit("::").next().unwrap_or(what).to_owned(),
-        path: e.path().to_string(),
-        message: e.inner().to_string(),
-        snippet: snippet(json.to_string().as_bytes()),
+    T::deserialize(json).map_err(|e| {
+        let text = json.to_string();
+        Error::Decode {
+            what: what.rsplit("::").next().unwrap_or(what).to_owned(),
+            path: value_path::<T>(&text),
+            message: e.to_string(),
+            snippet: snippet(text.as_bytes()),
+        }
     })
+}
+
+/// The JSON path at which `text`, a value that did not decode as `T`, fails: its text decoded
+/// again, from bytes as the generated methods decode a body (so no code is added for a type
+/// that a method also returns), the path read from the position of the error.
+pub(crate) fn value_path<T: serde::de::DeserializeOwned>(text: &str) -> String {
+    match serde_json::from_slice::<T>(text.as_bytes()) {
+        Err(e) => json_path_at(text.as_bytes(), &e),
+        Ok(_) => ".".to_owned(),
+    }
 }
 
 /// Reads a text answer (such as an SDP answer).
@@ -1205,8 +1332,58 @@ mod tests {
         struct U {
             b: i64,
         }
-        let (path, msg) = json_path::<T>(br#"{"a":[{"b":1},{"b":"x"}]}"#).unwrap();
-        assert_eq!(path, "a[1].b");
-        assert!(msg.contains("invalid type"), "{msg}");
+        let text = br#"{"a":[{"b":1},{"b":"x"}]}"#;
+        let e = serde_json::from_slice::<T>(text).err().unwrap();
+        assert_eq!(json_path_at(text, &e), "a[1].b");
+        assert!(e.to_string().contains("invalid type"), "{e}");
+    }
+
+    /// The path read from serde_json's error position is the path `serde_path_to_error` finds
+    /// by decoding again, for the shapes a body takes.
+    #[test]
+    fn json_path_at_agrees_with_a_path_tracking_decode() {
+        use std::collections::BTreeMap;
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Outer {
+            a: Vec<Inner>,
+            #[serde(default)]
+            m: BTreeMap<String, Inner>,
+            #[serde(default)]
+            e: Option<Kind>,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Inner {
+            b: i64,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        enum Kind {
+            #[serde(rename = "x")]
+            X,
+        }
+        fn check<T: serde::de::DeserializeOwned + std::fmt::Debug>(text: &str, expected: &str) {
+            let e = serde_json::from_str::<T>(text).unwrap_err();
+            let tracked = {
+                let mut de = serde_json::Deserializer::from_str(text);
+                let e = serde_path_to_error::deserialize::<_, T>(&mut de).unwrap_err();
+                known_path(e.path())
+            };
+            assert_eq!(json_path_at(text.as_bytes(), &e), expected, "{text}: {e}");
+            assert_eq!(tracked, expected, "{text}: path_to_error");
+        }
+        check::<Outer>(r#"{"a":[{"b":1},{"b":"x"}]}"#, "a[1].b");
+        check::<Outer>(r#"{"a":[{"b":1},{}]}"#, "a[1]");
+        check::<Outer>(r#"{"a":[],"m":{"k\"ey":{"b":true}}}"#, "m.k\"ey.b");
+        check::<Outer>(
+            "{\n  \"a\": [\n    {\"b\": 1},\n    {\"b\": null}\n  ]\n}",
+            "a[1].b",
+        );
+        check::<Outer>(r#"{"a":[],"e":"y"}"#, "e");
+        check::<Outer>(r#"{"a":{}}"#, "a");
+        check::<Outer>(r#"{"m":{},"a":[{"b":[1,2]}]}"#, "a[0].b");
+        check::<Outer>(r#"{"m":{}}"#, ".");
+        check::<Vec<Inner>>(r#"[{"b":1},{"b":"2"}]"#, "[1].b");
+        check::<Vec<Vec<Inner>>>(r#"[[],[{"b":1},{"b":1.5}]]"#, "[1][1].b");
     }
 }

@@ -4,6 +4,7 @@ use std::fmt;
 use std::ops::Index;
 
 use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
@@ -149,6 +150,15 @@ impl ExtraFields {
                 .0
                 .get_or_insert_with(Default::default)
                 .push((key, value)),
+        }
+        Ok(())
+    }
+
+    /// Writes the fields as entries of `map`, in order (called by the generated `Serialize`
+    /// impls after the known fields): the entries serde's `#[serde(flatten)]` wrote.
+    pub(crate) fn write_entries<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+        for (k, v) in self.iter() {
+            map.serialize_entry(k, v)?;
         }
         Ok(())
     }

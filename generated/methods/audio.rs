@@ -48,9 +48,7 @@ Sends a `POST` request to `/audio/speech`
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(crate::error::from_generated(e, crate::error::no_json_path).await)
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Returns a list of voice consent recordings
@@ -112,15 +110,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::VoiceConsentListResource>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     ///Every item of [`Self::list_voice_consents`], across all pages, fetched lazily: see [`crate::pagination`].
@@ -206,15 +196,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::VoiceConsentResource>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Updates a voice consent recording (metadata only)
@@ -276,15 +258,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::VoiceConsentResource>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Deletes a voice consent recording
@@ -343,15 +317,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::VoiceConsentDeletedResource>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
 }

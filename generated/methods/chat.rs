@@ -68,15 +68,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::ChatCompletionList>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     ///Every item of [`Self::list_chat_completions`], across all pages, fetched lazily: see [`crate::pagination`].
@@ -161,17 +153,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<
-                                types::CreateChatCompletionResponse,
-                            >,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Get a stored chat completion. Only Chat Completions that have been created
@@ -228,17 +210,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<
-                                types::CreateChatCompletionResponse,
-                            >,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Modify a stored chat completion. Only Chat Completions that have been
@@ -299,17 +271,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<
-                                types::CreateChatCompletionResponse,
-                            >,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Delete a stored chat completion. Only Chat Completions that have been
@@ -366,15 +328,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::ChatCompletionDeleted>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Get the messages in a stored chat completion. Only Chat Completions that
@@ -441,15 +395,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::ChatCompletionMessageList>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     ///Every item of [`Self::get_chat_completion_messages`], across all pages, fetched lazily: see [`crate::pagination`].

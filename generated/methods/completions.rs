@@ -55,15 +55,7 @@ Sends a `POST` request to `/completions`
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::CreateCompletionResponse>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
 }

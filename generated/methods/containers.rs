@@ -68,15 +68,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::ContainerListResource>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     ///Every item of [`Self::list_containers`], across all pages, fetched lazily: see [`crate::pagination`].
@@ -158,15 +150,7 @@ Sends a `POST` request to `/containers`
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::ContainerResource>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Retrieve Container
@@ -218,15 +202,7 @@ Sends a `GET` request to `/containers/{container_id}`
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::ContainerResource>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Delete Container
@@ -280,9 +256,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(crate::error::from_generated(e, crate::error::no_json_path).await)
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**List Container files
@@ -351,15 +325,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::ContainerFileListResource>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     ///Every item of [`Self::list_container_files`], across all pages, fetched lazily: see [`crate::pagination`].
@@ -452,15 +418,7 @@ Sends a `POST` request to `/containers/{container_id}/files`
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::ContainerFileResource>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Retrieve Container File
@@ -517,15 +475,7 @@ Sends a `GET` request to `/containers/{container_id}/files/{file_id}`
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::ContainerFileResource>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Delete Container File
@@ -579,9 +529,7 @@ Sends a `DELETE` request to `/containers/{container_id}/files/{file_id}`
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(crate::error::from_generated(e, crate::error::no_json_path).await)
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Retrieve Container File Content
@@ -635,9 +583,7 @@ Sends a `GET` request to `/containers/{container_id}/files/{file_id}/content`
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(crate::error::from_generated(e, crate::error::no_json_path).await)
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
 }

@@ -82,15 +82,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::ConversationItemList>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     ///Every item of [`Self::list_conversation_items`], across all pages, fetched lazily: see [`crate::pagination`].
@@ -188,15 +180,7 @@ parameter for [listing Conversation items above](/docs/api-reference/conversatio
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::ConversationItemList>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Get a single item from a conversation with the given IDs
@@ -256,15 +240,7 @@ parameter for [listing Conversation items above](/docs/api-reference/conversatio
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::ConversationItem>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Delete an item from a conversation with the given IDs
@@ -322,15 +298,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::ConversationResource>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Create a conversation
@@ -380,15 +348,7 @@ Sends a `POST` request to `/conversations`
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::ConversationResource>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Get a conversation
@@ -443,15 +403,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::ConversationResource>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Update a conversation
@@ -509,15 +461,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::ConversationResource>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Delete a conversation. Items in the conversation will not be deleted
@@ -572,15 +516,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::DeletedConversationResource>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
 }

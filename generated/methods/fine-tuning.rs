@@ -50,15 +50,7 @@ Sends a `POST` request to `/fine_tuning/alpha/graders/run`
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::RunGraderResponse>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Validate a grader.
@@ -109,15 +101,7 @@ Sends a `POST` request to `/fine_tuning/alpha/graders/validate`
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::ValidateGraderResponse>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     #[doc = "**NOTE:** This endpoint requires an [admin API key](../admin-api-keys).\n\nOrganization owners can use this endpoint to view all permissions for a fine-tuned model checkpoint.\n\n\nSends a `GET` request to `/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions`\n\nArguments:\n- `fine_tuned_model_checkpoint`: The ID of the fine-tuned model checkpoint to get permissions for.\n\n- `after`: Identifier for the last permission ID from the previous pagination request.\n- `limit`: Number of permissions to retrieve.\n- `order`: The order in which to retrieve permissions.\n- `project_id`: The ID of the project to get permissions for.\n"]
@@ -174,17 +158,7 @@ Sends a `POST` request to `/fine_tuning/alpha/graders/validate`
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<
-                                types::ListFineTuningCheckpointPermissionResponse,
-                            >,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     ///Every item of [`Self::list_fine_tuning_checkpoint_permissions`], across all pages, fetched lazily: see [`crate::pagination`].
@@ -276,17 +250,7 @@ Sends a `POST` request to `/fine_tuning/alpha/graders/validate`
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<
-                                types::ListFineTuningCheckpointPermissionResponse,
-                            >,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     #[doc = "**NOTE:** This endpoint requires an [admin API key](../admin-api-keys).\n\nOrganization owners can use this endpoint to delete a permission for a fine-tuned model checkpoint.\n\n\nSends a `DELETE` request to `/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions/{permission_id}`\n\nArguments:\n- `fine_tuned_model_checkpoint`: The ID of the fine-tuned model checkpoint to delete a permission for.\n\n- `permission_id`: The ID of the fine-tuned model checkpoint permission to delete.\n\n"]
@@ -338,17 +302,7 @@ Sends a `POST` request to `/fine_tuning/alpha/graders/validate`
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<
-                                types::DeleteFineTuningCheckpointPermissionResponse,
-                            >,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**List your organization's fine-tuning jobs
@@ -404,17 +358,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<
-                                types::ListPaginatedFineTuningJobsResponse,
-                            >,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     ///Every item of [`Self::list_paginated_fine_tuning_jobs`], across all pages, fetched lazily: see [`crate::pagination`].
@@ -490,15 +434,7 @@ Sends a `POST` request to `/fine_tuning/jobs`
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::FineTuningJob>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Get info about a fine-tuning job.
@@ -554,15 +490,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::FineTuningJob>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Immediately cancel a fine-tune job.
@@ -616,15 +544,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::FineTuningJob>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**List checkpoints for a fine-tuning job.
@@ -687,17 +607,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<
-                                types::ListFineTuningJobCheckpointsResponse,
-                            >,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     ///Every item of [`Self::list_fine_tuning_job_checkpoints`], across all pages, fetched lazily: see [`crate::pagination`].
@@ -795,17 +705,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<
-                                types::ListFineTuningJobEventsResponse,
-                            >,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     ///Every item of [`Self::list_fine_tuning_events`], across all pages, fetched lazily: see [`crate::pagination`].
@@ -888,15 +788,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::FineTuningJob>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Resume a fine-tune job.
@@ -950,15 +842,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::FineTuningJob>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
 }

@@ -57,15 +57,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::SkillListResource>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     ///Every item of [`Self::list_skills`], across all pages, fetched lazily: see [`crate::pagination`].
@@ -141,15 +133,7 @@ Sends a `POST` request to `/skills`
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::SkillResource>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Get a skill by its ID
@@ -200,15 +184,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::SkillResource>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Update the default version pointer for a skill
@@ -262,15 +238,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::SkillResource>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Delete a skill by its ID
@@ -324,15 +292,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::DeletedSkillResource>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Download a skill zip bundle by its ID
@@ -375,9 +335,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(crate::error::from_generated(e, crate::error::no_json_path).await)
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**List skill versions for a skill
@@ -440,15 +398,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::SkillVersionListResource>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     ///Every item of [`Self::list_skill_versions`], across all pages, fetched lazily: see [`crate::pagination`].
@@ -540,15 +490,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::SkillVersionResource>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Get a specific skill version
@@ -605,15 +547,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::SkillVersionResource>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Delete a skill version
@@ -670,15 +604,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(
-                    crate::error::from_generated(
-                            e,
-                            crate::error::json_path::<types::DeletedSkillVersionResource>,
-                        )
-                        .await,
-                )
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
     /**Download a skill version zip bundle
@@ -724,9 +650,7 @@ Arguments:
             .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => {
-                Err(crate::error::from_generated(e, crate::error::no_json_path).await)
-            }
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     }
 }

@@ -71,149 +71,139 @@ impl ::std::convert::From<MessageRequestContentTextObject> for ArrayOfContentPar
     }
 }
 ///Represents an `assistant` that can call the model and use tools.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AssistantObject {
     ///The Unix timestamp (in seconds) for when the assistant was created.
     pub created_at: i64,
     /**The description of the assistant. The maximum length is 512 characters.
 */
-    #[serde(default)]
     pub description: ::std::option::Option<AssistantObjectDescription>,
     ///The identifier, which can be referenced in API endpoints.
     pub id: ::std::string::String,
     /**The system instructions that the assistant uses. The maximum length is 256,000 characters.
 */
-    #[serde(default)]
     pub instructions: ::std::option::Option<AssistantObjectInstructions>,
-    #[serde(default)]
     pub metadata: ::std::option::Option<Metadata>,
     /**ID of the model to use. You can use the [List models](/docs/api-reference/models/list) API to see all of your available models, or see our [Model overview](/docs/models) for descriptions of them.
 */
     pub model: ::std::string::String,
     /**The name of the assistant. The maximum length is 256 characters.
 */
-    #[serde(default)]
     pub name: ::std::option::Option<AssistantObjectName>,
     ///The object type, which is always `assistant`.
     pub object: AssistantObjectObject,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub response_format: ::std::option::Option<AssistantsApiResponseFormatOption>,
     /**What sampling temperature to use, between 0 and 2. Higher values like 0.8 will make the output more random, while lower values like 0.2 will make it more focused and deterministic.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub temperature: ::std::option::Option<f64>,
     /**A set of resources that are used by the assistant's tools. The resources are specific to the type of tool. For example, the `code_interpreter` tool requires a list of file IDs, while the `file_search` tool requires a list of vector store IDs.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tool_resources: ::std::option::Option<AssistantObjectToolResources>,
     /**A list of tool enabled on the assistant. There can be a maximum of 128 tools per assistant. Tools can be of types `code_interpreter`, `file_search`, or `function`.
 */
-    #[serde(default)]
     pub tools: ::std::vec::Vec<AssistantObjectToolsItem>,
     /**An alternative to sampling with temperature, called nucleus sampling, where the model considers the results of the tokens with top_p probability mass. So 0.1 means only the tokens comprising the top 10% probability mass are considered.
 
 We generally recommend altering this or temperature but not both.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for AssistantObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = AssistantObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AssistantObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<AssistantObject, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<AssistantObjectDescription>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<AssistantObjectInstructions>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<AssistantObjectName>,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<AssistantObjectObject> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<
-                    ::std::option::Option<AssistantsApiResponseFormatOption>,
-                > = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<
-                    ::std::option::Option<AssistantObjectToolResources>,
-                > = ::std::option::Option::None;
-                let mut f11: ::std::option::Option<
-                    ::std::vec::Vec<AssistantObjectToolsItem>,
-                > = ::std::option::Option::None;
-                let mut f12: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "description" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "instructions" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "metadata" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        "response_format" => {
-                            f8 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "temperature" => {
-                            f9 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tool_resources" => {
-                            f10 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tools" => f11 = ::std::option::Option::Some(map.next_value()?),
-                        "top_p" => f12 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(AssistantObject {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    description: f1.unwrap_or_default(),
-                    id: crate::codegen_support::required(f2, "id")?,
-                    instructions: f3.unwrap_or_default(),
-                    metadata: f4.unwrap_or_default(),
-                    model: crate::codegen_support::required(f5, "model")?,
-                    name: f6.unwrap_or_default(),
-                    object: crate::codegen_support::required(f7, "object")?,
-                    response_format: f8.unwrap_or_default(),
-                    temperature: f9.unwrap_or_default(),
-                    tool_resources: f10.unwrap_or_default(),
-                    tools: f11.unwrap_or_default(),
-                    top_p: f12.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for AssistantObject {
+    const EXPECTING: &'static str = "struct AssistantObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut f11 = ::std::option::Option::None;
+        let mut f12 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "description" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "instructions" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "response_format" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "temperature" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "tool_resources" => f10 = ::std::option::Option::Some(map.next_value()?),
+                "tools" => f11 = ::std::option::Option::Some(map.next_value()?),
+                "top_p" => f12 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(AssistantObject {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            description: f1.unwrap_or_default(),
+            id: crate::codegen_support::required(f2, "id")?,
+            instructions: f3.unwrap_or_default(),
+            metadata: f4.unwrap_or_default(),
+            model: crate::codegen_support::required(f5, "model")?,
+            name: f6.unwrap_or_default(),
+            object: crate::codegen_support::required(f7, "object")?,
+            response_format: f8.unwrap_or_default(),
+            temperature: f9.unwrap_or_default(),
+            tool_resources: f10.unwrap_or_default(),
+            tools: f11.unwrap_or_default(),
+            top_p: f12.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for AssistantObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("description", &self.description)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("instructions", &self.instructions)?;
+        map.serialize_entry("metadata", &self.metadata)?;
+        map.serialize_entry("model", &self.model)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("object", &self.object)?;
+        if !self.response_format.is_none() {
+            map.serialize_entry("response_format", &self.response_format)?;
+        }
+        if !self.temperature.is_none() {
+            map.serialize_entry("temperature", &self.temperature)?;
+        }
+        if !self.tool_resources.is_none() {
+            map.serialize_entry("tool_resources", &self.tool_resources)?;
+        }
+        map.serialize_entry("tools", &self.tools)?;
+        if !self.top_p.is_none() {
+            map.serialize_entry("top_p", &self.top_p)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The description of the assistant. The maximum length is 512 characters.
@@ -442,169 +432,165 @@ impl<'de> ::serde::Deserialize<'de> for AssistantObjectObject {
 }
 /**A set of resources that are used by the assistant's tools. The resources are specific to the type of tool. For example, the `code_interpreter` tool requires a list of file IDs, while the `file_search` tool requires a list of vector store IDs.
 */
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AssistantObjectToolResources {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub code_interpreter: ::std::option::Option<
         AssistantObjectToolResourcesCodeInterpreter,
     >,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_search: ::std::option::Option<AssistantObjectToolResourcesFileSearch>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for AssistantObjectToolResources {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = AssistantObjectToolResources;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AssistantObjectToolResources")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<AssistantObjectToolResources, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<AssistantObjectToolResourcesCodeInterpreter>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<AssistantObjectToolResourcesFileSearch>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code_interpreter" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file_search" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(AssistantObjectToolResources {
-                    code_interpreter: f0.unwrap_or_default(),
-                    file_search: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for AssistantObjectToolResources {
+    const EXPECTING: &'static str = "struct AssistantObjectToolResources";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code_interpreter" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "file_search" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(AssistantObjectToolResources {
+            code_interpreter: f0.unwrap_or_default(),
+            file_search: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for AssistantObjectToolResources {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.code_interpreter.is_none() {
+            map.serialize_entry("code_interpreter", &self.code_interpreter)?;
+        }
+        if !self.file_search.is_none() {
+            map.serialize_entry("file_search", &self.file_search)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`AssistantObjectToolResourcesCodeInterpreter`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AssistantObjectToolResourcesCodeInterpreter {
     /**A list of [file](/docs/api-reference/files) IDs made available to the `code_interpreter`` tool. There can be a maximum of 20 files associated with the tool.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub file_ids: ::std::vec::Vec<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for AssistantObjectToolResourcesCodeInterpreter {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = AssistantObjectToolResourcesCodeInterpreter;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AssistantObjectToolResourcesCodeInterpreter")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                AssistantObjectToolResourcesCodeInterpreter,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(AssistantObjectToolResourcesCodeInterpreter {
-                    file_ids: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for AssistantObjectToolResourcesCodeInterpreter {
+    const EXPECTING: &'static str = "struct AssistantObjectToolResourcesCodeInterpreter";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(AssistantObjectToolResourcesCodeInterpreter {
+            file_ids: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for AssistantObjectToolResourcesCodeInterpreter {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.file_ids.is_empty() {
+            map.serialize_entry("file_ids", &self.file_ids)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`AssistantObjectToolResourcesFileSearch`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AssistantObjectToolResourcesFileSearch {
     /**The ID of the [vector store](/docs/api-reference/vector-stores/object) attached to this assistant. There can be a maximum of 1 vector store attached to the assistant.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub vector_store_ids: ::std::vec::Vec<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for AssistantObjectToolResourcesFileSearch {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = AssistantObjectToolResourcesFileSearch;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AssistantObjectToolResourcesFileSearch")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                AssistantObjectToolResourcesFileSearch,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "vector_store_ids" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(AssistantObjectToolResourcesFileSearch {
-                    vector_store_ids: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for AssistantObjectToolResourcesFileSearch {
+    const EXPECTING: &'static str = "struct AssistantObjectToolResourcesFileSearch";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "vector_store_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(AssistantObjectToolResourcesFileSearch {
+            vector_store_ids: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for AssistantObjectToolResourcesFileSearch {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.vector_store_ids.is_empty() {
+            map.serialize_entry("vector_store_ids", &self.vector_store_ids)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`AssistantObjectToolsItem`
@@ -1152,49 +1138,51 @@ impl<'de> ::serde::Deserialize<'de> for AssistantSupportedModels {
     }
 }
 ///`AssistantToolsCode`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AssistantToolsCode {
     ///The type of tool being defined: `code_interpreter`
-    #[serde(rename = "type")]
     pub type_: AssistantToolsCodeType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for AssistantToolsCode {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = AssistantToolsCode;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AssistantToolsCode")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<AssistantToolsCode, A::Error> {
-                let mut f0: ::std::option::Option<AssistantToolsCodeType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(AssistantToolsCode {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for AssistantToolsCode {
+    const EXPECTING: &'static str = "struct AssistantToolsCode";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(AssistantToolsCode {
+            type_: crate::codegen_support::required(f0, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for AssistantToolsCode {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of tool being defined: `code_interpreter`
@@ -1257,120 +1245,119 @@ impl<'de> ::serde::Deserialize<'de> for AssistantToolsCodeType {
     }
 }
 ///`AssistantToolsFileSearch`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AssistantToolsFileSearch {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_search: ::std::option::Option<AssistantToolsFileSearchFileSearch>,
     ///The type of tool being defined: `file_search`
-    #[serde(rename = "type")]
     pub type_: AssistantToolsFileSearchType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for AssistantToolsFileSearch {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = AssistantToolsFileSearch;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AssistantToolsFileSearch")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<AssistantToolsFileSearch, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<AssistantToolsFileSearchFileSearch>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<AssistantToolsFileSearchType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_search" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(AssistantToolsFileSearch {
-                    file_search: f0.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for AssistantToolsFileSearch {
+    const EXPECTING: &'static str = "struct AssistantToolsFileSearch";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_search" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(AssistantToolsFileSearch {
+            file_search: f0.unwrap_or_default(),
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for AssistantToolsFileSearch {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.file_search.is_none() {
+            map.serialize_entry("file_search", &self.file_search)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Overrides for the file search tool.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AssistantToolsFileSearchFileSearch {
     /**The maximum number of results the file search tool should output. The default is 20 for `gpt-4*` models and 5 for `gpt-3.5-turbo`. This number should be between 1 and 50 inclusive.
 
 Note that the file search tool may output fewer than `max_num_results` results. See the [file search tool documentation](/docs/assistants/tools/file-search#customizing-file-search-settings) for more information.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_num_results: ::std::option::Option<::std::num::NonZeroU64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub ranking_options: ::std::option::Option<FileSearchRankingOptions>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for AssistantToolsFileSearchFileSearch {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = AssistantToolsFileSearchFileSearch;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AssistantToolsFileSearchFileSearch")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<AssistantToolsFileSearchFileSearch, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::num::NonZeroU64>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<FileSearchRankingOptions>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "max_num_results" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "ranking_options" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(AssistantToolsFileSearchFileSearch {
-                    max_num_results: f0.unwrap_or_default(),
-                    ranking_options: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for AssistantToolsFileSearchFileSearch {
+    const EXPECTING: &'static str = "struct AssistantToolsFileSearchFileSearch";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "max_num_results" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "ranking_options" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(AssistantToolsFileSearchFileSearch {
+            max_num_results: f0.unwrap_or_default(),
+            ranking_options: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for AssistantToolsFileSearchFileSearch {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.max_num_results.is_none() {
+            map.serialize_entry("max_num_results", &self.max_num_results)?;
+        }
+        if !self.ranking_options.is_none() {
+            map.serialize_entry("ranking_options", &self.ranking_options)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of tool being defined: `file_search`
@@ -1433,51 +1420,52 @@ impl<'de> ::serde::Deserialize<'de> for AssistantToolsFileSearchType {
     }
 }
 ///`AssistantToolsFileSearchTypeOnly`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AssistantToolsFileSearchTypeOnly {
     ///The type of tool being defined: `file_search`
-    #[serde(rename = "type")]
     pub type_: AssistantToolsFileSearchTypeOnlyType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for AssistantToolsFileSearchTypeOnly {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = AssistantToolsFileSearchTypeOnly;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AssistantToolsFileSearchTypeOnly")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<AssistantToolsFileSearchTypeOnly, A::Error> {
-                let mut f0: ::std::option::Option<
-                    AssistantToolsFileSearchTypeOnlyType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(AssistantToolsFileSearchTypeOnly {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for AssistantToolsFileSearchTypeOnly {
+    const EXPECTING: &'static str = "struct AssistantToolsFileSearchTypeOnly";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(AssistantToolsFileSearchTypeOnly {
+            type_: crate::codegen_support::required(f0, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for AssistantToolsFileSearchTypeOnly {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of tool being defined: `file_search`
@@ -1541,53 +1529,56 @@ impl<'de> ::serde::Deserialize<'de> for AssistantToolsFileSearchTypeOnlyType {
     }
 }
 ///`AssistantToolsFunction`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AssistantToolsFunction {
     pub function: FunctionObject,
     ///The type of tool being defined: `function`
-    #[serde(rename = "type")]
     pub type_: AssistantToolsFunctionType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for AssistantToolsFunction {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = AssistantToolsFunction;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AssistantToolsFunction")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<AssistantToolsFunction, A::Error> {
-                let mut f0: ::std::option::Option<FunctionObject> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<AssistantToolsFunctionType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "function" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(AssistantToolsFunction {
-                    function: crate::codegen_support::required(f0, "function")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for AssistantToolsFunction {
+    const EXPECTING: &'static str = "struct AssistantToolsFunction";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "function" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(AssistantToolsFunction {
+            function: crate::codegen_support::required(f0, "function")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for AssistantToolsFunction {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("function", &self.function)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of tool being defined: `function`
@@ -1848,101 +1839,107 @@ impl<'de> ::serde::Deserialize<'de> for AssistantsApiToolChoiceOptionString {
     }
 }
 ///Specifies a tool the model should use. Use to force the model to call a specific tool.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AssistantsNamedToolChoice {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub function: ::std::option::Option<AssistantsNamedToolChoiceFunction>,
     ///The type of the tool. If type is `function`, the function name must be set
-    #[serde(rename = "type")]
     pub type_: AssistantsNamedToolChoiceType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for AssistantsNamedToolChoice {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = AssistantsNamedToolChoice;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AssistantsNamedToolChoice")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<AssistantsNamedToolChoice, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<AssistantsNamedToolChoiceFunction>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<AssistantsNamedToolChoiceType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "function" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(AssistantsNamedToolChoice {
-                    function: f0.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for AssistantsNamedToolChoice {
+    const EXPECTING: &'static str = "struct AssistantsNamedToolChoice";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "function" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(AssistantsNamedToolChoice {
+            function: f0.unwrap_or_default(),
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for AssistantsNamedToolChoice {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.function.is_none() {
+            map.serialize_entry("function", &self.function)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`AssistantsNamedToolChoiceFunction`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AssistantsNamedToolChoiceFunction {
     ///The name of the function to call.
     pub name: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for AssistantsNamedToolChoiceFunction {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = AssistantsNamedToolChoiceFunction;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AssistantsNamedToolChoiceFunction")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<AssistantsNamedToolChoiceFunction, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(AssistantsNamedToolChoiceFunction {
-                    name: crate::codegen_support::required(f0, "name")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for AssistantsNamedToolChoiceFunction {
+    const EXPECTING: &'static str = "struct AssistantsNamedToolChoiceFunction";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(AssistantsNamedToolChoiceFunction {
+            name: crate::codegen_support::required(f0, "name")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for AssistantsNamedToolChoiceFunction {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("name", &self.name)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the tool. If type is `function`, the function name must be set
@@ -2015,141 +2012,138 @@ impl<'de> ::serde::Deserialize<'de> for AssistantsNamedToolChoiceType {
     }
 }
 ///`CreateAssistantRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateAssistantRequest {
     /**The description of the assistant. The maximum length is 512 characters.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub description: ::std::option::Option<CreateAssistantRequestDescription>,
     /**The system instructions that the assistant uses. The maximum length is 256,000 characters.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub instructions: ::std::option::Option<CreateAssistantRequestInstructions>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
     /**ID of the model to use. You can use the [List models](/docs/api-reference/models/list) API to see all of your available models, or see our [Model overview](/docs/models) for descriptions of them.
 */
     pub model: CreateAssistantRequestModel,
     /**The name of the assistant. The maximum length is 256 characters.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<CreateAssistantRequestName>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reasoning_effort: ::std::option::Option<ReasoningEffort>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub response_format: ::std::option::Option<AssistantsApiResponseFormatOption>,
     /**What sampling temperature to use, between 0 and 2. Higher values like 0.8 will make the output more random, while lower values like 0.2 will make it more focused and deterministic.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub temperature: ::std::option::Option<f64>,
     /**A set of resources that are used by the assistant's tools. The resources are specific to the type of tool. For example, the `code_interpreter` tool requires a list of file IDs, while the `file_search` tool requires a list of vector store IDs.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tool_resources: ::std::option::Option<CreateAssistantRequestToolResources>,
     /**A list of tool enabled on the assistant. There can be a maximum of 128 tools per assistant. Tools can be of types `code_interpreter`, `file_search`, or `function`.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub tools: ::std::vec::Vec<CreateAssistantRequestToolsItem>,
     /**An alternative to sampling with temperature, called nucleus sampling, where the model considers the results of the tokens with top_p probability mass. So 0.1 means only the tokens comprising the top 10% probability mass are considered.
 
 We generally recommend altering this or temperature but not both.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateAssistantRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateAssistantRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateAssistantRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateAssistantRequest, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<CreateAssistantRequestDescription>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<CreateAssistantRequestInstructions>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<CreateAssistantRequestModel> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<CreateAssistantRequestName>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<ReasoningEffort>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<AssistantsApiResponseFormatOption>,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<
-                    ::std::option::Option<CreateAssistantRequestToolResources>,
-                > = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<
-                    ::std::vec::Vec<CreateAssistantRequestToolsItem>,
-                > = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "description" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "instructions" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "metadata" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "reasoning_effort" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "response_format" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "temperature" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tool_resources" => {
-                            f8 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tools" => f9 = ::std::option::Option::Some(map.next_value()?),
-                        "top_p" => f10 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateAssistantRequest {
-                    description: f0.unwrap_or_default(),
-                    instructions: f1.unwrap_or_default(),
-                    metadata: f2.unwrap_or_default(),
-                    model: crate::codegen_support::required(f3, "model")?,
-                    name: f4.unwrap_or_default(),
-                    reasoning_effort: f5.unwrap_or_default(),
-                    response_format: f6.unwrap_or_default(),
-                    temperature: f7.unwrap_or_default(),
-                    tool_resources: f8.unwrap_or_default(),
-                    tools: f9.unwrap_or_default(),
-                    top_p: f10.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateAssistantRequest {
+    const EXPECTING: &'static str = "struct CreateAssistantRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "instructions" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "reasoning_effort" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "response_format" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "temperature" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "tool_resources" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "tools" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "top_p" => f10 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateAssistantRequest {
+            description: f0.unwrap_or_default(),
+            instructions: f1.unwrap_or_default(),
+            metadata: f2.unwrap_or_default(),
+            model: crate::codegen_support::required(f3, "model")?,
+            name: f4.unwrap_or_default(),
+            reasoning_effort: f5.unwrap_or_default(),
+            response_format: f6.unwrap_or_default(),
+            temperature: f7.unwrap_or_default(),
+            tool_resources: f8.unwrap_or_default(),
+            tools: f9.unwrap_or_default(),
+            top_p: f10.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateAssistantRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.description.is_none() {
+            map.serialize_entry("description", &self.description)?;
+        }
+        if !self.instructions.is_none() {
+            map.serialize_entry("instructions", &self.instructions)?;
+        }
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        map.serialize_entry("model", &self.model)?;
+        if !self.name.is_none() {
+            map.serialize_entry("name", &self.name)?;
+        }
+        if !self.reasoning_effort.is_none() {
+            map.serialize_entry("reasoning_effort", &self.reasoning_effort)?;
+        }
+        if !self.response_format.is_none() {
+            map.serialize_entry("response_format", &self.response_format)?;
+        }
+        if !self.temperature.is_none() {
+            map.serialize_entry("temperature", &self.temperature)?;
+        }
+        if !self.tool_resources.is_none() {
+            map.serialize_entry("tool_resources", &self.tool_resources)?;
+        }
+        if !self.tools.is_empty() {
+            map.serialize_entry("tools", &self.tools)?;
+        }
+        if !self.top_p.is_none() {
+            map.serialize_entry("top_p", &self.top_p)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The description of the assistant. The maximum length is 512 characters.
@@ -2345,78 +2339,73 @@ impl<'de> ::serde::Deserialize<'de> for CreateAssistantRequestName {
 }
 /**A set of resources that are used by the assistant's tools. The resources are specific to the type of tool. For example, the `code_interpreter` tool requires a list of file IDs, while the `file_search` tool requires a list of vector store IDs.
 */
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateAssistantRequestToolResources {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub code_interpreter: ::std::option::Option<
         CreateAssistantRequestToolResourcesCodeInterpreter,
     >,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_search: ::std::option::Option<
         CreateAssistantRequestToolResourcesFileSearch,
     >,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateAssistantRequestToolResources {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateAssistantRequestToolResources;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateAssistantRequestToolResources")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateAssistantRequestToolResources, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<
-                        CreateAssistantRequestToolResourcesCodeInterpreter,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<CreateAssistantRequestToolResourcesFileSearch>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code_interpreter" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file_search" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateAssistantRequestToolResources {
-                    code_interpreter: f0.unwrap_or_default(),
-                    file_search: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateAssistantRequestToolResources {
+    const EXPECTING: &'static str = "struct CreateAssistantRequestToolResources";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code_interpreter" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "file_search" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateAssistantRequestToolResources {
+            code_interpreter: f0.unwrap_or_default(),
+            file_search: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateAssistantRequestToolResources {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.code_interpreter.is_none() {
+            map.serialize_entry("code_interpreter", &self.code_interpreter)?;
+        }
+        if !self.file_search.is_none() {
+            map.serialize_entry("file_search", &self.file_search)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateAssistantRequestToolResourcesCodeInterpreter`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateAssistantRequestToolResourcesCodeInterpreter {
     /**A list of [file](/docs/api-reference/files) IDs made available to the `code_interpreter` tool. There can be a maximum of 20 files associated with the tool.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub file_ids: ::std::vec::Vec<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -2424,128 +2413,120 @@ for CreateAssistantRequestToolResourcesCodeInterpreter {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateAssistantRequestToolResourcesCodeInterpreter;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateAssistantRequestToolResourcesCodeInterpreter")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateAssistantRequestToolResourcesCodeInterpreter,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateAssistantRequestToolResourcesCodeInterpreter {
-                    file_ids: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateAssistantRequestToolResourcesCodeInterpreter {
+    const EXPECTING: &'static str = "struct CreateAssistantRequestToolResourcesCodeInterpreter";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateAssistantRequestToolResourcesCodeInterpreter {
+            file_ids: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateAssistantRequestToolResourcesCodeInterpreter {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.file_ids.is_empty() {
+            map.serialize_entry("file_ids", &self.file_ids)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateAssistantRequestToolResourcesFileSearch`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateAssistantRequestToolResourcesFileSearch {
     /**The [vector store](/docs/api-reference/vector-stores/object) attached to this assistant. There can be a maximum of 1 vector store attached to the assistant.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub vector_store_ids: ::std::vec::Vec<::std::string::String>,
     /**A helper to create a [vector store](/docs/api-reference/vector-stores/object) with file_ids and attach it to this assistant. There can be a maximum of 1 vector store attached to the assistant.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub vector_stores: ::std::vec::Vec<
         CreateAssistantRequestToolResourcesFileSearchVectorStoresItem,
     >,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateAssistantRequestToolResourcesFileSearch {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateAssistantRequestToolResourcesFileSearch;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateAssistantRequestToolResourcesFileSearch")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateAssistantRequestToolResourcesFileSearch,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::vec::Vec<
-                        CreateAssistantRequestToolResourcesFileSearchVectorStoresItem,
-                    >,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "vector_store_ids" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "vector_stores" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateAssistantRequestToolResourcesFileSearch {
-                    vector_store_ids: f0.unwrap_or_default(),
-                    vector_stores: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateAssistantRequestToolResourcesFileSearch {
+    const EXPECTING: &'static str = "struct CreateAssistantRequestToolResourcesFileSearch";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "vector_store_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "vector_stores" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateAssistantRequestToolResourcesFileSearch {
+            vector_store_ids: f0.unwrap_or_default(),
+            vector_stores: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateAssistantRequestToolResourcesFileSearch {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.vector_store_ids.is_empty() {
+            map.serialize_entry("vector_store_ids", &self.vector_store_ids)?;
+        }
+        if !self.vector_stores.is_empty() {
+            map.serialize_entry("vector_stores", &self.vector_stores)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateAssistantRequestToolResourcesFileSearchVectorStoresItem`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
     ///The chunking strategy used to chunk the file(s). If not set, will use the `auto` strategy.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub chunking_strategy: ::std::option::Option<
         CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategy,
     >,
     /**A list of [file](/docs/api-reference/files) IDs to add to the vector store. For vector stores created before Nov 2025, there can be a maximum of 10,000 files in a vector store. For vector stores created starting in Nov 2025, the limit is 100,000,000 files.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub file_ids: ::std::vec::Vec<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -2553,55 +2534,58 @@ for CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateAssistantRequestToolResourcesFileSearchVectorStoresItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str(
-                    "struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItem",
-                )
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateAssistantRequestToolResourcesFileSearchVectorStoresItem,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<
-                        CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategy,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "chunking_strategy" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file_ids" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "metadata" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
+    const EXPECTING: &'static str = "struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "chunking_strategy" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
-                    chunking_strategy: f0.unwrap_or_default(),
-                    file_ids: f1.unwrap_or_default(),
-                    metadata: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+                "file_ids" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
+            chunking_strategy: f0.unwrap_or_default(),
+            file_ids: f1.unwrap_or_default(),
+            metadata: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize
+for CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.chunking_strategy.is_none() {
+            map.serialize_entry("chunking_strategy", &self.chunking_strategy)?;
+        }
+        if !self.file_ids.is_empty() {
+            map.serialize_entry("file_ids", &self.file_ids)?;
+        }
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The chunking strategy used to chunk the file(s). If not set, will use the `auto` strategy.
@@ -2693,15 +2677,13 @@ impl ::std::convert::From<AssistantToolsFunction> for CreateAssistantRequestTool
     }
 }
 ///`CreateMessageRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateMessageRequest {
     ///A list of files attached to the message, and the tools they should be added to.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub attachments: ::std::option::Option<
         ::std::vec::Vec<CreateMessageRequestAttachmentsItem>,
     >,
     pub content: CreateMessageRequestContent,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
     /**The role of the entity that is creating the message. Allowed values include:
 - `user`: Indicates the message is sent by an actual user and should be used in most cases to represent user-generated messages.
@@ -2709,114 +2691,121 @@ pub struct CreateMessageRequest {
 */
     pub role: CreateMessageRequestRole,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateMessageRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateMessageRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateMessageRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateMessageRequest, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<
-                        ::std::vec::Vec<CreateMessageRequestAttachmentsItem>,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<CreateMessageRequestContent> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<CreateMessageRequestRole> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "attachments" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "content" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "metadata" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "role" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateMessageRequest {
-                    attachments: f0.unwrap_or_default(),
-                    content: crate::codegen_support::required(f1, "content")?,
-                    metadata: f2.unwrap_or_default(),
-                    role: crate::codegen_support::required(f3, "role")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateMessageRequest {
+    const EXPECTING: &'static str = "struct CreateMessageRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "attachments" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "content" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "role" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateMessageRequest {
+            attachments: f0.unwrap_or_default(),
+            content: crate::codegen_support::required(f1, "content")?,
+            metadata: f2.unwrap_or_default(),
+            role: crate::codegen_support::required(f3, "role")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateMessageRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.attachments.is_none() {
+            map.serialize_entry("attachments", &self.attachments)?;
+        }
+        map.serialize_entry("content", &self.content)?;
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        map.serialize_entry("role", &self.role)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateMessageRequestAttachmentsItem`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateMessageRequestAttachmentsItem {
     ///The ID of the file to attach to the message.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_id: ::std::option::Option<::std::string::String>,
     ///The tools to add this file to.
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub tools: ::std::vec::Vec<CreateMessageRequestAttachmentsItemToolsItem>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateMessageRequestAttachmentsItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateMessageRequestAttachmentsItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateMessageRequestAttachmentsItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateMessageRequestAttachmentsItem, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::vec::Vec<CreateMessageRequestAttachmentsItemToolsItem>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "tools" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateMessageRequestAttachmentsItem {
-                    file_id: f0.unwrap_or_default(),
-                    tools: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateMessageRequestAttachmentsItem {
+    const EXPECTING: &'static str = "struct CreateMessageRequestAttachmentsItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "tools" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateMessageRequestAttachmentsItem {
+            file_id: f0.unwrap_or_default(),
+            tools: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateMessageRequestAttachmentsItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.file_id.is_none() {
+            map.serialize_entry("file_id", &self.file_id)?;
+        }
+        if !self.tools.is_empty() {
+            map.serialize_entry("tools", &self.tools)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateMessageRequestAttachmentsItemToolsItem`
@@ -3028,191 +3017,197 @@ impl<'de> ::serde::Deserialize<'de> for CreateRunIncludeItem {
     }
 }
 ///`CreateRunRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateRunRequest {
     ///Appends additional instructions at the end of the instructions for the run. This is useful for modifying the behavior on a per-run basis without overriding other instructions.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub additional_instructions: ::std::option::Option<::std::string::String>,
     ///Adds additional messages to the thread before creating the run.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub additional_messages: ::std::option::Option<
         ::std::vec::Vec<CreateMessageRequest>,
     >,
     ///The ID of the [assistant](/docs/api-reference/assistants) to use to execute this run.
     pub assistant_id: ::std::string::String,
     ///Overrides the [instructions](/docs/api-reference/assistants/createAssistant) of the assistant. This is useful for modifying the behavior on a per-run basis.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub instructions: ::std::option::Option<::std::string::String>,
     /**The maximum number of completion tokens that may be used over the course of the run. The run will make a best effort to use only the number of completion tokens specified, across multiple turns of the run. If the run exceeds the number of completion tokens specified, the run will end with status `incomplete`. See `incomplete_details` for more info.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_completion_tokens: ::std::option::Option<i64>,
     /**The maximum number of prompt tokens that may be used over the course of the run. The run will make a best effort to use only the number of prompt tokens specified, across multiple turns of the run. If the run exceeds the number of prompt tokens specified, the run will end with status `incomplete`. See `incomplete_details` for more info.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_prompt_tokens: ::std::option::Option<i64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
     ///The ID of the [Model](/docs/api-reference/models) to be used to execute this run. If a value is provided here, it will override the model associated with the assistant. If not, the model associated with the assistant will be used.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub model: ::std::option::Option<CreateRunRequestModel>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub parallel_tool_calls: ::std::option::Option<ParallelToolCalls>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reasoning_effort: ::std::option::Option<ReasoningEffort>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub response_format: ::std::option::Option<AssistantsApiResponseFormatOption>,
     /**If `true`, returns a stream of events that happen during the Run as server-sent events, terminating when the Run enters a terminal state with a `data: [DONE]` message.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stream: ::std::option::Option<bool>,
     /**What sampling temperature to use, between 0 and 2. Higher values like 0.8 will make the output more random, while lower values like 0.2 will make it more focused and deterministic.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub temperature: ::std::option::Option<f64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tool_choice: ::std::option::Option<AssistantsApiToolChoiceOption>,
     ///Override the tools the assistant can use for this run. This is useful for modifying the behavior on a per-run basis.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tools: ::std::option::Option<::std::vec::Vec<CreateRunRequestToolsItem>>,
     /**An alternative to sampling with temperature, called nucleus sampling, where the model considers the results of the tokens with top_p probability mass. So 0.1 means only the tokens comprising the top 10% probability mass are considered.
 
 We generally recommend altering this or temperature but not both.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub truncation_strategy: ::std::option::Option<TruncationObject>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateRunRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateRunRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateRunRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateRunRequest, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<CreateMessageRequest>>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<
-                    ::std::option::Option<CreateRunRequestModel>,
-                > = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<
-                    ::std::option::Option<ParallelToolCalls>,
-                > = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<
-                    ::std::option::Option<ReasoningEffort>,
-                > = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<
-                    ::std::option::Option<AssistantsApiResponseFormatOption>,
-                > = ::std::option::Option::None;
-                let mut f11: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f12: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f13: ::std::option::Option<
-                    ::std::option::Option<AssistantsApiToolChoiceOption>,
-                > = ::std::option::Option::None;
-                let mut f14: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<CreateRunRequestToolsItem>>,
-                > = ::std::option::Option::None;
-                let mut f15: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f16: ::std::option::Option<
-                    ::std::option::Option<TruncationObject>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "additional_instructions" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "additional_messages" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "assistant_id" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "instructions" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "max_completion_tokens" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "max_prompt_tokens" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "metadata" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        "parallel_tool_calls" => {
-                            f8 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "reasoning_effort" => {
-                            f9 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "response_format" => {
-                            f10 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "stream" => f11 = ::std::option::Option::Some(map.next_value()?),
-                        "temperature" => {
-                            f12 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tool_choice" => {
-                            f13 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tools" => f14 = ::std::option::Option::Some(map.next_value()?),
-                        "top_p" => f15 = ::std::option::Option::Some(map.next_value()?),
-                        "truncation_strategy" => {
-                            f16 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateRunRequest {
+    const EXPECTING: &'static str = "struct CreateRunRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut f11 = ::std::option::Option::None;
+        let mut f12 = ::std::option::Option::None;
+        let mut f13 = ::std::option::Option::None;
+        let mut f14 = ::std::option::Option::None;
+        let mut f15 = ::std::option::Option::None;
+        let mut f16 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "additional_instructions" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CreateRunRequest {
-                    additional_instructions: f0.unwrap_or_default(),
-                    additional_messages: f1.unwrap_or_default(),
-                    assistant_id: crate::codegen_support::required(f2, "assistant_id")?,
-                    instructions: f3.unwrap_or_default(),
-                    max_completion_tokens: f4.unwrap_or_default(),
-                    max_prompt_tokens: f5.unwrap_or_default(),
-                    metadata: f6.unwrap_or_default(),
-                    model: f7.unwrap_or_default(),
-                    parallel_tool_calls: f8.unwrap_or_default(),
-                    reasoning_effort: f9.unwrap_or_default(),
-                    response_format: f10.unwrap_or_default(),
-                    stream: f11.unwrap_or_default(),
-                    temperature: f12.unwrap_or_default(),
-                    tool_choice: f13.unwrap_or_default(),
-                    tools: f14.unwrap_or_default(),
-                    top_p: f15.unwrap_or_default(),
-                    truncation_strategy: f16.unwrap_or_default(),
-                    extra: extra,
-                })
+                "additional_messages" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "assistant_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "instructions" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "max_completion_tokens" => {
+                    f4 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "max_prompt_tokens" => {
+                    f5 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "metadata" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "parallel_tool_calls" => {
+                    f8 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "reasoning_effort" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "response_format" => f10 = ::std::option::Option::Some(map.next_value()?),
+                "stream" => f11 = ::std::option::Option::Some(map.next_value()?),
+                "temperature" => f12 = ::std::option::Option::Some(map.next_value()?),
+                "tool_choice" => f13 = ::std::option::Option::Some(map.next_value()?),
+                "tools" => f14 = ::std::option::Option::Some(map.next_value()?),
+                "top_p" => f15 = ::std::option::Option::Some(map.next_value()?),
+                "truncation_strategy" => {
+                    f16 = ::std::option::Option::Some(map.next_value()?);
+                }
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateRunRequest {
+            additional_instructions: f0.unwrap_or_default(),
+            additional_messages: f1.unwrap_or_default(),
+            assistant_id: crate::codegen_support::required(f2, "assistant_id")?,
+            instructions: f3.unwrap_or_default(),
+            max_completion_tokens: f4.unwrap_or_default(),
+            max_prompt_tokens: f5.unwrap_or_default(),
+            metadata: f6.unwrap_or_default(),
+            model: f7.unwrap_or_default(),
+            parallel_tool_calls: f8.unwrap_or_default(),
+            reasoning_effort: f9.unwrap_or_default(),
+            response_format: f10.unwrap_or_default(),
+            stream: f11.unwrap_or_default(),
+            temperature: f12.unwrap_or_default(),
+            tool_choice: f13.unwrap_or_default(),
+            tools: f14.unwrap_or_default(),
+            top_p: f15.unwrap_or_default(),
+            truncation_strategy: f16.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateRunRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.additional_instructions.is_none() {
+            map.serialize_entry(
+                "additional_instructions",
+                &self.additional_instructions,
+            )?;
+        }
+        if !self.additional_messages.is_none() {
+            map.serialize_entry("additional_messages", &self.additional_messages)?;
+        }
+        map.serialize_entry("assistant_id", &self.assistant_id)?;
+        if !self.instructions.is_none() {
+            map.serialize_entry("instructions", &self.instructions)?;
+        }
+        if !self.max_completion_tokens.is_none() {
+            map.serialize_entry("max_completion_tokens", &self.max_completion_tokens)?;
+        }
+        if !self.max_prompt_tokens.is_none() {
+            map.serialize_entry("max_prompt_tokens", &self.max_prompt_tokens)?;
+        }
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        if !self.model.is_none() {
+            map.serialize_entry("model", &self.model)?;
+        }
+        if !self.parallel_tool_calls.is_none() {
+            map.serialize_entry("parallel_tool_calls", &self.parallel_tool_calls)?;
+        }
+        if !self.reasoning_effort.is_none() {
+            map.serialize_entry("reasoning_effort", &self.reasoning_effort)?;
+        }
+        if !self.response_format.is_none() {
+            map.serialize_entry("response_format", &self.response_format)?;
+        }
+        if !self.stream.is_none() {
+            map.serialize_entry("stream", &self.stream)?;
+        }
+        if !self.temperature.is_none() {
+            map.serialize_entry("temperature", &self.temperature)?;
+        }
+        if !self.tool_choice.is_none() {
+            map.serialize_entry("tool_choice", &self.tool_choice)?;
+        }
+        if !self.tools.is_none() {
+            map.serialize_entry("tools", &self.tools)?;
+        }
+        if !self.top_p.is_none() {
+            map.serialize_entry("top_p", &self.top_p)?;
+        }
+        if !self.truncation_strategy.is_none() {
+            map.serialize_entry("truncation_strategy", &self.truncation_strategy)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateRunRequestModel`
@@ -3306,48 +3301,35 @@ impl ::std::convert::From<AssistantToolsFunction> for CreateRunRequestToolsItem 
     }
 }
 ///`CreateThreadAndRunRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateThreadAndRunRequest {
     ///The ID of the [assistant](/docs/api-reference/assistants) to use to execute this run.
     pub assistant_id: ::std::string::String,
     ///Override the default system message of the assistant. This is useful for modifying the behavior on a per-run basis.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub instructions: ::std::option::Option<::std::string::String>,
     /**The maximum number of completion tokens that may be used over the course of the run. The run will make a best effort to use only the number of completion tokens specified, across multiple turns of the run. If the run exceeds the number of completion tokens specified, the run will end with status `incomplete`. See `incomplete_details` for more info.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_completion_tokens: ::std::option::Option<i64>,
     /**The maximum number of prompt tokens that may be used over the course of the run. The run will make a best effort to use only the number of prompt tokens specified, across multiple turns of the run. If the run exceeds the number of prompt tokens specified, the run will end with status `incomplete`. See `incomplete_details` for more info.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_prompt_tokens: ::std::option::Option<i64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
     ///The ID of the [Model](/docs/api-reference/models) to be used to execute this run. If a value is provided here, it will override the model associated with the assistant. If not, the model associated with the assistant will be used.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub model: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub parallel_tool_calls: ::std::option::Option<ParallelToolCalls>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub response_format: ::std::option::Option<AssistantsApiResponseFormatOption>,
     /**If `true`, returns a stream of events that happen during the Run as server-sent events, terminating when the Run enters a terminal state with a `data: [DONE]` message.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stream: ::std::option::Option<bool>,
     /**What sampling temperature to use, between 0 and 2. Higher values like 0.8 will make the output more random, while lower values like 0.2 will make it more focused and deterministic.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub temperature: ::std::option::Option<f64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub thread: ::std::option::Option<CreateThreadRequest>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tool_choice: ::std::option::Option<AssistantsApiToolChoiceOption>,
     /**A set of resources that are used by the assistant's tools. The resources are specific to the type of tool. For example, the `code_interpreter` tool requires a list of file IDs, while the `file_search` tool requires a list of vector store IDs.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tool_resources: ::std::option::Option<CreateThreadAndRunRequestToolResources>,
     ///Override the tools the assistant can use for this run. This is useful for modifying the behavior on a per-run basis.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tools: ::std::option::Option<
         ::std::vec::Vec<CreateThreadAndRunRequestToolsItem>,
     >,
@@ -3355,214 +3337,218 @@ pub struct CreateThreadAndRunRequest {
 
 We generally recommend altering this or temperature but not both.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub truncation_strategy: ::std::option::Option<TruncationObject>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateThreadAndRunRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateThreadAndRunRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateThreadAndRunRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateThreadAndRunRequest, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<ParallelToolCalls>,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<
-                    ::std::option::Option<AssistantsApiResponseFormatOption>,
-                > = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<
-                    ::std::option::Option<CreateThreadRequest>,
-                > = ::std::option::Option::None;
-                let mut f11: ::std::option::Option<
-                    ::std::option::Option<AssistantsApiToolChoiceOption>,
-                > = ::std::option::Option::None;
-                let mut f12: ::std::option::Option<
-                    ::std::option::Option<CreateThreadAndRunRequestToolResources>,
-                > = ::std::option::Option::None;
-                let mut f13: ::std::option::Option<
-                    ::std::option::Option<
-                        ::std::vec::Vec<CreateThreadAndRunRequestToolsItem>,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f14: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f15: ::std::option::Option<
-                    ::std::option::Option<TruncationObject>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "assistant_id" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "instructions" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "max_completion_tokens" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "max_prompt_tokens" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "metadata" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "parallel_tool_calls" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "response_format" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "stream" => f8 = ::std::option::Option::Some(map.next_value()?),
-                        "temperature" => {
-                            f9 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "thread" => f10 = ::std::option::Option::Some(map.next_value()?),
-                        "tool_choice" => {
-                            f11 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tool_resources" => {
-                            f12 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tools" => f13 = ::std::option::Option::Some(map.next_value()?),
-                        "top_p" => f14 = ::std::option::Option::Some(map.next_value()?),
-                        "truncation_strategy" => {
-                            f15 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateThreadAndRunRequest {
+    const EXPECTING: &'static str = "struct CreateThreadAndRunRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut f11 = ::std::option::Option::None;
+        let mut f12 = ::std::option::Option::None;
+        let mut f13 = ::std::option::Option::None;
+        let mut f14 = ::std::option::Option::None;
+        let mut f15 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "assistant_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "instructions" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "max_completion_tokens" => {
+                    f2 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CreateThreadAndRunRequest {
-                    assistant_id: crate::codegen_support::required(f0, "assistant_id")?,
-                    instructions: f1.unwrap_or_default(),
-                    max_completion_tokens: f2.unwrap_or_default(),
-                    max_prompt_tokens: f3.unwrap_or_default(),
-                    metadata: f4.unwrap_or_default(),
-                    model: f5.unwrap_or_default(),
-                    parallel_tool_calls: f6.unwrap_or_default(),
-                    response_format: f7.unwrap_or_default(),
-                    stream: f8.unwrap_or_default(),
-                    temperature: f9.unwrap_or_default(),
-                    thread: f10.unwrap_or_default(),
-                    tool_choice: f11.unwrap_or_default(),
-                    tool_resources: f12.unwrap_or_default(),
-                    tools: f13.unwrap_or_default(),
-                    top_p: f14.unwrap_or_default(),
-                    truncation_strategy: f15.unwrap_or_default(),
-                    extra: extra,
-                })
+                "max_prompt_tokens" => {
+                    f3 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "metadata" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "parallel_tool_calls" => {
+                    f6 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "response_format" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "stream" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "temperature" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "thread" => f10 = ::std::option::Option::Some(map.next_value()?),
+                "tool_choice" => f11 = ::std::option::Option::Some(map.next_value()?),
+                "tool_resources" => f12 = ::std::option::Option::Some(map.next_value()?),
+                "tools" => f13 = ::std::option::Option::Some(map.next_value()?),
+                "top_p" => f14 = ::std::option::Option::Some(map.next_value()?),
+                "truncation_strategy" => {
+                    f15 = ::std::option::Option::Some(map.next_value()?);
+                }
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateThreadAndRunRequest {
+            assistant_id: crate::codegen_support::required(f0, "assistant_id")?,
+            instructions: f1.unwrap_or_default(),
+            max_completion_tokens: f2.unwrap_or_default(),
+            max_prompt_tokens: f3.unwrap_or_default(),
+            metadata: f4.unwrap_or_default(),
+            model: f5.unwrap_or_default(),
+            parallel_tool_calls: f6.unwrap_or_default(),
+            response_format: f7.unwrap_or_default(),
+            stream: f8.unwrap_or_default(),
+            temperature: f9.unwrap_or_default(),
+            thread: f10.unwrap_or_default(),
+            tool_choice: f11.unwrap_or_default(),
+            tool_resources: f12.unwrap_or_default(),
+            tools: f13.unwrap_or_default(),
+            top_p: f14.unwrap_or_default(),
+            truncation_strategy: f15.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateThreadAndRunRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("assistant_id", &self.assistant_id)?;
+        if !self.instructions.is_none() {
+            map.serialize_entry("instructions", &self.instructions)?;
+        }
+        if !self.max_completion_tokens.is_none() {
+            map.serialize_entry("max_completion_tokens", &self.max_completion_tokens)?;
+        }
+        if !self.max_prompt_tokens.is_none() {
+            map.serialize_entry("max_prompt_tokens", &self.max_prompt_tokens)?;
+        }
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        if !self.model.is_none() {
+            map.serialize_entry("model", &self.model)?;
+        }
+        if !self.parallel_tool_calls.is_none() {
+            map.serialize_entry("parallel_tool_calls", &self.parallel_tool_calls)?;
+        }
+        if !self.response_format.is_none() {
+            map.serialize_entry("response_format", &self.response_format)?;
+        }
+        if !self.stream.is_none() {
+            map.serialize_entry("stream", &self.stream)?;
+        }
+        if !self.temperature.is_none() {
+            map.serialize_entry("temperature", &self.temperature)?;
+        }
+        if !self.thread.is_none() {
+            map.serialize_entry("thread", &self.thread)?;
+        }
+        if !self.tool_choice.is_none() {
+            map.serialize_entry("tool_choice", &self.tool_choice)?;
+        }
+        if !self.tool_resources.is_none() {
+            map.serialize_entry("tool_resources", &self.tool_resources)?;
+        }
+        if !self.tools.is_none() {
+            map.serialize_entry("tools", &self.tools)?;
+        }
+        if !self.top_p.is_none() {
+            map.serialize_entry("top_p", &self.top_p)?;
+        }
+        if !self.truncation_strategy.is_none() {
+            map.serialize_entry("truncation_strategy", &self.truncation_strategy)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**A set of resources that are used by the assistant's tools. The resources are specific to the type of tool. For example, the `code_interpreter` tool requires a list of file IDs, while the `file_search` tool requires a list of vector store IDs.
 */
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateThreadAndRunRequestToolResources {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub code_interpreter: ::std::option::Option<
         CreateThreadAndRunRequestToolResourcesCodeInterpreter,
     >,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_search: ::std::option::Option<
         CreateThreadAndRunRequestToolResourcesFileSearch,
     >,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateThreadAndRunRequestToolResources {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateThreadAndRunRequestToolResources;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateThreadAndRunRequestToolResources")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateThreadAndRunRequestToolResources,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<
-                        CreateThreadAndRunRequestToolResourcesCodeInterpreter,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<
-                        CreateThreadAndRunRequestToolResourcesFileSearch,
-                    >,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code_interpreter" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file_search" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateThreadAndRunRequestToolResources {
-                    code_interpreter: f0.unwrap_or_default(),
-                    file_search: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateThreadAndRunRequestToolResources {
+    const EXPECTING: &'static str = "struct CreateThreadAndRunRequestToolResources";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code_interpreter" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "file_search" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateThreadAndRunRequestToolResources {
+            code_interpreter: f0.unwrap_or_default(),
+            file_search: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateThreadAndRunRequestToolResources {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.code_interpreter.is_none() {
+            map.serialize_entry("code_interpreter", &self.code_interpreter)?;
+        }
+        if !self.file_search.is_none() {
+            map.serialize_entry("file_search", &self.file_search)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateThreadAndRunRequestToolResourcesCodeInterpreter`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateThreadAndRunRequestToolResourcesCodeInterpreter {
     /**A list of [file](/docs/api-reference/files) IDs made available to the `code_interpreter` tool. There can be a maximum of 20 files associated with the tool.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub file_ids: ::std::vec::Vec<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -3570,54 +3556,52 @@ for CreateThreadAndRunRequestToolResourcesCodeInterpreter {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateThreadAndRunRequestToolResourcesCodeInterpreter;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str(
-                    "struct CreateThreadAndRunRequestToolResourcesCodeInterpreter",
-                )
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateThreadAndRunRequestToolResourcesCodeInterpreter,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateThreadAndRunRequestToolResourcesCodeInterpreter {
-                    file_ids: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateThreadAndRunRequestToolResourcesCodeInterpreter {
+    const EXPECTING: &'static str = "struct CreateThreadAndRunRequestToolResourcesCodeInterpreter";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateThreadAndRunRequestToolResourcesCodeInterpreter {
+            file_ids: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateThreadAndRunRequestToolResourcesCodeInterpreter {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.file_ids.is_empty() {
+            map.serialize_entry("file_ids", &self.file_ids)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateThreadAndRunRequestToolResourcesFileSearch`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateThreadAndRunRequestToolResourcesFileSearch {
     /**The ID of the [vector store](/docs/api-reference/vector-stores/object) attached to this assistant. There can be a maximum of 1 vector store attached to the assistant.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub vector_store_ids: ::std::vec::Vec<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -3625,43 +3609,43 @@ for CreateThreadAndRunRequestToolResourcesFileSearch {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateThreadAndRunRequestToolResourcesFileSearch;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateThreadAndRunRequestToolResourcesFileSearch")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateThreadAndRunRequestToolResourcesFileSearch,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "vector_store_ids" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateThreadAndRunRequestToolResourcesFileSearch {
-                    vector_store_ids: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateThreadAndRunRequestToolResourcesFileSearch {
+    const EXPECTING: &'static str = "struct CreateThreadAndRunRequestToolResourcesFileSearch";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "vector_store_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateThreadAndRunRequestToolResourcesFileSearch {
+            vector_store_ids: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateThreadAndRunRequestToolResourcesFileSearch {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.vector_store_ids.is_empty() {
+            map.serialize_entry("vector_store_ids", &self.vector_store_ids)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateThreadAndRunRequestToolsItem`
@@ -3736,269 +3720,258 @@ for CreateThreadAndRunRequestToolsItem {
 /**Options to create a new thread. If no thread is provided when running a
 request, an empty thread will be created.
 */
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateThreadRequest {
     ///A list of [messages](/docs/api-reference/messages) to start the thread with.
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub messages: ::std::vec::Vec<CreateMessageRequest>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
     /**A set of resources that are made available to the assistant's tools in this thread. The resources are specific to the type of tool. For example, the `code_interpreter` tool requires a list of file IDs, while the `file_search` tool requires a list of vector store IDs.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tool_resources: ::std::option::Option<CreateThreadRequestToolResources>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateThreadRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateThreadRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateThreadRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateThreadRequest, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<CreateMessageRequest>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<CreateThreadRequestToolResources>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "messages" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "metadata" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "tool_resources" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateThreadRequest {
-                    messages: f0.unwrap_or_default(),
-                    metadata: f1.unwrap_or_default(),
-                    tool_resources: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateThreadRequest {
+    const EXPECTING: &'static str = "struct CreateThreadRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "messages" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "tool_resources" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateThreadRequest {
+            messages: f0.unwrap_or_default(),
+            metadata: f1.unwrap_or_default(),
+            tool_resources: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateThreadRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.messages.is_empty() {
+            map.serialize_entry("messages", &self.messages)?;
+        }
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        if !self.tool_resources.is_none() {
+            map.serialize_entry("tool_resources", &self.tool_resources)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**A set of resources that are made available to the assistant's tools in this thread. The resources are specific to the type of tool. For example, the `code_interpreter` tool requires a list of file IDs, while the `file_search` tool requires a list of vector store IDs.
 */
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateThreadRequestToolResources {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub code_interpreter: ::std::option::Option<
         CreateThreadRequestToolResourcesCodeInterpreter,
     >,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_search: ::std::option::Option<CreateThreadRequestToolResourcesFileSearch>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateThreadRequestToolResources {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateThreadRequestToolResources;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateThreadRequestToolResources")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateThreadRequestToolResources, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<
-                        CreateThreadRequestToolResourcesCodeInterpreter,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<CreateThreadRequestToolResourcesFileSearch>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code_interpreter" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file_search" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateThreadRequestToolResources {
-                    code_interpreter: f0.unwrap_or_default(),
-                    file_search: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateThreadRequestToolResources {
+    const EXPECTING: &'static str = "struct CreateThreadRequestToolResources";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code_interpreter" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "file_search" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateThreadRequestToolResources {
+            code_interpreter: f0.unwrap_or_default(),
+            file_search: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateThreadRequestToolResources {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.code_interpreter.is_none() {
+            map.serialize_entry("code_interpreter", &self.code_interpreter)?;
+        }
+        if !self.file_search.is_none() {
+            map.serialize_entry("file_search", &self.file_search)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateThreadRequestToolResourcesCodeInterpreter`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateThreadRequestToolResourcesCodeInterpreter {
     /**A list of [file](/docs/api-reference/files) IDs made available to the `code_interpreter` tool. There can be a maximum of 20 files associated with the tool.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub file_ids: ::std::vec::Vec<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateThreadRequestToolResourcesCodeInterpreter {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateThreadRequestToolResourcesCodeInterpreter;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateThreadRequestToolResourcesCodeInterpreter")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateThreadRequestToolResourcesCodeInterpreter,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateThreadRequestToolResourcesCodeInterpreter {
-                    file_ids: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateThreadRequestToolResourcesCodeInterpreter {
+    const EXPECTING: &'static str = "struct CreateThreadRequestToolResourcesCodeInterpreter";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateThreadRequestToolResourcesCodeInterpreter {
+            file_ids: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateThreadRequestToolResourcesCodeInterpreter {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.file_ids.is_empty() {
+            map.serialize_entry("file_ids", &self.file_ids)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateThreadRequestToolResourcesFileSearch`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateThreadRequestToolResourcesFileSearch {
     /**The [vector store](/docs/api-reference/vector-stores/object) attached to this thread. There can be a maximum of 1 vector store attached to the thread.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub vector_store_ids: ::std::vec::Vec<::std::string::String>,
     /**A helper to create a [vector store](/docs/api-reference/vector-stores/object) with file_ids and attach it to this thread. There can be a maximum of 1 vector store attached to the thread.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub vector_stores: ::std::vec::Vec<
         CreateThreadRequestToolResourcesFileSearchVectorStoresItem,
     >,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateThreadRequestToolResourcesFileSearch {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateThreadRequestToolResourcesFileSearch;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateThreadRequestToolResourcesFileSearch")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateThreadRequestToolResourcesFileSearch,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::vec::Vec<
-                        CreateThreadRequestToolResourcesFileSearchVectorStoresItem,
-                    >,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "vector_store_ids" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "vector_stores" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateThreadRequestToolResourcesFileSearch {
-                    vector_store_ids: f0.unwrap_or_default(),
-                    vector_stores: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateThreadRequestToolResourcesFileSearch {
+    const EXPECTING: &'static str = "struct CreateThreadRequestToolResourcesFileSearch";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "vector_store_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "vector_stores" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateThreadRequestToolResourcesFileSearch {
+            vector_store_ids: f0.unwrap_or_default(),
+            vector_stores: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateThreadRequestToolResourcesFileSearch {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.vector_store_ids.is_empty() {
+            map.serialize_entry("vector_store_ids", &self.vector_store_ids)?;
+        }
+        if !self.vector_stores.is_empty() {
+            map.serialize_entry("vector_stores", &self.vector_stores)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateThreadRequestToolResourcesFileSearchVectorStoresItem`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateThreadRequestToolResourcesFileSearchVectorStoresItem {
     ///The chunking strategy used to chunk the file(s). If not set, will use the `auto` strategy.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub chunking_strategy: ::std::option::Option<
         CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategy,
     >,
     /**A list of [file](/docs/api-reference/files) IDs to add to the vector store. For vector stores created before Nov 2025, there can be a maximum of 10,000 files in a vector store. For vector stores created starting in Nov 2025, the limit is 100,000,000 files.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub file_ids: ::std::vec::Vec<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -4006,55 +3979,57 @@ for CreateThreadRequestToolResourcesFileSearchVectorStoresItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateThreadRequestToolResourcesFileSearchVectorStoresItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str(
-                    "struct CreateThreadRequestToolResourcesFileSearchVectorStoresItem",
-                )
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateThreadRequestToolResourcesFileSearchVectorStoresItem,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<
-                        CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategy,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "chunking_strategy" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file_ids" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "metadata" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateThreadRequestToolResourcesFileSearchVectorStoresItem {
+    const EXPECTING: &'static str = "struct CreateThreadRequestToolResourcesFileSearchVectorStoresItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "chunking_strategy" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CreateThreadRequestToolResourcesFileSearchVectorStoresItem {
-                    chunking_strategy: f0.unwrap_or_default(),
-                    file_ids: f1.unwrap_or_default(),
-                    metadata: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+                "file_ids" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateThreadRequestToolResourcesFileSearchVectorStoresItem {
+            chunking_strategy: f0.unwrap_or_default(),
+            file_ids: f1.unwrap_or_default(),
+            metadata: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateThreadRequestToolResourcesFileSearchVectorStoresItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.chunking_strategy.is_none() {
+            map.serialize_entry("chunking_strategy", &self.chunking_strategy)?;
+        }
+        if !self.file_ids.is_empty() {
+            map.serialize_entry("file_ids", &self.file_ids)?;
+        }
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The chunking strategy used to chunk the file(s). If not set, will use the `auto` strategy.
@@ -4079,55 +4054,60 @@ Note that the overlap must not exceed half of `max_chunk_size_tokens`.
     Unknown(::serde_json::Value),
 }
 ///`DeleteAssistantResponse`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteAssistantResponse {
     pub deleted: bool,
     pub id: ::std::string::String,
     pub object: DeleteAssistantResponseObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for DeleteAssistantResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = DeleteAssistantResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteAssistantResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<DeleteAssistantResponse, A::Error> {
-                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<DeleteAssistantResponseObject> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(DeleteAssistantResponse {
-                    deleted: crate::codegen_support::required(f0, "deleted")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    object: crate::codegen_support::required(f2, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for DeleteAssistantResponse {
+    const EXPECTING: &'static str = "struct DeleteAssistantResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(DeleteAssistantResponse {
+            deleted: crate::codegen_support::required(f0, "deleted")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            object: crate::codegen_support::required(f2, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for DeleteAssistantResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("deleted", &self.deleted)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`DeleteAssistantResponseObject`
@@ -4190,55 +4170,60 @@ impl<'de> ::serde::Deserialize<'de> for DeleteAssistantResponseObject {
     }
 }
 ///`DeleteMessageResponse`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteMessageResponse {
     pub deleted: bool,
     pub id: ::std::string::String,
     pub object: DeleteMessageResponseObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for DeleteMessageResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = DeleteMessageResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteMessageResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<DeleteMessageResponse, A::Error> {
-                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<DeleteMessageResponseObject> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(DeleteMessageResponse {
-                    deleted: crate::codegen_support::required(f0, "deleted")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    object: crate::codegen_support::required(f2, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for DeleteMessageResponse {
+    const EXPECTING: &'static str = "struct DeleteMessageResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(DeleteMessageResponse {
+            deleted: crate::codegen_support::required(f0, "deleted")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            object: crate::codegen_support::required(f2, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for DeleteMessageResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("deleted", &self.deleted)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`DeleteMessageResponseObject`
@@ -4301,55 +4286,60 @@ impl<'de> ::serde::Deserialize<'de> for DeleteMessageResponseObject {
     }
 }
 ///`DeleteThreadResponse`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteThreadResponse {
     pub deleted: bool,
     pub id: ::std::string::String,
     pub object: DeleteThreadResponseObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for DeleteThreadResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = DeleteThreadResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteThreadResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<DeleteThreadResponse, A::Error> {
-                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<DeleteThreadResponseObject> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(DeleteThreadResponse {
-                    deleted: crate::codegen_support::required(f0, "deleted")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    object: crate::codegen_support::required(f2, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for DeleteThreadResponse {
+    const EXPECTING: &'static str = "struct DeleteThreadResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(DeleteThreadResponse {
+            deleted: crate::codegen_support::required(f0, "deleted")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            object: crate::codegen_support::required(f2, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for DeleteThreadResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("deleted", &self.deleted)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`DeleteThreadResponseObject`
@@ -4412,51 +4402,55 @@ impl<'de> ::serde::Deserialize<'de> for DeleteThreadResponseObject {
     }
 }
 ///Occurs when a stream ends.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DoneEvent {
     pub data: DoneEventData,
     pub event: DoneEventEvent,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for DoneEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = DoneEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DoneEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<DoneEvent, A::Error> {
-                let mut f0: ::std::option::Option<DoneEventData> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<DoneEventEvent> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "event" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(DoneEvent {
-                    data: crate::codegen_support::required(f0, "data")?,
-                    event: crate::codegen_support::required(f1, "event")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for DoneEvent {
+    const EXPECTING: &'static str = "struct DoneEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "event" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(DoneEvent {
+            data: crate::codegen_support::required(f0, "data")?,
+            event: crate::codegen_support::required(f1, "event")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for DoneEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("event", &self.event)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`DoneEventData`
@@ -4578,51 +4572,55 @@ impl<'de> ::serde::Deserialize<'de> for DoneEventEvent {
     }
 }
 ///Occurs when an [error](/docs/guides/error-codes#api-errors) occurs. This can happen due to an internal server error or a timeout.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ErrorEvent {
     pub data: Error,
     pub event: ErrorEventEvent,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ErrorEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ErrorEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ErrorEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ErrorEvent, A::Error> {
-                let mut f0: ::std::option::Option<Error> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<ErrorEventEvent> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "event" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ErrorEvent {
-                    data: crate::codegen_support::required(f0, "data")?,
-                    event: crate::codegen_support::required(f1, "event")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ErrorEvent {
+    const EXPECTING: &'static str = "struct ErrorEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "event" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ErrorEvent {
+            data: crate::codegen_support::required(f0, "data")?,
+            event: crate::codegen_support::required(f1, "event")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ErrorEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("event", &self.event)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ErrorEventEvent`
@@ -4752,60 +4750,58 @@ impl<'de> ::serde::Deserialize<'de> for FileSearchRanker {
 
 See the [file search tool documentation](/docs/assistants/tools/file-search#customizing-file-search-settings) for more information.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FileSearchRankingOptions {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub ranker: ::std::option::Option<FileSearchRanker>,
     ///The score threshold for the file search. All values must be a floating point number between 0 and 1.
     pub score_threshold: f64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FileSearchRankingOptions {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FileSearchRankingOptions;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FileSearchRankingOptions")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FileSearchRankingOptions, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<FileSearchRanker>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "ranker" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "score_threshold" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FileSearchRankingOptions {
-                    ranker: f0.unwrap_or_default(),
-                    score_threshold: crate::codegen_support::required(
-                        f1,
-                        "score_threshold",
-                    )?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FileSearchRankingOptions {
+    const EXPECTING: &'static str = "struct FileSearchRankingOptions";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "ranker" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "score_threshold" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FileSearchRankingOptions {
+            ranker: f0.unwrap_or_default(),
+            score_threshold: crate::codegen_support::required(f1, "score_threshold")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FileSearchRankingOptions {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.ranker.is_none() {
+            map.serialize_entry("ranker", &self.ranker)?;
+        }
+        map.serialize_entry("score_threshold", &self.score_threshold)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`GetRunStepIncludeItem`
@@ -4938,64 +4934,70 @@ impl<'de> ::serde::Deserialize<'de> for ListAssistantsOrder {
     }
 }
 ///`ListAssistantsResponse`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ListAssistantsResponse {
-    #[serde(default)]
     pub data: ::std::vec::Vec<AssistantObject>,
     pub first_id: ::std::string::String,
     pub has_more: bool,
     pub last_id: ::std::string::String,
     pub object: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ListAssistantsResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ListAssistantsResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListAssistantsResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ListAssistantsResponse, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<AssistantObject>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ListAssistantsResponse {
-                    data: f0.unwrap_or_default(),
-                    first_id: crate::codegen_support::required(f1, "first_id")?,
-                    has_more: crate::codegen_support::required(f2, "has_more")?,
-                    last_id: crate::codegen_support::required(f3, "last_id")?,
-                    object: crate::codegen_support::required(f4, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ListAssistantsResponse {
+    const EXPECTING: &'static str = "struct ListAssistantsResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ListAssistantsResponse {
+            data: f0.unwrap_or_default(),
+            first_id: crate::codegen_support::required(f1, "first_id")?,
+            has_more: crate::codegen_support::required(f2, "has_more")?,
+            last_id: crate::codegen_support::required(f3, "last_id")?,
+            object: crate::codegen_support::required(f4, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ListAssistantsResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("first_id", &self.first_id)?;
+        map.serialize_entry("has_more", &self.has_more)?;
+        map.serialize_entry("last_id", &self.last_id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ListMessagesOrder`
@@ -5063,64 +5065,70 @@ impl<'de> ::serde::Deserialize<'de> for ListMessagesOrder {
     }
 }
 ///`ListMessagesResponse`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ListMessagesResponse {
-    #[serde(default)]
     pub data: ::std::vec::Vec<MessageObject>,
     pub first_id: ::std::string::String,
     pub has_more: bool,
     pub last_id: ::std::string::String,
     pub object: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ListMessagesResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ListMessagesResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListMessagesResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ListMessagesResponse, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<MessageObject>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ListMessagesResponse {
-                    data: f0.unwrap_or_default(),
-                    first_id: crate::codegen_support::required(f1, "first_id")?,
-                    has_more: crate::codegen_support::required(f2, "has_more")?,
-                    last_id: crate::codegen_support::required(f3, "last_id")?,
-                    object: crate::codegen_support::required(f4, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ListMessagesResponse {
+    const EXPECTING: &'static str = "struct ListMessagesResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ListMessagesResponse {
+            data: f0.unwrap_or_default(),
+            first_id: crate::codegen_support::required(f1, "first_id")?,
+            has_more: crate::codegen_support::required(f2, "has_more")?,
+            last_id: crate::codegen_support::required(f3, "last_id")?,
+            object: crate::codegen_support::required(f4, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ListMessagesResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("first_id", &self.first_id)?;
+        map.serialize_entry("has_more", &self.has_more)?;
+        map.serialize_entry("last_id", &self.last_id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ListRunStepsIncludeItem`
@@ -5253,64 +5261,70 @@ impl<'de> ::serde::Deserialize<'de> for ListRunStepsOrder {
     }
 }
 ///`ListRunStepsResponse`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ListRunStepsResponse {
-    #[serde(default)]
     pub data: ::std::vec::Vec<RunStepObject>,
     pub first_id: ::std::string::String,
     pub has_more: bool,
     pub last_id: ::std::string::String,
     pub object: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ListRunStepsResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ListRunStepsResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRunStepsResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ListRunStepsResponse, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<RunStepObject>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ListRunStepsResponse {
-                    data: f0.unwrap_or_default(),
-                    first_id: crate::codegen_support::required(f1, "first_id")?,
-                    has_more: crate::codegen_support::required(f2, "has_more")?,
-                    last_id: crate::codegen_support::required(f3, "last_id")?,
-                    object: crate::codegen_support::required(f4, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ListRunStepsResponse {
+    const EXPECTING: &'static str = "struct ListRunStepsResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ListRunStepsResponse {
+            data: f0.unwrap_or_default(),
+            first_id: crate::codegen_support::required(f1, "first_id")?,
+            has_more: crate::codegen_support::required(f2, "has_more")?,
+            last_id: crate::codegen_support::required(f3, "last_id")?,
+            object: crate::codegen_support::required(f4, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ListRunStepsResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("first_id", &self.first_id)?;
+        map.serialize_entry("has_more", &self.has_more)?;
+        map.serialize_entry("last_id", &self.last_id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ListRunsOrder`
@@ -5378,174 +5392,180 @@ impl<'de> ::serde::Deserialize<'de> for ListRunsOrder {
     }
 }
 ///`ListRunsResponse`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ListRunsResponse {
-    #[serde(default)]
     pub data: ::std::vec::Vec<RunObject>,
     pub first_id: ::std::string::String,
     pub has_more: bool,
     pub last_id: ::std::string::String,
     pub object: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ListRunsResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ListRunsResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRunsResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ListRunsResponse, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<RunObject>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ListRunsResponse {
-                    data: f0.unwrap_or_default(),
-                    first_id: crate::codegen_support::required(f1, "first_id")?,
-                    has_more: crate::codegen_support::required(f2, "has_more")?,
-                    last_id: crate::codegen_support::required(f3, "last_id")?,
-                    object: crate::codegen_support::required(f4, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ListRunsResponse {
+    const EXPECTING: &'static str = "struct ListRunsResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ListRunsResponse {
+            data: f0.unwrap_or_default(),
+            first_id: crate::codegen_support::required(f1, "first_id")?,
+            has_more: crate::codegen_support::required(f2, "has_more")?,
+            last_id: crate::codegen_support::required(f3, "last_id")?,
+            object: crate::codegen_support::required(f4, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ListRunsResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("first_id", &self.first_id)?;
+        map.serialize_entry("has_more", &self.has_more)?;
+        map.serialize_entry("last_id", &self.last_id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///References an image [File](/docs/api-reference/files) in the content of a message.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MessageContentImageFileObject {
     pub image_file: MessageContentImageFileObjectImageFile,
     ///Always `image_file`.
-    #[serde(rename = "type")]
     pub type_: MessageContentImageFileObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for MessageContentImageFileObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MessageContentImageFileObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MessageContentImageFileObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<MessageContentImageFileObject, A::Error> {
-                let mut f0: ::std::option::Option<
-                    MessageContentImageFileObjectImageFile,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<MessageContentImageFileObjectType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "image_file" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(MessageContentImageFileObject {
-                    image_file: crate::codegen_support::required(f0, "image_file")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for MessageContentImageFileObject {
+    const EXPECTING: &'static str = "struct MessageContentImageFileObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "image_file" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MessageContentImageFileObject {
+            image_file: crate::codegen_support::required(f0, "image_file")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for MessageContentImageFileObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("image_file", &self.image_file)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`MessageContentImageFileObjectImageFile`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MessageContentImageFileObjectImageFile {
     ///Specifies the detail level of the image if specified by the user. `low` uses fewer tokens, you can opt in to high resolution using `high`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub detail: ::std::option::Option<MessageContentImageFileObjectImageFileDetail>,
     ///The [File](/docs/api-reference/files) ID of the image in the message content. Set `purpose="vision"` when uploading the File if you need to later display the file content.
     pub file_id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for MessageContentImageFileObjectImageFile {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MessageContentImageFileObjectImageFile;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MessageContentImageFileObjectImageFile")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                MessageContentImageFileObjectImageFile,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<MessageContentImageFileObjectImageFileDetail>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(MessageContentImageFileObjectImageFile {
-                    detail: f0.unwrap_or_default(),
-                    file_id: crate::codegen_support::required(f1, "file_id")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for MessageContentImageFileObjectImageFile {
+    const EXPECTING: &'static str = "struct MessageContentImageFileObjectImageFile";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MessageContentImageFileObjectImageFile {
+            detail: f0.unwrap_or_default(),
+            file_id: crate::codegen_support::required(f1, "file_id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for MessageContentImageFileObjectImageFile {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.detail.is_none() {
+            map.serialize_entry("detail", &self.detail)?;
+        }
+        map.serialize_entry("file_id", &self.file_id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Specifies the detail level of the image if specified by the user. `low` uses fewer tokens, you can opt in to high resolution using `high`.
@@ -5678,110 +5698,113 @@ impl<'de> ::serde::Deserialize<'de> for MessageContentImageFileObjectType {
     }
 }
 ///References an image URL in the content of a message.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MessageContentImageUrlObject {
     pub image_url: MessageContentImageUrlObjectImageUrl,
     ///The type of the content part.
-    #[serde(rename = "type")]
     pub type_: MessageContentImageUrlObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for MessageContentImageUrlObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MessageContentImageUrlObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MessageContentImageUrlObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<MessageContentImageUrlObject, A::Error> {
-                let mut f0: ::std::option::Option<
-                    MessageContentImageUrlObjectImageUrl,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<MessageContentImageUrlObjectType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "image_url" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(MessageContentImageUrlObject {
-                    image_url: crate::codegen_support::required(f0, "image_url")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for MessageContentImageUrlObject {
+    const EXPECTING: &'static str = "struct MessageContentImageUrlObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "image_url" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MessageContentImageUrlObject {
+            image_url: crate::codegen_support::required(f0, "image_url")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for MessageContentImageUrlObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("image_url", &self.image_url)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`MessageContentImageUrlObjectImageUrl`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MessageContentImageUrlObjectImageUrl {
     ///Specifies the detail level of the image. `low` uses fewer tokens, you can opt in to high resolution using `high`. Default value is `auto`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub detail: ::std::option::Option<MessageContentImageUrlObjectImageUrlDetail>,
     ///The external URL of the image, must be a supported image types: jpeg, jpg, png, gif, webp.
     pub url: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for MessageContentImageUrlObjectImageUrl {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MessageContentImageUrlObjectImageUrl;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MessageContentImageUrlObjectImageUrl")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<MessageContentImageUrlObjectImageUrl, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<MessageContentImageUrlObjectImageUrlDetail>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "url" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(MessageContentImageUrlObjectImageUrl {
-                    detail: f0.unwrap_or_default(),
-                    url: crate::codegen_support::required(f1, "url")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for MessageContentImageUrlObjectImageUrl {
+    const EXPECTING: &'static str = "struct MessageContentImageUrlObjectImageUrl";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "url" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MessageContentImageUrlObjectImageUrl {
+            detail: f0.unwrap_or_default(),
+            url: crate::codegen_support::required(f1, "url")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for MessageContentImageUrlObjectImageUrl {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.detail.is_none() {
+            map.serialize_entry("detail", &self.detail)?;
+        }
+        map.serialize_entry("url", &self.url)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Specifies the detail level of the image. `low` uses fewer tokens, you can opt in to high resolution using `high`. Default value is `auto`
@@ -5914,53 +5937,56 @@ impl<'de> ::serde::Deserialize<'de> for MessageContentImageUrlObjectType {
     }
 }
 ///The refusal content generated by the assistant.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MessageContentRefusalObject {
     pub refusal: ::std::string::String,
     ///Always `refusal`.
-    #[serde(rename = "type")]
     pub type_: MessageContentRefusalObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for MessageContentRefusalObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MessageContentRefusalObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MessageContentRefusalObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<MessageContentRefusalObject, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<MessageContentRefusalObjectType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "refusal" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(MessageContentRefusalObject {
-                    refusal: crate::codegen_support::required(f0, "refusal")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for MessageContentRefusalObject {
+    const EXPECTING: &'static str = "struct MessageContentRefusalObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "refusal" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MessageContentRefusalObject {
+            refusal: crate::codegen_support::required(f0, "refusal")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for MessageContentRefusalObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("refusal", &self.refusal)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Always `refusal`.
@@ -6023,7 +6049,7 @@ impl<'de> ::serde::Deserialize<'de> for MessageContentRefusalObjectType {
     }
 }
 ///A citation within the message that points to a specific quote from a specific File associated with the assistant or the message. Generated when the assistant uses the "file_search" tool to search files.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MessageContentTextAnnotationsFileCitationObject {
     pub end_index: u64,
     pub file_citation: MessageContentTextAnnotationsFileCitationObjectFileCitation,
@@ -6031,83 +6057,73 @@ pub struct MessageContentTextAnnotationsFileCitationObject {
     ///The text in the message content that needs to be replaced.
     pub text: ::std::string::String,
     ///Always `file_citation`.
-    #[serde(rename = "type")]
     pub type_: MessageContentTextAnnotationsFileCitationObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for MessageContentTextAnnotationsFileCitationObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MessageContentTextAnnotationsFileCitationObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MessageContentTextAnnotationsFileCitationObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                MessageContentTextAnnotationsFileCitationObject,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<u64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    MessageContentTextAnnotationsFileCitationObjectFileCitation,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<u64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    MessageContentTextAnnotationsFileCitationObjectType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "end_index" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file_citation" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "start_index" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "text" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(MessageContentTextAnnotationsFileCitationObject {
-                    end_index: crate::codegen_support::required(f0, "end_index")?,
-                    file_citation: crate::codegen_support::required(
-                        f1,
-                        "file_citation",
-                    )?,
-                    start_index: crate::codegen_support::required(f2, "start_index")?,
-                    text: crate::codegen_support::required(f3, "text")?,
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for MessageContentTextAnnotationsFileCitationObject {
+    const EXPECTING: &'static str = "struct MessageContentTextAnnotationsFileCitationObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "end_index" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "file_citation" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "start_index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MessageContentTextAnnotationsFileCitationObject {
+            end_index: crate::codegen_support::required(f0, "end_index")?,
+            file_citation: crate::codegen_support::required(f1, "file_citation")?,
+            start_index: crate::codegen_support::required(f2, "start_index")?,
+            text: crate::codegen_support::required(f3, "text")?,
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for MessageContentTextAnnotationsFileCitationObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("end_index", &self.end_index)?;
+        map.serialize_entry("file_citation", &self.file_citation)?;
+        map.serialize_entry("start_index", &self.start_index)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`MessageContentTextAnnotationsFileCitationObjectFileCitation`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MessageContentTextAnnotationsFileCitationObjectFileCitation {
     ///The ID of the specific File the citation is from.
     pub file_id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -6115,41 +6131,41 @@ for MessageContentTextAnnotationsFileCitationObjectFileCitation {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MessageContentTextAnnotationsFileCitationObjectFileCitation;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str(
-                    "struct MessageContentTextAnnotationsFileCitationObjectFileCitation",
-                )
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                MessageContentTextAnnotationsFileCitationObjectFileCitation,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(MessageContentTextAnnotationsFileCitationObjectFileCitation {
-                    file_id: crate::codegen_support::required(f0, "file_id")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for MessageContentTextAnnotationsFileCitationObjectFileCitation {
+    const EXPECTING: &'static str = "struct MessageContentTextAnnotationsFileCitationObjectFileCitation";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MessageContentTextAnnotationsFileCitationObjectFileCitation {
+            file_id: crate::codegen_support::required(f0, "file_id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for MessageContentTextAnnotationsFileCitationObjectFileCitation {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("file_id", &self.file_id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Always `file_citation`.
@@ -6214,7 +6230,7 @@ for MessageContentTextAnnotationsFileCitationObjectType {
     }
 }
 ///A URL for the file that's generated when the assistant used the `code_interpreter` tool to generate a file.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MessageContentTextAnnotationsFilePathObject {
     pub end_index: u64,
     pub file_path: MessageContentTextAnnotationsFilePathObjectFilePath,
@@ -6222,80 +6238,73 @@ pub struct MessageContentTextAnnotationsFilePathObject {
     ///The text in the message content that needs to be replaced.
     pub text: ::std::string::String,
     ///Always `file_path`.
-    #[serde(rename = "type")]
     pub type_: MessageContentTextAnnotationsFilePathObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for MessageContentTextAnnotationsFilePathObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MessageContentTextAnnotationsFilePathObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MessageContentTextAnnotationsFilePathObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                MessageContentTextAnnotationsFilePathObject,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<u64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    MessageContentTextAnnotationsFilePathObjectFilePath,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<u64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    MessageContentTextAnnotationsFilePathObjectType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "end_index" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file_path" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "start_index" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "text" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(MessageContentTextAnnotationsFilePathObject {
-                    end_index: crate::codegen_support::required(f0, "end_index")?,
-                    file_path: crate::codegen_support::required(f1, "file_path")?,
-                    start_index: crate::codegen_support::required(f2, "start_index")?,
-                    text: crate::codegen_support::required(f3, "text")?,
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for MessageContentTextAnnotationsFilePathObject {
+    const EXPECTING: &'static str = "struct MessageContentTextAnnotationsFilePathObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "end_index" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "file_path" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "start_index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MessageContentTextAnnotationsFilePathObject {
+            end_index: crate::codegen_support::required(f0, "end_index")?,
+            file_path: crate::codegen_support::required(f1, "file_path")?,
+            start_index: crate::codegen_support::required(f2, "start_index")?,
+            text: crate::codegen_support::required(f3, "text")?,
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for MessageContentTextAnnotationsFilePathObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("end_index", &self.end_index)?;
+        map.serialize_entry("file_path", &self.file_path)?;
+        map.serialize_entry("start_index", &self.start_index)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`MessageContentTextAnnotationsFilePathObjectFilePath`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MessageContentTextAnnotationsFilePathObjectFilePath {
     ///The ID of the file that was generated.
     pub file_id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -6303,39 +6312,41 @@ for MessageContentTextAnnotationsFilePathObjectFilePath {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MessageContentTextAnnotationsFilePathObjectFilePath;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MessageContentTextAnnotationsFilePathObjectFilePath")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                MessageContentTextAnnotationsFilePathObjectFilePath,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(MessageContentTextAnnotationsFilePathObjectFilePath {
-                    file_id: crate::codegen_support::required(f0, "file_id")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for MessageContentTextAnnotationsFilePathObjectFilePath {
+    const EXPECTING: &'static str = "struct MessageContentTextAnnotationsFilePathObjectFilePath";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MessageContentTextAnnotationsFilePathObjectFilePath {
+            file_id: crate::codegen_support::required(f0, "file_id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for MessageContentTextAnnotationsFilePathObjectFilePath {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("file_id", &self.file_id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Always `file_path`.
@@ -6399,107 +6410,109 @@ impl<'de> ::serde::Deserialize<'de> for MessageContentTextAnnotationsFilePathObj
     }
 }
 ///The text content that is part of a message.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MessageContentTextObject {
     pub text: MessageContentTextObjectText,
     ///Always `text`.
-    #[serde(rename = "type")]
     pub type_: MessageContentTextObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for MessageContentTextObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MessageContentTextObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MessageContentTextObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<MessageContentTextObject, A::Error> {
-                let mut f0: ::std::option::Option<MessageContentTextObjectText> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<MessageContentTextObjectType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(MessageContentTextObject {
-                    text: crate::codegen_support::required(f0, "text")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for MessageContentTextObject {
+    const EXPECTING: &'static str = "struct MessageContentTextObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MessageContentTextObject {
+            text: crate::codegen_support::required(f0, "text")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for MessageContentTextObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`MessageContentTextObjectText`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MessageContentTextObjectText {
-    #[serde(default)]
     pub annotations: ::std::vec::Vec<MessageContentTextObjectTextAnnotationsItem>,
     ///The data that makes up the text.
     pub value: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for MessageContentTextObjectText {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MessageContentTextObjectText;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MessageContentTextObjectText")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<MessageContentTextObjectText, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<MessageContentTextObjectTextAnnotationsItem>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "annotations" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "value" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(MessageContentTextObjectText {
-                    annotations: f0.unwrap_or_default(),
-                    value: crate::codegen_support::required(f1, "value")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for MessageContentTextObjectText {
+    const EXPECTING: &'static str = "struct MessageContentTextObjectText";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "annotations" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "value" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MessageContentTextObjectText {
+            annotations: f0.unwrap_or_default(),
+            value: crate::codegen_support::required(f1, "value")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for MessageContentTextObjectText {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("annotations", &self.annotations)?;
+        map.serialize_entry("value", &self.value)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`MessageContentTextObjectTextAnnotationsItem`
@@ -6625,126 +6638,124 @@ impl<'de> ::serde::Deserialize<'de> for MessageContentTextObjectType {
     }
 }
 ///References an image [File](/docs/api-reference/files) in the content of a message.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MessageDeltaContentImageFileObject {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub image_file: ::std::option::Option<MessageDeltaContentImageFileObjectImageFile>,
     ///The index of the content part in the message.
     pub index: i64,
     ///Always `image_file`.
-    #[serde(rename = "type")]
     pub type_: MessageDeltaContentImageFileObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for MessageDeltaContentImageFileObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MessageDeltaContentImageFileObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MessageDeltaContentImageFileObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<MessageDeltaContentImageFileObject, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<MessageDeltaContentImageFileObjectImageFile>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    MessageDeltaContentImageFileObjectType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "image_file" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(MessageDeltaContentImageFileObject {
-                    image_file: f0.unwrap_or_default(),
-                    index: crate::codegen_support::required(f1, "index")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for MessageDeltaContentImageFileObject {
+    const EXPECTING: &'static str = "struct MessageDeltaContentImageFileObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "image_file" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MessageDeltaContentImageFileObject {
+            image_file: f0.unwrap_or_default(),
+            index: crate::codegen_support::required(f1, "index")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for MessageDeltaContentImageFileObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.image_file.is_none() {
+            map.serialize_entry("image_file", &self.image_file)?;
+        }
+        map.serialize_entry("index", &self.index)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`MessageDeltaContentImageFileObjectImageFile`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MessageDeltaContentImageFileObjectImageFile {
     ///Specifies the detail level of the image if specified by the user. `low` uses fewer tokens, you can opt in to high resolution using `high`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub detail: ::std::option::Option<MessageDeltaContentImageFileObjectImageFileDetail>,
     ///The [File](/docs/api-reference/files) ID of the image in the message content. Set `purpose="vision"` when uploading the File if you need to later display the file content.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_id: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for MessageDeltaContentImageFileObjectImageFile {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MessageDeltaContentImageFileObjectImageFile;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MessageDeltaContentImageFileObjectImageFile")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                MessageDeltaContentImageFileObjectImageFile,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<
-                        MessageDeltaContentImageFileObjectImageFileDetail,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(MessageDeltaContentImageFileObjectImageFile {
-                    detail: f0.unwrap_or_default(),
-                    file_id: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for MessageDeltaContentImageFileObjectImageFile {
+    const EXPECTING: &'static str = "struct MessageDeltaContentImageFileObjectImageFile";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MessageDeltaContentImageFileObjectImageFile {
+            detail: f0.unwrap_or_default(),
+            file_id: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for MessageDeltaContentImageFileObjectImageFile {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.detail.is_none() {
+            map.serialize_entry("detail", &self.detail)?;
+        }
+        if !self.file_id.is_none() {
+            map.serialize_entry("file_id", &self.file_id)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Specifies the detail level of the image if specified by the user. `low` uses fewer tokens, you can opt in to high resolution using `high`.
@@ -6879,126 +6890,124 @@ impl<'de> ::serde::Deserialize<'de> for MessageDeltaContentImageFileObjectType {
     }
 }
 ///References an image URL in the content of a message.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MessageDeltaContentImageUrlObject {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub image_url: ::std::option::Option<MessageDeltaContentImageUrlObjectImageUrl>,
     ///The index of the content part in the message.
     pub index: i64,
     ///Always `image_url`.
-    #[serde(rename = "type")]
     pub type_: MessageDeltaContentImageUrlObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for MessageDeltaContentImageUrlObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MessageDeltaContentImageUrlObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MessageDeltaContentImageUrlObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<MessageDeltaContentImageUrlObject, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<MessageDeltaContentImageUrlObjectImageUrl>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    MessageDeltaContentImageUrlObjectType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "image_url" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(MessageDeltaContentImageUrlObject {
-                    image_url: f0.unwrap_or_default(),
-                    index: crate::codegen_support::required(f1, "index")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for MessageDeltaContentImageUrlObject {
+    const EXPECTING: &'static str = "struct MessageDeltaContentImageUrlObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "image_url" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MessageDeltaContentImageUrlObject {
+            image_url: f0.unwrap_or_default(),
+            index: crate::codegen_support::required(f1, "index")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for MessageDeltaContentImageUrlObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.image_url.is_none() {
+            map.serialize_entry("image_url", &self.image_url)?;
+        }
+        map.serialize_entry("index", &self.index)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`MessageDeltaContentImageUrlObjectImageUrl`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MessageDeltaContentImageUrlObjectImageUrl {
     ///Specifies the detail level of the image. `low` uses fewer tokens, you can opt in to high resolution using `high`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub detail: ::std::option::Option<MessageDeltaContentImageUrlObjectImageUrlDetail>,
     ///The URL of the image, must be a supported image types: jpeg, jpg, png, gif, webp.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub url: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for MessageDeltaContentImageUrlObjectImageUrl {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MessageDeltaContentImageUrlObjectImageUrl;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MessageDeltaContentImageUrlObjectImageUrl")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                MessageDeltaContentImageUrlObjectImageUrl,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<
-                        MessageDeltaContentImageUrlObjectImageUrlDetail,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "url" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(MessageDeltaContentImageUrlObjectImageUrl {
-                    detail: f0.unwrap_or_default(),
-                    url: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for MessageDeltaContentImageUrlObjectImageUrl {
+    const EXPECTING: &'static str = "struct MessageDeltaContentImageUrlObjectImageUrl";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "url" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MessageDeltaContentImageUrlObjectImageUrl {
+            detail: f0.unwrap_or_default(),
+            url: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for MessageDeltaContentImageUrlObjectImageUrl {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.detail.is_none() {
+            map.serialize_entry("detail", &self.detail)?;
+        }
+        if !self.url.is_none() {
+            map.serialize_entry("url", &self.url)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Specifies the detail level of the image. `low` uses fewer tokens, you can opt in to high resolution using `high`.
@@ -7132,63 +7141,65 @@ impl<'de> ::serde::Deserialize<'de> for MessageDeltaContentImageUrlObjectType {
     }
 }
 ///The refusal content that is part of a message.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MessageDeltaContentRefusalObject {
     ///The index of the refusal part in the message.
     pub index: i64,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub refusal: ::std::option::Option<::std::string::String>,
     ///Always `refusal`.
-    #[serde(rename = "type")]
     pub type_: MessageDeltaContentRefusalObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for MessageDeltaContentRefusalObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MessageDeltaContentRefusalObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MessageDeltaContentRefusalObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<MessageDeltaContentRefusalObject, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    MessageDeltaContentRefusalObjectType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "refusal" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(MessageDeltaContentRefusalObject {
-                    index: crate::codegen_support::required(f0, "index")?,
-                    refusal: f1.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for MessageDeltaContentRefusalObject {
+    const EXPECTING: &'static str = "struct MessageDeltaContentRefusalObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "index" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "refusal" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MessageDeltaContentRefusalObject {
+            index: crate::codegen_support::required(f0, "index")?,
+            refusal: f1.unwrap_or_default(),
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for MessageDeltaContentRefusalObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("index", &self.index)?;
+        if !self.refusal.is_none() {
+            map.serialize_entry("refusal", &self.refusal)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Always `refusal`.
@@ -7252,26 +7263,20 @@ impl<'de> ::serde::Deserialize<'de> for MessageDeltaContentRefusalObjectType {
     }
 }
 ///A citation within the message that points to a specific quote from a specific File associated with the assistant or the message. Generated when the assistant uses the "file_search" tool to search files.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MessageDeltaContentTextAnnotationsFileCitationObject {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub end_index: ::std::option::Option<u64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_citation: ::std::option::Option<
         MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation,
     >,
     ///The index of the annotation in the text content part.
     pub index: i64,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub start_index: ::std::option::Option<u64>,
     ///The text in the message content that needs to be replaced.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text: ::std::option::Option<::std::string::String>,
     ///Always `file_citation`.
-    #[serde(rename = "type")]
     pub type_: MessageDeltaContentTextAnnotationsFileCitationObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -7279,83 +7284,79 @@ for MessageDeltaContentTextAnnotationsFileCitationObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MessageDeltaContentTextAnnotationsFileCitationObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str(
-                    "struct MessageDeltaContentTextAnnotationsFileCitationObject",
-                )
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                MessageDeltaContentTextAnnotationsFileCitationObject,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::option::Option<u64>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<
-                        MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::option::Option<u64>> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    MessageDeltaContentTextAnnotationsFileCitationObjectType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "end_index" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file_citation" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "start_index" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "text" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(MessageDeltaContentTextAnnotationsFileCitationObject {
-                    end_index: f0.unwrap_or_default(),
-                    file_citation: f1.unwrap_or_default(),
-                    index: crate::codegen_support::required(f2, "index")?,
-                    start_index: f3.unwrap_or_default(),
-                    text: f4.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for MessageDeltaContentTextAnnotationsFileCitationObject {
+    const EXPECTING: &'static str = "struct MessageDeltaContentTextAnnotationsFileCitationObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "end_index" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "file_citation" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "start_index" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MessageDeltaContentTextAnnotationsFileCitationObject {
+            end_index: f0.unwrap_or_default(),
+            file_citation: f1.unwrap_or_default(),
+            index: crate::codegen_support::required(f2, "index")?,
+            start_index: f3.unwrap_or_default(),
+            text: f4.unwrap_or_default(),
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for MessageDeltaContentTextAnnotationsFileCitationObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.end_index.is_none() {
+            map.serialize_entry("end_index", &self.end_index)?;
+        }
+        if !self.file_citation.is_none() {
+            map.serialize_entry("file_citation", &self.file_citation)?;
+        }
+        map.serialize_entry("index", &self.index)?;
+        if !self.start_index.is_none() {
+            map.serialize_entry("start_index", &self.start_index)?;
+        }
+        if !self.text.is_none() {
+            map.serialize_entry("text", &self.text)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation {
     ///The ID of the specific File the citation is from.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_id: ::std::option::Option<::std::string::String>,
     ///The specific quote in the file.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub quote: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -7363,48 +7364,50 @@ for MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str(
-                    "struct MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation",
-                )
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "quote" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation {
-                    file_id: f0.unwrap_or_default(),
-                    quote: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation {
+    const EXPECTING: &'static str = "struct MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "quote" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation {
+            file_id: f0.unwrap_or_default(),
+            quote: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize
+for MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.file_id.is_none() {
+            map.serialize_entry("file_id", &self.file_id)?;
+        }
+        if !self.quote.is_none() {
+            map.serialize_entry("quote", &self.quote)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Always `file_citation`.
@@ -7470,26 +7473,20 @@ for MessageDeltaContentTextAnnotationsFileCitationObjectType {
     }
 }
 ///A URL for the file that's generated when the assistant used the `code_interpreter` tool to generate a file.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MessageDeltaContentTextAnnotationsFilePathObject {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub end_index: ::std::option::Option<u64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_path: ::std::option::Option<
         MessageDeltaContentTextAnnotationsFilePathObjectFilePath,
     >,
     ///The index of the annotation in the text content part.
     pub index: i64,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub start_index: ::std::option::Option<u64>,
     ///The text in the message content that needs to be replaced.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text: ::std::option::Option<::std::string::String>,
     ///Always `file_path`.
-    #[serde(rename = "type")]
     pub type_: MessageDeltaContentTextAnnotationsFilePathObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -7497,78 +7494,77 @@ for MessageDeltaContentTextAnnotationsFilePathObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MessageDeltaContentTextAnnotationsFilePathObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MessageDeltaContentTextAnnotationsFilePathObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                MessageDeltaContentTextAnnotationsFilePathObject,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::option::Option<u64>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<
-                        MessageDeltaContentTextAnnotationsFilePathObjectFilePath,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::option::Option<u64>> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    MessageDeltaContentTextAnnotationsFilePathObjectType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "end_index" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file_path" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "start_index" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "text" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(MessageDeltaContentTextAnnotationsFilePathObject {
-                    end_index: f0.unwrap_or_default(),
-                    file_path: f1.unwrap_or_default(),
-                    index: crate::codegen_support::required(f2, "index")?,
-                    start_index: f3.unwrap_or_default(),
-                    text: f4.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for MessageDeltaContentTextAnnotationsFilePathObject {
+    const EXPECTING: &'static str = "struct MessageDeltaContentTextAnnotationsFilePathObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "end_index" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "file_path" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "start_index" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MessageDeltaContentTextAnnotationsFilePathObject {
+            end_index: f0.unwrap_or_default(),
+            file_path: f1.unwrap_or_default(),
+            index: crate::codegen_support::required(f2, "index")?,
+            start_index: f3.unwrap_or_default(),
+            text: f4.unwrap_or_default(),
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for MessageDeltaContentTextAnnotationsFilePathObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.end_index.is_none() {
+            map.serialize_entry("end_index", &self.end_index)?;
+        }
+        if !self.file_path.is_none() {
+            map.serialize_entry("file_path", &self.file_path)?;
+        }
+        map.serialize_entry("index", &self.index)?;
+        if !self.start_index.is_none() {
+            map.serialize_entry("start_index", &self.start_index)?;
+        }
+        if !self.text.is_none() {
+            map.serialize_entry("text", &self.text)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`MessageDeltaContentTextAnnotationsFilePathObjectFilePath`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MessageDeltaContentTextAnnotationsFilePathObjectFilePath {
     ///The ID of the file that was generated.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_id: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -7576,43 +7572,43 @@ for MessageDeltaContentTextAnnotationsFilePathObjectFilePath {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MessageDeltaContentTextAnnotationsFilePathObjectFilePath;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str(
-                    "struct MessageDeltaContentTextAnnotationsFilePathObjectFilePath",
-                )
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                MessageDeltaContentTextAnnotationsFilePathObjectFilePath,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(MessageDeltaContentTextAnnotationsFilePathObjectFilePath {
-                    file_id: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for MessageDeltaContentTextAnnotationsFilePathObjectFilePath {
+    const EXPECTING: &'static str = "struct MessageDeltaContentTextAnnotationsFilePathObjectFilePath";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MessageDeltaContentTextAnnotationsFilePathObjectFilePath {
+            file_id: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for MessageDeltaContentTextAnnotationsFilePathObjectFilePath {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.file_id.is_none() {
+            map.serialize_entry("file_id", &self.file_id)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Always `file_path`.
@@ -7678,118 +7674,122 @@ for MessageDeltaContentTextAnnotationsFilePathObjectType {
     }
 }
 ///The text content that is part of a message.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MessageDeltaContentTextObject {
     ///The index of the content part in the message.
     pub index: i64,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text: ::std::option::Option<MessageDeltaContentTextObjectText>,
     ///Always `text`.
-    #[serde(rename = "type")]
     pub type_: MessageDeltaContentTextObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for MessageDeltaContentTextObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MessageDeltaContentTextObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MessageDeltaContentTextObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<MessageDeltaContentTextObject, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<MessageDeltaContentTextObjectText>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<MessageDeltaContentTextObjectType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "text" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(MessageDeltaContentTextObject {
-                    index: crate::codegen_support::required(f0, "index")?,
-                    text: f1.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for MessageDeltaContentTextObject {
+    const EXPECTING: &'static str = "struct MessageDeltaContentTextObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "index" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MessageDeltaContentTextObject {
+            index: crate::codegen_support::required(f0, "index")?,
+            text: f1.unwrap_or_default(),
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for MessageDeltaContentTextObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("index", &self.index)?;
+        if !self.text.is_none() {
+            map.serialize_entry("text", &self.text)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`MessageDeltaContentTextObjectText`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MessageDeltaContentTextObjectText {
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub annotations: ::std::vec::Vec<MessageDeltaContentTextObjectTextAnnotationsItem>,
     ///The data that makes up the text.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub value: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for MessageDeltaContentTextObjectText {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MessageDeltaContentTextObjectText;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MessageDeltaContentTextObjectText")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<MessageDeltaContentTextObjectText, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<MessageDeltaContentTextObjectTextAnnotationsItem>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "annotations" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "value" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(MessageDeltaContentTextObjectText {
-                    annotations: f0.unwrap_or_default(),
-                    value: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for MessageDeltaContentTextObjectText {
+    const EXPECTING: &'static str = "struct MessageDeltaContentTextObjectText";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "annotations" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "value" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MessageDeltaContentTextObjectText {
+            annotations: f0.unwrap_or_default(),
+            value: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for MessageDeltaContentTextObjectText {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.annotations.is_empty() {
+            map.serialize_entry("annotations", &self.annotations)?;
+        }
+        if !self.value.is_none() {
+            map.serialize_entry("value", &self.value)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`MessageDeltaContentTextObjectTextAnnotationsItem`
@@ -7917,7 +7917,7 @@ impl<'de> ::serde::Deserialize<'de> for MessageDeltaContentTextObjectType {
 }
 /**Represents a message delta i.e. any changed fields on a message during streaming.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MessageDeltaObject {
     pub delta: MessageDeltaObjectDelta,
     ///The identifier of the message, which can be referenced in API endpoints.
@@ -7925,105 +7925,112 @@ pub struct MessageDeltaObject {
     ///The object type, which is always `thread.message.delta`.
     pub object: MessageDeltaObjectObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for MessageDeltaObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MessageDeltaObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MessageDeltaObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<MessageDeltaObject, A::Error> {
-                let mut f0: ::std::option::Option<MessageDeltaObjectDelta> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<MessageDeltaObjectObject> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(MessageDeltaObject {
-                    delta: crate::codegen_support::required(f0, "delta")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    object: crate::codegen_support::required(f2, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for MessageDeltaObject {
+    const EXPECTING: &'static str = "struct MessageDeltaObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MessageDeltaObject {
+            delta: crate::codegen_support::required(f0, "delta")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            object: crate::codegen_support::required(f2, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for MessageDeltaObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("delta", &self.delta)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The delta containing the fields that have changed on the Message.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MessageDeltaObjectDelta {
     ///The content of the message in array of text and/or images.
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub content: ::std::vec::Vec<MessageDeltaObjectDeltaContentItem>,
     ///The entity that produced the message. One of `user` or `assistant`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub role: ::std::option::Option<MessageDeltaObjectDeltaRole>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for MessageDeltaObjectDelta {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MessageDeltaObjectDelta;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MessageDeltaObjectDelta")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<MessageDeltaObjectDelta, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<MessageDeltaObjectDeltaContentItem>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<MessageDeltaObjectDeltaRole>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "role" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(MessageDeltaObjectDelta {
-                    content: f0.unwrap_or_default(),
-                    role: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for MessageDeltaObjectDelta {
+    const EXPECTING: &'static str = "struct MessageDeltaObjectDelta";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "role" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MessageDeltaObjectDelta {
+            content: f0.unwrap_or_default(),
+            role: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for MessageDeltaObjectDelta {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.content.is_empty() {
+            map.serialize_entry("content", &self.content)?;
+        }
+        if !self.role.is_none() {
+            map.serialize_entry("role", &self.role)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`MessageDeltaObjectDeltaContentItem`
@@ -8238,202 +8245,190 @@ impl<'de> ::serde::Deserialize<'de> for MessageDeltaObjectObject {
     }
 }
 ///Represents a message within a [thread](/docs/api-reference/threads).
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MessageObject {
     ///If applicable, the ID of the [assistant](/docs/api-reference/assistants) that authored this message.
-    #[serde(default)]
     pub assistant_id: ::std::option::Option<::std::string::String>,
     ///A list of files attached to the message, and the tools they were added to.
-    #[serde(default)]
     pub attachments: ::std::option::Option<
         ::std::vec::Vec<MessageObjectAttachmentsItem>,
     >,
     ///The Unix timestamp (in seconds) for when the message was completed.
-    #[serde(default)]
     pub completed_at: ::std::option::Option<i64>,
     ///The content of the message in array of text and/or images.
-    #[serde(default)]
     pub content: ::std::vec::Vec<MessageObjectContentItem>,
     ///The Unix timestamp (in seconds) for when the message was created.
     pub created_at: i64,
     ///The identifier, which can be referenced in API endpoints.
     pub id: ::std::string::String,
     ///The Unix timestamp (in seconds) for when the message was marked as incomplete.
-    #[serde(default)]
     pub incomplete_at: ::std::option::Option<i64>,
     ///On an incomplete message, details about why the message is incomplete.
-    #[serde(default)]
     pub incomplete_details: ::std::option::Option<MessageObjectIncompleteDetails>,
-    #[serde(default)]
     pub metadata: ::std::option::Option<Metadata>,
     ///The object type, which is always `thread.message`.
     pub object: MessageObjectObject,
     ///The entity that produced the message. One of `user` or `assistant`.
     pub role: MessageObjectRole,
     ///The ID of the [run](/docs/api-reference/runs) associated with the creation of this message. Value is `null` when messages are created manually using the create message or create thread endpoints.
-    #[serde(default)]
     pub run_id: ::std::option::Option<::std::string::String>,
     ///The status of the message, which can be either `in_progress`, `incomplete`, or `completed`.
     pub status: MessageObjectStatus,
     ///The [thread](/docs/api-reference/threads) ID that this message belongs to.
     pub thread_id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for MessageObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MessageObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MessageObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<MessageObject, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<MessageObjectAttachmentsItem>>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::vec::Vec<MessageObjectContentItem>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<
-                    ::std::option::Option<MessageObjectIncompleteDetails>,
-                > = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<MessageObjectObject> = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<MessageObjectRole> = ::std::option::Option::None;
-                let mut f11: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f12: ::std::option::Option<MessageObjectStatus> = ::std::option::Option::None;
-                let mut f13: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "assistant_id" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "attachments" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "completed_at" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "content" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "created_at" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "incomplete_at" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "incomplete_details" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "metadata" => f8 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f9 = ::std::option::Option::Some(map.next_value()?),
-                        "role" => f10 = ::std::option::Option::Some(map.next_value()?),
-                        "run_id" => f11 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f12 = ::std::option::Option::Some(map.next_value()?),
-                        "thread_id" => {
-                            f13 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for MessageObject {
+    const EXPECTING: &'static str = "struct MessageObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut f11 = ::std::option::Option::None;
+        let mut f12 = ::std::option::Option::None;
+        let mut f13 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "assistant_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "attachments" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "completed_at" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "content" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "created_at" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "incomplete_at" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "incomplete_details" => {
+                    f7 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(MessageObject {
-                    assistant_id: f0.unwrap_or_default(),
-                    attachments: f1.unwrap_or_default(),
-                    completed_at: f2.unwrap_or_default(),
-                    content: f3.unwrap_or_default(),
-                    created_at: crate::codegen_support::required(f4, "created_at")?,
-                    id: crate::codegen_support::required(f5, "id")?,
-                    incomplete_at: f6.unwrap_or_default(),
-                    incomplete_details: f7.unwrap_or_default(),
-                    metadata: f8.unwrap_or_default(),
-                    object: crate::codegen_support::required(f9, "object")?,
-                    role: crate::codegen_support::required(f10, "role")?,
-                    run_id: f11.unwrap_or_default(),
-                    status: crate::codegen_support::required(f12, "status")?,
-                    thread_id: crate::codegen_support::required(f13, "thread_id")?,
-                    extra: extra,
-                })
+                "metadata" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "role" => f10 = ::std::option::Option::Some(map.next_value()?),
+                "run_id" => f11 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f12 = ::std::option::Option::Some(map.next_value()?),
+                "thread_id" => f13 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MessageObject {
+            assistant_id: f0.unwrap_or_default(),
+            attachments: f1.unwrap_or_default(),
+            completed_at: f2.unwrap_or_default(),
+            content: f3.unwrap_or_default(),
+            created_at: crate::codegen_support::required(f4, "created_at")?,
+            id: crate::codegen_support::required(f5, "id")?,
+            incomplete_at: f6.unwrap_or_default(),
+            incomplete_details: f7.unwrap_or_default(),
+            metadata: f8.unwrap_or_default(),
+            object: crate::codegen_support::required(f9, "object")?,
+            role: crate::codegen_support::required(f10, "role")?,
+            run_id: f11.unwrap_or_default(),
+            status: crate::codegen_support::required(f12, "status")?,
+            thread_id: crate::codegen_support::required(f13, "thread_id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for MessageObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("assistant_id", &self.assistant_id)?;
+        map.serialize_entry("attachments", &self.attachments)?;
+        map.serialize_entry("completed_at", &self.completed_at)?;
+        map.serialize_entry("content", &self.content)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("incomplete_at", &self.incomplete_at)?;
+        map.serialize_entry("incomplete_details", &self.incomplete_details)?;
+        map.serialize_entry("metadata", &self.metadata)?;
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("role", &self.role)?;
+        map.serialize_entry("run_id", &self.run_id)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("thread_id", &self.thread_id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`MessageObjectAttachmentsItem`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MessageObjectAttachmentsItem {
     ///The ID of the file to attach to the message.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_id: ::std::option::Option<::std::string::String>,
     ///The tools to add this file to.
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub tools: ::std::vec::Vec<MessageObjectAttachmentsItemToolsItem>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for MessageObjectAttachmentsItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MessageObjectAttachmentsItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MessageObjectAttachmentsItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<MessageObjectAttachmentsItem, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::vec::Vec<MessageObjectAttachmentsItemToolsItem>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "tools" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(MessageObjectAttachmentsItem {
-                    file_id: f0.unwrap_or_default(),
-                    tools: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for MessageObjectAttachmentsItem {
+    const EXPECTING: &'static str = "struct MessageObjectAttachmentsItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "tools" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MessageObjectAttachmentsItem {
+            file_id: f0.unwrap_or_default(),
+            tools: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for MessageObjectAttachmentsItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.file_id.is_none() {
+            map.serialize_entry("file_id", &self.file_id)?;
+        }
+        if !self.tools.is_empty() {
+            map.serialize_entry("tools", &self.tools)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`MessageObjectAttachmentsItemToolsItem`
@@ -8574,50 +8569,51 @@ impl ::std::convert::From<MessageContentRefusalObject> for MessageObjectContentI
     }
 }
 ///On an incomplete message, details about why the message is incomplete.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MessageObjectIncompleteDetails {
     ///The reason the message is incomplete.
     pub reason: MessageObjectIncompleteDetailsReason,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for MessageObjectIncompleteDetails {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MessageObjectIncompleteDetails;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MessageObjectIncompleteDetails")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<MessageObjectIncompleteDetails, A::Error> {
-                let mut f0: ::std::option::Option<
-                    MessageObjectIncompleteDetailsReason,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "reason" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(MessageObjectIncompleteDetails {
-                    reason: crate::codegen_support::required(f0, "reason")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for MessageObjectIncompleteDetails {
+    const EXPECTING: &'static str = "struct MessageObjectIncompleteDetails";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "reason" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MessageObjectIncompleteDetails {
+            reason: crate::codegen_support::required(f0, "reason")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for MessageObjectIncompleteDetails {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("reason", &self.reason)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The reason the message is incomplete.
@@ -8893,54 +8889,57 @@ impl<'de> ::serde::Deserialize<'de> for MessageObjectStatus {
     }
 }
 ///The text content that is part of a message.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MessageRequestContentTextObject {
     ///Text content to be sent to the model
     pub text: ::std::string::String,
     ///Always `text`.
-    #[serde(rename = "type")]
     pub type_: MessageRequestContentTextObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for MessageRequestContentTextObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MessageRequestContentTextObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MessageRequestContentTextObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<MessageRequestContentTextObject, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<MessageRequestContentTextObjectType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(MessageRequestContentTextObject {
-                    text: crate::codegen_support::required(f0, "text")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for MessageRequestContentTextObject {
+    const EXPECTING: &'static str = "struct MessageRequestContentTextObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MessageRequestContentTextObject {
+            text: crate::codegen_support::required(f0, "text")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for MessageRequestContentTextObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Always `text`.
@@ -9032,144 +9031,140 @@ impl ::std::convert::From<MessageDeltaObject> for MessageStreamEvent {
     }
 }
 ///`ModifyAssistantRequest`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ModifyAssistantRequest {
     /**The description of the assistant. The maximum length is 512 characters.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub description: ::std::option::Option<ModifyAssistantRequestDescription>,
     /**The system instructions that the assistant uses. The maximum length is 256,000 characters.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub instructions: ::std::option::Option<ModifyAssistantRequestInstructions>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
     /**ID of the model to use. You can use the [List models](/docs/api-reference/models/list) API to see all of your available models, or see our [Model overview](/docs/models) for descriptions of them.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub model: ::std::option::Option<ModifyAssistantRequestModel>,
     /**The name of the assistant. The maximum length is 256 characters.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<ModifyAssistantRequestName>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reasoning_effort: ::std::option::Option<ReasoningEffort>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub response_format: ::std::option::Option<AssistantsApiResponseFormatOption>,
     /**What sampling temperature to use, between 0 and 2. Higher values like 0.8 will make the output more random, while lower values like 0.2 will make it more focused and deterministic.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub temperature: ::std::option::Option<f64>,
     /**A set of resources that are used by the assistant's tools. The resources are specific to the type of tool. For example, the `code_interpreter` tool requires a list of file IDs, while the `file_search` tool requires a list of vector store IDs.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tool_resources: ::std::option::Option<ModifyAssistantRequestToolResources>,
     /**A list of tool enabled on the assistant. There can be a maximum of 128 tools per assistant. Tools can be of types `code_interpreter`, `file_search`, or `function`.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub tools: ::std::vec::Vec<ModifyAssistantRequestToolsItem>,
     /**An alternative to sampling with temperature, called nucleus sampling, where the model considers the results of the tokens with top_p probability mass. So 0.1 means only the tokens comprising the top 10% probability mass are considered.
 
 We generally recommend altering this or temperature but not both.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ModifyAssistantRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ModifyAssistantRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ModifyAssistantRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ModifyAssistantRequest, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<ModifyAssistantRequestDescription>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ModifyAssistantRequestInstructions>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<ModifyAssistantRequestModel>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<ModifyAssistantRequestName>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<ReasoningEffort>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<AssistantsApiResponseFormatOption>,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<
-                    ::std::option::Option<ModifyAssistantRequestToolResources>,
-                > = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<
-                    ::std::vec::Vec<ModifyAssistantRequestToolsItem>,
-                > = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "description" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "instructions" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "metadata" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "reasoning_effort" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "response_format" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "temperature" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tool_resources" => {
-                            f8 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tools" => f9 = ::std::option::Option::Some(map.next_value()?),
-                        "top_p" => f10 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ModifyAssistantRequest {
-                    description: f0.unwrap_or_default(),
-                    instructions: f1.unwrap_or_default(),
-                    metadata: f2.unwrap_or_default(),
-                    model: f3.unwrap_or_default(),
-                    name: f4.unwrap_or_default(),
-                    reasoning_effort: f5.unwrap_or_default(),
-                    response_format: f6.unwrap_or_default(),
-                    temperature: f7.unwrap_or_default(),
-                    tool_resources: f8.unwrap_or_default(),
-                    tools: f9.unwrap_or_default(),
-                    top_p: f10.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ModifyAssistantRequest {
+    const EXPECTING: &'static str = "struct ModifyAssistantRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "instructions" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "reasoning_effort" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "response_format" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "temperature" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "tool_resources" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "tools" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "top_p" => f10 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ModifyAssistantRequest {
+            description: f0.unwrap_or_default(),
+            instructions: f1.unwrap_or_default(),
+            metadata: f2.unwrap_or_default(),
+            model: f3.unwrap_or_default(),
+            name: f4.unwrap_or_default(),
+            reasoning_effort: f5.unwrap_or_default(),
+            response_format: f6.unwrap_or_default(),
+            temperature: f7.unwrap_or_default(),
+            tool_resources: f8.unwrap_or_default(),
+            tools: f9.unwrap_or_default(),
+            top_p: f10.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ModifyAssistantRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.description.is_none() {
+            map.serialize_entry("description", &self.description)?;
+        }
+        if !self.instructions.is_none() {
+            map.serialize_entry("instructions", &self.instructions)?;
+        }
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        if !self.model.is_none() {
+            map.serialize_entry("model", &self.model)?;
+        }
+        if !self.name.is_none() {
+            map.serialize_entry("name", &self.name)?;
+        }
+        if !self.reasoning_effort.is_none() {
+            map.serialize_entry("reasoning_effort", &self.reasoning_effort)?;
+        }
+        if !self.response_format.is_none() {
+            map.serialize_entry("response_format", &self.response_format)?;
+        }
+        if !self.temperature.is_none() {
+            map.serialize_entry("temperature", &self.temperature)?;
+        }
+        if !self.tool_resources.is_none() {
+            map.serialize_entry("tool_resources", &self.tool_resources)?;
+        }
+        if !self.tools.is_empty() {
+            map.serialize_entry("tools", &self.tools)?;
+        }
+        if !self.top_p.is_none() {
+            map.serialize_entry("top_p", &self.top_p)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The description of the assistant. The maximum length is 512 characters.
@@ -9365,78 +9360,73 @@ impl<'de> ::serde::Deserialize<'de> for ModifyAssistantRequestName {
 }
 /**A set of resources that are used by the assistant's tools. The resources are specific to the type of tool. For example, the `code_interpreter` tool requires a list of file IDs, while the `file_search` tool requires a list of vector store IDs.
 */
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ModifyAssistantRequestToolResources {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub code_interpreter: ::std::option::Option<
         ModifyAssistantRequestToolResourcesCodeInterpreter,
     >,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_search: ::std::option::Option<
         ModifyAssistantRequestToolResourcesFileSearch,
     >,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ModifyAssistantRequestToolResources {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ModifyAssistantRequestToolResources;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ModifyAssistantRequestToolResources")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ModifyAssistantRequestToolResources, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<
-                        ModifyAssistantRequestToolResourcesCodeInterpreter,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ModifyAssistantRequestToolResourcesFileSearch>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code_interpreter" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file_search" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ModifyAssistantRequestToolResources {
-                    code_interpreter: f0.unwrap_or_default(),
-                    file_search: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ModifyAssistantRequestToolResources {
+    const EXPECTING: &'static str = "struct ModifyAssistantRequestToolResources";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code_interpreter" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "file_search" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ModifyAssistantRequestToolResources {
+            code_interpreter: f0.unwrap_or_default(),
+            file_search: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ModifyAssistantRequestToolResources {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.code_interpreter.is_none() {
+            map.serialize_entry("code_interpreter", &self.code_interpreter)?;
+        }
+        if !self.file_search.is_none() {
+            map.serialize_entry("file_search", &self.file_search)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ModifyAssistantRequestToolResourcesCodeInterpreter`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ModifyAssistantRequestToolResourcesCodeInterpreter {
     /**Overrides the list of [file](/docs/api-reference/files) IDs made available to the `code_interpreter` tool. There can be a maximum of 20 files associated with the tool.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub file_ids: ::std::vec::Vec<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -9444,95 +9434,95 @@ for ModifyAssistantRequestToolResourcesCodeInterpreter {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ModifyAssistantRequestToolResourcesCodeInterpreter;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ModifyAssistantRequestToolResourcesCodeInterpreter")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ModifyAssistantRequestToolResourcesCodeInterpreter,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ModifyAssistantRequestToolResourcesCodeInterpreter {
-                    file_ids: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ModifyAssistantRequestToolResourcesCodeInterpreter {
+    const EXPECTING: &'static str = "struct ModifyAssistantRequestToolResourcesCodeInterpreter";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ModifyAssistantRequestToolResourcesCodeInterpreter {
+            file_ids: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ModifyAssistantRequestToolResourcesCodeInterpreter {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.file_ids.is_empty() {
+            map.serialize_entry("file_ids", &self.file_ids)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ModifyAssistantRequestToolResourcesFileSearch`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ModifyAssistantRequestToolResourcesFileSearch {
     /**Overrides the [vector store](/docs/api-reference/vector-stores/object) attached to this assistant. There can be a maximum of 1 vector store attached to the assistant.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub vector_store_ids: ::std::vec::Vec<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ModifyAssistantRequestToolResourcesFileSearch {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ModifyAssistantRequestToolResourcesFileSearch;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ModifyAssistantRequestToolResourcesFileSearch")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ModifyAssistantRequestToolResourcesFileSearch,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "vector_store_ids" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ModifyAssistantRequestToolResourcesFileSearch {
-                    vector_store_ids: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ModifyAssistantRequestToolResourcesFileSearch {
+    const EXPECTING: &'static str = "struct ModifyAssistantRequestToolResourcesFileSearch";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "vector_store_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ModifyAssistantRequestToolResourcesFileSearch {
+            vector_store_ids: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ModifyAssistantRequestToolResourcesFileSearch {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.vector_store_ids.is_empty() {
+            map.serialize_entry("vector_store_ids", &self.vector_store_ids)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ModifyAssistantRequestToolsItem`
@@ -9603,322 +9593,327 @@ impl ::std::convert::From<AssistantToolsFunction> for ModifyAssistantRequestTool
     }
 }
 ///`ModifyMessageRequest`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ModifyMessageRequest {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ModifyMessageRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ModifyMessageRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ModifyMessageRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ModifyMessageRequest, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ModifyMessageRequest {
-                    metadata: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ModifyMessageRequest {
+    const EXPECTING: &'static str = "struct ModifyMessageRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ModifyMessageRequest {
+            metadata: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ModifyMessageRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ModifyRunRequest`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ModifyRunRequest {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ModifyRunRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ModifyRunRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ModifyRunRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ModifyRunRequest, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ModifyRunRequest {
-                    metadata: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ModifyRunRequest {
+    const EXPECTING: &'static str = "struct ModifyRunRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ModifyRunRequest {
+            metadata: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ModifyRunRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ModifyThreadRequest`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ModifyThreadRequest {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
     /**A set of resources that are made available to the assistant's tools in this thread. The resources are specific to the type of tool. For example, the `code_interpreter` tool requires a list of file IDs, while the `file_search` tool requires a list of vector store IDs.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tool_resources: ::std::option::Option<ModifyThreadRequestToolResources>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ModifyThreadRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ModifyThreadRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ModifyThreadRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ModifyThreadRequest, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ModifyThreadRequestToolResources>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "tool_resources" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ModifyThreadRequest {
-                    metadata: f0.unwrap_or_default(),
-                    tool_resources: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ModifyThreadRequest {
+    const EXPECTING: &'static str = "struct ModifyThreadRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "tool_resources" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ModifyThreadRequest {
+            metadata: f0.unwrap_or_default(),
+            tool_resources: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ModifyThreadRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        if !self.tool_resources.is_none() {
+            map.serialize_entry("tool_resources", &self.tool_resources)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**A set of resources that are made available to the assistant's tools in this thread. The resources are specific to the type of tool. For example, the `code_interpreter` tool requires a list of file IDs, while the `file_search` tool requires a list of vector store IDs.
 */
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ModifyThreadRequestToolResources {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub code_interpreter: ::std::option::Option<
         ModifyThreadRequestToolResourcesCodeInterpreter,
     >,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_search: ::std::option::Option<ModifyThreadRequestToolResourcesFileSearch>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ModifyThreadRequestToolResources {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ModifyThreadRequestToolResources;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ModifyThreadRequestToolResources")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ModifyThreadRequestToolResources, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<
-                        ModifyThreadRequestToolResourcesCodeInterpreter,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ModifyThreadRequestToolResourcesFileSearch>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code_interpreter" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file_search" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ModifyThreadRequestToolResources {
-                    code_interpreter: f0.unwrap_or_default(),
-                    file_search: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ModifyThreadRequestToolResources {
+    const EXPECTING: &'static str = "struct ModifyThreadRequestToolResources";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code_interpreter" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "file_search" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ModifyThreadRequestToolResources {
+            code_interpreter: f0.unwrap_or_default(),
+            file_search: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ModifyThreadRequestToolResources {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.code_interpreter.is_none() {
+            map.serialize_entry("code_interpreter", &self.code_interpreter)?;
+        }
+        if !self.file_search.is_none() {
+            map.serialize_entry("file_search", &self.file_search)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ModifyThreadRequestToolResourcesCodeInterpreter`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ModifyThreadRequestToolResourcesCodeInterpreter {
     /**A list of [file](/docs/api-reference/files) IDs made available to the `code_interpreter` tool. There can be a maximum of 20 files associated with the tool.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub file_ids: ::std::vec::Vec<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ModifyThreadRequestToolResourcesCodeInterpreter {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ModifyThreadRequestToolResourcesCodeInterpreter;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ModifyThreadRequestToolResourcesCodeInterpreter")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ModifyThreadRequestToolResourcesCodeInterpreter,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ModifyThreadRequestToolResourcesCodeInterpreter {
-                    file_ids: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ModifyThreadRequestToolResourcesCodeInterpreter {
+    const EXPECTING: &'static str = "struct ModifyThreadRequestToolResourcesCodeInterpreter";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ModifyThreadRequestToolResourcesCodeInterpreter {
+            file_ids: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ModifyThreadRequestToolResourcesCodeInterpreter {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.file_ids.is_empty() {
+            map.serialize_entry("file_ids", &self.file_ids)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ModifyThreadRequestToolResourcesFileSearch`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ModifyThreadRequestToolResourcesFileSearch {
     /**The [vector store](/docs/api-reference/vector-stores/object) attached to this thread. There can be a maximum of 1 vector store attached to the thread.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub vector_store_ids: ::std::vec::Vec<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ModifyThreadRequestToolResourcesFileSearch {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ModifyThreadRequestToolResourcesFileSearch;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ModifyThreadRequestToolResourcesFileSearch")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ModifyThreadRequestToolResourcesFileSearch,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "vector_store_ids" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ModifyThreadRequestToolResourcesFileSearch {
-                    vector_store_ids: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ModifyThreadRequestToolResourcesFileSearch {
+    const EXPECTING: &'static str = "struct ModifyThreadRequestToolResourcesFileSearch";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "vector_store_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ModifyThreadRequestToolResourcesFileSearch {
+            vector_store_ids: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ModifyThreadRequestToolResourcesFileSearch {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.vector_store_ids.is_empty() {
+            map.serialize_entry("vector_store_ids", &self.vector_store_ids)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Usage statistics related to the run. This value will be `null` if the run is not in a terminal state (i.e. `in_progress`, `queued`, etc.).
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunCompletionUsage {
     ///Number of completion tokens used over the course of the run.
     pub completion_tokens: i64,
@@ -9927,102 +9922,90 @@ pub struct RunCompletionUsage {
     ///Total number of tokens used (prompt + completion).
     pub total_tokens: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunCompletionUsage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunCompletionUsage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunCompletionUsage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<RunCompletionUsage, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "completion_tokens" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_tokens" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "total_tokens" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for RunCompletionUsage {
+    const EXPECTING: &'static str = "struct RunCompletionUsage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "completion_tokens" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(RunCompletionUsage {
-                    completion_tokens: crate::codegen_support::required(
-                        f0,
-                        "completion_tokens",
-                    )?,
-                    prompt_tokens: crate::codegen_support::required(
-                        f1,
-                        "prompt_tokens",
-                    )?,
-                    total_tokens: crate::codegen_support::required(f2, "total_tokens")?,
-                    extra: extra,
-                })
+                "prompt_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "total_tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunCompletionUsage {
+            completion_tokens: crate::codegen_support::required(
+                f0,
+                "completion_tokens",
+            )?,
+            prompt_tokens: crate::codegen_support::required(f1, "prompt_tokens")?,
+            total_tokens: crate::codegen_support::required(f2, "total_tokens")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunCompletionUsage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("completion_tokens", &self.completion_tokens)?;
+        map.serialize_entry("prompt_tokens", &self.prompt_tokens)?;
+        map.serialize_entry("total_tokens", &self.total_tokens)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Represents an execution run on a [thread](/docs/api-reference/threads).
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunObject {
     ///The ID of the [assistant](/docs/api-reference/assistants) used for execution of this run.
     pub assistant_id: ::std::string::String,
     ///The Unix timestamp (in seconds) for when the run was cancelled.
-    #[serde(default)]
     pub cancelled_at: ::std::option::Option<i64>,
     ///The Unix timestamp (in seconds) for when the run was completed.
-    #[serde(default)]
     pub completed_at: ::std::option::Option<i64>,
     ///The Unix timestamp (in seconds) for when the run was created.
     pub created_at: i64,
     ///The Unix timestamp (in seconds) for when the run will expire.
-    #[serde(default)]
     pub expires_at: ::std::option::Option<i64>,
     ///The Unix timestamp (in seconds) for when the run failed.
-    #[serde(default)]
     pub failed_at: ::std::option::Option<i64>,
     ///The identifier, which can be referenced in API endpoints.
     pub id: ::std::string::String,
     ///Details on why the run is incomplete. Will be `null` if the run is not incomplete.
-    #[serde(default)]
     pub incomplete_details: ::std::option::Option<RunObjectIncompleteDetails>,
     ///The instructions that the [assistant](/docs/api-reference/assistants) used for this run.
-    #[serde(default)]
     pub instructions: ::std::option::Option<::std::string::String>,
     ///The last error associated with this run. Will be `null` if there are no errors.
-    #[serde(default)]
     pub last_error: ::std::option::Option<RunObjectLastError>,
     /**The maximum number of completion tokens specified to have been used over the course of the run.
 */
-    #[serde(default)]
     pub max_completion_tokens: ::std::option::Option<i64>,
     /**The maximum number of prompt tokens specified to have been used over the course of the run.
 */
-    #[serde(default)]
     pub max_prompt_tokens: ::std::option::Option<i64>,
-    #[serde(default)]
     pub metadata: ::std::option::Option<Metadata>,
     ///The model that the [assistant](/docs/api-reference/assistants) used for this run.
     pub model: ::std::string::String,
@@ -10030,257 +10013,235 @@ pub struct RunObject {
     pub object: RunObjectObject,
     pub parallel_tool_calls: ParallelToolCalls,
     ///Details on the action required to continue the run. Will be `null` if no action is required.
-    #[serde(default)]
     pub required_action: ::std::option::Option<RunObjectRequiredAction>,
-    #[serde(default)]
     pub response_format: ::std::option::Option<AssistantsApiResponseFormatOption>,
     ///The Unix timestamp (in seconds) for when the run was started.
-    #[serde(default)]
     pub started_at: ::std::option::Option<i64>,
     ///The status of the run, which can be either `queued`, `in_progress`, `requires_action`, `cancelling`, `cancelled`, `failed`, `completed`, `incomplete`, or `expired`.
     pub status: RunObjectStatus,
     ///The sampling temperature used for this run. If not set, defaults to 1.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub temperature: ::std::option::Option<f64>,
     ///The ID of the [thread](/docs/api-reference/threads) that was executed on as a part of this run.
     pub thread_id: ::std::string::String,
-    #[serde(default)]
     pub tool_choice: ::std::option::Option<AssistantsApiToolChoiceOption>,
     ///The list of tools that the [assistant](/docs/api-reference/assistants) used for this run.
-    #[serde(default)]
     pub tools: ::std::vec::Vec<RunObjectToolsItem>,
     ///The nucleus sampling value used for this run. If not set, defaults to 1.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
-    #[serde(default)]
     pub truncation_strategy: ::std::option::Option<TruncationObject>,
-    #[serde(default)]
     pub usage: ::std::option::Option<RunCompletionUsage>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<RunObject, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<
-                    ::std::option::Option<RunObjectIncompleteDetails>,
-                > = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<
-                    ::std::option::Option<RunObjectLastError>,
-                > = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f11: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f12: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f13: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f14: ::std::option::Option<RunObjectObject> = ::std::option::Option::None;
-                let mut f15: ::std::option::Option<ParallelToolCalls> = ::std::option::Option::None;
-                let mut f16: ::std::option::Option<
-                    ::std::option::Option<RunObjectRequiredAction>,
-                > = ::std::option::Option::None;
-                let mut f17: ::std::option::Option<
-                    ::std::option::Option<AssistantsApiResponseFormatOption>,
-                > = ::std::option::Option::None;
-                let mut f18: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f19: ::std::option::Option<RunObjectStatus> = ::std::option::Option::None;
-                let mut f20: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f21: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f22: ::std::option::Option<
-                    ::std::option::Option<AssistantsApiToolChoiceOption>,
-                > = ::std::option::Option::None;
-                let mut f23: ::std::option::Option<
-                    ::std::vec::Vec<RunObjectToolsItem>,
-                > = ::std::option::Option::None;
-                let mut f24: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f25: ::std::option::Option<
-                    ::std::option::Option<TruncationObject>,
-                > = ::std::option::Option::None;
-                let mut f26: ::std::option::Option<
-                    ::std::option::Option<RunCompletionUsage>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "assistant_id" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "cancelled_at" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "completed_at" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "created_at" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "expires_at" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "failed_at" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "incomplete_details" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "instructions" => {
-                            f8 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "last_error" => {
-                            f9 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "max_completion_tokens" => {
-                            f10 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "max_prompt_tokens" => {
-                            f11 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "metadata" => {
-                            f12 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "model" => f13 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f14 = ::std::option::Option::Some(map.next_value()?),
-                        "parallel_tool_calls" => {
-                            f15 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "required_action" => {
-                            f16 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "response_format" => {
-                            f17 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "started_at" => {
-                            f18 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "status" => f19 = ::std::option::Option::Some(map.next_value()?),
-                        "temperature" => {
-                            f20 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "thread_id" => {
-                            f21 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tool_choice" => {
-                            f22 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tools" => f23 = ::std::option::Option::Some(map.next_value()?),
-                        "top_p" => f24 = ::std::option::Option::Some(map.next_value()?),
-                        "truncation_strategy" => {
-                            f25 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "usage" => f26 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for RunObject {
+    const EXPECTING: &'static str = "struct RunObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut f11 = ::std::option::Option::None;
+        let mut f12 = ::std::option::Option::None;
+        let mut f13 = ::std::option::Option::None;
+        let mut f14 = ::std::option::Option::None;
+        let mut f15 = ::std::option::Option::None;
+        let mut f16 = ::std::option::Option::None;
+        let mut f17 = ::std::option::Option::None;
+        let mut f18 = ::std::option::Option::None;
+        let mut f19 = ::std::option::Option::None;
+        let mut f20 = ::std::option::Option::None;
+        let mut f21 = ::std::option::Option::None;
+        let mut f22 = ::std::option::Option::None;
+        let mut f23 = ::std::option::Option::None;
+        let mut f24 = ::std::option::Option::None;
+        let mut f25 = ::std::option::Option::None;
+        let mut f26 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "assistant_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "cancelled_at" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "completed_at" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "created_at" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "expires_at" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "failed_at" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "incomplete_details" => {
+                    f7 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(RunObject {
-                    assistant_id: crate::codegen_support::required(f0, "assistant_id")?,
-                    cancelled_at: f1.unwrap_or_default(),
-                    completed_at: f2.unwrap_or_default(),
-                    created_at: crate::codegen_support::required(f3, "created_at")?,
-                    expires_at: f4.unwrap_or_default(),
-                    failed_at: f5.unwrap_or_default(),
-                    id: crate::codegen_support::required(f6, "id")?,
-                    incomplete_details: f7.unwrap_or_default(),
-                    instructions: f8.unwrap_or_default(),
-                    last_error: f9.unwrap_or_default(),
-                    max_completion_tokens: f10.unwrap_or_default(),
-                    max_prompt_tokens: f11.unwrap_or_default(),
-                    metadata: f12.unwrap_or_default(),
-                    model: crate::codegen_support::required(f13, "model")?,
-                    object: crate::codegen_support::required(f14, "object")?,
-                    parallel_tool_calls: crate::codegen_support::required(
-                        f15,
-                        "parallel_tool_calls",
-                    )?,
-                    required_action: f16.unwrap_or_default(),
-                    response_format: f17.unwrap_or_default(),
-                    started_at: f18.unwrap_or_default(),
-                    status: crate::codegen_support::required(f19, "status")?,
-                    temperature: f20.unwrap_or_default(),
-                    thread_id: crate::codegen_support::required(f21, "thread_id")?,
-                    tool_choice: f22.unwrap_or_default(),
-                    tools: f23.unwrap_or_default(),
-                    top_p: f24.unwrap_or_default(),
-                    truncation_strategy: f25.unwrap_or_default(),
-                    usage: f26.unwrap_or_default(),
-                    extra: extra,
-                })
+                "instructions" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "last_error" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "max_completion_tokens" => {
+                    f10 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "max_prompt_tokens" => {
+                    f11 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "metadata" => f12 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f13 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f14 = ::std::option::Option::Some(map.next_value()?),
+                "parallel_tool_calls" => {
+                    f15 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "required_action" => f16 = ::std::option::Option::Some(map.next_value()?),
+                "response_format" => f17 = ::std::option::Option::Some(map.next_value()?),
+                "started_at" => f18 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f19 = ::std::option::Option::Some(map.next_value()?),
+                "temperature" => f20 = ::std::option::Option::Some(map.next_value()?),
+                "thread_id" => f21 = ::std::option::Option::Some(map.next_value()?),
+                "tool_choice" => f22 = ::std::option::Option::Some(map.next_value()?),
+                "tools" => f23 = ::std::option::Option::Some(map.next_value()?),
+                "top_p" => f24 = ::std::option::Option::Some(map.next_value()?),
+                "truncation_strategy" => {
+                    f25 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "usage" => f26 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunObject {
+            assistant_id: crate::codegen_support::required(f0, "assistant_id")?,
+            cancelled_at: f1.unwrap_or_default(),
+            completed_at: f2.unwrap_or_default(),
+            created_at: crate::codegen_support::required(f3, "created_at")?,
+            expires_at: f4.unwrap_or_default(),
+            failed_at: f5.unwrap_or_default(),
+            id: crate::codegen_support::required(f6, "id")?,
+            incomplete_details: f7.unwrap_or_default(),
+            instructions: f8.unwrap_or_default(),
+            last_error: f9.unwrap_or_default(),
+            max_completion_tokens: f10.unwrap_or_default(),
+            max_prompt_tokens: f11.unwrap_or_default(),
+            metadata: f12.unwrap_or_default(),
+            model: crate::codegen_support::required(f13, "model")?,
+            object: crate::codegen_support::required(f14, "object")?,
+            parallel_tool_calls: crate::codegen_support::required(
+                f15,
+                "parallel_tool_calls",
+            )?,
+            required_action: f16.unwrap_or_default(),
+            response_format: f17.unwrap_or_default(),
+            started_at: f18.unwrap_or_default(),
+            status: crate::codegen_support::required(f19, "status")?,
+            temperature: f20.unwrap_or_default(),
+            thread_id: crate::codegen_support::required(f21, "thread_id")?,
+            tool_choice: f22.unwrap_or_default(),
+            tools: f23.unwrap_or_default(),
+            top_p: f24.unwrap_or_default(),
+            truncation_strategy: f25.unwrap_or_default(),
+            usage: f26.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("assistant_id", &self.assistant_id)?;
+        map.serialize_entry("cancelled_at", &self.cancelled_at)?;
+        map.serialize_entry("completed_at", &self.completed_at)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("expires_at", &self.expires_at)?;
+        map.serialize_entry("failed_at", &self.failed_at)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("incomplete_details", &self.incomplete_details)?;
+        map.serialize_entry("instructions", &self.instructions)?;
+        map.serialize_entry("last_error", &self.last_error)?;
+        map.serialize_entry("max_completion_tokens", &self.max_completion_tokens)?;
+        map.serialize_entry("max_prompt_tokens", &self.max_prompt_tokens)?;
+        map.serialize_entry("metadata", &self.metadata)?;
+        map.serialize_entry("model", &self.model)?;
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("parallel_tool_calls", &self.parallel_tool_calls)?;
+        map.serialize_entry("required_action", &self.required_action)?;
+        map.serialize_entry("response_format", &self.response_format)?;
+        map.serialize_entry("started_at", &self.started_at)?;
+        map.serialize_entry("status", &self.status)?;
+        if !self.temperature.is_none() {
+            map.serialize_entry("temperature", &self.temperature)?;
+        }
+        map.serialize_entry("thread_id", &self.thread_id)?;
+        map.serialize_entry("tool_choice", &self.tool_choice)?;
+        map.serialize_entry("tools", &self.tools)?;
+        if !self.top_p.is_none() {
+            map.serialize_entry("top_p", &self.top_p)?;
+        }
+        map.serialize_entry("truncation_strategy", &self.truncation_strategy)?;
+        map.serialize_entry("usage", &self.usage)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Details on why the run is incomplete. Will be `null` if the run is not incomplete.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunObjectIncompleteDetails {
     ///The reason why the run is incomplete. This will point to which specific token limit was reached over the course of the run.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reason: ::std::option::Option<RunObjectIncompleteDetailsReason>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunObjectIncompleteDetails {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunObjectIncompleteDetails;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunObjectIncompleteDetails")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<RunObjectIncompleteDetails, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<RunObjectIncompleteDetailsReason>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "reason" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunObjectIncompleteDetails {
-                    reason: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for RunObjectIncompleteDetails {
+    const EXPECTING: &'static str = "struct RunObjectIncompleteDetails";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "reason" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunObjectIncompleteDetails {
+            reason: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunObjectIncompleteDetails {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.reason.is_none() {
+            map.serialize_entry("reason", &self.reason)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The reason why the run is incomplete. This will point to which specific token limit was reached over the course of the run.
@@ -10348,53 +10309,57 @@ impl<'de> ::serde::Deserialize<'de> for RunObjectIncompleteDetailsReason {
     }
 }
 ///The last error associated with this run. Will be `null` if there are no errors.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunObjectLastError {
     ///One of `server_error`, `rate_limit_exceeded`, or `invalid_prompt`.
     pub code: RunObjectLastErrorCode,
     ///A human-readable description of the error.
     pub message: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunObjectLastError {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunObjectLastError;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunObjectLastError")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<RunObjectLastError, A::Error> {
-                let mut f0: ::std::option::Option<RunObjectLastErrorCode> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunObjectLastError {
-                    code: crate::codegen_support::required(f0, "code")?,
-                    message: crate::codegen_support::required(f1, "message")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for RunObjectLastError {
+    const EXPECTING: &'static str = "struct RunObjectLastError";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunObjectLastError {
+            code: crate::codegen_support::required(f0, "code")?,
+            message: crate::codegen_support::required(f1, "message")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunObjectLastError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("code", &self.code)?;
+        map.serialize_entry("message", &self.message)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///One of `server_error`, `rate_limit_exceeded`, or `invalid_prompt`.
@@ -10526,111 +10491,110 @@ impl<'de> ::serde::Deserialize<'de> for RunObjectObject {
     }
 }
 ///Details on the action required to continue the run. Will be `null` if no action is required.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunObjectRequiredAction {
     pub submit_tool_outputs: RunObjectRequiredActionSubmitToolOutputs,
     ///For now, this is always `submit_tool_outputs`.
-    #[serde(rename = "type")]
     pub type_: RunObjectRequiredActionType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunObjectRequiredAction {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunObjectRequiredAction;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunObjectRequiredAction")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<RunObjectRequiredAction, A::Error> {
-                let mut f0: ::std::option::Option<
-                    RunObjectRequiredActionSubmitToolOutputs,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<RunObjectRequiredActionType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "submit_tool_outputs" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for RunObjectRequiredAction {
+    const EXPECTING: &'static str = "struct RunObjectRequiredAction";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "submit_tool_outputs" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(RunObjectRequiredAction {
-                    submit_tool_outputs: crate::codegen_support::required(
-                        f0,
-                        "submit_tool_outputs",
-                    )?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunObjectRequiredAction {
+            submit_tool_outputs: crate::codegen_support::required(
+                f0,
+                "submit_tool_outputs",
+            )?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunObjectRequiredAction {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("submit_tool_outputs", &self.submit_tool_outputs)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Details on the tool outputs needed for this run to continue.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunObjectRequiredActionSubmitToolOutputs {
     ///A list of the relevant tool calls.
-    #[serde(default)]
     pub tool_calls: ::std::vec::Vec<RunToolCallObject>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunObjectRequiredActionSubmitToolOutputs {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunObjectRequiredActionSubmitToolOutputs;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunObjectRequiredActionSubmitToolOutputs")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                RunObjectRequiredActionSubmitToolOutputs,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::vec::Vec<RunToolCallObject>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "tool_calls" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunObjectRequiredActionSubmitToolOutputs {
-                    tool_calls: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RunObjectRequiredActionSubmitToolOutputs {
+    const EXPECTING: &'static str = "struct RunObjectRequiredActionSubmitToolOutputs";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "tool_calls" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunObjectRequiredActionSubmitToolOutputs {
+            tool_calls: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunObjectRequiredActionSubmitToolOutputs {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("tool_calls", &self.tool_calls)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///For now, this is always `submit_tool_outputs`.
@@ -10859,7 +10823,7 @@ impl ::std::convert::From<AssistantToolsFunction> for RunObjectToolsItem {
     }
 }
 ///Usage statistics related to the run step. This value will be `null` while the run step's status is `in_progress`.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunStepCompletionUsage {
     ///Number of completion tokens used over the course of the run step.
     pub completion_tokens: i64,
@@ -10868,66 +10832,64 @@ pub struct RunStepCompletionUsage {
     ///Total number of tokens used (prompt + completion).
     pub total_tokens: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunStepCompletionUsage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepCompletionUsage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunStepCompletionUsage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<RunStepCompletionUsage, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "completion_tokens" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_tokens" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "total_tokens" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for RunStepCompletionUsage {
+    const EXPECTING: &'static str = "struct RunStepCompletionUsage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "completion_tokens" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(RunStepCompletionUsage {
-                    completion_tokens: crate::codegen_support::required(
-                        f0,
-                        "completion_tokens",
-                    )?,
-                    prompt_tokens: crate::codegen_support::required(
-                        f1,
-                        "prompt_tokens",
-                    )?,
-                    total_tokens: crate::codegen_support::required(f2, "total_tokens")?,
-                    extra: extra,
-                })
+                "prompt_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "total_tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepCompletionUsage {
+            completion_tokens: crate::codegen_support::required(
+                f0,
+                "completion_tokens",
+            )?,
+            prompt_tokens: crate::codegen_support::required(f1, "prompt_tokens")?,
+            total_tokens: crate::codegen_support::required(f2, "total_tokens")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepCompletionUsage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("completion_tokens", &self.completion_tokens)?;
+        map.serialize_entry("prompt_tokens", &self.prompt_tokens)?;
+        map.serialize_entry("total_tokens", &self.total_tokens)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Represents a run step delta i.e. any changed fields on a run step during streaming.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunStepDeltaObject {
     pub delta: RunStepDeltaObjectDelta,
     ///The identifier of the run step, which can be referenced in API endpoints.
@@ -10935,99 +10897,104 @@ pub struct RunStepDeltaObject {
     ///The object type, which is always `thread.run.step.delta`.
     pub object: RunStepDeltaObjectObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunStepDeltaObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepDeltaObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunStepDeltaObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<RunStepDeltaObject, A::Error> {
-                let mut f0: ::std::option::Option<RunStepDeltaObjectDelta> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<RunStepDeltaObjectObject> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepDeltaObject {
-                    delta: crate::codegen_support::required(f0, "delta")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    object: crate::codegen_support::required(f2, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for RunStepDeltaObject {
+    const EXPECTING: &'static str = "struct RunStepDeltaObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepDeltaObject {
+            delta: crate::codegen_support::required(f0, "delta")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            object: crate::codegen_support::required(f2, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepDeltaObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("delta", &self.delta)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The delta containing the fields that have changed on the run step.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunStepDeltaObjectDelta {
     ///The details of the run step.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub step_details: ::std::option::Option<RunStepDeltaObjectDeltaStepDetails>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunStepDeltaObjectDelta {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepDeltaObjectDelta;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunStepDeltaObjectDelta")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<RunStepDeltaObjectDelta, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<RunStepDeltaObjectDeltaStepDetails>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "step_details" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepDeltaObjectDelta {
-                    step_details: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for RunStepDeltaObjectDelta {
+    const EXPECTING: &'static str = "struct RunStepDeltaObjectDelta";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "step_details" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepDeltaObjectDelta {
+            step_details: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepDeltaObjectDelta {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.step_details.is_none() {
+            map.serialize_entry("step_details", &self.step_details)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The details of the run step.
@@ -11152,77 +11119,69 @@ impl<'de> ::serde::Deserialize<'de> for RunStepDeltaObjectObject {
     }
 }
 ///Details of the message creation by the run step.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunStepDeltaStepDetailsMessageCreationObject {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub message_creation: ::std::option::Option<
         RunStepDeltaStepDetailsMessageCreationObjectMessageCreation,
     >,
     ///Always `message_creation`.
-    #[serde(rename = "type")]
     pub type_: RunStepDeltaStepDetailsMessageCreationObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunStepDeltaStepDetailsMessageCreationObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepDeltaStepDetailsMessageCreationObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunStepDeltaStepDetailsMessageCreationObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                RunStepDeltaStepDetailsMessageCreationObject,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<
-                        RunStepDeltaStepDetailsMessageCreationObjectMessageCreation,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    RunStepDeltaStepDetailsMessageCreationObjectType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "message_creation" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepDeltaStepDetailsMessageCreationObject {
-                    message_creation: f0.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RunStepDeltaStepDetailsMessageCreationObject {
+    const EXPECTING: &'static str = "struct RunStepDeltaStepDetailsMessageCreationObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "message_creation" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepDeltaStepDetailsMessageCreationObject {
+            message_creation: f0.unwrap_or_default(),
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepDeltaStepDetailsMessageCreationObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.message_creation.is_none() {
+            map.serialize_entry("message_creation", &self.message_creation)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`RunStepDeltaStepDetailsMessageCreationObjectMessageCreation`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunStepDeltaStepDetailsMessageCreationObjectMessageCreation {
     ///The ID of the message that was created by this run step.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub message_id: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -11230,45 +11189,43 @@ for RunStepDeltaStepDetailsMessageCreationObjectMessageCreation {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepDeltaStepDetailsMessageCreationObjectMessageCreation;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str(
-                    "struct RunStepDeltaStepDetailsMessageCreationObjectMessageCreation",
-                )
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                RunStepDeltaStepDetailsMessageCreationObjectMessageCreation,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "message_id" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepDeltaStepDetailsMessageCreationObjectMessageCreation {
-                    message_id: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RunStepDeltaStepDetailsMessageCreationObjectMessageCreation {
+    const EXPECTING: &'static str = "struct RunStepDeltaStepDetailsMessageCreationObjectMessageCreation";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "message_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepDeltaStepDetailsMessageCreationObjectMessageCreation {
+            message_id: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepDeltaStepDetailsMessageCreationObjectMessageCreation {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.message_id.is_none() {
+            map.serialize_entry("message_id", &self.message_id)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Always `message_creation`.
@@ -11333,95 +11290,87 @@ for RunStepDeltaStepDetailsMessageCreationObjectType {
     }
 }
 ///Details of the Code Interpreter tool call the run step was involved in.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunStepDeltaStepDetailsToolCallsCodeObject {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub code_interpreter: ::std::option::Option<
         RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter,
     >,
     ///The ID of the tool call.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
     ///The index of the tool call in the tool calls array.
     pub index: i64,
     ///The type of tool call. This is always going to be `code_interpreter` for this type of tool call.
-    #[serde(rename = "type")]
     pub type_: RunStepDeltaStepDetailsToolCallsCodeObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunStepDeltaStepDetailsToolCallsCodeObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepDeltaStepDetailsToolCallsCodeObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunStepDeltaStepDetailsToolCallsCodeObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                RunStepDeltaStepDetailsToolCallsCodeObject,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<
-                        RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    RunStepDeltaStepDetailsToolCallsCodeObjectType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code_interpreter" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsCodeObject {
-                    code_interpreter: f0.unwrap_or_default(),
-                    id: f1.unwrap_or_default(),
-                    index: crate::codegen_support::required(f2, "index")?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RunStepDeltaStepDetailsToolCallsCodeObject {
+    const EXPECTING: &'static str = "struct RunStepDeltaStepDetailsToolCallsCodeObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code_interpreter" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsCodeObject {
+            code_interpreter: f0.unwrap_or_default(),
+            id: f1.unwrap_or_default(),
+            index: crate::codegen_support::required(f2, "index")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepDeltaStepDetailsToolCallsCodeObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.code_interpreter.is_none() {
+            map.serialize_entry("code_interpreter", &self.code_interpreter)?;
+        }
+        if !self.id.is_none() {
+            map.serialize_entry("id", &self.id)?;
+        }
+        map.serialize_entry("index", &self.index)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The Code Interpreter tool call definition.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter {
     ///The input to the Code Interpreter tool call.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub input: ::std::option::Option<::std::string::String>,
     ///The outputs from the Code Interpreter tool call. Code Interpreter can output one or more items, including text (`logs`) or images (`image`). Each of these are represented by a different object type.
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub outputs: ::std::vec::Vec<
         RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem,
     >,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -11429,50 +11378,49 @@ for RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str(
-                    "struct RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter",
-                )
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::vec::Vec<
-                        RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem,
-                    >,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "outputs" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter {
-                    input: f0.unwrap_or_default(),
-                    outputs: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter {
+    const EXPECTING: &'static str = "struct RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "outputs" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter {
+            input: f0.unwrap_or_default(),
+            outputs: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.input.is_none() {
+            map.serialize_entry("input", &self.input)?;
+        }
+        if !self.outputs.is_empty() {
+            map.serialize_entry("outputs", &self.outputs)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem`
@@ -11600,19 +11548,16 @@ impl<'de> ::serde::Deserialize<'de> for RunStepDeltaStepDetailsToolCallsCodeObje
     }
 }
 ///`RunStepDeltaStepDetailsToolCallsCodeOutputImageObject`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub image: ::std::option::Option<
         RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage,
     >,
     ///The index of the output in the outputs array.
     pub index: i64,
     ///Always `image`.
-    #[serde(rename = "type")]
     pub type_: RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -11620,63 +11565,59 @@ for RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepDeltaStepDetailsToolCallsCodeOutputImageObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str(
-                    "struct RunStepDeltaStepDetailsToolCallsCodeOutputImageObject",
-                )
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                RunStepDeltaStepDetailsToolCallsCodeOutputImageObject,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<
-                        RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "image" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
-                    image: f0.unwrap_or_default(),
-                    index: crate::codegen_support::required(f1, "index")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
+    const EXPECTING: &'static str = "struct RunStepDeltaStepDetailsToolCallsCodeOutputImageObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "image" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
+            image: f0.unwrap_or_default(),
+            index: crate::codegen_support::required(f1, "index")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.image.is_none() {
+            map.serialize_entry("image", &self.image)?;
+        }
+        map.serialize_entry("index", &self.index)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage {
     ///The [file](/docs/api-reference/files) ID of the image.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_id: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -11684,43 +11625,43 @@ for RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str(
-                    "struct RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage",
-                )
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage {
-                    file_id: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage {
+    const EXPECTING: &'static str = "struct RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage {
+            file_id: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.file_id.is_none() {
+            map.serialize_entry("file_id", &self.file_id)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Always `image`.
@@ -11786,18 +11727,15 @@ for RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectType {
     }
 }
 ///Text output from the Code Interpreter tool call as part of a run step.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
     ///The index of the output in the outputs array.
     pub index: i64,
     ///The text output from the Code Interpreter tool call.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub logs: ::std::option::Option<::std::string::String>,
     ///Always `logs`.
-    #[serde(rename = "type")]
     pub type_: RunStepDeltaStepDetailsToolCallsCodeOutputLogsObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -11805,51 +11743,51 @@ for RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str(
-                    "struct RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject",
-                )
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    RunStepDeltaStepDetailsToolCallsCodeOutputLogsObjectType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "logs" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
-                    index: crate::codegen_support::required(f0, "index")?,
-                    logs: f1.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
+    const EXPECTING: &'static str = "struct RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "index" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "logs" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
+            index: crate::codegen_support::required(f0, "index")?,
+            logs: f1.unwrap_or_default(),
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("index", &self.index)?;
+        if !self.logs.is_none() {
+            map.serialize_entry("logs", &self.logs)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Always `logs`.
@@ -11915,20 +11853,17 @@ for RunStepDeltaStepDetailsToolCallsCodeOutputLogsObjectType {
     }
 }
 ///`RunStepDeltaStepDetailsToolCallsFileSearchObject`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunStepDeltaStepDetailsToolCallsFileSearchObject {
     ///For now, this is always going to be an empty object.
     pub file_search: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     ///The ID of the tool call object.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
     ///The index of the tool call in the tool calls array.
     pub index: i64,
     ///The type of tool call. This is always going to be `file_search` for this type of tool call.
-    #[serde(rename = "type")]
     pub type_: RunStepDeltaStepDetailsToolCallsFileSearchObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -11936,56 +11871,55 @@ for RunStepDeltaStepDetailsToolCallsFileSearchObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepDeltaStepDetailsToolCallsFileSearchObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunStepDeltaStepDetailsToolCallsFileSearchObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                RunStepDeltaStepDetailsToolCallsFileSearchObject,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    RunStepDeltaStepDetailsToolCallsFileSearchObjectType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_search" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsFileSearchObject {
-                    file_search: crate::codegen_support::required(f0, "file_search")?,
-                    id: f1.unwrap_or_default(),
-                    index: crate::codegen_support::required(f2, "index")?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RunStepDeltaStepDetailsToolCallsFileSearchObject {
+    const EXPECTING: &'static str = "struct RunStepDeltaStepDetailsToolCallsFileSearchObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_search" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsFileSearchObject {
+            file_search: crate::codegen_support::required(f0, "file_search")?,
+            id: f1.unwrap_or_default(),
+            index: crate::codegen_support::required(f2, "index")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepDeltaStepDetailsToolCallsFileSearchObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("file_search", &self.file_search)?;
+        if !self.id.is_none() {
+            map.serialize_entry("id", &self.id)?;
+        }
+        map.serialize_entry("index", &self.index)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of tool call. This is always going to be `file_search` for this type of tool call.
@@ -12051,94 +11985,87 @@ for RunStepDeltaStepDetailsToolCallsFileSearchObjectType {
     }
 }
 ///`RunStepDeltaStepDetailsToolCallsFunctionObject`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunStepDeltaStepDetailsToolCallsFunctionObject {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub function: ::std::option::Option<
         RunStepDeltaStepDetailsToolCallsFunctionObjectFunction,
     >,
     ///The ID of the tool call object.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
     ///The index of the tool call in the tool calls array.
     pub index: i64,
     ///The type of tool call. This is always going to be `function` for this type of tool call.
-    #[serde(rename = "type")]
     pub type_: RunStepDeltaStepDetailsToolCallsFunctionObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunStepDeltaStepDetailsToolCallsFunctionObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepDeltaStepDetailsToolCallsFunctionObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunStepDeltaStepDetailsToolCallsFunctionObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                RunStepDeltaStepDetailsToolCallsFunctionObject,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<
-                        RunStepDeltaStepDetailsToolCallsFunctionObjectFunction,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    RunStepDeltaStepDetailsToolCallsFunctionObjectType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "function" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsFunctionObject {
-                    function: f0.unwrap_or_default(),
-                    id: f1.unwrap_or_default(),
-                    index: crate::codegen_support::required(f2, "index")?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RunStepDeltaStepDetailsToolCallsFunctionObject {
+    const EXPECTING: &'static str = "struct RunStepDeltaStepDetailsToolCallsFunctionObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "function" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsFunctionObject {
+            function: f0.unwrap_or_default(),
+            id: f1.unwrap_or_default(),
+            index: crate::codegen_support::required(f2, "index")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepDeltaStepDetailsToolCallsFunctionObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.function.is_none() {
+            map.serialize_entry("function", &self.function)?;
+        }
+        if !self.id.is_none() {
+            map.serialize_entry("id", &self.id)?;
+        }
+        map.serialize_entry("index", &self.index)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The definition of the function that was called.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunStepDeltaStepDetailsToolCallsFunctionObjectFunction {
     ///The arguments passed to the function.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub arguments: ::std::option::Option<::std::string::String>,
     ///The name of the function.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
     ///The output of the function. This will be `null` if the outputs have not been [submitted](/docs/api-reference/runs/submitToolOutputs) yet.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -12146,55 +12073,55 @@ for RunStepDeltaStepDetailsToolCallsFunctionObjectFunction {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepDeltaStepDetailsToolCallsFunctionObjectFunction;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str(
-                    "struct RunStepDeltaStepDetailsToolCallsFunctionObjectFunction",
-                )
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                RunStepDeltaStepDetailsToolCallsFunctionObjectFunction,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "arguments" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "output" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsFunctionObjectFunction {
-                    arguments: f0.unwrap_or_default(),
-                    name: f1.unwrap_or_default(),
-                    output: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RunStepDeltaStepDetailsToolCallsFunctionObjectFunction {
+    const EXPECTING: &'static str = "struct RunStepDeltaStepDetailsToolCallsFunctionObjectFunction";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "output" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsFunctionObjectFunction {
+            arguments: f0.unwrap_or_default(),
+            name: f1.unwrap_or_default(),
+            output: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepDeltaStepDetailsToolCallsFunctionObjectFunction {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.arguments.is_none() {
+            map.serialize_entry("arguments", &self.arguments)?;
+        }
+        if !self.name.is_none() {
+            map.serialize_entry("name", &self.name)?;
+        }
+        if !self.output.is_none() {
+            map.serialize_entry("output", &self.output)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of tool call. This is always going to be `function` for this type of tool call.
@@ -12259,65 +12186,61 @@ for RunStepDeltaStepDetailsToolCallsFunctionObjectType {
     }
 }
 ///Details of the tool call.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunStepDeltaStepDetailsToolCallsObject {
     /**An array of tool calls the run step was involved in. These can be associated with one of three types of tools: `code_interpreter`, `file_search`, or `function`.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub tool_calls: ::std::vec::Vec<RunStepDeltaStepDetailsToolCallsObjectToolCallsItem>,
     ///Always `tool_calls`.
-    #[serde(rename = "type")]
     pub type_: RunStepDeltaStepDetailsToolCallsObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunStepDeltaStepDetailsToolCallsObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepDeltaStepDetailsToolCallsObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunStepDeltaStepDetailsToolCallsObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                RunStepDeltaStepDetailsToolCallsObject,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<RunStepDeltaStepDetailsToolCallsObjectToolCallsItem>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    RunStepDeltaStepDetailsToolCallsObjectType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "tool_calls" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsObject {
-                    tool_calls: f0.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RunStepDeltaStepDetailsToolCallsObject {
+    const EXPECTING: &'static str = "struct RunStepDeltaStepDetailsToolCallsObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "tool_calls" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsObject {
+            tool_calls: f0.unwrap_or_default(),
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepDeltaStepDetailsToolCallsObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.tool_calls.is_empty() {
+            map.serialize_entry("tool_calls", &self.tool_calls)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`RunStepDeltaStepDetailsToolCallsObjectToolCallsItem`
@@ -12459,71 +12382,65 @@ impl<'de> ::serde::Deserialize<'de> for RunStepDeltaStepDetailsToolCallsObjectTy
     }
 }
 ///Details of the message creation by the run step.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunStepDetailsMessageCreationObject {
     pub message_creation: RunStepDetailsMessageCreationObjectMessageCreation,
     ///Always `message_creation`.
-    #[serde(rename = "type")]
     pub type_: RunStepDetailsMessageCreationObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunStepDetailsMessageCreationObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepDetailsMessageCreationObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunStepDetailsMessageCreationObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<RunStepDetailsMessageCreationObject, A::Error> {
-                let mut f0: ::std::option::Option<
-                    RunStepDetailsMessageCreationObjectMessageCreation,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    RunStepDetailsMessageCreationObjectType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "message_creation" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepDetailsMessageCreationObject {
-                    message_creation: crate::codegen_support::required(
-                        f0,
-                        "message_creation",
-                    )?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RunStepDetailsMessageCreationObject {
+    const EXPECTING: &'static str = "struct RunStepDetailsMessageCreationObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "message_creation" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepDetailsMessageCreationObject {
+            message_creation: crate::codegen_support::required(f0, "message_creation")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepDetailsMessageCreationObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("message_creation", &self.message_creation)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`RunStepDetailsMessageCreationObjectMessageCreation`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunStepDetailsMessageCreationObjectMessageCreation {
     ///The ID of the message that was created by this run step.
     pub message_id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -12531,41 +12448,41 @@ for RunStepDetailsMessageCreationObjectMessageCreation {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepDetailsMessageCreationObjectMessageCreation;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunStepDetailsMessageCreationObjectMessageCreation")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                RunStepDetailsMessageCreationObjectMessageCreation,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "message_id" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepDetailsMessageCreationObjectMessageCreation {
-                    message_id: crate::codegen_support::required(f0, "message_id")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RunStepDetailsMessageCreationObjectMessageCreation {
+    const EXPECTING: &'static str = "struct RunStepDetailsMessageCreationObjectMessageCreation";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "message_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepDetailsMessageCreationObjectMessageCreation {
+            message_id: crate::codegen_support::required(f0, "message_id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepDetailsMessageCreationObjectMessageCreation {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("message_id", &self.message_id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Always `message_creation`.
@@ -12629,81 +12546,75 @@ impl<'de> ::serde::Deserialize<'de> for RunStepDetailsMessageCreationObjectType 
     }
 }
 ///Details of the Code Interpreter tool call the run step was involved in.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunStepDetailsToolCallsCodeObject {
     pub code_interpreter: RunStepDetailsToolCallsCodeObjectCodeInterpreter,
     ///The ID of the tool call.
     pub id: ::std::string::String,
     ///The type of tool call. This is always going to be `code_interpreter` for this type of tool call.
-    #[serde(rename = "type")]
     pub type_: RunStepDetailsToolCallsCodeObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunStepDetailsToolCallsCodeObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepDetailsToolCallsCodeObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunStepDetailsToolCallsCodeObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<RunStepDetailsToolCallsCodeObject, A::Error> {
-                let mut f0: ::std::option::Option<
-                    RunStepDetailsToolCallsCodeObjectCodeInterpreter,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    RunStepDetailsToolCallsCodeObjectType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code_interpreter" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepDetailsToolCallsCodeObject {
-                    code_interpreter: crate::codegen_support::required(
-                        f0,
-                        "code_interpreter",
-                    )?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RunStepDetailsToolCallsCodeObject {
+    const EXPECTING: &'static str = "struct RunStepDetailsToolCallsCodeObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code_interpreter" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepDetailsToolCallsCodeObject {
+            code_interpreter: crate::codegen_support::required(f0, "code_interpreter")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepDetailsToolCallsCodeObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("code_interpreter", &self.code_interpreter)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The Code Interpreter tool call definition.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunStepDetailsToolCallsCodeObjectCodeInterpreter {
     ///The input to the Code Interpreter tool call.
     pub input: ::std::string::String,
     ///The outputs from the Code Interpreter tool call. Code Interpreter can output one or more items, including text (`logs`) or images (`image`). Each of these are represented by a different object type.
-    #[serde(default)]
     pub outputs: ::std::vec::Vec<
         RunStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem,
     >,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -12711,46 +12622,45 @@ for RunStepDetailsToolCallsCodeObjectCodeInterpreter {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepDetailsToolCallsCodeObjectCodeInterpreter;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunStepDetailsToolCallsCodeObjectCodeInterpreter")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                RunStepDetailsToolCallsCodeObjectCodeInterpreter,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::vec::Vec<
-                        RunStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem,
-                    >,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "outputs" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepDetailsToolCallsCodeObjectCodeInterpreter {
-                    input: crate::codegen_support::required(f0, "input")?,
-                    outputs: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RunStepDetailsToolCallsCodeObjectCodeInterpreter {
+    const EXPECTING: &'static str = "struct RunStepDetailsToolCallsCodeObjectCodeInterpreter";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "outputs" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepDetailsToolCallsCodeObjectCodeInterpreter {
+            input: crate::codegen_support::required(f0, "input")?,
+            outputs: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepDetailsToolCallsCodeObjectCodeInterpreter {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("input", &self.input)?;
+        map.serialize_entry("outputs", &self.outputs)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`RunStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem`
@@ -12878,69 +12788,65 @@ impl<'de> ::serde::Deserialize<'de> for RunStepDetailsToolCallsCodeObjectType {
     }
 }
 ///`RunStepDetailsToolCallsCodeOutputImageObject`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunStepDetailsToolCallsCodeOutputImageObject {
     pub image: RunStepDetailsToolCallsCodeOutputImageObjectImage,
     ///Always `image`.
-    #[serde(rename = "type")]
     pub type_: RunStepDetailsToolCallsCodeOutputImageObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunStepDetailsToolCallsCodeOutputImageObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepDetailsToolCallsCodeOutputImageObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunStepDetailsToolCallsCodeOutputImageObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                RunStepDetailsToolCallsCodeOutputImageObject,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    RunStepDetailsToolCallsCodeOutputImageObjectImage,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    RunStepDetailsToolCallsCodeOutputImageObjectType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "image" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepDetailsToolCallsCodeOutputImageObject {
-                    image: crate::codegen_support::required(f0, "image")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RunStepDetailsToolCallsCodeOutputImageObject {
+    const EXPECTING: &'static str = "struct RunStepDetailsToolCallsCodeOutputImageObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "image" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepDetailsToolCallsCodeOutputImageObject {
+            image: crate::codegen_support::required(f0, "image")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepDetailsToolCallsCodeOutputImageObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("image", &self.image)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`RunStepDetailsToolCallsCodeOutputImageObjectImage`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunStepDetailsToolCallsCodeOutputImageObjectImage {
     ///The [file](/docs/api-reference/files) ID of the image.
     pub file_id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -12948,39 +12854,41 @@ for RunStepDetailsToolCallsCodeOutputImageObjectImage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepDetailsToolCallsCodeOutputImageObjectImage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunStepDetailsToolCallsCodeOutputImageObjectImage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                RunStepDetailsToolCallsCodeOutputImageObjectImage,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepDetailsToolCallsCodeOutputImageObjectImage {
-                    file_id: crate::codegen_support::required(f0, "file_id")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RunStepDetailsToolCallsCodeOutputImageObjectImage {
+    const EXPECTING: &'static str = "struct RunStepDetailsToolCallsCodeOutputImageObjectImage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepDetailsToolCallsCodeOutputImageObjectImage {
+            file_id: crate::codegen_support::required(f0, "file_id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepDetailsToolCallsCodeOutputImageObjectImage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("file_id", &self.file_id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Always `image`.
@@ -13045,59 +12953,58 @@ for RunStepDetailsToolCallsCodeOutputImageObjectType {
     }
 }
 ///Text output from the Code Interpreter tool call as part of a run step.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunStepDetailsToolCallsCodeOutputLogsObject {
     ///The text output from the Code Interpreter tool call.
     pub logs: ::std::string::String,
     ///Always `logs`.
-    #[serde(rename = "type")]
     pub type_: RunStepDetailsToolCallsCodeOutputLogsObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunStepDetailsToolCallsCodeOutputLogsObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepDetailsToolCallsCodeOutputLogsObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunStepDetailsToolCallsCodeOutputLogsObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                RunStepDetailsToolCallsCodeOutputLogsObject,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    RunStepDetailsToolCallsCodeOutputLogsObjectType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "logs" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepDetailsToolCallsCodeOutputLogsObject {
-                    logs: crate::codegen_support::required(f0, "logs")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RunStepDetailsToolCallsCodeOutputLogsObject {
+    const EXPECTING: &'static str = "struct RunStepDetailsToolCallsCodeOutputLogsObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "logs" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepDetailsToolCallsCodeOutputLogsObject {
+            logs: crate::codegen_support::required(f0, "logs")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepDetailsToolCallsCodeOutputLogsObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("logs", &self.logs)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Always `logs`.
@@ -13161,81 +13068,74 @@ impl<'de> ::serde::Deserialize<'de> for RunStepDetailsToolCallsCodeOutputLogsObj
     }
 }
 ///`RunStepDetailsToolCallsFileSearchObject`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunStepDetailsToolCallsFileSearchObject {
     pub file_search: RunStepDetailsToolCallsFileSearchObjectFileSearch,
     ///The ID of the tool call object.
     pub id: ::std::string::String,
     ///The type of tool call. This is always going to be `file_search` for this type of tool call.
-    #[serde(rename = "type")]
     pub type_: RunStepDetailsToolCallsFileSearchObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunStepDetailsToolCallsFileSearchObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepDetailsToolCallsFileSearchObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunStepDetailsToolCallsFileSearchObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                RunStepDetailsToolCallsFileSearchObject,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    RunStepDetailsToolCallsFileSearchObjectFileSearch,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    RunStepDetailsToolCallsFileSearchObjectType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_search" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepDetailsToolCallsFileSearchObject {
-                    file_search: crate::codegen_support::required(f0, "file_search")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RunStepDetailsToolCallsFileSearchObject {
+    const EXPECTING: &'static str = "struct RunStepDetailsToolCallsFileSearchObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_search" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepDetailsToolCallsFileSearchObject {
+            file_search: crate::codegen_support::required(f0, "file_search")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepDetailsToolCallsFileSearchObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("file_search", &self.file_search)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///For now, this is always going to be an empty object.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunStepDetailsToolCallsFileSearchObjectFileSearch {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub ranking_options: ::std::option::Option<
         RunStepDetailsToolCallsFileSearchRankingOptionsObject,
     >,
     ///The results of the file search.
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub results: ::std::vec::Vec<RunStepDetailsToolCallsFileSearchResultObject>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -13243,50 +13143,49 @@ for RunStepDetailsToolCallsFileSearchObjectFileSearch {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepDetailsToolCallsFileSearchObjectFileSearch;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunStepDetailsToolCallsFileSearchObjectFileSearch")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                RunStepDetailsToolCallsFileSearchObjectFileSearch,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<
-                        RunStepDetailsToolCallsFileSearchRankingOptionsObject,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::vec::Vec<RunStepDetailsToolCallsFileSearchResultObject>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "ranking_options" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "results" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepDetailsToolCallsFileSearchObjectFileSearch {
-                    ranking_options: f0.unwrap_or_default(),
-                    results: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RunStepDetailsToolCallsFileSearchObjectFileSearch {
+    const EXPECTING: &'static str = "struct RunStepDetailsToolCallsFileSearchObjectFileSearch";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "ranking_options" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "results" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepDetailsToolCallsFileSearchObjectFileSearch {
+            ranking_options: f0.unwrap_or_default(),
+            results: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepDetailsToolCallsFileSearchObjectFileSearch {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.ranking_options.is_none() {
+            map.serialize_entry("ranking_options", &self.ranking_options)?;
+        }
+        if !self.results.is_empty() {
+            map.serialize_entry("results", &self.results)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of tool call. This is always going to be `file_search` for this type of tool call.
@@ -13350,13 +13249,12 @@ impl<'de> ::serde::Deserialize<'de> for RunStepDetailsToolCallsFileSearchObjectT
     }
 }
 ///The ranking options for the file search.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunStepDetailsToolCallsFileSearchRankingOptionsObject {
     pub ranker: FileSearchRanker,
     ///The score threshold for the file search. All values must be a floating point number between 0 and 1.
     pub score_threshold: f64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -13364,56 +13262,51 @@ for RunStepDetailsToolCallsFileSearchRankingOptionsObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepDetailsToolCallsFileSearchRankingOptionsObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str(
-                    "struct RunStepDetailsToolCallsFileSearchRankingOptionsObject",
-                )
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                RunStepDetailsToolCallsFileSearchRankingOptionsObject,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<FileSearchRanker> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "ranker" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "score_threshold" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepDetailsToolCallsFileSearchRankingOptionsObject {
-                    ranker: crate::codegen_support::required(f0, "ranker")?,
-                    score_threshold: crate::codegen_support::required(
-                        f1,
-                        "score_threshold",
-                    )?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RunStepDetailsToolCallsFileSearchRankingOptionsObject {
+    const EXPECTING: &'static str = "struct RunStepDetailsToolCallsFileSearchRankingOptionsObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "ranker" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "score_threshold" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepDetailsToolCallsFileSearchRankingOptionsObject {
+            ranker: crate::codegen_support::required(f0, "ranker")?,
+            score_threshold: crate::codegen_support::required(f1, "score_threshold")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepDetailsToolCallsFileSearchRankingOptionsObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("ranker", &self.ranker)?;
+        map.serialize_entry("score_threshold", &self.score_threshold)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///A result instance of the file search.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunStepDetailsToolCallsFileSearchResultObject {
     ///The content of the result that was found. The content is only included if requested via the include query parameter.
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub content: ::std::vec::Vec<
         RunStepDetailsToolCallsFileSearchResultObjectContentItem,
     >,
@@ -13424,76 +13317,73 @@ pub struct RunStepDetailsToolCallsFileSearchResultObject {
     ///The score of the result. All values must be a floating point number between 0 and 1.
     pub score: f64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunStepDetailsToolCallsFileSearchResultObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepDetailsToolCallsFileSearchResultObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunStepDetailsToolCallsFileSearchResultObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                RunStepDetailsToolCallsFileSearchResultObject,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<
-                        RunStepDetailsToolCallsFileSearchResultObjectContentItem,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "file_name" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "score" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepDetailsToolCallsFileSearchResultObject {
-                    content: f0.unwrap_or_default(),
-                    file_id: crate::codegen_support::required(f1, "file_id")?,
-                    file_name: crate::codegen_support::required(f2, "file_name")?,
-                    score: crate::codegen_support::required(f3, "score")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RunStepDetailsToolCallsFileSearchResultObject {
+    const EXPECTING: &'static str = "struct RunStepDetailsToolCallsFileSearchResultObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "file_name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "score" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepDetailsToolCallsFileSearchResultObject {
+            content: f0.unwrap_or_default(),
+            file_id: crate::codegen_support::required(f1, "file_id")?,
+            file_name: crate::codegen_support::required(f2, "file_name")?,
+            score: crate::codegen_support::required(f3, "score")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepDetailsToolCallsFileSearchResultObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.content.is_empty() {
+            map.serialize_entry("content", &self.content)?;
+        }
+        map.serialize_entry("file_id", &self.file_id)?;
+        map.serialize_entry("file_name", &self.file_name)?;
+        map.serialize_entry("score", &self.score)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`RunStepDetailsToolCallsFileSearchResultObjectContentItem`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunStepDetailsToolCallsFileSearchResultObjectContentItem {
     ///The text content of the file.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text: ::std::option::Option<::std::string::String>,
     ///The type of the content.
-    #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<
         RunStepDetailsToolCallsFileSearchResultObjectContentItemType,
     >,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -13501,50 +13391,49 @@ for RunStepDetailsToolCallsFileSearchResultObjectContentItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepDetailsToolCallsFileSearchResultObjectContentItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str(
-                    "struct RunStepDetailsToolCallsFileSearchResultObjectContentItem",
-                )
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                RunStepDetailsToolCallsFileSearchResultObjectContentItem,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<
-                        RunStepDetailsToolCallsFileSearchResultObjectContentItemType,
-                    >,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepDetailsToolCallsFileSearchResultObjectContentItem {
-                    text: f0.unwrap_or_default(),
-                    type_: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RunStepDetailsToolCallsFileSearchResultObjectContentItem {
+    const EXPECTING: &'static str = "struct RunStepDetailsToolCallsFileSearchResultObjectContentItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepDetailsToolCallsFileSearchResultObjectContentItem {
+            text: f0.unwrap_or_default(),
+            type_: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepDetailsToolCallsFileSearchResultObjectContentItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.text.is_none() {
+            map.serialize_entry("text", &self.text)?;
+        }
+        if !self.type_.is_none() {
+            map.serialize_entry("type", &self.type_)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the content.
@@ -13613,125 +13502,124 @@ for RunStepDetailsToolCallsFileSearchResultObjectContentItemType {
     }
 }
 ///`RunStepDetailsToolCallsFunctionObject`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunStepDetailsToolCallsFunctionObject {
     pub function: RunStepDetailsToolCallsFunctionObjectFunction,
     ///The ID of the tool call object.
     pub id: ::std::string::String,
     ///The type of tool call. This is always going to be `function` for this type of tool call.
-    #[serde(rename = "type")]
     pub type_: RunStepDetailsToolCallsFunctionObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunStepDetailsToolCallsFunctionObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepDetailsToolCallsFunctionObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunStepDetailsToolCallsFunctionObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<RunStepDetailsToolCallsFunctionObject, A::Error> {
-                let mut f0: ::std::option::Option<
-                    RunStepDetailsToolCallsFunctionObjectFunction,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    RunStepDetailsToolCallsFunctionObjectType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "function" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepDetailsToolCallsFunctionObject {
-                    function: crate::codegen_support::required(f0, "function")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RunStepDetailsToolCallsFunctionObject {
+    const EXPECTING: &'static str = "struct RunStepDetailsToolCallsFunctionObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "function" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepDetailsToolCallsFunctionObject {
+            function: crate::codegen_support::required(f0, "function")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepDetailsToolCallsFunctionObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("function", &self.function)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The definition of the function that was called.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunStepDetailsToolCallsFunctionObjectFunction {
     ///The arguments passed to the function.
     pub arguments: ::std::string::String,
     ///The name of the function.
     pub name: ::std::string::String,
     ///The output of the function. This will be `null` if the outputs have not been [submitted](/docs/api-reference/runs/submitToolOutputs) yet.
-    #[serde(default)]
     pub output: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunStepDetailsToolCallsFunctionObjectFunction {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepDetailsToolCallsFunctionObjectFunction;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunStepDetailsToolCallsFunctionObjectFunction")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                RunStepDetailsToolCallsFunctionObjectFunction,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "arguments" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "output" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepDetailsToolCallsFunctionObjectFunction {
-                    arguments: crate::codegen_support::required(f0, "arguments")?,
-                    name: crate::codegen_support::required(f1, "name")?,
-                    output: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RunStepDetailsToolCallsFunctionObjectFunction {
+    const EXPECTING: &'static str = "struct RunStepDetailsToolCallsFunctionObjectFunction";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "output" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepDetailsToolCallsFunctionObjectFunction {
+            arguments: crate::codegen_support::required(f0, "arguments")?,
+            name: crate::codegen_support::required(f1, "name")?,
+            output: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepDetailsToolCallsFunctionObjectFunction {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("arguments", &self.arguments)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("output", &self.output)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of tool call. This is always going to be `function` for this type of tool call.
@@ -13795,60 +13683,58 @@ impl<'de> ::serde::Deserialize<'de> for RunStepDetailsToolCallsFunctionObjectTyp
     }
 }
 ///Details of the tool call.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunStepDetailsToolCallsObject {
     /**An array of tool calls the run step was involved in. These can be associated with one of three types of tools: `code_interpreter`, `file_search`, or `function`.
 */
-    #[serde(default)]
     pub tool_calls: ::std::vec::Vec<RunStepDetailsToolCallsObjectToolCallsItem>,
     ///Always `tool_calls`.
-    #[serde(rename = "type")]
     pub type_: RunStepDetailsToolCallsObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunStepDetailsToolCallsObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepDetailsToolCallsObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunStepDetailsToolCallsObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<RunStepDetailsToolCallsObject, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<RunStepDetailsToolCallsObjectToolCallsItem>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<RunStepDetailsToolCallsObjectType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "tool_calls" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepDetailsToolCallsObject {
-                    tool_calls: f0.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for RunStepDetailsToolCallsObject {
+    const EXPECTING: &'static str = "struct RunStepDetailsToolCallsObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "tool_calls" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepDetailsToolCallsObject {
+            tool_calls: f0.unwrap_or_default(),
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepDetailsToolCallsObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("tool_calls", &self.tool_calls)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`RunStepDetailsToolCallsObjectToolCallsItem`
@@ -13988,30 +13874,24 @@ impl<'de> ::serde::Deserialize<'de> for RunStepDetailsToolCallsObjectType {
 }
 /**Represents a step in execution of a run.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunStepObject {
     ///The ID of the [assistant](/docs/api-reference/assistants) associated with the run step.
     pub assistant_id: ::std::string::String,
     ///The Unix timestamp (in seconds) for when the run step was cancelled.
-    #[serde(default)]
     pub cancelled_at: ::std::option::Option<i64>,
     ///The Unix timestamp (in seconds) for when the run step completed.
-    #[serde(default)]
     pub completed_at: ::std::option::Option<i64>,
     ///The Unix timestamp (in seconds) for when the run step was created.
     pub created_at: i64,
     ///The Unix timestamp (in seconds) for when the run step expired. A step is considered expired if the parent run is expired.
-    #[serde(default)]
     pub expired_at: ::std::option::Option<i64>,
     ///The Unix timestamp (in seconds) for when the run step failed.
-    #[serde(default)]
     pub failed_at: ::std::option::Option<i64>,
     ///The identifier of the run step, which can be referenced in API endpoints.
     pub id: ::std::string::String,
     ///The last error associated with this run step. Will be `null` if there are no errors.
-    #[serde(default)]
     pub last_error: ::std::option::Option<RunStepObjectLastError>,
-    #[serde(default)]
     pub metadata: ::std::option::Option<Metadata>,
     ///The object type, which is always `thread.run.step`.
     pub object: RunStepObjectObject,
@@ -14024,165 +13904,163 @@ pub struct RunStepObject {
     ///The ID of the [thread](/docs/api-reference/threads) that was run.
     pub thread_id: ::std::string::String,
     ///The type of run step, which can be either `message_creation` or `tool_calls`.
-    #[serde(rename = "type")]
     pub type_: RunStepObjectType,
-    #[serde(default)]
     pub usage: ::std::option::Option<RunStepCompletionUsage>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunStepObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunStepObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<RunStepObject, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<
-                    ::std::option::Option<RunStepObjectLastError>,
-                > = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<RunStepObjectObject> = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f11: ::std::option::Option<RunStepObjectStatus> = ::std::option::Option::None;
-                let mut f12: ::std::option::Option<RunStepObjectStepDetails> = ::std::option::Option::None;
-                let mut f13: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f14: ::std::option::Option<RunStepObjectType> = ::std::option::Option::None;
-                let mut f15: ::std::option::Option<
-                    ::std::option::Option<RunStepCompletionUsage>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "assistant_id" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "cancelled_at" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "completed_at" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "created_at" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "expired_at" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "failed_at" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "last_error" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "metadata" => f8 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f9 = ::std::option::Option::Some(map.next_value()?),
-                        "run_id" => f10 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f11 = ::std::option::Option::Some(map.next_value()?),
-                        "step_details" => {
-                            f12 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "thread_id" => {
-                            f13 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f14 = ::std::option::Option::Some(map.next_value()?),
-                        "usage" => f15 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepObject {
-                    assistant_id: crate::codegen_support::required(f0, "assistant_id")?,
-                    cancelled_at: f1.unwrap_or_default(),
-                    completed_at: f2.unwrap_or_default(),
-                    created_at: crate::codegen_support::required(f3, "created_at")?,
-                    expired_at: f4.unwrap_or_default(),
-                    failed_at: f5.unwrap_or_default(),
-                    id: crate::codegen_support::required(f6, "id")?,
-                    last_error: f7.unwrap_or_default(),
-                    metadata: f8.unwrap_or_default(),
-                    object: crate::codegen_support::required(f9, "object")?,
-                    run_id: crate::codegen_support::required(f10, "run_id")?,
-                    status: crate::codegen_support::required(f11, "status")?,
-                    step_details: crate::codegen_support::required(f12, "step_details")?,
-                    thread_id: crate::codegen_support::required(f13, "thread_id")?,
-                    type_: crate::codegen_support::required(f14, "type")?,
-                    usage: f15.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for RunStepObject {
+    const EXPECTING: &'static str = "struct RunStepObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut f11 = ::std::option::Option::None;
+        let mut f12 = ::std::option::Option::None;
+        let mut f13 = ::std::option::Option::None;
+        let mut f14 = ::std::option::Option::None;
+        let mut f15 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "assistant_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "cancelled_at" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "completed_at" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "created_at" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "expired_at" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "failed_at" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "last_error" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "run_id" => f10 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f11 = ::std::option::Option::Some(map.next_value()?),
+                "step_details" => f12 = ::std::option::Option::Some(map.next_value()?),
+                "thread_id" => f13 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f14 = ::std::option::Option::Some(map.next_value()?),
+                "usage" => f15 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepObject {
+            assistant_id: crate::codegen_support::required(f0, "assistant_id")?,
+            cancelled_at: f1.unwrap_or_default(),
+            completed_at: f2.unwrap_or_default(),
+            created_at: crate::codegen_support::required(f3, "created_at")?,
+            expired_at: f4.unwrap_or_default(),
+            failed_at: f5.unwrap_or_default(),
+            id: crate::codegen_support::required(f6, "id")?,
+            last_error: f7.unwrap_or_default(),
+            metadata: f8.unwrap_or_default(),
+            object: crate::codegen_support::required(f9, "object")?,
+            run_id: crate::codegen_support::required(f10, "run_id")?,
+            status: crate::codegen_support::required(f11, "status")?,
+            step_details: crate::codegen_support::required(f12, "step_details")?,
+            thread_id: crate::codegen_support::required(f13, "thread_id")?,
+            type_: crate::codegen_support::required(f14, "type")?,
+            usage: f15.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("assistant_id", &self.assistant_id)?;
+        map.serialize_entry("cancelled_at", &self.cancelled_at)?;
+        map.serialize_entry("completed_at", &self.completed_at)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("expired_at", &self.expired_at)?;
+        map.serialize_entry("failed_at", &self.failed_at)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("last_error", &self.last_error)?;
+        map.serialize_entry("metadata", &self.metadata)?;
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("run_id", &self.run_id)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("step_details", &self.step_details)?;
+        map.serialize_entry("thread_id", &self.thread_id)?;
+        map.serialize_entry("type", &self.type_)?;
+        map.serialize_entry("usage", &self.usage)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The last error associated with this run step. Will be `null` if there are no errors.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunStepObjectLastError {
     ///One of `server_error` or `rate_limit_exceeded`.
     pub code: RunStepObjectLastErrorCode,
     ///A human-readable description of the error.
     pub message: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunStepObjectLastError {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunStepObjectLastError;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunStepObjectLastError")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<RunStepObjectLastError, A::Error> {
-                let mut f0: ::std::option::Option<RunStepObjectLastErrorCode> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunStepObjectLastError {
-                    code: crate::codegen_support::required(f0, "code")?,
-                    message: crate::codegen_support::required(f1, "message")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for RunStepObjectLastError {
+    const EXPECTING: &'static str = "struct RunStepObjectLastError";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunStepObjectLastError {
+            code: crate::codegen_support::required(f0, "code")?,
+            message: crate::codegen_support::required(f1, "message")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunStepObjectLastError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("code", &self.code)?;
+        map.serialize_entry("message", &self.message)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///One of `server_error` or `rate_limit_exceeded`.
@@ -14583,110 +14461,116 @@ pub enum RunStreamEvent {
     Unknown(::serde_json::Value),
 }
 ///Tool call objects
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunToolCallObject {
     pub function: RunToolCallObjectFunction,
     ///The ID of the tool call. This ID must be referenced when you submit the tool outputs in using the [Submit tool outputs to run](/docs/api-reference/runs/submitToolOutputs) endpoint.
     pub id: ::std::string::String,
     ///The type of tool call the output is required for. For now, this is always `function`.
-    #[serde(rename = "type")]
     pub type_: RunToolCallObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunToolCallObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunToolCallObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunToolCallObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<RunToolCallObject, A::Error> {
-                let mut f0: ::std::option::Option<RunToolCallObjectFunction> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<RunToolCallObjectType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "function" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunToolCallObject {
-                    function: crate::codegen_support::required(f0, "function")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for RunToolCallObject {
+    const EXPECTING: &'static str = "struct RunToolCallObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "function" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunToolCallObject {
+            function: crate::codegen_support::required(f0, "function")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunToolCallObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("function", &self.function)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The function definition.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunToolCallObjectFunction {
     ///The arguments that the model expects you to pass to the function.
     pub arguments: ::std::string::String,
     ///The name of the function.
     pub name: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunToolCallObjectFunction {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunToolCallObjectFunction;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunToolCallObjectFunction")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<RunToolCallObjectFunction, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "arguments" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunToolCallObjectFunction {
-                    arguments: crate::codegen_support::required(f0, "arguments")?,
-                    name: crate::codegen_support::required(f1, "name")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for RunToolCallObjectFunction {
+    const EXPECTING: &'static str = "struct RunToolCallObjectFunction";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunToolCallObjectFunction {
+            arguments: crate::codegen_support::required(f0, "arguments")?,
+            name: crate::codegen_support::required(f1, "name")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunToolCallObjectFunction {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("arguments", &self.arguments)?;
+        map.serialize_entry("name", &self.name)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of tool call the output is required for. For now, this is always `function`.
@@ -14749,194 +14633,191 @@ impl<'de> ::serde::Deserialize<'de> for RunToolCallObjectType {
     }
 }
 ///`SubmitToolOutputsRunRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SubmitToolOutputsRunRequest {
     /**If `true`, returns a stream of events that happen during the Run as server-sent events, terminating when the Run enters a terminal state with a `data: [DONE]` message.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stream: ::std::option::Option<bool>,
     ///A list of tools for which the outputs are being submitted.
-    #[serde(default)]
     pub tool_outputs: ::std::vec::Vec<SubmitToolOutputsRunRequestToolOutputsItem>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for SubmitToolOutputsRunRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = SubmitToolOutputsRunRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SubmitToolOutputsRunRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<SubmitToolOutputsRunRequest, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::vec::Vec<SubmitToolOutputsRunRequestToolOutputsItem>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "stream" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "tool_outputs" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(SubmitToolOutputsRunRequest {
-                    stream: f0.unwrap_or_default(),
-                    tool_outputs: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for SubmitToolOutputsRunRequest {
+    const EXPECTING: &'static str = "struct SubmitToolOutputsRunRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "stream" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "tool_outputs" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(SubmitToolOutputsRunRequest {
+            stream: f0.unwrap_or_default(),
+            tool_outputs: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for SubmitToolOutputsRunRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.stream.is_none() {
+            map.serialize_entry("stream", &self.stream)?;
+        }
+        map.serialize_entry("tool_outputs", &self.tool_outputs)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`SubmitToolOutputsRunRequestToolOutputsItem`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SubmitToolOutputsRunRequestToolOutputsItem {
     ///The output of the tool call to be submitted to continue the run.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output: ::std::option::Option<::std::string::String>,
     ///The ID of the tool call in the `required_action` object within the run object the output is being submitted for.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tool_call_id: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for SubmitToolOutputsRunRequestToolOutputsItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = SubmitToolOutputsRunRequestToolOutputsItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SubmitToolOutputsRunRequestToolOutputsItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                SubmitToolOutputsRunRequestToolOutputsItem,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "output" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "tool_call_id" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(SubmitToolOutputsRunRequestToolOutputsItem {
-                    output: f0.unwrap_or_default(),
-                    tool_call_id: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for SubmitToolOutputsRunRequestToolOutputsItem {
+    const EXPECTING: &'static str = "struct SubmitToolOutputsRunRequestToolOutputsItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "output" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "tool_call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(SubmitToolOutputsRunRequestToolOutputsItem {
+            output: f0.unwrap_or_default(),
+            tool_call_id: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for SubmitToolOutputsRunRequestToolOutputsItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.output.is_none() {
+            map.serialize_entry("output", &self.output)?;
+        }
+        if !self.tool_call_id.is_none() {
+            map.serialize_entry("tool_call_id", &self.tool_call_id)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Represents a thread that contains [messages](/docs/api-reference/messages).
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ThreadObject {
     ///The Unix timestamp (in seconds) for when the thread was created.
     pub created_at: i64,
     ///The identifier, which can be referenced in API endpoints.
     pub id: ::std::string::String,
-    #[serde(default)]
     pub metadata: ::std::option::Option<Metadata>,
     ///The object type, which is always `thread`.
     pub object: ThreadObjectObject,
     /**A set of resources that are made available to the assistant's tools in this thread. The resources are specific to the type of tool. For example, the `code_interpreter` tool requires a list of file IDs, while the `file_search` tool requires a list of vector store IDs.
 */
-    #[serde(default)]
     pub tool_resources: ::std::option::Option<ThreadObjectToolResources>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ThreadObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ThreadObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ThreadObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ThreadObject, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<ThreadObjectObject> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<ThreadObjectToolResources>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "metadata" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "tool_resources" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ThreadObject {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    metadata: f2.unwrap_or_default(),
-                    object: crate::codegen_support::required(f3, "object")?,
-                    tool_resources: f4.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ThreadObject {
+    const EXPECTING: &'static str = "struct ThreadObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "tool_resources" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ThreadObject {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            metadata: f2.unwrap_or_default(),
+            object: crate::codegen_support::required(f3, "object")?,
+            tool_resources: f4.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ThreadObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("metadata", &self.metadata)?;
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("tool_resources", &self.tool_resources)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which is always `thread`.
@@ -15000,166 +14881,165 @@ impl<'de> ::serde::Deserialize<'de> for ThreadObjectObject {
 }
 /**A set of resources that are made available to the assistant's tools in this thread. The resources are specific to the type of tool. For example, the `code_interpreter` tool requires a list of file IDs, while the `file_search` tool requires a list of vector store IDs.
 */
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ThreadObjectToolResources {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub code_interpreter: ::std::option::Option<
         ThreadObjectToolResourcesCodeInterpreter,
     >,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_search: ::std::option::Option<ThreadObjectToolResourcesFileSearch>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ThreadObjectToolResources {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ThreadObjectToolResources;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ThreadObjectToolResources")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ThreadObjectToolResources, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<ThreadObjectToolResourcesCodeInterpreter>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ThreadObjectToolResourcesFileSearch>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code_interpreter" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file_search" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ThreadObjectToolResources {
-                    code_interpreter: f0.unwrap_or_default(),
-                    file_search: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ThreadObjectToolResources {
+    const EXPECTING: &'static str = "struct ThreadObjectToolResources";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code_interpreter" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "file_search" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ThreadObjectToolResources {
+            code_interpreter: f0.unwrap_or_default(),
+            file_search: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ThreadObjectToolResources {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.code_interpreter.is_none() {
+            map.serialize_entry("code_interpreter", &self.code_interpreter)?;
+        }
+        if !self.file_search.is_none() {
+            map.serialize_entry("file_search", &self.file_search)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ThreadObjectToolResourcesCodeInterpreter`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ThreadObjectToolResourcesCodeInterpreter {
     /**A list of [file](/docs/api-reference/files) IDs made available to the `code_interpreter` tool. There can be a maximum of 20 files associated with the tool.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub file_ids: ::std::vec::Vec<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ThreadObjectToolResourcesCodeInterpreter {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ThreadObjectToolResourcesCodeInterpreter;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ThreadObjectToolResourcesCodeInterpreter")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ThreadObjectToolResourcesCodeInterpreter,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ThreadObjectToolResourcesCodeInterpreter {
-                    file_ids: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ThreadObjectToolResourcesCodeInterpreter {
+    const EXPECTING: &'static str = "struct ThreadObjectToolResourcesCodeInterpreter";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ThreadObjectToolResourcesCodeInterpreter {
+            file_ids: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ThreadObjectToolResourcesCodeInterpreter {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.file_ids.is_empty() {
+            map.serialize_entry("file_ids", &self.file_ids)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ThreadObjectToolResourcesFileSearch`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ThreadObjectToolResourcesFileSearch {
     /**The [vector store](/docs/api-reference/vector-stores/object) attached to this thread. There can be a maximum of 1 vector store attached to the thread.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub vector_store_ids: ::std::vec::Vec<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ThreadObjectToolResourcesFileSearch {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ThreadObjectToolResourcesFileSearch;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ThreadObjectToolResourcesFileSearch")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ThreadObjectToolResourcesFileSearch, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "vector_store_ids" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ThreadObjectToolResourcesFileSearch {
-                    vector_store_ids: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ThreadObjectToolResourcesFileSearch {
+    const EXPECTING: &'static str = "struct ThreadObjectToolResourcesFileSearch";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "vector_store_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ThreadObjectToolResourcesFileSearch {
+            vector_store_ids: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ThreadObjectToolResourcesFileSearch {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.vector_store_ids.is_empty() {
+            map.serialize_entry("vector_store_ids", &self.vector_store_ids)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ThreadStreamEvent`
@@ -15179,59 +15059,59 @@ pub enum ThreadStreamEvent {
     Unknown(::serde_json::Value),
 }
 ///Controls for how a thread will be truncated prior to the run. Use this to control the initial context window of the run.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TruncationObject {
     ///The number of most recent messages from the thread when constructing the context for the run.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub last_messages: ::std::option::Option<::std::num::NonZeroU64>,
     ///The truncation strategy to use for the thread. The default is `auto`. If set to `last_messages`, the thread will be truncated to the n most recent messages in the thread. When set to `auto`, messages in the middle of the thread will be dropped to fit the context length of the model, `max_prompt_tokens`.
-    #[serde(rename = "type")]
     pub type_: TruncationObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for TruncationObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = TruncationObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct TruncationObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<TruncationObject, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::num::NonZeroU64>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<TruncationObjectType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "last_messages" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(TruncationObject {
-                    last_messages: f0.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for TruncationObject {
+    const EXPECTING: &'static str = "struct TruncationObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "last_messages" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(TruncationObject {
+            last_messages: f0.unwrap_or_default(),
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for TruncationObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.last_messages.is_none() {
+            map.serialize_entry("last_messages", &self.last_messages)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The truncation strategy to use for the thread. The default is `auto`. If set to `last_messages`, the thread will be truncated to the n most recent messages in the thread. When set to `auto`, messages in the middle of the thread will be dropped to fit the context length of the model, `max_prompt_tokens`.

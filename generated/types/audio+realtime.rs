@@ -4,54 +4,57 @@
 // Included by openai.rs under #[cfg(any (feature = "audio" , feature = "realtime"))].
 
 ///Usage statistics for models billed by audio input duration.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TranscriptTextUsageDuration {
     ///Duration of the input audio in seconds.
     pub seconds: f64,
     ///The type of the usage object. Always `duration` for this variant.
-    #[serde(rename = "type")]
     pub type_: TranscriptTextUsageDurationType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for TranscriptTextUsageDuration {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = TranscriptTextUsageDuration;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct TranscriptTextUsageDuration")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<TranscriptTextUsageDuration, A::Error> {
-                let mut f0: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<TranscriptTextUsageDurationType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "seconds" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(TranscriptTextUsageDuration {
-                    seconds: crate::codegen_support::required(f0, "seconds")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for TranscriptTextUsageDuration {
+    const EXPECTING: &'static str = "struct TranscriptTextUsageDuration";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "seconds" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(TranscriptTextUsageDuration {
+            seconds: crate::codegen_support::required(f0, "seconds")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for TranscriptTextUsageDuration {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("seconds", &self.seconds)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the usage object. Always `duration` for this variant.
@@ -114,9 +117,8 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptTextUsageDurationType {
     }
 }
 ///Usage statistics for models billed by token usage.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TranscriptTextUsageTokens {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub input_token_details: ::std::option::Option<
         TranscriptTextUsageTokensInputTokenDetails,
     >,
@@ -127,130 +129,127 @@ pub struct TranscriptTextUsageTokens {
     ///Total number of tokens used (input + output).
     pub total_tokens: i64,
     ///The type of the usage object. Always `tokens` for this variant.
-    #[serde(rename = "type")]
     pub type_: TranscriptTextUsageTokensType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for TranscriptTextUsageTokens {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = TranscriptTextUsageTokens;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct TranscriptTextUsageTokens")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<TranscriptTextUsageTokens, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<TranscriptTextUsageTokensInputTokenDetails>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<TranscriptTextUsageTokensType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "input_token_details" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "input_tokens" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output_tokens" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "total_tokens" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for TranscriptTextUsageTokens {
+    const EXPECTING: &'static str = "struct TranscriptTextUsageTokens";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "input_token_details" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(TranscriptTextUsageTokens {
-                    input_token_details: f0.unwrap_or_default(),
-                    input_tokens: crate::codegen_support::required(f1, "input_tokens")?,
-                    output_tokens: crate::codegen_support::required(
-                        f2,
-                        "output_tokens",
-                    )?,
-                    total_tokens: crate::codegen_support::required(f3, "total_tokens")?,
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+                "input_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "output_tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "total_tokens" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(TranscriptTextUsageTokens {
+            input_token_details: f0.unwrap_or_default(),
+            input_tokens: crate::codegen_support::required(f1, "input_tokens")?,
+            output_tokens: crate::codegen_support::required(f2, "output_tokens")?,
+            total_tokens: crate::codegen_support::required(f3, "total_tokens")?,
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for TranscriptTextUsageTokens {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.input_token_details.is_none() {
+            map.serialize_entry("input_token_details", &self.input_token_details)?;
+        }
+        map.serialize_entry("input_tokens", &self.input_tokens)?;
+        map.serialize_entry("output_tokens", &self.output_tokens)?;
+        map.serialize_entry("total_tokens", &self.total_tokens)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Details about the input tokens billed for this request.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TranscriptTextUsageTokensInputTokenDetails {
     ///Number of audio tokens billed for this request.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub audio_tokens: ::std::option::Option<i64>,
     ///Number of text tokens billed for this request.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text_tokens: ::std::option::Option<i64>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for TranscriptTextUsageTokensInputTokenDetails {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = TranscriptTextUsageTokensInputTokenDetails;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct TranscriptTextUsageTokensInputTokenDetails")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                TranscriptTextUsageTokensInputTokenDetails,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "audio_tokens" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "text_tokens" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(TranscriptTextUsageTokensInputTokenDetails {
-                    audio_tokens: f0.unwrap_or_default(),
-                    text_tokens: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for TranscriptTextUsageTokensInputTokenDetails {
+    const EXPECTING: &'static str = "struct TranscriptTextUsageTokensInputTokenDetails";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "audio_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "text_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(TranscriptTextUsageTokensInputTokenDetails {
+            audio_tokens: f0.unwrap_or_default(),
+            text_tokens: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for TranscriptTextUsageTokensInputTokenDetails {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.audio_tokens.is_none() {
+            map.serialize_entry("audio_tokens", &self.audio_tokens)?;
+        }
+        if !self.text_tokens.is_none() {
+            map.serialize_entry("text_tokens", &self.text_tokens)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the usage object. Always `tokens` for this variant.
@@ -313,47 +312,50 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptTextUsageTokensType {
     }
 }
 ///A language detected in transcribed audio.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TranscriptionLanguage {
     ///The code of a language detected in the audio.
     pub code: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for TranscriptionLanguage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = TranscriptionLanguage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct TranscriptionLanguage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<TranscriptionLanguage, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(TranscriptionLanguage {
-                    code: crate::codegen_support::required(f0, "code")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for TranscriptionLanguage {
+    const EXPECTING: &'static str = "struct TranscriptionLanguage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(TranscriptionLanguage {
+            code: crate::codegen_support::required(f0, "code")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for TranscriptionLanguage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("code", &self.code)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }

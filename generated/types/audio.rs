@@ -89,95 +89,96 @@ impl<'de> ::serde::Deserialize<'de> for AudioResponseFormat {
     }
 }
 ///`CreateSpeechRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateSpeechRequest {
     ///The text to generate audio for. The maximum length is 4096 characters.
     pub input: CreateSpeechRequestInput,
     ///Control the voice of your generated audio with additional instructions. Does not work with `tts-1` or `tts-1-hd`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub instructions: ::std::option::Option<CreateSpeechRequestInstructions>,
     /**One of the available [TTS models](/docs/models#tts): `tts-1`, `tts-1-hd`, `gpt-4o-mini-tts`, or `gpt-4o-mini-tts-2025-12-15`.
 */
     pub model: ::std::string::String,
     ///The format to audio in. Supported formats are `mp3`, `opus`, `aac`, `flac`, `wav`, and `pcm`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub response_format: ::std::option::Option<CreateSpeechRequestResponseFormat>,
     ///The speed of the generated audio. Select a value from `0.25` to `4.0`. `1.0` is the default.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub speed: ::std::option::Option<f64>,
     ///The format to stream the audio in. Supported formats are `sse` and `audio`. `sse` is not supported for `tts-1` or `tts-1-hd`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stream_format: ::std::option::Option<CreateSpeechRequestStreamFormat>,
     ///The voice to use when generating the audio. Supported built-in voices are `alloy`, `ash`, `ballad`, `coral`, `echo`, `fable`, `onyx`, `nova`, `sage`, `shimmer`, `verse`, `marin`, and `cedar`. You may also provide a custom voice object with an `id`, for example `{ "id": "voice_1234" }`. Previews of the voices are available in the [Text to speech guide](/docs/guides/text-to-speech#voice-options).
     pub voice: VoiceIdsOrCustomVoice,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateSpeechRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateSpeechRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateSpeechRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateSpeechRequest, A::Error> {
-                let mut f0: ::std::option::Option<CreateSpeechRequestInput> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<CreateSpeechRequestInstructions>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<CreateSpeechRequestResponseFormat>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<CreateSpeechRequestStreamFormat>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<VoiceIdsOrCustomVoice> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "instructions" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "model" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "response_format" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "speed" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "stream_format" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "voice" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateSpeechRequest {
-                    input: crate::codegen_support::required(f0, "input")?,
-                    instructions: f1.unwrap_or_default(),
-                    model: crate::codegen_support::required(f2, "model")?,
-                    response_format: f3.unwrap_or_default(),
-                    speed: f4.unwrap_or_default(),
-                    stream_format: f5.unwrap_or_default(),
-                    voice: crate::codegen_support::required(f6, "voice")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateSpeechRequest {
+    const EXPECTING: &'static str = "struct CreateSpeechRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "instructions" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "response_format" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "speed" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "stream_format" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "voice" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateSpeechRequest {
+            input: crate::codegen_support::required(f0, "input")?,
+            instructions: f1.unwrap_or_default(),
+            model: crate::codegen_support::required(f2, "model")?,
+            response_format: f3.unwrap_or_default(),
+            speed: f4.unwrap_or_default(),
+            stream_format: f5.unwrap_or_default(),
+            voice: crate::codegen_support::required(f6, "voice")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateSpeechRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("input", &self.input)?;
+        if !self.instructions.is_none() {
+            map.serialize_entry("instructions", &self.instructions)?;
+        }
+        map.serialize_entry("model", &self.model)?;
+        if !self.response_format.is_none() {
+            map.serialize_entry("response_format", &self.response_format)?;
+        }
+        if !self.speed.is_none() {
+            map.serialize_entry("speed", &self.speed)?;
+        }
+        if !self.stream_format.is_none() {
+            map.serialize_entry("stream_format", &self.stream_format)?;
+        }
+        map.serialize_entry("voice", &self.voice)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The text to generate audio for. The maximum length is 4096 characters.
@@ -493,10 +494,9 @@ impl ::std::convert::From<SpeechAudioDoneEvent> for CreateSpeechResponseStreamEv
     }
 }
 ///`CreateTranscriptionRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateTranscriptionRequest {
     ///Controls how the audio is cut into chunks. When set to `"auto"`, the server first normalizes loudness and then uses voice activity detection (VAD) to choose boundaries. `server_vad` object can be provided to tweak VAD detection parameters manually. If unset, the audio is transcribed as a single block. Required when using `gpt-4o-transcribe-diarize` for inputs longer than 30 seconds.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub chunking_strategy: ::std::option::Option<
         CreateTranscriptionRequestChunkingStrategy,
     >,
@@ -510,36 +510,28 @@ response to understand the model's confidence in the transcription.
 `logprobs` only works with response_format set to `json` and only with
 the models `gpt-4o-transcribe`, `gpt-4o-mini-transcribe`, and `gpt-4o-mini-transcribe-2025-12-15`. This field is not supported when using `gpt-4o-transcribe-diarize`.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub include: ::std::vec::Vec<TranscriptionInclude>,
     /**Words or phrases to guide transcription of the input audio. Supported by `gpt-transcribe`.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub keywords: ::std::vec::Vec<::std::string::String>,
     /**Optional list of speaker names that correspond to the audio samples provided in `known_speaker_references[]`. Each entry should be a short identifier (for example `customer` or `agent`). Up to 4 speakers are supported.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub known_speaker_names: ::std::vec::Vec<::std::string::String>,
     /**Optional list of audio samples (as [data URLs](https://developer.mozilla.org/en-US/docs/Web/HTTP/Basics_of_HTTP/Data_URLs)) that contain known speaker references matching `known_speaker_names[]`. Each sample must be between 2 and 10 seconds, and can use any of the same input audio formats supported by `file`.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub known_speaker_references: ::std::vec::Vec<::std::string::String>,
     /**The language of the input audio. Supplying the input language in [ISO-639-1](https://en.wikipedia.org/wiki/List_of_ISO_639-1_codes) (e.g. `en`) format will improve accuracy and latency.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub language: ::std::option::Option<::std::string::String>,
     /**Possible languages of the input audio, in [ISO-639-1](https://en.wikipedia.org/wiki/List_of_ISO_639-1_codes) format. Supported by `gpt-transcribe`.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub languages: ::std::vec::Vec<::std::string::String>,
     /**ID of the model to use. The options are `gpt-transcribe`, `gpt-4o-transcribe`, `gpt-4o-mini-transcribe`, `gpt-4o-mini-transcribe-2025-12-15`, `whisper-1` (which is powered by our open source Whisper V2 model), and `gpt-4o-transcribe-diarize`.
 */
     pub model: ::std::string::String,
     /**An optional text to guide the model's style or continue a previous audio segment. The [prompt](/docs/guides/speech-to-text#prompting) should match the audio language. This field is not supported when using `gpt-4o-transcribe-diarize`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub response_format: ::std::option::Option<AudioResponseFormat>,
     /**If set to true, the model response data will be streamed to the client
 as it is generated using [server-sent events](https://developer.mozilla.org/en-US/docs/Web/API/Server-sent_events/Using_server-sent_events#Event_stream_format).
@@ -548,130 +540,147 @@ for more information.
 
 Note: Streaming is not supported for the `whisper-1` model and will be ignored.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stream: ::std::option::Option<bool>,
     /**The sampling temperature, between 0 and 1. Higher values like 0.8 will make the output more random, while lower values like 0.2 will make it more focused and deterministic. If set to 0, the model will use [log probability](https://en.wikipedia.org/wiki/Log_probability) to automatically increase the temperature until certain thresholds are hit.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub temperature: ::std::option::Option<f64>,
     /**The timestamp granularities to populate for this transcription. `response_format` must be set `verbose_json` to use timestamp granularities. Either or both of these options are supported: `word`, or `segment`. Note: There is no additional latency for segment timestamps, but generating word timestamps incurs additional latency.
 This option is not available for `gpt-4o-transcribe-diarize`.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub timestamp_granularities: ::std::vec::Vec<
         CreateTranscriptionRequestTimestampGranularitiesItem,
     >,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateTranscriptionRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateTranscriptionRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateTranscriptionRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateTranscriptionRequest, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<CreateTranscriptionRequestChunkingStrategy>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<crate::multipart::FilePart> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::vec::Vec<TranscriptionInclude>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<
-                    ::std::option::Option<AudioResponseFormat>,
-                > = ::std::option::Option::None;
-                let mut f11: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f12: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f13: ::std::option::Option<
-                    ::std::vec::Vec<CreateTranscriptionRequestTimestampGranularitiesItem>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "chunking_strategy" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "include" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "keywords" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "known_speaker_names" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "known_speaker_references" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "language" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "languages" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "model" => f8 = ::std::option::Option::Some(map.next_value()?),
-                        "prompt" => f9 = ::std::option::Option::Some(map.next_value()?),
-                        "response_format" => {
-                            f10 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "stream" => f11 = ::std::option::Option::Some(map.next_value()?),
-                        "temperature" => {
-                            f12 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "timestamp_granularities" => {
-                            f13 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateTranscriptionRequest {
+    const EXPECTING: &'static str = "struct CreateTranscriptionRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut f11 = ::std::option::Option::None;
+        let mut f12 = ::std::option::Option::None;
+        let mut f13 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "chunking_strategy" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CreateTranscriptionRequest {
-                    chunking_strategy: f0.unwrap_or_default(),
-                    file: crate::codegen_support::required(f1, "file")?,
-                    include: f2.unwrap_or_default(),
-                    keywords: f3.unwrap_or_default(),
-                    known_speaker_names: f4.unwrap_or_default(),
-                    known_speaker_references: f5.unwrap_or_default(),
-                    language: f6.unwrap_or_default(),
-                    languages: f7.unwrap_or_default(),
-                    model: crate::codegen_support::required(f8, "model")?,
-                    prompt: f9.unwrap_or_default(),
-                    response_format: f10.unwrap_or_default(),
-                    stream: f11.unwrap_or_default(),
-                    temperature: f12.unwrap_or_default(),
-                    timestamp_granularities: f13.unwrap_or_default(),
-                    extra: extra,
-                })
+                "file" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "include" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "keywords" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "known_speaker_names" => {
+                    f4 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "known_speaker_references" => {
+                    f5 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "language" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "languages" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "prompt" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "response_format" => f10 = ::std::option::Option::Some(map.next_value()?),
+                "stream" => f11 = ::std::option::Option::Some(map.next_value()?),
+                "temperature" => f12 = ::std::option::Option::Some(map.next_value()?),
+                "timestamp_granularities" => {
+                    f13 = ::std::option::Option::Some(map.next_value()?);
+                }
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateTranscriptionRequest {
+            chunking_strategy: f0.unwrap_or_default(),
+            file: crate::codegen_support::required(f1, "file")?,
+            include: f2.unwrap_or_default(),
+            keywords: f3.unwrap_or_default(),
+            known_speaker_names: f4.unwrap_or_default(),
+            known_speaker_references: f5.unwrap_or_default(),
+            language: f6.unwrap_or_default(),
+            languages: f7.unwrap_or_default(),
+            model: crate::codegen_support::required(f8, "model")?,
+            prompt: f9.unwrap_or_default(),
+            response_format: f10.unwrap_or_default(),
+            stream: f11.unwrap_or_default(),
+            temperature: f12.unwrap_or_default(),
+            timestamp_granularities: f13.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateTranscriptionRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.chunking_strategy.is_none() {
+            map.serialize_entry("chunking_strategy", &self.chunking_strategy)?;
+        }
+        map.serialize_entry("file", &self.file)?;
+        if !self.include.is_empty() {
+            map.serialize_entry("include", &self.include)?;
+        }
+        if !self.keywords.is_empty() {
+            map.serialize_entry("keywords", &self.keywords)?;
+        }
+        if !self.known_speaker_names.is_empty() {
+            map.serialize_entry("known_speaker_names", &self.known_speaker_names)?;
+        }
+        if !self.known_speaker_references.is_empty() {
+            map.serialize_entry(
+                "known_speaker_references",
+                &self.known_speaker_references,
+            )?;
+        }
+        if !self.language.is_none() {
+            map.serialize_entry("language", &self.language)?;
+        }
+        if !self.languages.is_empty() {
+            map.serialize_entry("languages", &self.languages)?;
+        }
+        map.serialize_entry("model", &self.model)?;
+        if !self.prompt.is_none() {
+            map.serialize_entry("prompt", &self.prompt)?;
+        }
+        if !self.response_format.is_none() {
+            map.serialize_entry("response_format", &self.response_format)?;
+        }
+        if !self.stream.is_none() {
+            map.serialize_entry("stream", &self.stream)?;
+        }
+        if !self.temperature.is_none() {
+            map.serialize_entry("temperature", &self.temperature)?;
+        }
+        if !self.timestamp_granularities.is_empty() {
+            map.serialize_entry(
+                "timestamp_granularities",
+                &self.timestamp_granularities,
+            )?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateTranscriptionRequestChunkingStrategy`
@@ -853,79 +862,78 @@ for CreateTranscriptionResponse {
 }
 /**Represents a diarized transcription response returned by the model, including the combined transcript and speaker-segment annotations.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateTranscriptionResponseDiarizedJson {
     ///Duration of the input audio in seconds.
     pub duration: f64,
     ///Segments of the transcript annotated with timestamps and speaker labels.
-    #[serde(default)]
     pub segments: ::std::vec::Vec<TranscriptionDiarizedSegment>,
     ///The type of task that was run. Always `transcribe`.
     pub task: CreateTranscriptionResponseDiarizedJsonTask,
     ///The concatenated transcript text for the entire audio input.
     pub text: ::std::string::String,
     ///Token or duration usage statistics for the request.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub usage: ::std::option::Option<CreateTranscriptionResponseDiarizedJsonUsage>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateTranscriptionResponseDiarizedJson {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateTranscriptionResponseDiarizedJson;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateTranscriptionResponseDiarizedJson")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateTranscriptionResponseDiarizedJson,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::vec::Vec<TranscriptionDiarizedSegment>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    CreateTranscriptionResponseDiarizedJsonTask,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<CreateTranscriptionResponseDiarizedJsonUsage>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "duration" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "segments" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "task" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "text" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "usage" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateTranscriptionResponseDiarizedJson {
-                    duration: crate::codegen_support::required(f0, "duration")?,
-                    segments: f1.unwrap_or_default(),
-                    task: crate::codegen_support::required(f2, "task")?,
-                    text: crate::codegen_support::required(f3, "text")?,
-                    usage: f4.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateTranscriptionResponseDiarizedJson {
+    const EXPECTING: &'static str = "struct CreateTranscriptionResponseDiarizedJson";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "duration" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "segments" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "task" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "usage" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateTranscriptionResponseDiarizedJson {
+            duration: crate::codegen_support::required(f0, "duration")?,
+            segments: f1.unwrap_or_default(),
+            task: crate::codegen_support::required(f2, "task")?,
+            text: crate::codegen_support::required(f3, "text")?,
+            usage: f4.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateTranscriptionResponseDiarizedJson {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("duration", &self.duration)?;
+        map.serialize_entry("segments", &self.segments)?;
+        map.serialize_entry("task", &self.task)?;
+        map.serialize_entry("text", &self.text)?;
+        if !self.usage.is_none() {
+            map.serialize_entry("usage", &self.usage)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of task that was run. Always `transcribe`.
@@ -1048,139 +1056,144 @@ for CreateTranscriptionResponseDiarizedJsonUsage {
     }
 }
 ///Represents a transcription response returned by model, based on the provided input.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateTranscriptionResponseJson {
     /**The languages detected in the audio. Returned by `gpt-transcribe`. An empty array indicates that no language could be reliably detected.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub languages: ::std::vec::Vec<TranscriptionLanguage>,
     /**The log probabilities of the tokens in the transcription. Only returned with the models `gpt-4o-transcribe` and `gpt-4o-mini-transcribe` if `logprobs` is added to the `include` array.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub logprobs: ::std::vec::Vec<CreateTranscriptionResponseJsonLogprobsItem>,
     ///The transcribed text.
     pub text: ::std::string::String,
     ///Token usage statistics for the request.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub usage: ::std::option::Option<CreateTranscriptionResponseJsonUsage>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateTranscriptionResponseJson {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateTranscriptionResponseJson;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateTranscriptionResponseJson")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateTranscriptionResponseJson, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<TranscriptionLanguage>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::vec::Vec<CreateTranscriptionResponseJsonLogprobsItem>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<CreateTranscriptionResponseJsonUsage>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "languages" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "logprobs" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "text" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "usage" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateTranscriptionResponseJson {
-                    languages: f0.unwrap_or_default(),
-                    logprobs: f1.unwrap_or_default(),
-                    text: crate::codegen_support::required(f2, "text")?,
-                    usage: f3.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateTranscriptionResponseJson {
+    const EXPECTING: &'static str = "struct CreateTranscriptionResponseJson";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "languages" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "logprobs" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "usage" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateTranscriptionResponseJson {
+            languages: f0.unwrap_or_default(),
+            logprobs: f1.unwrap_or_default(),
+            text: crate::codegen_support::required(f2, "text")?,
+            usage: f3.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateTranscriptionResponseJson {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.languages.is_empty() {
+            map.serialize_entry("languages", &self.languages)?;
+        }
+        if !self.logprobs.is_empty() {
+            map.serialize_entry("logprobs", &self.logprobs)?;
+        }
+        map.serialize_entry("text", &self.text)?;
+        if !self.usage.is_none() {
+            map.serialize_entry("usage", &self.usage)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateTranscriptionResponseJsonLogprobsItem`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateTranscriptionResponseJsonLogprobsItem {
     ///The bytes of the token.
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub bytes: ::std::vec::Vec<f64>,
     ///The log probability of the token.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub logprob: ::std::option::Option<f64>,
     ///The token in the transcription.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub token: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateTranscriptionResponseJsonLogprobsItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateTranscriptionResponseJsonLogprobsItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateTranscriptionResponseJsonLogprobsItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateTranscriptionResponseJsonLogprobsItem,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::vec::Vec<f64>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "token" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateTranscriptionResponseJsonLogprobsItem {
-                    bytes: f0.unwrap_or_default(),
-                    logprob: f1.unwrap_or_default(),
-                    token: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateTranscriptionResponseJsonLogprobsItem {
+    const EXPECTING: &'static str = "struct CreateTranscriptionResponseJsonLogprobsItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "token" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateTranscriptionResponseJsonLogprobsItem {
+            bytes: f0.unwrap_or_default(),
+            logprob: f1.unwrap_or_default(),
+            token: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateTranscriptionResponseJsonLogprobsItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.bytes.is_empty() {
+            map.serialize_entry("bytes", &self.bytes)?;
+        }
+        if !self.logprob.is_none() {
+            map.serialize_entry("logprob", &self.logprob)?;
+        }
+        if !self.token.is_none() {
+            map.serialize_entry("token", &self.token)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Token usage statistics for the request.
@@ -1312,86 +1325,91 @@ for CreateTranscriptionResponseStreamEvent {
     }
 }
 ///Represents a verbose json transcription response returned by model, based on the provided input.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateTranscriptionResponseVerboseJson {
     ///The duration of the input audio.
     pub duration: f64,
     ///The language of the input audio.
     pub language: ::std::string::String,
     ///Segments of the transcribed text and their corresponding details.
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub segments: ::std::vec::Vec<TranscriptionSegment>,
     ///The transcribed text.
     pub text: ::std::string::String,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub usage: ::std::option::Option<TranscriptTextUsageDuration>,
     ///Extracted words and their corresponding timestamps.
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub words: ::std::vec::Vec<TranscriptionWord>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateTranscriptionResponseVerboseJson {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateTranscriptionResponseVerboseJson;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateTranscriptionResponseVerboseJson")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateTranscriptionResponseVerboseJson,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::vec::Vec<TranscriptionSegment>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<TranscriptTextUsageDuration>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::vec::Vec<TranscriptionWord>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "duration" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "language" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "segments" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "text" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "usage" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "words" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateTranscriptionResponseVerboseJson {
-                    duration: crate::codegen_support::required(f0, "duration")?,
-                    language: crate::codegen_support::required(f1, "language")?,
-                    segments: f2.unwrap_or_default(),
-                    text: crate::codegen_support::required(f3, "text")?,
-                    usage: f4.unwrap_or_default(),
-                    words: f5.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateTranscriptionResponseVerboseJson {
+    const EXPECTING: &'static str = "struct CreateTranscriptionResponseVerboseJson";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "duration" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "language" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "segments" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "usage" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "words" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateTranscriptionResponseVerboseJson {
+            duration: crate::codegen_support::required(f0, "duration")?,
+            language: crate::codegen_support::required(f1, "language")?,
+            segments: f2.unwrap_or_default(),
+            text: crate::codegen_support::required(f3, "text")?,
+            usage: f4.unwrap_or_default(),
+            words: f5.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateTranscriptionResponseVerboseJson {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("duration", &self.duration)?;
+        map.serialize_entry("language", &self.language)?;
+        if !self.segments.is_empty() {
+            map.serialize_entry("segments", &self.segments)?;
+        }
+        map.serialize_entry("text", &self.text)?;
+        if !self.usage.is_none() {
+            map.serialize_entry("usage", &self.usage)?;
+        }
+        if !self.words.is_empty() {
+            map.serialize_entry("words", &self.words)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateTranslationRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateTranslationRequest {
     /**The audio file object (not file name) translate, in one of these formats: flac, mp3, mp4, mpeg, mpga, m4a, ogg, wav, or webm. The request must include enough format metadata for the file to be identified. We recommend an extension-bearing filename and an appropriate content type.
 */
@@ -1401,74 +1419,76 @@ pub struct CreateTranslationRequest {
     pub model: ::std::string::String,
     /**An optional text to guide the model's style or continue a previous audio segment. The [prompt](/docs/guides/speech-to-text#prompting) should be in English.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt: ::std::option::Option<::std::string::String>,
     /**The format of the output, in one of these options: `json`, `text`, `srt`, `verbose_json`, or `vtt`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub response_format: ::std::option::Option<CreateTranslationRequestResponseFormat>,
     /**The sampling temperature, between 0 and 1. Higher values like 0.8 will make the output more random, while lower values like 0.2 will make it more focused and deterministic. If set to 0, the model will use [log probability](https://en.wikipedia.org/wiki/Log_probability) to automatically increase the temperature until certain thresholds are hit.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub temperature: ::std::option::Option<f64>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateTranslationRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateTranslationRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateTranslationRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateTranslationRequest, A::Error> {
-                let mut f0: ::std::option::Option<crate::multipart::FilePart> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<CreateTranslationRequestResponseFormat>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "prompt" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "response_format" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "temperature" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateTranslationRequest {
-                    file: crate::codegen_support::required(f0, "file")?,
-                    model: crate::codegen_support::required(f1, "model")?,
-                    prompt: f2.unwrap_or_default(),
-                    response_format: f3.unwrap_or_default(),
-                    temperature: f4.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateTranslationRequest {
+    const EXPECTING: &'static str = "struct CreateTranslationRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "prompt" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "response_format" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "temperature" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateTranslationRequest {
+            file: crate::codegen_support::required(f0, "file")?,
+            model: crate::codegen_support::required(f1, "model")?,
+            prompt: f2.unwrap_or_default(),
+            response_format: f3.unwrap_or_default(),
+            temperature: f4.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateTranslationRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("file", &self.file)?;
+        map.serialize_entry("model", &self.model)?;
+        if !self.prompt.is_none() {
+            map.serialize_entry("prompt", &self.prompt)?;
+        }
+        if !self.response_format.is_none() {
+            map.serialize_entry("response_format", &self.response_format)?;
+        }
+        if !self.temperature.is_none() {
+            map.serialize_entry("temperature", &self.temperature)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The format of the output, in one of these options: `json`, `text`, `srt`, `verbose_json`, or `vtt`.
@@ -1573,114 +1593,123 @@ for CreateTranslationResponse {
     }
 }
 ///`CreateTranslationResponseJson`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateTranslationResponseJson {
     pub text: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateTranslationResponseJson {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateTranslationResponseJson;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateTranslationResponseJson")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateTranslationResponseJson, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateTranslationResponseJson {
-                    text: crate::codegen_support::required(f0, "text")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateTranslationResponseJson {
+    const EXPECTING: &'static str = "struct CreateTranslationResponseJson";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateTranslationResponseJson {
+            text: crate::codegen_support::required(f0, "text")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateTranslationResponseJson {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("text", &self.text)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateTranslationResponseVerboseJson`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateTranslationResponseVerboseJson {
     ///The duration of the input audio.
     pub duration: f64,
     ///The language of the output translation (always `english`).
     pub language: ::std::string::String,
     ///Segments of the translated text and their corresponding details.
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub segments: ::std::vec::Vec<TranscriptionSegment>,
     ///The translated text.
     pub text: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateTranslationResponseVerboseJson {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateTranslationResponseVerboseJson;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateTranslationResponseVerboseJson")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateTranslationResponseVerboseJson, A::Error> {
-                let mut f0: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::vec::Vec<TranscriptionSegment>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "duration" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "language" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "segments" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "text" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateTranslationResponseVerboseJson {
-                    duration: crate::codegen_support::required(f0, "duration")?,
-                    language: crate::codegen_support::required(f1, "language")?,
-                    segments: f2.unwrap_or_default(),
-                    text: crate::codegen_support::required(f3, "text")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateTranslationResponseVerboseJson {
+    const EXPECTING: &'static str = "struct CreateTranslationResponseVerboseJson";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "duration" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "language" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "segments" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateTranslationResponseVerboseJson {
+            duration: crate::codegen_support::required(f0, "duration")?,
+            language: crate::codegen_support::required(f1, "language")?,
+            segments: f2.unwrap_or_default(),
+            text: crate::codegen_support::required(f3, "text")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateTranslationResponseVerboseJson {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("duration", &self.duration)?;
+        map.serialize_entry("language", &self.language)?;
+        if !self.segments.is_empty() {
+            map.serialize_entry("segments", &self.segments)?;
+        }
+        map.serialize_entry("text", &self.text)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateVoiceConsentRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateVoiceConsentRequest {
     ///The BCP 47 language tag for the consent phrase (for example, `en-US`).
     pub language: ::std::string::String,
@@ -1693,55 +1722,58 @@ Supported MIME types:
 */
     pub recording: crate::multipart::FilePart,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateVoiceConsentRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateVoiceConsentRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateVoiceConsentRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateVoiceConsentRequest, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<crate::multipart::FilePart> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "language" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "recording" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateVoiceConsentRequest {
-                    language: crate::codegen_support::required(f0, "language")?,
-                    name: crate::codegen_support::required(f1, "name")?,
-                    recording: crate::codegen_support::required(f2, "recording")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateVoiceConsentRequest {
+    const EXPECTING: &'static str = "struct CreateVoiceConsentRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "language" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "recording" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateVoiceConsentRequest {
+            language: crate::codegen_support::required(f0, "language")?,
+            name: crate::codegen_support::required(f1, "name")?,
+            recording: crate::codegen_support::required(f2, "recording")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateVoiceConsentRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("language", &self.language)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("recording", &self.recording)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateVoiceRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateVoiceRequest {
     /**The sample audio recording file. Maximum size is 10 MiB.
 
@@ -1754,104 +1786,110 @@ Supported MIME types:
     ///The name of the new voice.
     pub name: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateVoiceRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateVoiceRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateVoiceRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateVoiceRequest, A::Error> {
-                let mut f0: ::std::option::Option<crate::multipart::FilePart> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "audio_sample" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "consent" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateVoiceRequest {
-                    audio_sample: crate::codegen_support::required(f0, "audio_sample")?,
-                    consent: crate::codegen_support::required(f1, "consent")?,
-                    name: crate::codegen_support::required(f2, "name")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateVoiceRequest {
+    const EXPECTING: &'static str = "struct CreateVoiceRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "audio_sample" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "consent" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateVoiceRequest {
+            audio_sample: crate::codegen_support::required(f0, "audio_sample")?,
+            consent: crate::codegen_support::required(f1, "consent")?,
+            name: crate::codegen_support::required(f2, "name")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateVoiceRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("audio_sample", &self.audio_sample)?;
+        map.serialize_entry("consent", &self.consent)?;
+        map.serialize_entry("name", &self.name)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Emitted for each chunk of audio data generated during speech synthesis.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SpeechAudioDeltaEvent {
     /**A chunk of Base64-encoded audio data.
 */
     pub audio: ::std::string::String,
     /**The type of the event. Always `speech.audio.delta`.
 */
-    #[serde(rename = "type")]
     pub type_: SpeechAudioDeltaEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for SpeechAudioDeltaEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = SpeechAudioDeltaEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SpeechAudioDeltaEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<SpeechAudioDeltaEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<SpeechAudioDeltaEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(SpeechAudioDeltaEvent {
-                    audio: crate::codegen_support::required(f0, "audio")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for SpeechAudioDeltaEvent {
+    const EXPECTING: &'static str = "struct SpeechAudioDeltaEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(SpeechAudioDeltaEvent {
+            audio: crate::codegen_support::required(f0, "audio")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for SpeechAudioDeltaEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("audio", &self.audio)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `speech.audio.delta`.
@@ -1915,54 +1953,57 @@ impl<'de> ::serde::Deserialize<'de> for SpeechAudioDeltaEventType {
     }
 }
 ///Emitted when the speech synthesis is complete and all audio has been streamed.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SpeechAudioDoneEvent {
     /**The type of the event. Always `speech.audio.done`.
 */
-    #[serde(rename = "type")]
     pub type_: SpeechAudioDoneEventType,
     pub usage: SpeechAudioDoneEventUsage,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for SpeechAudioDoneEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = SpeechAudioDoneEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SpeechAudioDoneEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<SpeechAudioDoneEvent, A::Error> {
-                let mut f0: ::std::option::Option<SpeechAudioDoneEventType> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<SpeechAudioDoneEventUsage> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "usage" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(SpeechAudioDoneEvent {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    usage: crate::codegen_support::required(f1, "usage")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for SpeechAudioDoneEvent {
+    const EXPECTING: &'static str = "struct SpeechAudioDoneEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "usage" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(SpeechAudioDoneEvent {
+            type_: crate::codegen_support::required(f0, "type")?,
+            usage: crate::codegen_support::required(f1, "usage")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for SpeechAudioDoneEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        map.serialize_entry("usage", &self.usage)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `speech.audio.done`.
@@ -2027,7 +2068,7 @@ impl<'de> ::serde::Deserialize<'de> for SpeechAudioDoneEventType {
 }
 /**Token usage statistics for the request.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SpeechAudioDoneEventUsage {
     ///Number of input tokens in the prompt.
     pub input_tokens: i64,
@@ -2036,194 +2077,198 @@ pub struct SpeechAudioDoneEventUsage {
     ///Total number of tokens used (input + output).
     pub total_tokens: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for SpeechAudioDoneEventUsage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = SpeechAudioDoneEventUsage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SpeechAudioDoneEventUsage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<SpeechAudioDoneEventUsage, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "input_tokens" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output_tokens" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "total_tokens" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(SpeechAudioDoneEventUsage {
-                    input_tokens: crate::codegen_support::required(f0, "input_tokens")?,
-                    output_tokens: crate::codegen_support::required(
-                        f1,
-                        "output_tokens",
-                    )?,
-                    total_tokens: crate::codegen_support::required(f2, "total_tokens")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for SpeechAudioDoneEventUsage {
+    const EXPECTING: &'static str = "struct SpeechAudioDoneEventUsage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "input_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "output_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "total_tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(SpeechAudioDoneEventUsage {
+            input_tokens: crate::codegen_support::required(f0, "input_tokens")?,
+            output_tokens: crate::codegen_support::required(f1, "output_tokens")?,
+            total_tokens: crate::codegen_support::required(f2, "total_tokens")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for SpeechAudioDoneEventUsage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("input_tokens", &self.input_tokens)?;
+        map.serialize_entry("output_tokens", &self.output_tokens)?;
+        map.serialize_entry("total_tokens", &self.total_tokens)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Emitted when there is an additional text delta. This is also the first event emitted when the transcription starts. Only emitted when you [create a transcription](/docs/api-reference/audio/create-transcription) with the `Stream` parameter set to `true`.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TranscriptTextDeltaEvent {
     /**The text delta that was additionally transcribed.
 */
     pub delta: ::std::string::String,
     /**The log probabilities of the delta. Only included if you [create a transcription](/docs/api-reference/audio/create-transcription) with the `include[]` parameter set to `logprobs`.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub logprobs: ::std::vec::Vec<TranscriptTextDeltaEventLogprobsItem>,
     /**Identifier of the diarized segment that this delta belongs to. Only present when using `gpt-4o-transcribe-diarize`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub segment_id: ::std::option::Option<::std::string::String>,
     /**The type of the event. Always `transcript.text.delta`.
 */
-    #[serde(rename = "type")]
     pub type_: TranscriptTextDeltaEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for TranscriptTextDeltaEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = TranscriptTextDeltaEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct TranscriptTextDeltaEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<TranscriptTextDeltaEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::vec::Vec<TranscriptTextDeltaEventLogprobsItem>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<TranscriptTextDeltaEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "logprobs" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "segment_id" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(TranscriptTextDeltaEvent {
-                    delta: crate::codegen_support::required(f0, "delta")?,
-                    logprobs: f1.unwrap_or_default(),
-                    segment_id: f2.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for TranscriptTextDeltaEvent {
+    const EXPECTING: &'static str = "struct TranscriptTextDeltaEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "logprobs" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "segment_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(TranscriptTextDeltaEvent {
+            delta: crate::codegen_support::required(f0, "delta")?,
+            logprobs: f1.unwrap_or_default(),
+            segment_id: f2.unwrap_or_default(),
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for TranscriptTextDeltaEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("delta", &self.delta)?;
+        if !self.logprobs.is_empty() {
+            map.serialize_entry("logprobs", &self.logprobs)?;
+        }
+        if !self.segment_id.is_none() {
+            map.serialize_entry("segment_id", &self.segment_id)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`TranscriptTextDeltaEventLogprobsItem`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TranscriptTextDeltaEventLogprobsItem {
     /**The bytes that were used to generate the log probability.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub bytes: ::std::vec::Vec<i64>,
     /**The log probability of the token.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub logprob: ::std::option::Option<f64>,
     /**The token that was used to generate the log probability.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub token: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for TranscriptTextDeltaEventLogprobsItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = TranscriptTextDeltaEventLogprobsItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct TranscriptTextDeltaEventLogprobsItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<TranscriptTextDeltaEventLogprobsItem, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<i64>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "token" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(TranscriptTextDeltaEventLogprobsItem {
-                    bytes: f0.unwrap_or_default(),
-                    logprob: f1.unwrap_or_default(),
-                    token: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for TranscriptTextDeltaEventLogprobsItem {
+    const EXPECTING: &'static str = "struct TranscriptTextDeltaEventLogprobsItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "token" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(TranscriptTextDeltaEventLogprobsItem {
+            bytes: f0.unwrap_or_default(),
+            logprob: f1.unwrap_or_default(),
+            token: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for TranscriptTextDeltaEventLogprobsItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.bytes.is_empty() {
+            map.serialize_entry("bytes", &self.bytes)?;
+        }
+        if !self.logprob.is_none() {
+            map.serialize_entry("logprob", &self.logprob)?;
+        }
+        if !self.token.is_none() {
+            map.serialize_entry("token", &self.token)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `transcript.text.delta`.
@@ -2287,146 +2332,154 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptTextDeltaEventType {
     }
 }
 ///Emitted when the transcription is complete. Contains the complete transcription text. Only emitted when you [create a transcription](/docs/api-reference/audio/create-transcription) with the `Stream` parameter set to `true`.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TranscriptTextDoneEvent {
     /**The languages detected in the audio. Returned by `gpt-transcribe`. An empty array indicates that no language could be reliably detected.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub languages: ::std::vec::Vec<TranscriptionLanguage>,
     /**The log probabilities of the individual tokens in the transcription. Only included if you [create a transcription](/docs/api-reference/audio/create-transcription) with the `include[]` parameter set to `logprobs`.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub logprobs: ::std::vec::Vec<TranscriptTextDoneEventLogprobsItem>,
     /**The text that was transcribed.
 */
     pub text: ::std::string::String,
     /**The type of the event. Always `transcript.text.done`.
 */
-    #[serde(rename = "type")]
     pub type_: TranscriptTextDoneEventType,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub usage: ::std::option::Option<TranscriptTextUsageTokens>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for TranscriptTextDoneEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = TranscriptTextDoneEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct TranscriptTextDoneEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<TranscriptTextDoneEvent, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<TranscriptionLanguage>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::vec::Vec<TranscriptTextDoneEventLogprobsItem>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<TranscriptTextDoneEventType> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<TranscriptTextUsageTokens>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "languages" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "logprobs" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "text" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "usage" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(TranscriptTextDoneEvent {
-                    languages: f0.unwrap_or_default(),
-                    logprobs: f1.unwrap_or_default(),
-                    text: crate::codegen_support::required(f2, "text")?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    usage: f4.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for TranscriptTextDoneEvent {
+    const EXPECTING: &'static str = "struct TranscriptTextDoneEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "languages" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "logprobs" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "usage" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(TranscriptTextDoneEvent {
+            languages: f0.unwrap_or_default(),
+            logprobs: f1.unwrap_or_default(),
+            text: crate::codegen_support::required(f2, "text")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            usage: f4.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for TranscriptTextDoneEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.languages.is_empty() {
+            map.serialize_entry("languages", &self.languages)?;
+        }
+        if !self.logprobs.is_empty() {
+            map.serialize_entry("logprobs", &self.logprobs)?;
+        }
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        if !self.usage.is_none() {
+            map.serialize_entry("usage", &self.usage)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`TranscriptTextDoneEventLogprobsItem`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TranscriptTextDoneEventLogprobsItem {
     /**The bytes that were used to generate the log probability.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub bytes: ::std::vec::Vec<i64>,
     /**The log probability of the token.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub logprob: ::std::option::Option<f64>,
     /**The token that was used to generate the log probability.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub token: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for TranscriptTextDoneEventLogprobsItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = TranscriptTextDoneEventLogprobsItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct TranscriptTextDoneEventLogprobsItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<TranscriptTextDoneEventLogprobsItem, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<i64>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "token" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(TranscriptTextDoneEventLogprobsItem {
-                    bytes: f0.unwrap_or_default(),
-                    logprob: f1.unwrap_or_default(),
-                    token: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for TranscriptTextDoneEventLogprobsItem {
+    const EXPECTING: &'static str = "struct TranscriptTextDoneEventLogprobsItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "token" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(TranscriptTextDoneEventLogprobsItem {
+            bytes: f0.unwrap_or_default(),
+            logprob: f1.unwrap_or_default(),
+            token: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for TranscriptTextDoneEventLogprobsItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.bytes.is_empty() {
+            map.serialize_entry("bytes", &self.bytes)?;
+        }
+        if !self.logprob.is_none() {
+            map.serialize_entry("logprob", &self.logprob)?;
+        }
+        if !self.token.is_none() {
+            map.serialize_entry("token", &self.token)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `transcript.text.done`.
@@ -2491,7 +2544,7 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptTextDoneEventType {
 }
 /**Emitted when a diarized transcription returns a completed segment with speaker information. Only emitted when you [create a transcription](/docs/api-reference/audio/create-transcription) with `stream` set to `true` and `response_format` set to `diarized_json`.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TranscriptTextSegmentEvent {
     ///End timestamp of the segment in seconds.
     pub end: f64,
@@ -2504,61 +2557,68 @@ pub struct TranscriptTextSegmentEvent {
     ///Transcript text for this segment.
     pub text: ::std::string::String,
     ///The type of the event. Always `transcript.text.segment`.
-    #[serde(rename = "type")]
     pub type_: TranscriptTextSegmentEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for TranscriptTextSegmentEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = TranscriptTextSegmentEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct TranscriptTextSegmentEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<TranscriptTextSegmentEvent, A::Error> {
-                let mut f0: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<TranscriptTextSegmentEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "end" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "speaker" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "start" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "text" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(TranscriptTextSegmentEvent {
-                    end: crate::codegen_support::required(f0, "end")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    speaker: crate::codegen_support::required(f2, "speaker")?,
-                    start: crate::codegen_support::required(f3, "start")?,
-                    text: crate::codegen_support::required(f4, "text")?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for TranscriptTextSegmentEvent {
+    const EXPECTING: &'static str = "struct TranscriptTextSegmentEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "end" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "speaker" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "start" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(TranscriptTextSegmentEvent {
+            end: crate::codegen_support::required(f0, "end")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            speaker: crate::codegen_support::required(f2, "speaker")?,
+            start: crate::codegen_support::required(f3, "start")?,
+            text: crate::codegen_support::required(f4, "text")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for TranscriptTextSegmentEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("end", &self.end)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("speaker", &self.speaker)?;
+        map.serialize_entry("start", &self.start)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the event. Always `transcript.text.segment`.
@@ -2621,7 +2681,7 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptTextSegmentEventType {
     }
 }
 ///A segment of diarized transcript text with speaker metadata.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TranscriptionDiarizedSegment {
     ///End timestamp of the segment in seconds.
     pub end: f64,
@@ -2636,61 +2696,68 @@ pub struct TranscriptionDiarizedSegment {
     pub text: ::std::string::String,
     /**The type of the segment. Always `transcript.text.segment`.
 */
-    #[serde(rename = "type")]
     pub type_: TranscriptionDiarizedSegmentType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for TranscriptionDiarizedSegment {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = TranscriptionDiarizedSegment;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct TranscriptionDiarizedSegment")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<TranscriptionDiarizedSegment, A::Error> {
-                let mut f0: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<TranscriptionDiarizedSegmentType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "end" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "speaker" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "start" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "text" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(TranscriptionDiarizedSegment {
-                    end: crate::codegen_support::required(f0, "end")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    speaker: crate::codegen_support::required(f2, "speaker")?,
-                    start: crate::codegen_support::required(f3, "start")?,
-                    text: crate::codegen_support::required(f4, "text")?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for TranscriptionDiarizedSegment {
+    const EXPECTING: &'static str = "struct TranscriptionDiarizedSegment";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "end" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "speaker" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "start" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(TranscriptionDiarizedSegment {
+            end: crate::codegen_support::required(f0, "end")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            speaker: crate::codegen_support::required(f2, "speaker")?,
+            start: crate::codegen_support::required(f3, "start")?,
+            text: crate::codegen_support::required(f4, "text")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for TranscriptionDiarizedSegment {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("end", &self.end)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("speaker", &self.speaker)?;
+        map.serialize_entry("start", &self.start)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the segment. Always `transcript.text.segment`.
@@ -2813,7 +2880,7 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptionInclude {
     }
 }
 ///`TranscriptionSegment`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TranscriptionSegment {
     ///Average logprob of the segment. If the value is lower than -1, consider the logprobs failed.
     pub avg_logprob: f32,
@@ -2834,91 +2901,93 @@ pub struct TranscriptionSegment {
     ///Text content of the segment.
     pub text: ::std::string::String,
     ///Array of token IDs for the text content.
-    #[serde(default)]
     pub tokens: ::std::vec::Vec<i64>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for TranscriptionSegment {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = TranscriptionSegment;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct TranscriptionSegment")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<TranscriptionSegment, A::Error> {
-                let mut f0: ::std::option::Option<f32> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<f32> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<f32> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<f32> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<::std::vec::Vec<i64>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "avg_logprob" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "compression_ratio" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "end" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "no_speech_prob" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "seek" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "start" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "temperature" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "text" => f8 = ::std::option::Option::Some(map.next_value()?),
-                        "tokens" => f9 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for TranscriptionSegment {
+    const EXPECTING: &'static str = "struct TranscriptionSegment";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "avg_logprob" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "compression_ratio" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(TranscriptionSegment {
-                    avg_logprob: crate::codegen_support::required(f0, "avg_logprob")?,
-                    compression_ratio: crate::codegen_support::required(
-                        f1,
-                        "compression_ratio",
-                    )?,
-                    end: crate::codegen_support::required(f2, "end")?,
-                    id: crate::codegen_support::required(f3, "id")?,
-                    no_speech_prob: crate::codegen_support::required(
-                        f4,
-                        "no_speech_prob",
-                    )?,
-                    seek: crate::codegen_support::required(f5, "seek")?,
-                    start: crate::codegen_support::required(f6, "start")?,
-                    temperature: crate::codegen_support::required(f7, "temperature")?,
-                    text: crate::codegen_support::required(f8, "text")?,
-                    tokens: f9.unwrap_or_default(),
-                    extra: extra,
-                })
+                "end" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "no_speech_prob" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "seek" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "start" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "temperature" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "tokens" => f9 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(TranscriptionSegment {
+            avg_logprob: crate::codegen_support::required(f0, "avg_logprob")?,
+            compression_ratio: crate::codegen_support::required(
+                f1,
+                "compression_ratio",
+            )?,
+            end: crate::codegen_support::required(f2, "end")?,
+            id: crate::codegen_support::required(f3, "id")?,
+            no_speech_prob: crate::codegen_support::required(f4, "no_speech_prob")?,
+            seek: crate::codegen_support::required(f5, "seek")?,
+            start: crate::codegen_support::required(f6, "start")?,
+            temperature: crate::codegen_support::required(f7, "temperature")?,
+            text: crate::codegen_support::required(f8, "text")?,
+            tokens: f9.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for TranscriptionSegment {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("avg_logprob", &self.avg_logprob)?;
+        map.serialize_entry("compression_ratio", &self.compression_ratio)?;
+        map.serialize_entry("end", &self.end)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("no_speech_prob", &self.no_speech_prob)?;
+        map.serialize_entry("seek", &self.seek)?;
+        map.serialize_entry("start", &self.start)?;
+        map.serialize_entry("temperature", &self.temperature)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("tokens", &self.tokens)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`TranscriptionWord`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TranscriptionWord {
     ///End time of the word in seconds.
     pub end: f64,
@@ -2927,172 +2996,186 @@ pub struct TranscriptionWord {
     ///The text content of the word.
     pub word: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for TranscriptionWord {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = TranscriptionWord;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct TranscriptionWord")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<TranscriptionWord, A::Error> {
-                let mut f0: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "end" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "start" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "word" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(TranscriptionWord {
-                    end: crate::codegen_support::required(f0, "end")?,
-                    start: crate::codegen_support::required(f1, "start")?,
-                    word: crate::codegen_support::required(f2, "word")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for TranscriptionWord {
+    const EXPECTING: &'static str = "struct TranscriptionWord";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "end" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "start" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "word" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(TranscriptionWord {
+            end: crate::codegen_support::required(f0, "end")?,
+            start: crate::codegen_support::required(f1, "start")?,
+            word: crate::codegen_support::required(f2, "word")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for TranscriptionWord {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("end", &self.end)?;
+        map.serialize_entry("start", &self.start)?;
+        map.serialize_entry("word", &self.word)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`UpdateVoiceConsentRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UpdateVoiceConsentRequest {
     ///The updated label for this consent recording.
     pub name: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for UpdateVoiceConsentRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = UpdateVoiceConsentRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateVoiceConsentRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<UpdateVoiceConsentRequest, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(UpdateVoiceConsentRequest {
-                    name: crate::codegen_support::required(f0, "name")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for UpdateVoiceConsentRequest {
+    const EXPECTING: &'static str = "struct UpdateVoiceConsentRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(UpdateVoiceConsentRequest {
+            name: crate::codegen_support::required(f0, "name")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for UpdateVoiceConsentRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("name", &self.name)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`VadConfig`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VadConfig {
     /**Amount of audio to include before the VAD detected speech (in
 milliseconds).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prefix_padding_ms: ::std::option::Option<i64>,
     /**Duration of silence to detect speech stop (in milliseconds).
 With shorter values the model will respond more quickly,
 but may jump in on short pauses from the user.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub silence_duration_ms: ::std::option::Option<i64>,
     /**Sensitivity threshold (0.0 to 1.0) for voice activity detection. A
 higher threshold will require louder audio to activate the model, and
 thus might perform better in noisy environments.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub threshold: ::std::option::Option<f64>,
     ///Must be set to `server_vad` to enable manual chunking using server side VAD.
-    #[serde(rename = "type")]
     pub type_: VadConfigType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for VadConfig {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = VadConfig;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct VadConfig")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<VadConfig, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<VadConfigType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "prefix_padding_ms" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "silence_duration_ms" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "threshold" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for VadConfig {
+    const EXPECTING: &'static str = "struct VadConfig";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "prefix_padding_ms" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(VadConfig {
-                    prefix_padding_ms: f0.unwrap_or_default(),
-                    silence_duration_ms: f1.unwrap_or_default(),
-                    threshold: f2.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+                "silence_duration_ms" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "threshold" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(VadConfig {
+            prefix_padding_ms: f0.unwrap_or_default(),
+            silence_duration_ms: f1.unwrap_or_default(),
+            threshold: f2.unwrap_or_default(),
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for VadConfig {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.prefix_padding_ms.is_none() {
+            map.serialize_entry("prefix_padding_ms", &self.prefix_padding_ms)?;
+        }
+        if !self.silence_duration_ms.is_none() {
+            map.serialize_entry("silence_duration_ms", &self.silence_duration_ms)?;
+        }
+        if !self.threshold.is_none() {
+            map.serialize_entry("threshold", &self.threshold)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Must be set to `server_vad` to enable manual chunking using server side VAD.
@@ -3155,56 +3238,61 @@ impl<'de> ::serde::Deserialize<'de> for VadConfigType {
     }
 }
 ///`VoiceConsentDeletedResource`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VoiceConsentDeletedResource {
     pub deleted: bool,
     ///The consent recording identifier.
     pub id: ::std::string::String,
     pub object: VoiceConsentDeletedResourceObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for VoiceConsentDeletedResource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = VoiceConsentDeletedResource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct VoiceConsentDeletedResource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<VoiceConsentDeletedResource, A::Error> {
-                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<VoiceConsentDeletedResourceObject> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(VoiceConsentDeletedResource {
-                    deleted: crate::codegen_support::required(f0, "deleted")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    object: crate::codegen_support::required(f2, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for VoiceConsentDeletedResource {
+    const EXPECTING: &'static str = "struct VoiceConsentDeletedResource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(VoiceConsentDeletedResource {
+            deleted: crate::codegen_support::required(f0, "deleted")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            object: crate::codegen_support::required(f2, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for VoiceConsentDeletedResource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("deleted", &self.deleted)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`VoiceConsentDeletedResourceObject`
@@ -3267,72 +3355,74 @@ impl<'de> ::serde::Deserialize<'de> for VoiceConsentDeletedResourceObject {
     }
 }
 ///`VoiceConsentListResource`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VoiceConsentListResource {
-    #[serde(default)]
     pub data: ::std::vec::Vec<VoiceConsentResource>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub first_id: ::std::option::Option<::std::string::String>,
     pub has_more: bool,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub last_id: ::std::option::Option<::std::string::String>,
     pub object: VoiceConsentListResourceObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for VoiceConsentListResource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = VoiceConsentListResource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct VoiceConsentListResource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<VoiceConsentListResource, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<VoiceConsentResource>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<VoiceConsentListResourceObject> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(VoiceConsentListResource {
-                    data: f0.unwrap_or_default(),
-                    first_id: f1.unwrap_or_default(),
-                    has_more: crate::codegen_support::required(f2, "has_more")?,
-                    last_id: f3.unwrap_or_default(),
-                    object: crate::codegen_support::required(f4, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for VoiceConsentListResource {
+    const EXPECTING: &'static str = "struct VoiceConsentListResource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(VoiceConsentListResource {
+            data: f0.unwrap_or_default(),
+            first_id: f1.unwrap_or_default(),
+            has_more: crate::codegen_support::required(f2, "has_more")?,
+            last_id: f3.unwrap_or_default(),
+            object: crate::codegen_support::required(f4, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for VoiceConsentListResource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        if !self.first_id.is_none() {
+            map.serialize_entry("first_id", &self.first_id)?;
+        }
+        map.serialize_entry("has_more", &self.has_more)?;
+        if !self.last_id.is_none() {
+            map.serialize_entry("last_id", &self.last_id)?;
+        }
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`VoiceConsentListResourceObject`
@@ -3395,7 +3485,7 @@ impl<'de> ::serde::Deserialize<'de> for VoiceConsentListResourceObject {
     }
 }
 ///A consent recording used to authorize creation of a custom voice.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VoiceConsentResource {
     ///The Unix timestamp (in seconds) for when the consent recording was created.
     pub created_at: i64,
@@ -3408,57 +3498,62 @@ pub struct VoiceConsentResource {
     ///The object type, which is always `audio.voice_consent`.
     pub object: VoiceConsentResourceObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for VoiceConsentResource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = VoiceConsentResource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct VoiceConsentResource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<VoiceConsentResource, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<VoiceConsentResourceObject> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "language" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(VoiceConsentResource {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    language: crate::codegen_support::required(f2, "language")?,
-                    name: crate::codegen_support::required(f3, "name")?,
-                    object: crate::codegen_support::required(f4, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for VoiceConsentResource {
+    const EXPECTING: &'static str = "struct VoiceConsentResource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "language" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(VoiceConsentResource {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            language: crate::codegen_support::required(f2, "language")?,
+            name: crate::codegen_support::required(f3, "name")?,
+            object: crate::codegen_support::required(f4, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for VoiceConsentResource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("language", &self.language)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which is always `audio.voice_consent`.
@@ -3521,7 +3616,7 @@ impl<'de> ::serde::Deserialize<'de> for VoiceConsentResourceObject {
     }
 }
 ///A custom voice that can be used for audio output.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VoiceResource {
     ///The Unix timestamp (in seconds) for when the voice was created.
     pub created_at: i64,
@@ -3532,54 +3627,58 @@ pub struct VoiceResource {
     ///The object type, which is always `audio.voice`.
     pub object: VoiceResourceObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for VoiceResource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = VoiceResource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct VoiceResource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<VoiceResource, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<VoiceResourceObject> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(VoiceResource {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    name: crate::codegen_support::required(f2, "name")?,
-                    object: crate::codegen_support::required(f3, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for VoiceResource {
+    const EXPECTING: &'static str = "struct VoiceResource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(VoiceResource {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            name: crate::codegen_support::required(f2, "name")?,
+            object: crate::codegen_support::required(f3, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for VoiceResource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which is always `audio.voice`.

@@ -4,16 +4,13 @@
 // Included by openai.rs under #[cfg(any (feature = "batches"))].
 
 ///`Batch`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Batch {
     ///The Unix timestamp (in seconds) for when the batch was cancelled.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub cancelled_at: ::std::option::Option<i64>,
     ///The Unix timestamp (in seconds) for when the batch started cancelling.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub cancelling_at: ::std::option::Option<i64>,
     ///The Unix timestamp (in seconds) for when the batch was completed.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub completed_at: ::std::option::Option<i64>,
     ///The time frame within which the batch should be processed.
     pub completion_window: ::std::string::String,
@@ -22,366 +19,381 @@ pub struct Batch {
     ///The OpenAI API endpoint used by the batch.
     pub endpoint: ::std::string::String,
     ///The ID of the file containing the outputs of requests with errors.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub error_file_id: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub errors: ::std::option::Option<BatchErrors>,
     ///The Unix timestamp (in seconds) for when the batch expired.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub expired_at: ::std::option::Option<i64>,
     ///The Unix timestamp (in seconds) for when the batch will expire.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub expires_at: ::std::option::Option<i64>,
     ///The Unix timestamp (in seconds) for when the batch failed.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failed_at: ::std::option::Option<i64>,
     ///The Unix timestamp (in seconds) for when the batch started finalizing.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub finalizing_at: ::std::option::Option<i64>,
     pub id: ::std::string::String,
     ///The Unix timestamp (in seconds) for when the batch started processing.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub in_progress_at: ::std::option::Option<i64>,
     ///The ID of the input file for the batch.
     pub input_file_id: ::std::string::String,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
     /**Model ID used to process the batch, like `gpt-5-2025-08-07`. OpenAI
 offers a wide range of models with different capabilities, performance
 characteristics, and price points. Refer to the [model
 guide](/docs/models) to browse and compare available models.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub model: ::std::option::Option<::std::string::String>,
     ///The object type, which is always `batch`.
     pub object: BatchObject,
     ///The ID of the file containing the outputs of successfully executed requests.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output_file_id: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub request_counts: ::std::option::Option<BatchRequestCounts>,
     ///The current status of the batch.
     pub status: BatchStatus,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub usage: ::std::option::Option<BatchUsage>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for Batch {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = Batch;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct Batch")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<Batch, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<::std::option::Option<BatchErrors>> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f11: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f12: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f13: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f14: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f15: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f16: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f17: ::std::option::Option<BatchObject> = ::std::option::Option::None;
-                let mut f18: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f19: ::std::option::Option<
-                    ::std::option::Option<BatchRequestCounts>,
-                > = ::std::option::Option::None;
-                let mut f20: ::std::option::Option<BatchStatus> = ::std::option::Option::None;
-                let mut f21: ::std::option::Option<::std::option::Option<BatchUsage>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "cancelled_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "cancelling_at" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "completed_at" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "completion_window" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "created_at" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "endpoint" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "error_file_id" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "errors" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        "expired_at" => {
-                            f8 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "expires_at" => {
-                            f9 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "failed_at" => {
-                            f10 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "finalizing_at" => {
-                            f11 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f12 = ::std::option::Option::Some(map.next_value()?),
-                        "in_progress_at" => {
-                            f13 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "input_file_id" => {
-                            f14 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "metadata" => {
-                            f15 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "model" => f16 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f17 = ::std::option::Option::Some(map.next_value()?),
-                        "output_file_id" => {
-                            f18 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "request_counts" => {
-                            f19 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "status" => f20 = ::std::option::Option::Some(map.next_value()?),
-                        "usage" => f21 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for Batch {
+    const EXPECTING: &'static str = "struct Batch";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut f11 = ::std::option::Option::None;
+        let mut f12 = ::std::option::Option::None;
+        let mut f13 = ::std::option::Option::None;
+        let mut f14 = ::std::option::Option::None;
+        let mut f15 = ::std::option::Option::None;
+        let mut f16 = ::std::option::Option::None;
+        let mut f17 = ::std::option::Option::None;
+        let mut f18 = ::std::option::Option::None;
+        let mut f19 = ::std::option::Option::None;
+        let mut f20 = ::std::option::Option::None;
+        let mut f21 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "cancelled_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "cancelling_at" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "completed_at" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "completion_window" => {
+                    f3 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(Batch {
-                    cancelled_at: f0.unwrap_or_default(),
-                    cancelling_at: f1.unwrap_or_default(),
-                    completed_at: f2.unwrap_or_default(),
-                    completion_window: crate::codegen_support::required(
-                        f3,
-                        "completion_window",
-                    )?,
-                    created_at: crate::codegen_support::required(f4, "created_at")?,
-                    endpoint: crate::codegen_support::required(f5, "endpoint")?,
-                    error_file_id: f6.unwrap_or_default(),
-                    errors: f7.unwrap_or_default(),
-                    expired_at: f8.unwrap_or_default(),
-                    expires_at: f9.unwrap_or_default(),
-                    failed_at: f10.unwrap_or_default(),
-                    finalizing_at: f11.unwrap_or_default(),
-                    id: crate::codegen_support::required(f12, "id")?,
-                    in_progress_at: f13.unwrap_or_default(),
-                    input_file_id: crate::codegen_support::required(
-                        f14,
-                        "input_file_id",
-                    )?,
-                    metadata: f15.unwrap_or_default(),
-                    model: f16.unwrap_or_default(),
-                    object: crate::codegen_support::required(f17, "object")?,
-                    output_file_id: f18.unwrap_or_default(),
-                    request_counts: f19.unwrap_or_default(),
-                    status: crate::codegen_support::required(f20, "status")?,
-                    usage: f21.unwrap_or_default(),
-                    extra: extra,
-                })
+                "created_at" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "endpoint" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "error_file_id" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "errors" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "expired_at" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "expires_at" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "failed_at" => f10 = ::std::option::Option::Some(map.next_value()?),
+                "finalizing_at" => f11 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f12 = ::std::option::Option::Some(map.next_value()?),
+                "in_progress_at" => f13 = ::std::option::Option::Some(map.next_value()?),
+                "input_file_id" => f14 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => f15 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f16 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f17 = ::std::option::Option::Some(map.next_value()?),
+                "output_file_id" => f18 = ::std::option::Option::Some(map.next_value()?),
+                "request_counts" => f19 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f20 = ::std::option::Option::Some(map.next_value()?),
+                "usage" => f21 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(Batch {
+            cancelled_at: f0.unwrap_or_default(),
+            cancelling_at: f1.unwrap_or_default(),
+            completed_at: f2.unwrap_or_default(),
+            completion_window: crate::codegen_support::required(
+                f3,
+                "completion_window",
+            )?,
+            created_at: crate::codegen_support::required(f4, "created_at")?,
+            endpoint: crate::codegen_support::required(f5, "endpoint")?,
+            error_file_id: f6.unwrap_or_default(),
+            errors: f7.unwrap_or_default(),
+            expired_at: f8.unwrap_or_default(),
+            expires_at: f9.unwrap_or_default(),
+            failed_at: f10.unwrap_or_default(),
+            finalizing_at: f11.unwrap_or_default(),
+            id: crate::codegen_support::required(f12, "id")?,
+            in_progress_at: f13.unwrap_or_default(),
+            input_file_id: crate::codegen_support::required(f14, "input_file_id")?,
+            metadata: f15.unwrap_or_default(),
+            model: f16.unwrap_or_default(),
+            object: crate::codegen_support::required(f17, "object")?,
+            output_file_id: f18.unwrap_or_default(),
+            request_counts: f19.unwrap_or_default(),
+            status: crate::codegen_support::required(f20, "status")?,
+            usage: f21.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for Batch {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.cancelled_at.is_none() {
+            map.serialize_entry("cancelled_at", &self.cancelled_at)?;
+        }
+        if !self.cancelling_at.is_none() {
+            map.serialize_entry("cancelling_at", &self.cancelling_at)?;
+        }
+        if !self.completed_at.is_none() {
+            map.serialize_entry("completed_at", &self.completed_at)?;
+        }
+        map.serialize_entry("completion_window", &self.completion_window)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("endpoint", &self.endpoint)?;
+        if !self.error_file_id.is_none() {
+            map.serialize_entry("error_file_id", &self.error_file_id)?;
+        }
+        if !self.errors.is_none() {
+            map.serialize_entry("errors", &self.errors)?;
+        }
+        if !self.expired_at.is_none() {
+            map.serialize_entry("expired_at", &self.expired_at)?;
+        }
+        if !self.expires_at.is_none() {
+            map.serialize_entry("expires_at", &self.expires_at)?;
+        }
+        if !self.failed_at.is_none() {
+            map.serialize_entry("failed_at", &self.failed_at)?;
+        }
+        if !self.finalizing_at.is_none() {
+            map.serialize_entry("finalizing_at", &self.finalizing_at)?;
+        }
+        map.serialize_entry("id", &self.id)?;
+        if !self.in_progress_at.is_none() {
+            map.serialize_entry("in_progress_at", &self.in_progress_at)?;
+        }
+        map.serialize_entry("input_file_id", &self.input_file_id)?;
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        if !self.model.is_none() {
+            map.serialize_entry("model", &self.model)?;
+        }
+        map.serialize_entry("object", &self.object)?;
+        if !self.output_file_id.is_none() {
+            map.serialize_entry("output_file_id", &self.output_file_id)?;
+        }
+        if !self.request_counts.is_none() {
+            map.serialize_entry("request_counts", &self.request_counts)?;
+        }
+        map.serialize_entry("status", &self.status)?;
+        if !self.usage.is_none() {
+            map.serialize_entry("usage", &self.usage)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`BatchError`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BatchError {
     ///An error code identifying the error type.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub code: ::std::option::Option<::std::string::String>,
     ///The line number of the input file where the error occurred, if applicable.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub line: ::std::option::Option<i64>,
     ///A human-readable message providing more details about the error.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub message: ::std::option::Option<::std::string::String>,
     ///The name of the parameter that caused the error, if applicable.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub param: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BatchError {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BatchError;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BatchError")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<BatchError, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "line" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "message" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "param" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(BatchError {
-                    code: f0.unwrap_or_default(),
-                    line: f1.unwrap_or_default(),
-                    message: f2.unwrap_or_default(),
-                    param: f3.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for BatchError {
+    const EXPECTING: &'static str = "struct BatchError";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "line" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "message" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "param" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BatchError {
+            code: f0.unwrap_or_default(),
+            line: f1.unwrap_or_default(),
+            message: f2.unwrap_or_default(),
+            param: f3.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BatchError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.code.is_none() {
+            map.serialize_entry("code", &self.code)?;
+        }
+        if !self.line.is_none() {
+            map.serialize_entry("line", &self.line)?;
+        }
+        if !self.message.is_none() {
+            map.serialize_entry("message", &self.message)?;
+        }
+        if !self.param.is_none() {
+            map.serialize_entry("param", &self.param)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`BatchErrors`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BatchErrors {
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub data: ::std::vec::Vec<BatchError>,
     ///The object type, which is always `list`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub object: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BatchErrors {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BatchErrors;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BatchErrors")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<BatchErrors, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<BatchError>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(BatchErrors {
-                    data: f0.unwrap_or_default(),
-                    object: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for BatchErrors {
+    const EXPECTING: &'static str = "struct BatchErrors";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BatchErrors {
+            data: f0.unwrap_or_default(),
+            object: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BatchErrors {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.data.is_empty() {
+            map.serialize_entry("data", &self.data)?;
+        }
+        if !self.object.is_none() {
+            map.serialize_entry("object", &self.object)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The expiration policy for the output and/or error file that are generated for a batch.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BatchFileExpirationAfter {
     ///Anchor timestamp after which the expiration policy applies. Supported anchors: `created_at`. Note that the anchor is the file creation time, not the time the batch is created.
     pub anchor: BatchFileExpirationAfterAnchor,
     ///The number of seconds after the anchor time that the file will expire. Must be between 3600 (1 hour) and 2592000 (30 days).
     pub seconds: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BatchFileExpirationAfter {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BatchFileExpirationAfter;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BatchFileExpirationAfter")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<BatchFileExpirationAfter, A::Error> {
-                let mut f0: ::std::option::Option<BatchFileExpirationAfterAnchor> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "anchor" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "seconds" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(BatchFileExpirationAfter {
-                    anchor: crate::codegen_support::required(f0, "anchor")?,
-                    seconds: crate::codegen_support::required(f1, "seconds")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for BatchFileExpirationAfter {
+    const EXPECTING: &'static str = "struct BatchFileExpirationAfter";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "anchor" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "seconds" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BatchFileExpirationAfter {
+            anchor: crate::codegen_support::required(f0, "anchor")?,
+            seconds: crate::codegen_support::required(f1, "seconds")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BatchFileExpirationAfter {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("anchor", &self.anchor)?;
+        map.serialize_entry("seconds", &self.seconds)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Anchor timestamp after which the expiration policy applies. Supported anchors: `created_at`. Note that the anchor is the file creation time, not the time the batch is created.
@@ -503,7 +515,7 @@ impl<'de> ::serde::Deserialize<'de> for BatchObject {
     }
 }
 ///The request counts for different statuses within the batch.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BatchRequestCounts {
     ///Number of requests that have been completed successfully.
     pub completed: i64,
@@ -512,51 +524,54 @@ pub struct BatchRequestCounts {
     ///Total number of requests in the batch.
     pub total: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BatchRequestCounts {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BatchRequestCounts;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BatchRequestCounts")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<BatchRequestCounts, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "completed" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "failed" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "total" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(BatchRequestCounts {
-                    completed: crate::codegen_support::required(f0, "completed")?,
-                    failed: crate::codegen_support::required(f1, "failed")?,
-                    total: crate::codegen_support::required(f2, "total")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for BatchRequestCounts {
+    const EXPECTING: &'static str = "struct BatchRequestCounts";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "completed" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "failed" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "total" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BatchRequestCounts {
+            completed: crate::codegen_support::required(f0, "completed")?,
+            failed: crate::codegen_support::required(f1, "failed")?,
+            total: crate::codegen_support::required(f2, "total")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BatchRequestCounts {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("completed", &self.completed)?;
+        map.serialize_entry("failed", &self.failed)?;
+        map.serialize_entry("total", &self.total)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The current status of the batch.
@@ -657,7 +672,7 @@ impl<'de> ::serde::Deserialize<'de> for BatchStatus {
 breakdown of output tokens, and the total tokens used. Only populated on
 batches created after September 7, 2025.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BatchUsage {
     ///The number of input tokens.
     pub input_tokens: i64,
@@ -668,180 +683,174 @@ pub struct BatchUsage {
     ///The total number of tokens used.
     pub total_tokens: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BatchUsage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BatchUsage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BatchUsage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<BatchUsage, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<BatchUsageInputTokensDetails> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<BatchUsageOutputTokensDetails> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "input_tokens" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "input_tokens_details" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output_tokens" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output_tokens_details" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "total_tokens" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for BatchUsage {
+    const EXPECTING: &'static str = "struct BatchUsage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "input_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "input_tokens_details" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(BatchUsage {
-                    input_tokens: crate::codegen_support::required(f0, "input_tokens")?,
-                    input_tokens_details: crate::codegen_support::required(
-                        f1,
-                        "input_tokens_details",
-                    )?,
-                    output_tokens: crate::codegen_support::required(
-                        f2,
-                        "output_tokens",
-                    )?,
-                    output_tokens_details: crate::codegen_support::required(
-                        f3,
-                        "output_tokens_details",
-                    )?,
-                    total_tokens: crate::codegen_support::required(f4, "total_tokens")?,
-                    extra: extra,
-                })
+                "output_tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output_tokens_details" => {
+                    f3 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "total_tokens" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BatchUsage {
+            input_tokens: crate::codegen_support::required(f0, "input_tokens")?,
+            input_tokens_details: crate::codegen_support::required(
+                f1,
+                "input_tokens_details",
+            )?,
+            output_tokens: crate::codegen_support::required(f2, "output_tokens")?,
+            output_tokens_details: crate::codegen_support::required(
+                f3,
+                "output_tokens_details",
+            )?,
+            total_tokens: crate::codegen_support::required(f4, "total_tokens")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BatchUsage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("input_tokens", &self.input_tokens)?;
+        map.serialize_entry("input_tokens_details", &self.input_tokens_details)?;
+        map.serialize_entry("output_tokens", &self.output_tokens)?;
+        map.serialize_entry("output_tokens_details", &self.output_tokens_details)?;
+        map.serialize_entry("total_tokens", &self.total_tokens)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///A detailed breakdown of the input tokens.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BatchUsageInputTokensDetails {
     /**The number of tokens that were retrieved from the cache. [More on
 prompt caching](/docs/guides/prompt-caching).
 */
     pub cached_tokens: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BatchUsageInputTokensDetails {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BatchUsageInputTokensDetails;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BatchUsageInputTokensDetails")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<BatchUsageInputTokensDetails, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "cached_tokens" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(BatchUsageInputTokensDetails {
-                    cached_tokens: crate::codegen_support::required(
-                        f0,
-                        "cached_tokens",
-                    )?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for BatchUsageInputTokensDetails {
+    const EXPECTING: &'static str = "struct BatchUsageInputTokensDetails";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "cached_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BatchUsageInputTokensDetails {
+            cached_tokens: crate::codegen_support::required(f0, "cached_tokens")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BatchUsageInputTokensDetails {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("cached_tokens", &self.cached_tokens)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///A detailed breakdown of the output tokens.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BatchUsageOutputTokensDetails {
     ///The number of reasoning tokens.
     pub reasoning_tokens: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BatchUsageOutputTokensDetails {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BatchUsageOutputTokensDetails;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BatchUsageOutputTokensDetails")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<BatchUsageOutputTokensDetails, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "reasoning_tokens" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(BatchUsageOutputTokensDetails {
-                    reasoning_tokens: crate::codegen_support::required(
-                        f0,
-                        "reasoning_tokens",
-                    )?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for BatchUsageOutputTokensDetails {
+    const EXPECTING: &'static str = "struct BatchUsageOutputTokensDetails";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "reasoning_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BatchUsageOutputTokensDetails {
+            reasoning_tokens: crate::codegen_support::required(f0, "reasoning_tokens")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BatchUsageOutputTokensDetails {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("reasoning_tokens", &self.reasoning_tokens)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateBatchRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateBatchRequest {
     ///The time frame within which the batch should be processed. Currently only `24h` is supported.
     pub completion_window: CreateBatchRequestCompletionWindow,
@@ -854,74 +863,76 @@ See [upload file](/docs/api-reference/files/create) for how to upload a file.
 Your input file must be formatted as a [JSONL file](/docs/api-reference/batch/request-input), and must be uploaded with the purpose `batch`. The file can contain up to 50,000 requests, and can be up to 200 MB in size.
 */
     pub input_file_id: ::std::string::String,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output_expires_after: ::std::option::Option<BatchFileExpirationAfter>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateBatchRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateBatchRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateBatchRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateBatchRequest, A::Error> {
-                let mut f0: ::std::option::Option<CreateBatchRequestCompletionWindow> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<CreateBatchRequestEndpoint> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<BatchFileExpirationAfter>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "completion_window" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "endpoint" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "input_file_id" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "metadata" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "output_expires_after" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateBatchRequest {
+    const EXPECTING: &'static str = "struct CreateBatchRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "completion_window" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CreateBatchRequest {
-                    completion_window: crate::codegen_support::required(
-                        f0,
-                        "completion_window",
-                    )?,
-                    endpoint: crate::codegen_support::required(f1, "endpoint")?,
-                    input_file_id: crate::codegen_support::required(
-                        f2,
-                        "input_file_id",
-                    )?,
-                    metadata: f3.unwrap_or_default(),
-                    output_expires_after: f4.unwrap_or_default(),
-                    extra: extra,
-                })
+                "endpoint" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "input_file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "output_expires_after" => {
+                    f4 = ::std::option::Option::Some(map.next_value()?);
+                }
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateBatchRequest {
+            completion_window: crate::codegen_support::required(
+                f0,
+                "completion_window",
+            )?,
+            endpoint: crate::codegen_support::required(f1, "endpoint")?,
+            input_file_id: crate::codegen_support::required(f2, "input_file_id")?,
+            metadata: f3.unwrap_or_default(),
+            output_expires_after: f4.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateBatchRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("completion_window", &self.completion_window)?;
+        map.serialize_entry("endpoint", &self.endpoint)?;
+        map.serialize_entry("input_file_id", &self.input_file_id)?;
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        if !self.output_expires_after.is_none() {
+            map.serialize_entry("output_expires_after", &self.output_expires_after)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The time frame within which the batch should be processed. Currently only `24h` is supported.
@@ -1078,70 +1089,74 @@ impl<'de> ::serde::Deserialize<'de> for CreateBatchRequestEndpoint {
     }
 }
 ///`ListBatchesResponse`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ListBatchesResponse {
-    #[serde(default)]
     pub data: ::std::vec::Vec<Batch>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub first_id: ::std::option::Option<::std::string::String>,
     pub has_more: bool,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub last_id: ::std::option::Option<::std::string::String>,
     pub object: ListBatchesResponseObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ListBatchesResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ListBatchesResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListBatchesResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ListBatchesResponse, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<Batch>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<ListBatchesResponseObject> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ListBatchesResponse {
-                    data: f0.unwrap_or_default(),
-                    first_id: f1.unwrap_or_default(),
-                    has_more: crate::codegen_support::required(f2, "has_more")?,
-                    last_id: f3.unwrap_or_default(),
-                    object: crate::codegen_support::required(f4, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ListBatchesResponse {
+    const EXPECTING: &'static str = "struct ListBatchesResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ListBatchesResponse {
+            data: f0.unwrap_or_default(),
+            first_id: f1.unwrap_or_default(),
+            has_more: crate::codegen_support::required(f2, "has_more")?,
+            last_id: f3.unwrap_or_default(),
+            object: crate::codegen_support::required(f4, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ListBatchesResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        if !self.first_id.is_none() {
+            map.serialize_entry("first_id", &self.first_id)?;
+        }
+        map.serialize_entry("has_more", &self.has_more)?;
+        if !self.last_id.is_none() {
+            map.serialize_entry("last_id", &self.last_id)?;
+        }
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ListBatchesResponseObject`

@@ -5,7 +5,7 @@
 
 /**Options for streaming response. Only set this when you set `stream: true`.
 */
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChatCompletionStreamOptions {
     /**When true, stream obfuscation will be enabled. Stream obfuscation adds
 random characters to an `obfuscation` field on streaming delta events to
@@ -15,7 +15,6 @@ of overhead to the data stream. You can set `include_obfuscation` to
 false to optimize for bandwidth if you trust the network links between
 your application and the OpenAI API.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub include_obfuscation: ::std::option::Option<bool>,
     /**If set, an additional chunk will be streamed before the `data: [DONE]`
 message. The `usage` field on this chunk shows the token usage statistics
@@ -26,155 +25,158 @@ All other chunks will also include a `usage` field, but with a null
 value. **NOTE:** If the stream is interrupted, you may not receive the
 final usage chunk which contains the total token usage for the request.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub include_usage: ::std::option::Option<bool>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionStreamOptions {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionStreamOptions;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionStreamOptions")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionStreamOptions, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "include_obfuscation" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "include_usage" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ChatCompletionStreamOptions {
+    const EXPECTING: &'static str = "struct ChatCompletionStreamOptions";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "include_obfuscation" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ChatCompletionStreamOptions {
-                    include_obfuscation: f0.unwrap_or_default(),
-                    include_usage: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+                "include_usage" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionStreamOptions {
+            include_obfuscation: f0.unwrap_or_default(),
+            include_usage: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionStreamOptions {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.include_obfuscation.is_none() {
+            map.serialize_entry("include_obfuscation", &self.include_obfuscation)?;
+        }
+        if !self.include_usage.is_none() {
+            map.serialize_entry("include_usage", &self.include_usage)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Usage statistics for the completion request.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CompletionUsage {
     ///Number of tokens in the generated completion.
     pub completion_tokens: i64,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub completion_tokens_details: ::std::option::Option<
         CompletionUsageCompletionTokensDetails,
     >,
     ///Number of tokens in the prompt.
     pub prompt_tokens: i64,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_tokens_details: ::std::option::Option<CompletionUsagePromptTokensDetails>,
     ///Total number of tokens used in the request (prompt + completion).
     pub total_tokens: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CompletionUsage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CompletionUsage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CompletionUsage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CompletionUsage, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<CompletionUsageCompletionTokensDetails>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<CompletionUsagePromptTokensDetails>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "completion_tokens" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "completion_tokens_details" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_tokens" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_tokens_details" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "total_tokens" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CompletionUsage {
+    const EXPECTING: &'static str = "struct CompletionUsage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "completion_tokens" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CompletionUsage {
-                    completion_tokens: crate::codegen_support::required(
-                        f0,
-                        "completion_tokens",
-                    )?,
-                    completion_tokens_details: f1.unwrap_or_default(),
-                    prompt_tokens: crate::codegen_support::required(
-                        f2,
-                        "prompt_tokens",
-                    )?,
-                    prompt_tokens_details: f3.unwrap_or_default(),
-                    total_tokens: crate::codegen_support::required(f4, "total_tokens")?,
-                    extra: extra,
-                })
+                "completion_tokens_details" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "prompt_tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "prompt_tokens_details" => {
+                    f3 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "total_tokens" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CompletionUsage {
+            completion_tokens: crate::codegen_support::required(
+                f0,
+                "completion_tokens",
+            )?,
+            completion_tokens_details: f1.unwrap_or_default(),
+            prompt_tokens: crate::codegen_support::required(f2, "prompt_tokens")?,
+            prompt_tokens_details: f3.unwrap_or_default(),
+            total_tokens: crate::codegen_support::required(f4, "total_tokens")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CompletionUsage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("completion_tokens", &self.completion_tokens)?;
+        if !self.completion_tokens_details.is_none() {
+            map.serialize_entry(
+                "completion_tokens_details",
+                &self.completion_tokens_details,
+            )?;
+        }
+        map.serialize_entry("prompt_tokens", &self.prompt_tokens)?;
+        if !self.prompt_tokens_details.is_none() {
+            map.serialize_entry("prompt_tokens_details", &self.prompt_tokens_details)?;
+        }
+        map.serialize_entry("total_tokens", &self.total_tokens)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Breakdown of tokens used in a completion.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CompletionUsageCompletionTokensDetails {
     /**When using Predicted Outputs, the number of tokens in the
 prediction that appeared in the completion.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub accepted_prediction_tokens: ::std::option::Option<i64>,
     ///Audio input tokens generated by the model.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub audio_tokens: ::std::option::Option<i64>,
     ///Tokens generated by the model for reasoning.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reasoning_tokens: ::std::option::Option<i64>,
     /**When using Predicted Outputs, the number of tokens in the
 prediction that did not appear in the completion. However, like
@@ -182,154 +184,172 @@ reasoning tokens, these tokens are still counted in the total
 completion tokens for purposes of billing, output, and context window
 limits.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub rejected_prediction_tokens: ::std::option::Option<i64>,
     ///Text output tokens generated by the model.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text_tokens: ::std::option::Option<i64>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CompletionUsageCompletionTokensDetails {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CompletionUsageCompletionTokensDetails;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CompletionUsageCompletionTokensDetails")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CompletionUsageCompletionTokensDetails,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "accepted_prediction_tokens" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "audio_tokens" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "reasoning_tokens" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "rejected_prediction_tokens" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "text_tokens" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CompletionUsageCompletionTokensDetails {
+    const EXPECTING: &'static str = "struct CompletionUsageCompletionTokensDetails";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "accepted_prediction_tokens" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CompletionUsageCompletionTokensDetails {
-                    accepted_prediction_tokens: f0.unwrap_or_default(),
-                    audio_tokens: f1.unwrap_or_default(),
-                    reasoning_tokens: f2.unwrap_or_default(),
-                    rejected_prediction_tokens: f3.unwrap_or_default(),
-                    text_tokens: f4.unwrap_or_default(),
-                    extra: extra,
-                })
+                "audio_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "reasoning_tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "rejected_prediction_tokens" => {
+                    f3 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "text_tokens" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CompletionUsageCompletionTokensDetails {
+            accepted_prediction_tokens: f0.unwrap_or_default(),
+            audio_tokens: f1.unwrap_or_default(),
+            reasoning_tokens: f2.unwrap_or_default(),
+            rejected_prediction_tokens: f3.unwrap_or_default(),
+            text_tokens: f4.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CompletionUsageCompletionTokensDetails {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.accepted_prediction_tokens.is_none() {
+            map.serialize_entry(
+                "accepted_prediction_tokens",
+                &self.accepted_prediction_tokens,
+            )?;
+        }
+        if !self.audio_tokens.is_none() {
+            map.serialize_entry("audio_tokens", &self.audio_tokens)?;
+        }
+        if !self.reasoning_tokens.is_none() {
+            map.serialize_entry("reasoning_tokens", &self.reasoning_tokens)?;
+        }
+        if !self.rejected_prediction_tokens.is_none() {
+            map.serialize_entry(
+                "rejected_prediction_tokens",
+                &self.rejected_prediction_tokens,
+            )?;
+        }
+        if !self.text_tokens.is_none() {
+            map.serialize_entry("text_tokens", &self.text_tokens)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Breakdown of tokens used in the prompt.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CompletionUsagePromptTokensDetails {
     ///Audio input tokens present in the prompt.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub audio_tokens: ::std::option::Option<i64>,
     ///The unadjusted number of prompt tokens written to cache.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub cache_write_tokens: ::std::option::Option<i64>,
     ///Cached tokens present in the prompt.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub cached_tokens: ::std::option::Option<i64>,
     ///Image input tokens present in the prompt.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub image_tokens: ::std::option::Option<i64>,
     ///Text input tokens present in the prompt.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text_tokens: ::std::option::Option<i64>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CompletionUsagePromptTokensDetails {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CompletionUsagePromptTokensDetails;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CompletionUsagePromptTokensDetails")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CompletionUsagePromptTokensDetails, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "audio_tokens" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "cache_write_tokens" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "cached_tokens" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "image_tokens" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "text_tokens" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CompletionUsagePromptTokensDetails {
+    const EXPECTING: &'static str = "struct CompletionUsagePromptTokensDetails";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "audio_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "cache_write_tokens" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CompletionUsagePromptTokensDetails {
-                    audio_tokens: f0.unwrap_or_default(),
-                    cache_write_tokens: f1.unwrap_or_default(),
-                    cached_tokens: f2.unwrap_or_default(),
-                    image_tokens: f3.unwrap_or_default(),
-                    text_tokens: f4.unwrap_or_default(),
-                    extra: extra,
-                })
+                "cached_tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "image_tokens" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "text_tokens" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CompletionUsagePromptTokensDetails {
+            audio_tokens: f0.unwrap_or_default(),
+            cache_write_tokens: f1.unwrap_or_default(),
+            cached_tokens: f2.unwrap_or_default(),
+            image_tokens: f3.unwrap_or_default(),
+            text_tokens: f4.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CompletionUsagePromptTokensDetails {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.audio_tokens.is_none() {
+            map.serialize_entry("audio_tokens", &self.audio_tokens)?;
+        }
+        if !self.cache_write_tokens.is_none() {
+            map.serialize_entry("cache_write_tokens", &self.cache_write_tokens)?;
+        }
+        if !self.cached_tokens.is_none() {
+            map.serialize_entry("cached_tokens", &self.cached_tokens)?;
+        }
+        if !self.image_tokens.is_none() {
+            map.serialize_entry("image_tokens", &self.image_tokens)?;
+        }
+        if !self.text_tokens.is_none() {
+            map.serialize_entry("text_tokens", &self.text_tokens)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Not supported with latest reasoning models `o3` and `o4-mini`.

@@ -35,47 +35,50 @@ impl ::std::str::FromStr for ModelIdsShared {
     }
 }
 ///The moderation policy for the response input.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ModerationConfigParam {
     pub mode: ModerationMode,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ModerationConfigParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ModerationConfigParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ModerationConfigParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ModerationConfigParam, A::Error> {
-                let mut f0: ::std::option::Option<ModerationMode> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ModerationConfigParam {
-                    mode: crate::codegen_support::required(f0, "mode")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ModerationConfigParam {
+    const EXPECTING: &'static str = "struct ModerationConfigParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ModerationConfigParam {
+            mode: crate::codegen_support::required(f0, "mode")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ModerationConfigParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("mode", &self.mode)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ModerationInputType`
@@ -207,116 +210,121 @@ impl<'de> ::serde::Deserialize<'de> for ModerationMode {
     }
 }
 ///Configuration for running moderation on the input and output of this response.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ModerationParam {
     ///The moderation model to use for moderated completions, e.g. 'omni-moderation-latest'.
     pub model: ::std::string::String,
     ///The policy to apply to moderated response input and output.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub policy: ::std::option::Option<ModerationPolicyParam>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ModerationParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ModerationParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ModerationParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ModerationParam, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ModerationPolicyParam>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "model" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "policy" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ModerationParam {
-                    model: crate::codegen_support::required(f0, "model")?,
-                    policy: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ModerationParam {
+    const EXPECTING: &'static str = "struct ModerationParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "model" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "policy" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ModerationParam {
+            model: crate::codegen_support::required(f0, "model")?,
+            policy: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ModerationParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("model", &self.model)?;
+        if !self.policy.is_none() {
+            map.serialize_entry("policy", &self.policy)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The policy to apply to moderated response input and output.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ModerationPolicyParam {
     ///The moderation policy for the response input.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub input: ::std::option::Option<ModerationConfigParam>,
     ///The moderation policy for the response output.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output: ::std::option::Option<ModerationConfigParam>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ModerationPolicyParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ModerationPolicyParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ModerationPolicyParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ModerationPolicyParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<ModerationConfigParam>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ModerationConfigParam>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "output" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ModerationPolicyParam {
-                    input: f0.unwrap_or_default(),
-                    output: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ModerationPolicyParam {
+    const EXPECTING: &'static str = "struct ModerationPolicyParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "output" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ModerationPolicyParam {
+            input: f0.unwrap_or_default(),
+            output: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ModerationPolicyParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.input.is_none() {
+            map.serialize_entry("input", &self.input)?;
+        }
+        if !self.output.is_none() {
+            map.serialize_entry("output", &self.output)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///A moderation result produced for the response input or output.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ModerationResultBody {
     ///A dictionary of moderation categories to booleans, True if the input is flagged under this category.
     pub categories: ::std::collections::HashMap<::std::string::String, bool>,
@@ -332,82 +340,76 @@ pub struct ModerationResultBody {
     ///The moderation model that produced this result.
     pub model: ::std::string::String,
     ///The object type, which was always `moderation_result` for successful moderation results.
-    #[serde(rename = "type")]
     pub type_: ModerationResultBodyType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ModerationResultBody {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ModerationResultBody;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ModerationResultBody")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ModerationResultBody, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::collections::HashMap<::std::string::String, bool>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::collections::HashMap<
-                        ::std::string::String,
-                        ::std::vec::Vec<ModerationInputType>,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::collections::HashMap<::std::string::String, f64>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<ModerationResultBodyType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "categories" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "category_applied_input_types" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "category_scores" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "flagged" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ModerationResultBody {
+    const EXPECTING: &'static str = "struct ModerationResultBody";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "categories" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "category_applied_input_types" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ModerationResultBody {
-                    categories: crate::codegen_support::required(f0, "categories")?,
-                    category_applied_input_types: crate::codegen_support::required(
-                        f1,
-                        "category_applied_input_types",
-                    )?,
-                    category_scores: crate::codegen_support::required(
-                        f2,
-                        "category_scores",
-                    )?,
-                    flagged: crate::codegen_support::required(f3, "flagged")?,
-                    model: crate::codegen_support::required(f4, "model")?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+                "category_scores" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "flagged" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ModerationResultBody {
+            categories: crate::codegen_support::required(f0, "categories")?,
+            category_applied_input_types: crate::codegen_support::required(
+                f1,
+                "category_applied_input_types",
+            )?,
+            category_scores: crate::codegen_support::required(f2, "category_scores")?,
+            flagged: crate::codegen_support::required(f3, "flagged")?,
+            model: crate::codegen_support::required(f4, "model")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ModerationResultBody {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("categories", &self.categories)?;
+        map.serialize_entry(
+            "category_applied_input_types",
+            &self.category_applied_input_types,
+        )?;
+        map.serialize_entry("category_scores", &self.category_scores)?;
+        map.serialize_entry("flagged", &self.flagged)?;
+        map.serialize_entry("model", &self.model)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which was always `moderation_result` for successful moderation results.
@@ -534,59 +536,61 @@ impl<'de> ::serde::Deserialize<'de> for PromptCacheModeEnum {
     }
 }
 ///Options for prompt caching. Supported for `gpt-5.6` and later models. By default, OpenAI automatically chooses one implicit cache breakpoint. You can add explicit breakpoints to content blocks with `prompt_cache_breakpoint`. Each request can write up to four breakpoints. For cache matching, OpenAI considers up to the latest 80 breakpoints in the conversation, without a content-block lookback limit. Set `mode` to `explicit` to disable the implicit breakpoint. The `ttl` defaults to `30m`, which is currently the only supported value. See the [prompt caching guide](/docs/guides/prompt-caching) for current details.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PromptCacheOptionsParam {
     ///Controls whether OpenAI automatically creates an implicit cache breakpoint. Defaults to `implicit`. With `implicit`, OpenAI creates one implicit breakpoint and writes up to the latest three explicit breakpoints in the request. With `explicit`, OpenAI does not create an implicit breakpoint and writes up to the latest four explicit breakpoints. If there are no explicit breakpoints, the request does not use prompt caching.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub mode: ::std::option::Option<PromptCacheModeEnum>,
     ///The minimum lifetime applied to every implicit and explicit cache breakpoint written by the request. Defaults to `30m`, which is currently the only supported value. The backend may retain cache entries for longer.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub ttl: ::std::option::Option<PromptCacheTtlEnum>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for PromptCacheOptionsParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = PromptCacheOptionsParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct PromptCacheOptionsParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<PromptCacheOptionsParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<PromptCacheModeEnum>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<PromptCacheTtlEnum>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "ttl" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(PromptCacheOptionsParam {
-                    mode: f0.unwrap_or_default(),
-                    ttl: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for PromptCacheOptionsParam {
+    const EXPECTING: &'static str = "struct PromptCacheOptionsParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "ttl" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(PromptCacheOptionsParam {
+            mode: f0.unwrap_or_default(),
+            ttl: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for PromptCacheOptionsParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.mode.is_none() {
+            map.serialize_entry("mode", &self.mode)?;
+        }
+        if !self.ttl.is_none() {
+            map.serialize_entry("ttl", &self.ttl)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`PromptCacheTtlEnum`

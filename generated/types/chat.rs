@@ -5,7 +5,7 @@
 
 /**Constrains the tools available to the model to a pre-defined set.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionAllowedTools {
     /**Constrains the tools available to the model to a pre-defined set.
 
@@ -25,113 +25,109 @@ For the Chat Completions API, the list of tool definitions might look like:
 ]
 ```
 */
-    #[serde(default)]
     pub tools: ::std::vec::Vec<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     >,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionAllowedTools {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionAllowedTools;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionAllowedTools")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionAllowedTools, A::Error> {
-                let mut f0: ::std::option::Option<ChatCompletionAllowedToolsMode> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "tools" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionAllowedTools {
-                    mode: crate::codegen_support::required(f0, "mode")?,
-                    tools: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ChatCompletionAllowedTools {
+    const EXPECTING: &'static str = "struct ChatCompletionAllowedTools";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "tools" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionAllowedTools {
+            mode: crate::codegen_support::required(f0, "mode")?,
+            tools: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionAllowedTools {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("mode", &self.mode)?;
+        map.serialize_entry("tools", &self.tools)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Constrains the tools available to the model to a pre-defined set.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionAllowedToolsChoice {
     pub allowed_tools: ChatCompletionAllowedTools,
     ///Allowed tool configuration type. Always `allowed_tools`.
-    #[serde(rename = "type")]
     pub type_: ChatCompletionAllowedToolsChoiceType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionAllowedToolsChoice {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionAllowedToolsChoice;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionAllowedToolsChoice")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionAllowedToolsChoice, A::Error> {
-                let mut f0: ::std::option::Option<ChatCompletionAllowedTools> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ChatCompletionAllowedToolsChoiceType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "allowed_tools" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionAllowedToolsChoice {
-                    allowed_tools: crate::codegen_support::required(
-                        f0,
-                        "allowed_tools",
-                    )?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionAllowedToolsChoice {
+    const EXPECTING: &'static str = "struct ChatCompletionAllowedToolsChoice";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "allowed_tools" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionAllowedToolsChoice {
+            allowed_tools: crate::codegen_support::required(f0, "allowed_tools")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionAllowedToolsChoice {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("allowed_tools", &self.allowed_tools)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Allowed tool configuration type. Always `allowed_tools`.
@@ -265,7 +261,7 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionAllowedToolsMode {
     }
 }
 ///`ChatCompletionDeleted`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionDeleted {
     ///Whether the chat completion was deleted.
     pub deleted: bool,
@@ -274,49 +270,54 @@ pub struct ChatCompletionDeleted {
     ///The type of object being deleted.
     pub object: ChatCompletionDeletedObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionDeleted {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionDeleted;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionDeleted")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionDeleted, A::Error> {
-                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<ChatCompletionDeletedObject> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionDeleted {
-                    deleted: crate::codegen_support::required(f0, "deleted")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    object: crate::codegen_support::required(f2, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ChatCompletionDeleted {
+    const EXPECTING: &'static str = "struct ChatCompletionDeleted";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionDeleted {
+            deleted: crate::codegen_support::required(f0, "deleted")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            object: crate::codegen_support::required(f2, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionDeleted {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("deleted", &self.deleted)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of object being deleted.
@@ -380,121 +381,123 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionDeletedObject {
 }
 /**Specifying a particular function via `{"name": "my_function"}` forces the model to call that function.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionFunctionCallOption {
     ///The name of the function to call.
     pub name: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionFunctionCallOption {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionFunctionCallOption;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionFunctionCallOption")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionFunctionCallOption, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionFunctionCallOption {
-                    name: crate::codegen_support::required(f0, "name")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionFunctionCallOption {
+    const EXPECTING: &'static str = "struct ChatCompletionFunctionCallOption";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionFunctionCallOption {
+            name: crate::codegen_support::required(f0, "name")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionFunctionCallOption {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("name", &self.name)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ChatCompletionFunctions`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionFunctions {
     ///A description of what the function does, used by the model to choose when and how to call the function.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub description: ::std::option::Option<::std::string::String>,
     ///The name of the function to be called. Must be a-z, A-Z, 0-9, or contain underscores and dashes, with a maximum length of 64.
     pub name: ::std::string::String,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub parameters: ::std::option::Option<FunctionParameters>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionFunctions {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionFunctions;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionFunctions")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionFunctions, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<FunctionParameters>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "description" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "parameters" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionFunctions {
-                    description: f0.unwrap_or_default(),
-                    name: crate::codegen_support::required(f1, "name")?,
-                    parameters: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ChatCompletionFunctions {
+    const EXPECTING: &'static str = "struct ChatCompletionFunctions";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "parameters" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionFunctions {
+            description: f0.unwrap_or_default(),
+            name: crate::codegen_support::required(f1, "name")?,
+            parameters: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionFunctions {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.description.is_none() {
+            map.serialize_entry("description", &self.description)?;
+        }
+        map.serialize_entry("name", &self.name)?;
+        if !self.parameters.is_none() {
+            map.serialize_entry("parameters", &self.parameters)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**An object representing a list of Chat Completions.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionList {
     /**An array of chat completion objects.
 */
-    #[serde(default)]
     pub data: ::std::vec::Vec<CreateChatCompletionResponse>,
     ///The identifier of the first chat completion in the data array.
     pub first_id: ::std::string::String,
@@ -506,57 +509,62 @@ pub struct ChatCompletionList {
 */
     pub object: ChatCompletionListObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionList {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionList;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionList")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionList, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<CreateChatCompletionResponse>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<ChatCompletionListObject> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionList {
-                    data: f0.unwrap_or_default(),
-                    first_id: crate::codegen_support::required(f1, "first_id")?,
-                    has_more: crate::codegen_support::required(f2, "has_more")?,
-                    last_id: crate::codegen_support::required(f3, "last_id")?,
-                    object: crate::codegen_support::required(f4, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ChatCompletionList {
+    const EXPECTING: &'static str = "struct ChatCompletionList";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionList {
+            data: f0.unwrap_or_default(),
+            first_id: crate::codegen_support::required(f1, "first_id")?,
+            has_more: crate::codegen_support::required(f2, "has_more")?,
+            last_id: crate::codegen_support::required(f3, "last_id")?,
+            object: crate::codegen_support::required(f4, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionList {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("first_id", &self.first_id)?;
+        map.serialize_entry("has_more", &self.has_more)?;
+        map.serialize_entry("last_id", &self.last_id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of this object. It is always set to "list".
@@ -621,115 +629,118 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionListObject {
 }
 /**A call to a custom tool created by the model.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionMessageCustomToolCall {
     pub custom: ChatCompletionMessageCustomToolCallCustom,
     ///The ID of the tool call.
     pub id: ::std::string::String,
     ///The type of the tool. Always `custom`.
-    #[serde(rename = "type")]
     pub type_: ChatCompletionMessageCustomToolCallType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionMessageCustomToolCall {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionMessageCustomToolCall;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionMessageCustomToolCall")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionMessageCustomToolCall, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ChatCompletionMessageCustomToolCallCustom,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ChatCompletionMessageCustomToolCallType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "custom" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionMessageCustomToolCall {
-                    custom: crate::codegen_support::required(f0, "custom")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionMessageCustomToolCall {
+    const EXPECTING: &'static str = "struct ChatCompletionMessageCustomToolCall";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "custom" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionMessageCustomToolCall {
+            custom: crate::codegen_support::required(f0, "custom")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionMessageCustomToolCall {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("custom", &self.custom)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The custom tool that the model called.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionMessageCustomToolCallCustom {
     ///The input for the custom tool call generated by the model.
     pub input: ::std::string::String,
     ///The name of the custom tool to call.
     pub name: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionMessageCustomToolCallCustom {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionMessageCustomToolCallCustom;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionMessageCustomToolCallCustom")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ChatCompletionMessageCustomToolCallCustom,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionMessageCustomToolCallCustom {
-                    input: crate::codegen_support::required(f0, "input")?,
-                    name: crate::codegen_support::required(f1, "name")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionMessageCustomToolCallCustom {
+    const EXPECTING: &'static str = "struct ChatCompletionMessageCustomToolCallCustom";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionMessageCustomToolCallCustom {
+            input: crate::codegen_support::required(f0, "input")?,
+            name: crate::codegen_support::required(f1, "name")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionMessageCustomToolCallCustom {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("input", &self.input)?;
+        map.serialize_entry("name", &self.name)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the tool. Always `custom`.
@@ -794,11 +805,10 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionMessageCustomToolCallType 
 }
 /**An object representing a list of chat completion messages.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionMessageList {
     /**An array of chat completion message objects.
 */
-    #[serde(default)]
     pub data: ::std::vec::Vec<ChatCompletionMessageListDataItem>,
     ///The identifier of the first chat message in the data array.
     pub first_id: ::std::string::String,
@@ -810,197 +820,187 @@ pub struct ChatCompletionMessageList {
 */
     pub object: ChatCompletionMessageListObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionMessageList {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionMessageList;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionMessageList")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionMessageList, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<ChatCompletionMessageListDataItem>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<ChatCompletionMessageListObject> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionMessageList {
-                    data: f0.unwrap_or_default(),
-                    first_id: crate::codegen_support::required(f1, "first_id")?,
-                    has_more: crate::codegen_support::required(f2, "has_more")?,
-                    last_id: crate::codegen_support::required(f3, "last_id")?,
-                    object: crate::codegen_support::required(f4, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ChatCompletionMessageList {
+    const EXPECTING: &'static str = "struct ChatCompletionMessageList";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionMessageList {
+            data: f0.unwrap_or_default(),
+            first_id: crate::codegen_support::required(f1, "first_id")?,
+            has_more: crate::codegen_support::required(f2, "has_more")?,
+            last_id: crate::codegen_support::required(f3, "last_id")?,
+            object: crate::codegen_support::required(f4, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionMessageList {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("first_id", &self.first_id)?;
+        map.serialize_entry("has_more", &self.has_more)?;
+        map.serialize_entry("last_id", &self.last_id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ChatCompletionMessageListDataItem`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionMessageListDataItem {
     /**Annotations for the message, when applicable, as when using the
 [web search tool](/docs/guides/tools-web-search?api-mode=chat).
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub annotations: ::std::vec::Vec<ChatCompletionMessageListDataItemAnnotationsItem>,
     /**If the audio output modality is requested, this object contains data
 about the audio response from the model. [Learn more](/docs/guides/audio).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub audio: ::std::option::Option<ChatCompletionMessageListDataItemAudio>,
     ///The contents of the message.
-    #[serde(default)]
     pub content: ::std::option::Option<::std::string::String>,
     /**If a content parts array was provided, this is an array of `text` and `image_url` parts.
 Otherwise, null.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub content_parts: ::std::option::Option<
         ::std::vec::Vec<ChatCompletionMessageListDataItemContentPartsItem>,
     >,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub function_call: ::std::option::Option<
         ChatCompletionMessageListDataItemFunctionCall,
     >,
     ///The identifier of the chat message.
     pub id: ::std::string::String,
     ///The refusal message generated by the model.
-    #[serde(default)]
     pub refusal: ::std::option::Option<::std::string::String>,
     ///The role of the author of this message.
     pub role: ChatCompletionMessageListDataItemRole,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tool_calls: ::std::option::Option<ChatCompletionMessageToolCalls>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionMessageListDataItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionMessageListDataItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionMessageListDataItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionMessageListDataItem, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<ChatCompletionMessageListDataItemAnnotationsItem>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ChatCompletionMessageListDataItemAudio>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<
-                        ::std::vec::Vec<
-                            ChatCompletionMessageListDataItemContentPartsItem,
-                        >,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<ChatCompletionMessageListDataItemFunctionCall>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<
-                    ChatCompletionMessageListDataItemRole,
-                > = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<
-                    ::std::option::Option<ChatCompletionMessageToolCalls>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "annotations" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "audio" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "content" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "content_parts" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "function_call" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "refusal" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "role" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        "tool_calls" => {
-                            f8 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionMessageListDataItem {
-                    annotations: f0.unwrap_or_default(),
-                    audio: f1.unwrap_or_default(),
-                    content: f2.unwrap_or_default(),
-                    content_parts: f3.unwrap_or_default(),
-                    function_call: f4.unwrap_or_default(),
-                    id: crate::codegen_support::required(f5, "id")?,
-                    refusal: f6.unwrap_or_default(),
-                    role: crate::codegen_support::required(f7, "role")?,
-                    tool_calls: f8.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionMessageListDataItem {
+    const EXPECTING: &'static str = "struct ChatCompletionMessageListDataItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "annotations" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "audio" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "content" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "content_parts" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "function_call" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "refusal" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "role" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "tool_calls" => f8 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionMessageListDataItem {
+            annotations: f0.unwrap_or_default(),
+            audio: f1.unwrap_or_default(),
+            content: f2.unwrap_or_default(),
+            content_parts: f3.unwrap_or_default(),
+            function_call: f4.unwrap_or_default(),
+            id: crate::codegen_support::required(f5, "id")?,
+            refusal: f6.unwrap_or_default(),
+            role: crate::codegen_support::required(f7, "role")?,
+            tool_calls: f8.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionMessageListDataItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.annotations.is_empty() {
+            map.serialize_entry("annotations", &self.annotations)?;
+        }
+        if !self.audio.is_none() {
+            map.serialize_entry("audio", &self.audio)?;
+        }
+        map.serialize_entry("content", &self.content)?;
+        if !self.content_parts.is_none() {
+            map.serialize_entry("content_parts", &self.content_parts)?;
+        }
+        if !self.function_call.is_none() {
+            map.serialize_entry("function_call", &self.function_call)?;
+        }
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("refusal", &self.refusal)?;
+        map.serialize_entry("role", &self.role)?;
+        if !self.tool_calls.is_none() {
+            map.serialize_entry("tool_calls", &self.tool_calls)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**A URL citation when using web search.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionMessageListDataItemAnnotationsItem {
     ///The type of the URL citation. Always `url_citation`.
-    #[serde(rename = "type")]
     pub type_: ChatCompletionMessageListDataItemAnnotationsItemType,
     pub url_citation: ChatCompletionMessageListDataItemAnnotationsItemUrlCitation,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -1008,48 +1008,45 @@ for ChatCompletionMessageListDataItemAnnotationsItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionMessageListDataItemAnnotationsItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionMessageListDataItemAnnotationsItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ChatCompletionMessageListDataItemAnnotationsItem,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ChatCompletionMessageListDataItemAnnotationsItemType,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ChatCompletionMessageListDataItemAnnotationsItemUrlCitation,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "url_citation" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionMessageListDataItemAnnotationsItem {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    url_citation: crate::codegen_support::required(f1, "url_citation")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionMessageListDataItemAnnotationsItem {
+    const EXPECTING: &'static str = "struct ChatCompletionMessageListDataItemAnnotationsItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "url_citation" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionMessageListDataItemAnnotationsItem {
+            type_: crate::codegen_support::required(f0, "type")?,
+            url_citation: crate::codegen_support::required(f1, "url_citation")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionMessageListDataItemAnnotationsItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        map.serialize_entry("url_citation", &self.url_citation)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the URL citation. Always `url_citation`.
@@ -1115,7 +1112,7 @@ for ChatCompletionMessageListDataItemAnnotationsItemType {
     }
 }
 ///A URL citation when using web search.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
     ///The index of the last character of the URL citation in the message.
     pub end_index: i64,
@@ -1126,7 +1123,6 @@ pub struct ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
     ///The URL of the web resource.
     pub url: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -1134,60 +1130,59 @@ for ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionMessageListDataItemAnnotationsItemUrlCitation;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str(
-                    "struct ChatCompletionMessageListDataItemAnnotationsItemUrlCitation",
-                )
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ChatCompletionMessageListDataItemAnnotationsItemUrlCitation,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "end_index" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "start_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "title" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "url" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
-                    end_index: crate::codegen_support::required(f0, "end_index")?,
-                    start_index: crate::codegen_support::required(f1, "start_index")?,
-                    title: crate::codegen_support::required(f2, "title")?,
-                    url: crate::codegen_support::required(f3, "url")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
+    const EXPECTING: &'static str = "struct ChatCompletionMessageListDataItemAnnotationsItemUrlCitation";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "end_index" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "start_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "title" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "url" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
+            end_index: crate::codegen_support::required(f0, "end_index")?,
+            start_index: crate::codegen_support::required(f1, "start_index")?,
+            title: crate::codegen_support::required(f2, "title")?,
+            url: crate::codegen_support::required(f3, "url")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("end_index", &self.end_index)?;
+        map.serialize_entry("start_index", &self.start_index)?;
+        map.serialize_entry("title", &self.title)?;
+        map.serialize_entry("url", &self.url)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**If the audio output modality is requested, this object contains data
 about the audio response from the model. [Learn more](/docs/guides/audio).
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionMessageListDataItemAudio {
     /**Base64 encoded audio bytes generated by the model, in the format
 specified in the request.
@@ -1203,59 +1198,59 @@ conversations.
     ///Transcript of the audio generated by the model.
     pub transcript: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionMessageListDataItemAudio {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionMessageListDataItemAudio;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionMessageListDataItemAudio")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ChatCompletionMessageListDataItemAudio,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "expires_at" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "transcript" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionMessageListDataItemAudio {
-                    data: crate::codegen_support::required(f0, "data")?,
-                    expires_at: crate::codegen_support::required(f1, "expires_at")?,
-                    id: crate::codegen_support::required(f2, "id")?,
-                    transcript: crate::codegen_support::required(f3, "transcript")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionMessageListDataItemAudio {
+    const EXPECTING: &'static str = "struct ChatCompletionMessageListDataItemAudio";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "expires_at" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "transcript" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionMessageListDataItemAudio {
+            data: crate::codegen_support::required(f0, "data")?,
+            expires_at: crate::codegen_support::required(f1, "expires_at")?,
+            id: crate::codegen_support::required(f2, "id")?,
+            transcript: crate::codegen_support::required(f3, "transcript")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionMessageListDataItemAudio {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("expires_at", &self.expires_at)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("transcript", &self.transcript)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ChatCompletionMessageListDataItemContentPartsItem`
@@ -1323,58 +1318,58 @@ for ChatCompletionMessageListDataItemContentPartsItem {
     }
 }
 ///Deprecated and replaced by `tool_calls`. The name and arguments of a function that should be called, as generated by the model.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionMessageListDataItemFunctionCall {
     ///The arguments to call the function with, as generated by the model in JSON format. Note that the model does not always generate valid JSON, and may hallucinate parameters not defined by your function schema. Validate the arguments in your code before calling your function.
     pub arguments: ::std::string::String,
     ///The name of the function to call.
     pub name: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionMessageListDataItemFunctionCall {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionMessageListDataItemFunctionCall;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionMessageListDataItemFunctionCall")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ChatCompletionMessageListDataItemFunctionCall,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "arguments" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionMessageListDataItemFunctionCall {
-                    arguments: crate::codegen_support::required(f0, "arguments")?,
-                    name: crate::codegen_support::required(f1, "name")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionMessageListDataItemFunctionCall {
+    const EXPECTING: &'static str = "struct ChatCompletionMessageListDataItemFunctionCall";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionMessageListDataItemFunctionCall {
+            arguments: crate::codegen_support::required(f0, "arguments")?,
+            name: crate::codegen_support::required(f1, "name")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionMessageListDataItemFunctionCall {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("arguments", &self.arguments)?;
+        map.serialize_entry("name", &self.name)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The role of the author of this message.
@@ -1499,188 +1494,192 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionMessageListObject {
 }
 /**A call to a function tool created by the model.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionMessageToolCall {
     pub function: ChatCompletionMessageToolCallFunction,
     ///The ID of the tool call.
     pub id: ::std::string::String,
     ///The type of the tool. Currently, only `function` is supported.
-    #[serde(rename = "type")]
     pub type_: ChatCompletionMessageToolCallType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionMessageToolCall {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionMessageToolCall;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionMessageToolCall")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionMessageToolCall, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ChatCompletionMessageToolCallFunction,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<ChatCompletionMessageToolCallType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "function" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionMessageToolCall {
-                    function: crate::codegen_support::required(f0, "function")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ChatCompletionMessageToolCall {
+    const EXPECTING: &'static str = "struct ChatCompletionMessageToolCall";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "function" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionMessageToolCall {
+            function: crate::codegen_support::required(f0, "function")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionMessageToolCall {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("function", &self.function)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ChatCompletionMessageToolCallChunk`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionMessageToolCallChunk {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub function: ::std::option::Option<ChatCompletionMessageToolCallChunkFunction>,
     ///The ID of the tool call.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
     pub index: i64,
     ///The type of the tool. Currently, only `function` is supported.
-    #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<ChatCompletionMessageToolCallChunkType>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionMessageToolCallChunk {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionMessageToolCallChunk;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionMessageToolCallChunk")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionMessageToolCallChunk, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<ChatCompletionMessageToolCallChunkFunction>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<ChatCompletionMessageToolCallChunkType>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "function" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionMessageToolCallChunk {
-                    function: f0.unwrap_or_default(),
-                    id: f1.unwrap_or_default(),
-                    index: crate::codegen_support::required(f2, "index")?,
-                    type_: f3.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionMessageToolCallChunk {
+    const EXPECTING: &'static str = "struct ChatCompletionMessageToolCallChunk";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "function" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionMessageToolCallChunk {
+            function: f0.unwrap_or_default(),
+            id: f1.unwrap_or_default(),
+            index: crate::codegen_support::required(f2, "index")?,
+            type_: f3.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionMessageToolCallChunk {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.function.is_none() {
+            map.serialize_entry("function", &self.function)?;
+        }
+        if !self.id.is_none() {
+            map.serialize_entry("id", &self.id)?;
+        }
+        map.serialize_entry("index", &self.index)?;
+        if !self.type_.is_none() {
+            map.serialize_entry("type", &self.type_)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ChatCompletionMessageToolCallChunkFunction`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChatCompletionMessageToolCallChunkFunction {
     ///The arguments to call the function with, as generated by the model in JSON format. Note that the model does not always generate valid JSON, and may hallucinate parameters not defined by your function schema. Validate the arguments in your code before calling your function.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub arguments: ::std::option::Option<::std::string::String>,
     ///The name of the function to call.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionMessageToolCallChunkFunction {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionMessageToolCallChunkFunction;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionMessageToolCallChunkFunction")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ChatCompletionMessageToolCallChunkFunction,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "arguments" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionMessageToolCallChunkFunction {
-                    arguments: f0.unwrap_or_default(),
-                    name: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionMessageToolCallChunkFunction {
+    const EXPECTING: &'static str = "struct ChatCompletionMessageToolCallChunkFunction";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionMessageToolCallChunkFunction {
+            arguments: f0.unwrap_or_default(),
+            name: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionMessageToolCallChunkFunction {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.arguments.is_none() {
+            map.serialize_entry("arguments", &self.arguments)?;
+        }
+        if !self.name.is_none() {
+            map.serialize_entry("name", &self.name)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the tool. Currently, only `function` is supported.
@@ -1744,55 +1743,58 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionMessageToolCallChunkType {
     }
 }
 ///The function that the model called.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionMessageToolCallFunction {
     ///The arguments to call the function with, as generated by the model in JSON format. Note that the model does not always generate valid JSON, and may hallucinate parameters not defined by your function schema. Validate the arguments in your code before calling your function.
     pub arguments: ::std::string::String,
     ///The name of the function to call.
     pub name: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionMessageToolCallFunction {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionMessageToolCallFunction;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionMessageToolCallFunction")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionMessageToolCallFunction, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "arguments" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionMessageToolCallFunction {
-                    arguments: crate::codegen_support::required(f0, "arguments")?,
-                    name: crate::codegen_support::required(f1, "name")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionMessageToolCallFunction {
+    const EXPECTING: &'static str = "struct ChatCompletionMessageToolCallFunction";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionMessageToolCallFunction {
+            arguments: crate::codegen_support::required(f0, "arguments")?,
+            name: crate::codegen_support::required(f1, "name")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionMessageToolCallFunction {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("arguments", &self.arguments)?;
+        map.serialize_entry("name", &self.name)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the tool. Currently, only `function` is supported.
@@ -1939,109 +1941,117 @@ for ChatCompletionMessageToolCallsItem {
     }
 }
 ///Moderation results or errors for the request input and generated output.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionModeration {
     ///Moderation for the request input.
     pub input: ChatCompletionModerationInput,
     ///Moderation for the generated output.
     pub output: ChatCompletionModerationOutput,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionModeration {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionModeration;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionModeration")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionModeration, A::Error> {
-                let mut f0: ::std::option::Option<ChatCompletionModerationInput> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<ChatCompletionModerationOutput> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "output" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionModeration {
-                    input: crate::codegen_support::required(f0, "input")?,
-                    output: crate::codegen_support::required(f1, "output")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ChatCompletionModeration {
+    const EXPECTING: &'static str = "struct ChatCompletionModeration";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "output" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionModeration {
+            input: crate::codegen_support::required(f0, "input")?,
+            output: crate::codegen_support::required(f1, "output")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionModeration {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("input", &self.input)?;
+        map.serialize_entry("output", &self.output)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///An error produced while attempting moderation.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionModerationError {
     ///The error code.
     pub code: ::std::string::String,
     ///The error message.
     pub message: ::std::string::String,
     ///The object type, which is always `error`.
-    #[serde(rename = "type")]
     pub type_: ChatCompletionModerationErrorType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionModerationError {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionModerationError;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionModerationError")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionModerationError, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<ChatCompletionModerationErrorType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionModerationError {
-                    code: crate::codegen_support::required(f0, "code")?,
-                    message: crate::codegen_support::required(f1, "message")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ChatCompletionModerationError {
+    const EXPECTING: &'static str = "struct ChatCompletionModerationError";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionModerationError {
+            code: crate::codegen_support::required(f0, "code")?,
+            message: crate::codegen_support::required(f1, "message")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionModerationError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("code", &self.code)?;
+        map.serialize_entry("message", &self.message)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which is always `error`.
@@ -2220,62 +2230,63 @@ for ChatCompletionModerationOutput {
     }
 }
 ///Successful moderation results for the request input or generated output.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionModerationResults {
     ///The moderation model used to generate the results.
     pub model: ::std::string::String,
     ///A list of moderation results.
-    #[serde(default)]
     pub results: ::std::vec::Vec<ModerationResultBody>,
     ///The object type, which is always `moderation_results`.
-    #[serde(rename = "type")]
     pub type_: ChatCompletionModerationResultsType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionModerationResults {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionModerationResults;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionModerationResults")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionModerationResults, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::vec::Vec<ModerationResultBody>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<ChatCompletionModerationResultsType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "model" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "results" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionModerationResults {
-                    model: crate::codegen_support::required(f0, "model")?,
-                    results: f1.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ChatCompletionModerationResults {
+    const EXPECTING: &'static str = "struct ChatCompletionModerationResults";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "model" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "results" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionModerationResults {
+            model: crate::codegen_support::required(f0, "model")?,
+            results: f1.unwrap_or_default(),
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionModerationResults {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("model", &self.model)?;
+        map.serialize_entry("results", &self.results)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which is always `moderation_results`.
@@ -2339,157 +2350,159 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionModerationResultsType {
     }
 }
 ///Specifies a tool the model should use. Use to force the model to call a specific function.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionNamedToolChoice {
     pub function: ChatCompletionNamedToolChoiceFunction,
     ///For function calling, the type is always `function`.
-    #[serde(rename = "type")]
     pub type_: ChatCompletionNamedToolChoiceType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionNamedToolChoice {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionNamedToolChoice;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionNamedToolChoice")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionNamedToolChoice, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ChatCompletionNamedToolChoiceFunction,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<ChatCompletionNamedToolChoiceType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "function" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionNamedToolChoice {
-                    function: crate::codegen_support::required(f0, "function")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ChatCompletionNamedToolChoice {
+    const EXPECTING: &'static str = "struct ChatCompletionNamedToolChoice";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "function" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionNamedToolChoice {
+            function: crate::codegen_support::required(f0, "function")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionNamedToolChoice {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("function", &self.function)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Specifies a tool the model should use. Use to force the model to call a specific custom tool.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionNamedToolChoiceCustom {
     pub custom: ChatCompletionNamedToolChoiceCustomCustom,
     ///For custom tool calling, the type is always `custom`.
-    #[serde(rename = "type")]
     pub type_: ChatCompletionNamedToolChoiceCustomType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionNamedToolChoiceCustom {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionNamedToolChoiceCustom;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionNamedToolChoiceCustom")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionNamedToolChoiceCustom, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ChatCompletionNamedToolChoiceCustomCustom,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ChatCompletionNamedToolChoiceCustomType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "custom" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionNamedToolChoiceCustom {
-                    custom: crate::codegen_support::required(f0, "custom")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionNamedToolChoiceCustom {
+    const EXPECTING: &'static str = "struct ChatCompletionNamedToolChoiceCustom";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "custom" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionNamedToolChoiceCustom {
+            custom: crate::codegen_support::required(f0, "custom")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionNamedToolChoiceCustom {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("custom", &self.custom)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ChatCompletionNamedToolChoiceCustomCustom`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionNamedToolChoiceCustomCustom {
     ///The name of the custom tool to call.
     pub name: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionNamedToolChoiceCustomCustom {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionNamedToolChoiceCustomCustom;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionNamedToolChoiceCustomCustom")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ChatCompletionNamedToolChoiceCustomCustom,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionNamedToolChoiceCustomCustom {
-                    name: crate::codegen_support::required(f0, "name")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionNamedToolChoiceCustomCustom {
+    const EXPECTING: &'static str = "struct ChatCompletionNamedToolChoiceCustomCustom";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionNamedToolChoiceCustomCustom {
+            name: crate::codegen_support::required(f0, "name")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionNamedToolChoiceCustomCustom {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("name", &self.name)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///For custom tool calling, the type is always `custom`.
@@ -2553,48 +2566,52 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionNamedToolChoiceCustomType 
     }
 }
 ///`ChatCompletionNamedToolChoiceFunction`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionNamedToolChoiceFunction {
     ///The name of the function to call.
     pub name: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionNamedToolChoiceFunction {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionNamedToolChoiceFunction;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionNamedToolChoiceFunction")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionNamedToolChoiceFunction, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionNamedToolChoiceFunction {
-                    name: crate::codegen_support::required(f0, "name")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionNamedToolChoiceFunction {
+    const EXPECTING: &'static str = "struct ChatCompletionNamedToolChoiceFunction";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionNamedToolChoiceFunction {
+            name: crate::codegen_support::required(f0, "name")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionNamedToolChoiceFunction {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("name", &self.name)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///For function calling, the type is always `function`.
@@ -2658,159 +2675,156 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionNamedToolChoiceType {
 }
 /**Messages sent by the model in response to user messages.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestAssistantMessage {
     /**Data about a previous audio response from the model.
 [Learn more](/docs/guides/audio).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub audio: ::std::option::Option<ChatCompletionRequestAssistantMessageAudio>,
     /**The contents of the assistant message. Required unless `tool_calls` or `function_call` is specified.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub content: ::std::option::Option<ChatCompletionRequestAssistantMessageContent>,
     ///Deprecated and replaced by `tool_calls`. The name and arguments of a function that should be called, as generated by the model.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub function_call: ::std::option::Option<
         ChatCompletionRequestAssistantMessageFunctionCall,
     >,
     ///An optional name for the participant. Provides the model information to differentiate between participants of the same role.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
     ///The refusal message by the assistant.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub refusal: ::std::option::Option<::std::string::String>,
     ///The role of the messages author, in this case `assistant`.
     pub role: ChatCompletionRequestAssistantMessageRole,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tool_calls: ::std::option::Option<ChatCompletionMessageToolCalls>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestAssistantMessage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionRequestAssistantMessage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionRequestAssistantMessage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionRequestAssistantMessage, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<ChatCompletionRequestAssistantMessageAudio>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ChatCompletionRequestAssistantMessageContent>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<
-                        ChatCompletionRequestAssistantMessageFunctionCall,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ChatCompletionRequestAssistantMessageRole,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<ChatCompletionMessageToolCalls>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "content" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "function_call" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "refusal" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "role" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "tool_calls" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionRequestAssistantMessage {
-                    audio: f0.unwrap_or_default(),
-                    content: f1.unwrap_or_default(),
-                    function_call: f2.unwrap_or_default(),
-                    name: f3.unwrap_or_default(),
-                    refusal: f4.unwrap_or_default(),
-                    role: crate::codegen_support::required(f5, "role")?,
-                    tool_calls: f6.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionRequestAssistantMessage {
+    const EXPECTING: &'static str = "struct ChatCompletionRequestAssistantMessage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "content" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "function_call" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "refusal" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "role" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "tool_calls" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionRequestAssistantMessage {
+            audio: f0.unwrap_or_default(),
+            content: f1.unwrap_or_default(),
+            function_call: f2.unwrap_or_default(),
+            name: f3.unwrap_or_default(),
+            refusal: f4.unwrap_or_default(),
+            role: crate::codegen_support::required(f5, "role")?,
+            tool_calls: f6.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionRequestAssistantMessage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.audio.is_none() {
+            map.serialize_entry("audio", &self.audio)?;
+        }
+        if !self.content.is_none() {
+            map.serialize_entry("content", &self.content)?;
+        }
+        if !self.function_call.is_none() {
+            map.serialize_entry("function_call", &self.function_call)?;
+        }
+        if !self.name.is_none() {
+            map.serialize_entry("name", &self.name)?;
+        }
+        if !self.refusal.is_none() {
+            map.serialize_entry("refusal", &self.refusal)?;
+        }
+        map.serialize_entry("role", &self.role)?;
+        if !self.tool_calls.is_none() {
+            map.serialize_entry("tool_calls", &self.tool_calls)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Data about a previous audio response from the model.
 [Learn more](/docs/guides/audio).
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestAssistantMessageAudio {
     /**Unique identifier for a previous audio response from the model.
 */
     pub id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestAssistantMessageAudio {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionRequestAssistantMessageAudio;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionRequestAssistantMessageAudio")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ChatCompletionRequestAssistantMessageAudio,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionRequestAssistantMessageAudio {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionRequestAssistantMessageAudio {
+    const EXPECTING: &'static str = "struct ChatCompletionRequestAssistantMessageAudio";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionRequestAssistantMessageAudio {
+            id: crate::codegen_support::required(f0, "id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionRequestAssistantMessageAudio {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ChatCompletionRequestAssistantMessageContent`
@@ -2898,14 +2912,13 @@ for ChatCompletionRequestAssistantMessageContentPart {
     }
 }
 ///Deprecated and replaced by `tool_calls`. The name and arguments of a function that should be called, as generated by the model.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestAssistantMessageFunctionCall {
     ///The arguments to call the function with, as generated by the model in JSON format. Note that the model does not always generate valid JSON, and may hallucinate parameters not defined by your function schema. Validate the arguments in your code before calling your function.
     pub arguments: ::std::string::String,
     ///The name of the function to call.
     pub name: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -2913,44 +2926,45 @@ for ChatCompletionRequestAssistantMessageFunctionCall {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionRequestAssistantMessageFunctionCall;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionRequestAssistantMessageFunctionCall")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ChatCompletionRequestAssistantMessageFunctionCall,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "arguments" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionRequestAssistantMessageFunctionCall {
-                    arguments: crate::codegen_support::required(f0, "arguments")?,
-                    name: crate::codegen_support::required(f1, "name")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionRequestAssistantMessageFunctionCall {
+    const EXPECTING: &'static str = "struct ChatCompletionRequestAssistantMessageFunctionCall";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionRequestAssistantMessageFunctionCall {
+            arguments: crate::codegen_support::required(f0, "arguments")?,
+            name: crate::codegen_support::required(f1, "name")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionRequestAssistantMessageFunctionCall {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("arguments", &self.arguments)?;
+        map.serialize_entry("name", &self.name)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The role of the messages author, in this case `assistant`.
@@ -3017,65 +3031,66 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestAssistantMessageRol
 messages sent by the user. With o1 models and newer, `developer` messages
 replace the previous `system` messages.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestDeveloperMessage {
     ///The contents of the developer message.
     pub content: ChatCompletionRequestDeveloperMessageContent,
     ///An optional name for the participant. Provides the model information to differentiate between participants of the same role.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
     ///The role of the messages author, in this case `developer`.
     pub role: ChatCompletionRequestDeveloperMessageRole,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestDeveloperMessage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionRequestDeveloperMessage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionRequestDeveloperMessage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionRequestDeveloperMessage, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ChatCompletionRequestDeveloperMessageContent,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ChatCompletionRequestDeveloperMessageRole,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "role" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionRequestDeveloperMessage {
-                    content: crate::codegen_support::required(f0, "content")?,
-                    name: f1.unwrap_or_default(),
-                    role: crate::codegen_support::required(f2, "role")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionRequestDeveloperMessage {
+    const EXPECTING: &'static str = "struct ChatCompletionRequestDeveloperMessage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "role" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionRequestDeveloperMessage {
+            content: crate::codegen_support::required(f0, "content")?,
+            name: f1.unwrap_or_default(),
+            role: crate::codegen_support::required(f2, "role")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionRequestDeveloperMessage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("content", &self.content)?;
+        if !self.name.is_none() {
+            map.serialize_entry("name", &self.name)?;
+        }
+        map.serialize_entry("role", &self.role)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The contents of the developer message.
@@ -3156,63 +3171,64 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestDeveloperMessageRol
     }
 }
 ///`ChatCompletionRequestFunctionMessage`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestFunctionMessage {
     ///The contents of the function message.
-    #[serde(default)]
     pub content: ::std::option::Option<::std::string::String>,
     ///The name of the function to call.
     pub name: ::std::string::String,
     ///The role of the messages author, in this case `function`.
     pub role: ChatCompletionRequestFunctionMessageRole,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestFunctionMessage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionRequestFunctionMessage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionRequestFunctionMessage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionRequestFunctionMessage, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ChatCompletionRequestFunctionMessageRole,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "role" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionRequestFunctionMessage {
-                    content: f0.unwrap_or_default(),
-                    name: crate::codegen_support::required(f1, "name")?,
-                    role: crate::codegen_support::required(f2, "role")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionRequestFunctionMessage {
+    const EXPECTING: &'static str = "struct ChatCompletionRequestFunctionMessage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "role" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionRequestFunctionMessage {
+            content: f0.unwrap_or_default(),
+            name: crate::codegen_support::required(f1, "name")?,
+            role: crate::codegen_support::required(f2, "role")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionRequestFunctionMessage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("content", &self.content)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("role", &self.role)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The role of the messages author, in this case `function`.
@@ -3395,75 +3411,73 @@ for ChatCompletionRequestMessage {
 }
 /**Learn about [audio inputs](/docs/guides/audio).
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestMessageContentPartAudio {
     pub input_audio: ChatCompletionRequestMessageContentPartAudioInputAudio,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_breakpoint: ::std::option::Option<PromptCacheBreakpointParam>,
     ///The type of the content part. Always `input_audio`.
-    #[serde(rename = "type")]
     pub type_: ChatCompletionRequestMessageContentPartAudioType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestMessageContentPartAudio {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionRequestMessageContentPartAudio;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionRequestMessageContentPartAudio")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ChatCompletionRequestMessageContentPartAudio,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ChatCompletionRequestMessageContentPartAudioInputAudio,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<PromptCacheBreakpointParam>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ChatCompletionRequestMessageContentPartAudioType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "input_audio" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_cache_breakpoint" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionRequestMessageContentPartAudio {
+    const EXPECTING: &'static str = "struct ChatCompletionRequestMessageContentPartAudio";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "input_audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "prompt_cache_breakpoint" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartAudio {
-                    input_audio: crate::codegen_support::required(f0, "input_audio")?,
-                    prompt_cache_breakpoint: f1.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartAudio {
+            input_audio: crate::codegen_support::required(f0, "input_audio")?,
+            prompt_cache_breakpoint: f1.unwrap_or_default(),
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionRequestMessageContentPartAudio {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("input_audio", &self.input_audio)?;
+        if !self.prompt_cache_breakpoint.is_none() {
+            map.serialize_entry(
+                "prompt_cache_breakpoint",
+                &self.prompt_cache_breakpoint,
+            )?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ChatCompletionRequestMessageContentPartAudioInputAudio`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestMessageContentPartAudioInputAudio {
     ///Base64 encoded audio data.
     pub data: ::std::string::String,
@@ -3471,7 +3485,6 @@ pub struct ChatCompletionRequestMessageContentPartAudioInputAudio {
 */
     pub format: ChatCompletionRequestMessageContentPartAudioInputAudioFormat,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -3479,46 +3492,45 @@ for ChatCompletionRequestMessageContentPartAudioInputAudio {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionRequestMessageContentPartAudioInputAudio;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str(
-                    "struct ChatCompletionRequestMessageContentPartAudioInputAudio",
-                )
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ChatCompletionRequestMessageContentPartAudioInputAudio,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ChatCompletionRequestMessageContentPartAudioInputAudioFormat,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "format" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartAudioInputAudio {
-                    data: crate::codegen_support::required(f0, "data")?,
-                    format: crate::codegen_support::required(f1, "format")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionRequestMessageContentPartAudioInputAudio {
+    const EXPECTING: &'static str = "struct ChatCompletionRequestMessageContentPartAudioInputAudio";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "format" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartAudioInputAudio {
+            data: crate::codegen_support::required(f0, "data")?,
+            format: crate::codegen_support::required(f1, "format")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionRequestMessageContentPartAudioInputAudio {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("format", &self.format)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The format of the encoded audio data. Currently supports "wav" and "mp3".
@@ -3655,143 +3667,141 @@ for ChatCompletionRequestMessageContentPartAudioType {
 }
 /**Learn about [file inputs](/docs/guides/text) for text generation.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestMessageContentPartFile {
     pub file: ChatCompletionRequestMessageContentPartFileFile,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_breakpoint: ::std::option::Option<PromptCacheBreakpointParam>,
     ///The type of the content part. Always `file`.
-    #[serde(rename = "type")]
     pub type_: ChatCompletionRequestMessageContentPartFileType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestMessageContentPartFile {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionRequestMessageContentPartFile;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionRequestMessageContentPartFile")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ChatCompletionRequestMessageContentPartFile,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ChatCompletionRequestMessageContentPartFileFile,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<PromptCacheBreakpointParam>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ChatCompletionRequestMessageContentPartFileType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "prompt_cache_breakpoint" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionRequestMessageContentPartFile {
+    const EXPECTING: &'static str = "struct ChatCompletionRequestMessageContentPartFile";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "prompt_cache_breakpoint" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartFile {
-                    file: crate::codegen_support::required(f0, "file")?,
-                    prompt_cache_breakpoint: f1.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartFile {
+            file: crate::codegen_support::required(f0, "file")?,
+            prompt_cache_breakpoint: f1.unwrap_or_default(),
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionRequestMessageContentPartFile {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("file", &self.file)?;
+        if !self.prompt_cache_breakpoint.is_none() {
+            map.serialize_entry(
+                "prompt_cache_breakpoint",
+                &self.prompt_cache_breakpoint,
+            )?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ChatCompletionRequestMessageContentPartFileFile`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChatCompletionRequestMessageContentPartFileFile {
     /**The base64 encoded file data, used when passing the file to the model
 as a string.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_data: ::std::option::Option<::std::string::String>,
     /**The ID of an uploaded file to use as input.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_id: ::std::option::Option<::std::string::String>,
     /**The name of the file, used when passing the file to the model as a
 string.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub filename: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestMessageContentPartFileFile {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionRequestMessageContentPartFileFile;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionRequestMessageContentPartFileFile")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ChatCompletionRequestMessageContentPartFileFile,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_data" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "filename" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartFileFile {
-                    file_data: f0.unwrap_or_default(),
-                    file_id: f1.unwrap_or_default(),
-                    filename: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionRequestMessageContentPartFileFile {
+    const EXPECTING: &'static str = "struct ChatCompletionRequestMessageContentPartFileFile";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "filename" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartFileFile {
+            file_data: f0.unwrap_or_default(),
+            file_id: f1.unwrap_or_default(),
+            filename: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionRequestMessageContentPartFileFile {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.file_data.is_none() {
+            map.serialize_entry("file_data", &self.file_data)?;
+        }
+        if !self.file_id.is_none() {
+            map.serialize_entry("file_id", &self.file_id)?;
+        }
+        if !self.filename.is_none() {
+            map.serialize_entry("filename", &self.filename)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the content part. Always `file`.
@@ -3856,85 +3866,81 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestMessageContentPartF
 }
 /**Learn about [image inputs](/docs/guides/vision).
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestMessageContentPartImage {
     pub image_url: ChatCompletionRequestMessageContentPartImageImageUrl,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_breakpoint: ::std::option::Option<PromptCacheBreakpointParam>,
     ///The type of the content part.
-    #[serde(rename = "type")]
     pub type_: ChatCompletionRequestMessageContentPartImageType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestMessageContentPartImage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionRequestMessageContentPartImage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionRequestMessageContentPartImage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ChatCompletionRequestMessageContentPartImage,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ChatCompletionRequestMessageContentPartImageImageUrl,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<PromptCacheBreakpointParam>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ChatCompletionRequestMessageContentPartImageType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "image_url" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_cache_breakpoint" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionRequestMessageContentPartImage {
+    const EXPECTING: &'static str = "struct ChatCompletionRequestMessageContentPartImage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "image_url" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "prompt_cache_breakpoint" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartImage {
-                    image_url: crate::codegen_support::required(f0, "image_url")?,
-                    prompt_cache_breakpoint: f1.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartImage {
+            image_url: crate::codegen_support::required(f0, "image_url")?,
+            prompt_cache_breakpoint: f1.unwrap_or_default(),
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionRequestMessageContentPartImage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("image_url", &self.image_url)?;
+        if !self.prompt_cache_breakpoint.is_none() {
+            map.serialize_entry(
+                "prompt_cache_breakpoint",
+                &self.prompt_cache_breakpoint,
+            )?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ChatCompletionRequestMessageContentPartImageImageUrl`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestMessageContentPartImageImageUrl {
     ///Specifies the detail level of the image. Learn more in the [Vision guide](/docs/guides/vision#low-or-high-fidelity-image-understanding).
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub detail: ::std::option::Option<
         ChatCompletionRequestMessageContentPartImageImageUrlDetail,
     >,
     ///Either a URL of the image or the base64 encoded image data.
     pub url: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -3942,48 +3948,47 @@ for ChatCompletionRequestMessageContentPartImageImageUrl {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionRequestMessageContentPartImageImageUrl;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str(
-                    "struct ChatCompletionRequestMessageContentPartImageImageUrl",
-                )
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ChatCompletionRequestMessageContentPartImageImageUrl,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<
-                        ChatCompletionRequestMessageContentPartImageImageUrlDetail,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "url" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartImageImageUrl {
-                    detail: f0.unwrap_or_default(),
-                    url: crate::codegen_support::required(f1, "url")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionRequestMessageContentPartImageImageUrl {
+    const EXPECTING: &'static str = "struct ChatCompletionRequestMessageContentPartImageImageUrl";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "url" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartImageImageUrl {
+            detail: f0.unwrap_or_default(),
+            url: crate::codegen_support::required(f1, "url")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionRequestMessageContentPartImageImageUrl {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.detail.is_none() {
+            map.serialize_entry("detail", &self.detail)?;
+        }
+        map.serialize_entry("url", &self.url)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Specifies the detail level of the image. Learn more in the [Vision guide](/docs/guides/vision#low-or-high-fidelity-image-understanding).
@@ -4120,59 +4125,58 @@ for ChatCompletionRequestMessageContentPartImageType {
     }
 }
 ///`ChatCompletionRequestMessageContentPartRefusal`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestMessageContentPartRefusal {
     ///The refusal message generated by the model.
     pub refusal: ::std::string::String,
     ///The type of the content part.
-    #[serde(rename = "type")]
     pub type_: ChatCompletionRequestMessageContentPartRefusalType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestMessageContentPartRefusal {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionRequestMessageContentPartRefusal;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionRequestMessageContentPartRefusal")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ChatCompletionRequestMessageContentPartRefusal,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ChatCompletionRequestMessageContentPartRefusalType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "refusal" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartRefusal {
-                    refusal: crate::codegen_support::required(f0, "refusal")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionRequestMessageContentPartRefusal {
+    const EXPECTING: &'static str = "struct ChatCompletionRequestMessageContentPartRefusal";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "refusal" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartRefusal {
+            refusal: crate::codegen_support::required(f0, "refusal")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionRequestMessageContentPartRefusal {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("refusal", &self.refusal)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the content part.
@@ -4238,68 +4242,70 @@ for ChatCompletionRequestMessageContentPartRefusalType {
 }
 /**Learn about [text inputs](/docs/guides/text-generation).
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestMessageContentPartText {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_breakpoint: ::std::option::Option<PromptCacheBreakpointParam>,
     ///The text content.
     pub text: ::std::string::String,
     ///The type of the content part.
-    #[serde(rename = "type")]
     pub type_: ChatCompletionRequestMessageContentPartTextType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestMessageContentPartText {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionRequestMessageContentPartText;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionRequestMessageContentPartText")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ChatCompletionRequestMessageContentPartText,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<PromptCacheBreakpointParam>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ChatCompletionRequestMessageContentPartTextType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "prompt_cache_breakpoint" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "text" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionRequestMessageContentPartText {
+    const EXPECTING: &'static str = "struct ChatCompletionRequestMessageContentPartText";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "prompt_cache_breakpoint" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartText {
-                    prompt_cache_breakpoint: f0.unwrap_or_default(),
-                    text: crate::codegen_support::required(f1, "text")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+                "text" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartText {
+            prompt_cache_breakpoint: f0.unwrap_or_default(),
+            text: crate::codegen_support::required(f1, "text")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionRequestMessageContentPartText {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.prompt_cache_breakpoint.is_none() {
+            map.serialize_entry(
+                "prompt_cache_breakpoint",
+                &self.prompt_cache_breakpoint,
+            )?;
+        }
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the content part.
@@ -4366,65 +4372,66 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestMessageContentPartT
 messages sent by the user. With o1 models and newer, use `developer` messages
 for this purpose instead.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestSystemMessage {
     ///The contents of the system message.
     pub content: ChatCompletionRequestSystemMessageContent,
     ///An optional name for the participant. Provides the model information to differentiate between participants of the same role.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
     ///The role of the messages author, in this case `system`.
     pub role: ChatCompletionRequestSystemMessageRole,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestSystemMessage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionRequestSystemMessage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionRequestSystemMessage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionRequestSystemMessage, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ChatCompletionRequestSystemMessageContent,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ChatCompletionRequestSystemMessageRole,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "role" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionRequestSystemMessage {
-                    content: crate::codegen_support::required(f0, "content")?,
-                    name: f1.unwrap_or_default(),
-                    role: crate::codegen_support::required(f2, "role")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionRequestSystemMessage {
+    const EXPECTING: &'static str = "struct ChatCompletionRequestSystemMessage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "role" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionRequestSystemMessage {
+            content: crate::codegen_support::required(f0, "content")?,
+            name: f1.unwrap_or_default(),
+            role: crate::codegen_support::required(f2, "role")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionRequestSystemMessage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("content", &self.content)?;
+        if !self.name.is_none() {
+            map.serialize_entry("name", &self.name)?;
+        }
+        map.serialize_entry("role", &self.role)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The contents of the system message.
@@ -4529,7 +4536,7 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestSystemMessageRole {
     }
 }
 ///`ChatCompletionRequestToolMessage`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestToolMessage {
     ///The contents of the tool message.
     pub content: ChatCompletionRequestToolMessageContent,
@@ -4538,55 +4545,55 @@ pub struct ChatCompletionRequestToolMessage {
     ///Tool call that this message is responding to.
     pub tool_call_id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestToolMessage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionRequestToolMessage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionRequestToolMessage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionRequestToolMessage, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ChatCompletionRequestToolMessageContent,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ChatCompletionRequestToolMessageRole,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "role" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "tool_call_id" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionRequestToolMessage {
-                    content: crate::codegen_support::required(f0, "content")?,
-                    role: crate::codegen_support::required(f1, "role")?,
-                    tool_call_id: crate::codegen_support::required(f2, "tool_call_id")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionRequestToolMessage {
+    const EXPECTING: &'static str = "struct ChatCompletionRequestToolMessage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "role" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "tool_call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionRequestToolMessage {
+            content: crate::codegen_support::required(f0, "content")?,
+            role: crate::codegen_support::required(f1, "role")?,
+            tool_call_id: crate::codegen_support::required(f2, "tool_call_id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionRequestToolMessage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("content", &self.content)?;
+        map.serialize_entry("role", &self.role)?;
+        map.serialize_entry("tool_call_id", &self.tool_call_id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The contents of the tool message.
@@ -4693,66 +4700,67 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestToolMessageRole {
 /**Messages sent by an end user, containing prompts or additional context
 information.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestUserMessage {
     /**The contents of the user message.
 */
     pub content: ChatCompletionRequestUserMessageContent,
     ///An optional name for the participant. Provides the model information to differentiate between participants of the same role.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
     ///The role of the messages author, in this case `user`.
     pub role: ChatCompletionRequestUserMessageRole,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestUserMessage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionRequestUserMessage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionRequestUserMessage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionRequestUserMessage, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ChatCompletionRequestUserMessageContent,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ChatCompletionRequestUserMessageRole,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "role" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionRequestUserMessage {
-                    content: crate::codegen_support::required(f0, "content")?,
-                    name: f1.unwrap_or_default(),
-                    role: crate::codegen_support::required(f2, "role")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionRequestUserMessage {
+    const EXPECTING: &'static str = "struct ChatCompletionRequestUserMessage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "role" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionRequestUserMessage {
+            content: crate::codegen_support::required(f0, "content")?,
+            name: f1.unwrap_or_default(),
+            role: crate::codegen_support::required(f2, "role")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionRequestUserMessage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("content", &self.content)?;
+        if !self.name.is_none() {
+            map.serialize_entry("name", &self.name)?;
+        }
+        map.serialize_entry("role", &self.role)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The contents of the user message.
@@ -4925,164 +4933,152 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestUserMessageRole {
     }
 }
 ///A chat completion message generated by the model.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionResponseMessage {
     /**Annotations for the message, when applicable, as when using the
 [web search tool](/docs/guides/tools-web-search?api-mode=chat).
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub annotations: ::std::vec::Vec<ChatCompletionResponseMessageAnnotationsItem>,
     /**If the audio output modality is requested, this object contains data
 about the audio response from the model. [Learn more](/docs/guides/audio).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub audio: ::std::option::Option<ChatCompletionResponseMessageAudio>,
     ///The contents of the message.
-    #[serde(default)]
     pub content: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub function_call: ::std::option::Option<ChatCompletionResponseMessageFunctionCall>,
     ///The refusal message generated by the model.
-    #[serde(default)]
     pub refusal: ::std::option::Option<::std::string::String>,
     ///The role of the author of this message.
     pub role: ChatCompletionResponseMessageRole,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tool_calls: ::std::option::Option<ChatCompletionMessageToolCalls>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionResponseMessage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionResponseMessage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionResponseMessage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionResponseMessage, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<ChatCompletionResponseMessageAnnotationsItem>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ChatCompletionResponseMessageAudio>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<ChatCompletionResponseMessageFunctionCall>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<ChatCompletionResponseMessageRole> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<ChatCompletionMessageToolCalls>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "annotations" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "audio" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "content" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "function_call" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "refusal" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "role" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "tool_calls" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionResponseMessage {
-                    annotations: f0.unwrap_or_default(),
-                    audio: f1.unwrap_or_default(),
-                    content: f2.unwrap_or_default(),
-                    function_call: f3.unwrap_or_default(),
-                    refusal: f4.unwrap_or_default(),
-                    role: crate::codegen_support::required(f5, "role")?,
-                    tool_calls: f6.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ChatCompletionResponseMessage {
+    const EXPECTING: &'static str = "struct ChatCompletionResponseMessage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "annotations" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "audio" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "content" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "function_call" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "refusal" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "role" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "tool_calls" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionResponseMessage {
+            annotations: f0.unwrap_or_default(),
+            audio: f1.unwrap_or_default(),
+            content: f2.unwrap_or_default(),
+            function_call: f3.unwrap_or_default(),
+            refusal: f4.unwrap_or_default(),
+            role: crate::codegen_support::required(f5, "role")?,
+            tool_calls: f6.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionResponseMessage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.annotations.is_empty() {
+            map.serialize_entry("annotations", &self.annotations)?;
+        }
+        if !self.audio.is_none() {
+            map.serialize_entry("audio", &self.audio)?;
+        }
+        map.serialize_entry("content", &self.content)?;
+        if !self.function_call.is_none() {
+            map.serialize_entry("function_call", &self.function_call)?;
+        }
+        map.serialize_entry("refusal", &self.refusal)?;
+        map.serialize_entry("role", &self.role)?;
+        if !self.tool_calls.is_none() {
+            map.serialize_entry("tool_calls", &self.tool_calls)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**A URL citation when using web search.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionResponseMessageAnnotationsItem {
     ///The type of the URL citation. Always `url_citation`.
-    #[serde(rename = "type")]
     pub type_: ChatCompletionResponseMessageAnnotationsItemType,
     pub url_citation: ChatCompletionResponseMessageAnnotationsItemUrlCitation,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionResponseMessageAnnotationsItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionResponseMessageAnnotationsItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionResponseMessageAnnotationsItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ChatCompletionResponseMessageAnnotationsItem,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ChatCompletionResponseMessageAnnotationsItemType,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ChatCompletionResponseMessageAnnotationsItemUrlCitation,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "url_citation" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionResponseMessageAnnotationsItem {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    url_citation: crate::codegen_support::required(f1, "url_citation")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionResponseMessageAnnotationsItem {
+    const EXPECTING: &'static str = "struct ChatCompletionResponseMessageAnnotationsItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "url_citation" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionResponseMessageAnnotationsItem {
+            type_: crate::codegen_support::required(f0, "type")?,
+            url_citation: crate::codegen_support::required(f1, "url_citation")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionResponseMessageAnnotationsItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        map.serialize_entry("url_citation", &self.url_citation)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the URL citation. Always `url_citation`.
@@ -5147,7 +5143,7 @@ for ChatCompletionResponseMessageAnnotationsItemType {
     }
 }
 ///A URL citation when using web search.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionResponseMessageAnnotationsItemUrlCitation {
     ///The index of the last character of the URL citation in the message.
     pub end_index: i64,
@@ -5158,7 +5154,6 @@ pub struct ChatCompletionResponseMessageAnnotationsItemUrlCitation {
     ///The URL of the web resource.
     pub url: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -5166,60 +5161,59 @@ for ChatCompletionResponseMessageAnnotationsItemUrlCitation {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionResponseMessageAnnotationsItemUrlCitation;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str(
-                    "struct ChatCompletionResponseMessageAnnotationsItemUrlCitation",
-                )
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ChatCompletionResponseMessageAnnotationsItemUrlCitation,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "end_index" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "start_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "title" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "url" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionResponseMessageAnnotationsItemUrlCitation {
-                    end_index: crate::codegen_support::required(f0, "end_index")?,
-                    start_index: crate::codegen_support::required(f1, "start_index")?,
-                    title: crate::codegen_support::required(f2, "title")?,
-                    url: crate::codegen_support::required(f3, "url")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionResponseMessageAnnotationsItemUrlCitation {
+    const EXPECTING: &'static str = "struct ChatCompletionResponseMessageAnnotationsItemUrlCitation";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "end_index" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "start_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "title" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "url" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionResponseMessageAnnotationsItemUrlCitation {
+            end_index: crate::codegen_support::required(f0, "end_index")?,
+            start_index: crate::codegen_support::required(f1, "start_index")?,
+            title: crate::codegen_support::required(f2, "title")?,
+            url: crate::codegen_support::required(f3, "url")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionResponseMessageAnnotationsItemUrlCitation {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("end_index", &self.end_index)?;
+        map.serialize_entry("start_index", &self.start_index)?;
+        map.serialize_entry("title", &self.title)?;
+        map.serialize_entry("url", &self.url)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**If the audio output modality is requested, this object contains data
 about the audio response from the model. [Learn more](/docs/guides/audio).
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionResponseMessageAudio {
     /**Base64 encoded audio bytes generated by the model, in the format
 specified in the request.
@@ -5235,111 +5229,114 @@ conversations.
     ///Transcript of the audio generated by the model.
     pub transcript: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionResponseMessageAudio {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionResponseMessageAudio;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionResponseMessageAudio")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionResponseMessageAudio, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "expires_at" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "transcript" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionResponseMessageAudio {
-                    data: crate::codegen_support::required(f0, "data")?,
-                    expires_at: crate::codegen_support::required(f1, "expires_at")?,
-                    id: crate::codegen_support::required(f2, "id")?,
-                    transcript: crate::codegen_support::required(f3, "transcript")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionResponseMessageAudio {
+    const EXPECTING: &'static str = "struct ChatCompletionResponseMessageAudio";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "expires_at" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "transcript" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionResponseMessageAudio {
+            data: crate::codegen_support::required(f0, "data")?,
+            expires_at: crate::codegen_support::required(f1, "expires_at")?,
+            id: crate::codegen_support::required(f2, "id")?,
+            transcript: crate::codegen_support::required(f3, "transcript")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionResponseMessageAudio {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("expires_at", &self.expires_at)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("transcript", &self.transcript)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Deprecated and replaced by `tool_calls`. The name and arguments of a function that should be called, as generated by the model.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionResponseMessageFunctionCall {
     ///The arguments to call the function with, as generated by the model in JSON format. Note that the model does not always generate valid JSON, and may hallucinate parameters not defined by your function schema. Validate the arguments in your code before calling your function.
     pub arguments: ::std::string::String,
     ///The name of the function to call.
     pub name: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionResponseMessageFunctionCall {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionResponseMessageFunctionCall;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionResponseMessageFunctionCall")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ChatCompletionResponseMessageFunctionCall,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "arguments" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionResponseMessageFunctionCall {
-                    arguments: crate::codegen_support::required(f0, "arguments")?,
-                    name: crate::codegen_support::required(f1, "name")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionResponseMessageFunctionCall {
+    const EXPECTING: &'static str = "struct ChatCompletionResponseMessageFunctionCall";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionResponseMessageFunctionCall {
+            arguments: crate::codegen_support::required(f0, "arguments")?,
+            name: crate::codegen_support::required(f1, "name")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionResponseMessageFunctionCall {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("arguments", &self.arguments)?;
+        map.serialize_entry("name", &self.name)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The role of the author of this message.
@@ -5402,148 +5399,145 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionResponseMessageRole {
     }
 }
 ///A chat completion delta generated by streamed model responses.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChatCompletionStreamResponseDelta {
     ///The contents of the chunk message.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub content: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub function_call: ::std::option::Option<
         ChatCompletionStreamResponseDeltaFunctionCall,
     >,
     ///The refusal message generated by the model.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub refusal: ::std::option::Option<::std::string::String>,
     ///The role of the author of this message.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub role: ::std::option::Option<ChatCompletionStreamResponseDeltaRole>,
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub tool_calls: ::std::vec::Vec<ChatCompletionMessageToolCallChunk>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionStreamResponseDelta {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionStreamResponseDelta;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionStreamResponseDelta")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionStreamResponseDelta, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ChatCompletionStreamResponseDeltaFunctionCall>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<ChatCompletionStreamResponseDeltaRole>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::vec::Vec<ChatCompletionMessageToolCallChunk>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "function_call" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "refusal" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "role" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "tool_calls" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionStreamResponseDelta {
-                    content: f0.unwrap_or_default(),
-                    function_call: f1.unwrap_or_default(),
-                    refusal: f2.unwrap_or_default(),
-                    role: f3.unwrap_or_default(),
-                    tool_calls: f4.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionStreamResponseDelta {
+    const EXPECTING: &'static str = "struct ChatCompletionStreamResponseDelta";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "function_call" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "refusal" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "role" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "tool_calls" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionStreamResponseDelta {
+            content: f0.unwrap_or_default(),
+            function_call: f1.unwrap_or_default(),
+            refusal: f2.unwrap_or_default(),
+            role: f3.unwrap_or_default(),
+            tool_calls: f4.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionStreamResponseDelta {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.content.is_none() {
+            map.serialize_entry("content", &self.content)?;
+        }
+        if !self.function_call.is_none() {
+            map.serialize_entry("function_call", &self.function_call)?;
+        }
+        if !self.refusal.is_none() {
+            map.serialize_entry("refusal", &self.refusal)?;
+        }
+        if !self.role.is_none() {
+            map.serialize_entry("role", &self.role)?;
+        }
+        if !self.tool_calls.is_empty() {
+            map.serialize_entry("tool_calls", &self.tool_calls)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Deprecated and replaced by `tool_calls`. The name and arguments of a function that should be called, as generated by the model.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChatCompletionStreamResponseDeltaFunctionCall {
     ///The arguments to call the function with, as generated by the model in JSON format. Note that the model does not always generate valid JSON, and may hallucinate parameters not defined by your function schema. Validate the arguments in your code before calling your function.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub arguments: ::std::option::Option<::std::string::String>,
     ///The name of the function to call.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionStreamResponseDeltaFunctionCall {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionStreamResponseDeltaFunctionCall;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionStreamResponseDeltaFunctionCall")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ChatCompletionStreamResponseDeltaFunctionCall,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "arguments" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionStreamResponseDeltaFunctionCall {
-                    arguments: f0.unwrap_or_default(),
-                    name: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionStreamResponseDeltaFunctionCall {
+    const EXPECTING: &'static str = "struct ChatCompletionStreamResponseDeltaFunctionCall";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionStreamResponseDeltaFunctionCall {
+            arguments: f0.unwrap_or_default(),
+            name: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionStreamResponseDeltaFunctionCall {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.arguments.is_none() {
+            map.serialize_entry("arguments", &self.arguments)?;
+        }
+        if !self.name.is_none() {
+            map.serialize_entry("name", &self.name)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The role of the author of this message.
@@ -5627,132 +5621,130 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionStreamResponseDeltaRole {
     }
 }
 ///`ChatCompletionTokenLogprob`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionTokenLogprob {
     ///A list of integers representing the UTF-8 bytes representation of the token. Useful in instances where characters are represented by multiple tokens and their byte representations must be combined to generate the correct text representation. Can be `null` if there is no bytes representation for the token.
-    #[serde(default)]
     pub bytes: ::std::option::Option<::std::vec::Vec<i64>>,
     ///The log probability of this token, if it is within the top 20 most likely tokens. Otherwise, the value `-9999.0` is used to signify that the token is very unlikely.
     pub logprob: f64,
     ///The token.
     pub token: ::std::string::String,
     ///List of the most likely tokens and their log probability, at this token position. The number of entries may be fewer than the requested `top_logprobs`.
-    #[serde(default)]
     pub top_logprobs: ::std::vec::Vec<ChatCompletionTokenLogprobTopLogprobsItem>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionTokenLogprob {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionTokenLogprob;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionTokenLogprob")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatCompletionTokenLogprob, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<i64>>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::vec::Vec<ChatCompletionTokenLogprobTopLogprobsItem>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "token" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "top_logprobs" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionTokenLogprob {
-                    bytes: f0.unwrap_or_default(),
-                    logprob: crate::codegen_support::required(f1, "logprob")?,
-                    token: crate::codegen_support::required(f2, "token")?,
-                    top_logprobs: f3.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ChatCompletionTokenLogprob {
+    const EXPECTING: &'static str = "struct ChatCompletionTokenLogprob";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "token" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "top_logprobs" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionTokenLogprob {
+            bytes: f0.unwrap_or_default(),
+            logprob: crate::codegen_support::required(f1, "logprob")?,
+            token: crate::codegen_support::required(f2, "token")?,
+            top_logprobs: f3.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionTokenLogprob {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("bytes", &self.bytes)?;
+        map.serialize_entry("logprob", &self.logprob)?;
+        map.serialize_entry("token", &self.token)?;
+        map.serialize_entry("top_logprobs", &self.top_logprobs)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ChatCompletionTokenLogprobTopLogprobsItem`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatCompletionTokenLogprobTopLogprobsItem {
     ///A list of integers representing the UTF-8 bytes representation of the token. Useful in instances where characters are represented by multiple tokens and their byte representations must be combined to generate the correct text representation. Can be `null` if there is no bytes representation for the token.
-    #[serde(default)]
     pub bytes: ::std::option::Option<::std::vec::Vec<i64>>,
     ///The log probability of this token, if it is within the top 20 most likely tokens. Otherwise, the value `-9999.0` is used to signify that the token is very unlikely.
     pub logprob: f64,
     ///The token.
     pub token: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatCompletionTokenLogprobTopLogprobsItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatCompletionTokenLogprobTopLogprobsItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatCompletionTokenLogprobTopLogprobsItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ChatCompletionTokenLogprobTopLogprobsItem,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<i64>>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "token" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatCompletionTokenLogprobTopLogprobsItem {
-                    bytes: f0.unwrap_or_default(),
-                    logprob: crate::codegen_support::required(f1, "logprob")?,
-                    token: crate::codegen_support::required(f2, "token")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatCompletionTokenLogprobTopLogprobsItem {
+    const EXPECTING: &'static str = "struct ChatCompletionTokenLogprobTopLogprobsItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "token" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatCompletionTokenLogprobTopLogprobsItem {
+            bytes: f0.unwrap_or_default(),
+            logprob: crate::codegen_support::required(f1, "logprob")?,
+            token: crate::codegen_support::required(f2, "token")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatCompletionTokenLogprobTopLogprobsItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("bytes", &self.bytes)?;
+        map.serialize_entry("logprob", &self.logprob)?;
+        map.serialize_entry("token", &self.token)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Controls which (if any) tool is called by the model.
@@ -5797,18 +5789,16 @@ for ChatCompletionToolChoiceOption {
     }
 }
 ///`CreateChatCompletionRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateChatCompletionRequest {
     /**Parameters for audio output. Required when audio output is requested with
 `modalities: ["audio"]`. [Learn more](/docs/guides/audio).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub audio: ::std::option::Option<CreateChatCompletionRequestAudio>,
     /**Number between -2.0 and 2.0. Positive values penalize new tokens based on
 their existing frequency in the text so far, decreasing the model's
 likelihood to repeat the same line verbatim.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub frequency_penalty: ::std::option::Option<f64>,
     /**Deprecated in favor of `tool_choice`.
 
@@ -5826,13 +5816,11 @@ model to call that function.
 `none` is the default when no functions are present. `auto` is the default
 if functions are present.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub function_call: ::std::option::Option<CreateChatCompletionRequestFunctionCall>,
     /**Deprecated in favor of `tools`.
 
 A list of functions the model may generate JSON inputs for.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub functions: ::std::vec::Vec<ChatCompletionFunctions>,
     /**Modify the likelihood of specified tokens appearing in the completion.
 
@@ -5843,7 +5831,6 @@ The exact effect will vary per model, but values between -1 and 1 should
 decrease or increase likelihood of selection; values like -100 or 100
 should result in a ban or exclusive selection of the relevant token.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub logit_bias: ::std::option::Option<
         ::std::collections::HashMap<::std::string::String, i64>,
     >,
@@ -5851,11 +5838,9 @@ should result in a ban or exclusive selection of the relevant token.
 returns the log probabilities of each output token returned in the
 `content` of `message`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub logprobs: ::std::option::Option<bool>,
     /**An upper bound for the number of tokens that can be generated for a completion, including visible output tokens and [reasoning tokens](/docs/guides/reasoning).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_completion_tokens: ::std::option::Option<i64>,
     /**The maximum number of [tokens](/tokenizer) that can be generated in the
 chat completion. This value can be used to control
@@ -5864,18 +5849,14 @@ chat completion. This value can be used to control
 This value is now deprecated in favor of `max_completion_tokens`, and is
 not compatible with [o-series models](/docs/guides/reasoning).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_tokens: ::std::option::Option<i64>,
     /**A list of messages comprising the conversation so far. Depending on the
 [model](/docs/models) you use, different message types (modalities) are
 supported, like [text](/docs/guides/text-generation),
 [images](/docs/guides/vision), and [audio](/docs/guides/audio).
 */
-    #[serde(default)]
     pub messages: ::std::vec::Vec<ChatCompletionRequestMessage>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub modalities: ::std::option::Option<ResponseModalities>,
     /**Model ID used to generate the response, like `gpt-4o` or `o3`. OpenAI
 offers a wide range of models with different capabilities, performance
@@ -5885,31 +5866,24 @@ to browse and compare available models.
     pub model: ModelIdsShared,
     /**Configuration for running moderation on the request input and generated output.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub moderation: ::std::option::Option<ModerationParam>,
     ///How many chat completion choices to generate for each input message. Note that you will be charged based on the number of generated tokens across all of the choices. Keep `n` as `1` to minimize costs.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub n: ::std::option::Option<::std::num::NonZeroU64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub parallel_tool_calls: ::std::option::Option<ParallelToolCalls>,
     /**Configuration for a [Predicted Output](/docs/guides/predicted-outputs),
 which can greatly improve response times when large parts of the model
 response are known ahead of time. This is most common when you are
 regenerating a file with only minor changes to most of the content.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prediction: ::std::option::Option<PredictionContent>,
     /**Number between -2.0 and 2.0. Positive values penalize new tokens based on
 whether they appear in the text so far, increasing the model's likelihood
 to talk about new topics.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub presence_penalty: ::std::option::Option<f64>,
     /**Used by OpenAI to cache responses for similar requests to optimize your cache hit rates. Replaces the `user` field. [Learn more](/docs/guides/prompt-caching).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_key: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_options: ::std::option::Option<PromptCacheOptionsParam>,
     /**Deprecated. Use `prompt_cache_options.ttl` instead.
 
@@ -5923,11 +5897,9 @@ For older models that support both `in_memory` and `24h`, the default depends on
   - Organizations without ZDR enabled default to `24h`.
   - Organizations with ZDR enabled default to `in_memory` when `prompt_cache_retention` is not specified.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_retention: ::std::option::Option<
         CreateChatCompletionRequestPromptCacheRetention,
     >,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reasoning_effort: ::std::option::Option<ReasoningEffort>,
     /**An object specifying the format that the model must output.
 
@@ -5940,14 +5912,12 @@ Setting to `{ "type": "json_object" }` enables the older JSON mode, which
 ensures the message the model generates is valid JSON. Using `json_schema`
 is preferred for models that support it.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub response_format: ::std::option::Option<
         CreateChatCompletionRequestResponseFormat,
     >,
     /**A stable identifier used to help detect users of your application that may be violating OpenAI's usage policies.
 The IDs should be a string that uniquely identifies each user, with a maximum length of 64 characters. We recommend hashing their username or email address, in order to avoid sending us any identifying information. [Learn more](/docs/guides/safety-best-practices#safety-identifiers).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub safety_identifier: ::std::option::Option<
         CreateChatCompletionRequestSafetyIdentifier,
     >,
@@ -5955,11 +5925,8 @@ The IDs should be a string that uniquely identifies each user, with a maximum le
 If specified, our system will make a best effort to sample deterministically, such that repeated requests with the same `seed` and parameters should return the same result.
 Determinism is not guaranteed, and you should refer to the `system_fingerprint` response parameter to monitor changes in the backend.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub seed: ::std::option::Option<i64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub service_tier: ::std::option::Option<ServiceTier>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stop: ::std::option::Option<StopConfiguration>,
     /**Whether or not to store the output of this chat completion request for
 use in our [model distillation](/docs/guides/distillation) or
@@ -5967,7 +5934,6 @@ use in our [model distillation](/docs/guides/distillation) or
 
 Supports text and image inputs. Note: image inputs over 8MB will be dropped.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub store: ::std::option::Option<bool>,
     /**If set to true, the model response data will be streamed to the client
 as it is generated using [server-sent events](https://developer.mozilla.org/en-US/docs/Web/API/Server-sent_events/Using_server-sent_events#Event_stream_format).
@@ -5975,24 +5941,18 @@ See the [Streaming section below](/docs/api-reference/chat/streaming)
 for more information, along with the [streaming responses](/docs/guides/streaming-responses)
 guide for more information on how to handle the streaming events.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stream: ::std::option::Option<bool>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stream_options: ::std::option::Option<ChatCompletionStreamOptions>,
     /**What sampling temperature to use, between 0 and 2. Higher values like 0.8 will make the output more random, while lower values like 0.2 will make it more focused and deterministic.
 We generally recommend altering this or `top_p` but not both.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub temperature: ::std::option::Option<f64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tool_choice: ::std::option::Option<ChatCompletionToolChoiceOption>,
     /**A list of tools the model may call. You can provide either
 [custom tools](/docs/guides/function-calling#custom-tools) or
 [function tools](/docs/guides/function-calling).
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub tools: ::std::vec::Vec<CreateChatCompletionRequestToolsItem>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_logprobs: ::std::option::Option<i64>,
     /**An alternative to sampling with temperature, called nucleus sampling,
 where the model considers the results of the tokens with top_p probability
@@ -6001,264 +5961,295 @@ are considered.
 
 We generally recommend altering this or `temperature` but not both.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
     /**This field is being replaced by `safety_identifier` and `prompt_cache_key`. Use `prompt_cache_key` instead to maintain caching optimizations.
 A stable identifier for your end-users.
 Used to boost cache hit rates by better bucketing similar requests and  to help OpenAI detect and prevent abuse. [Learn more](/docs/guides/safety-best-practices#safety-identifiers).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub verbosity: ::std::option::Option<Verbosity>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub web_search_options: ::std::option::Option<WebSearch>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateChatCompletionRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateChatCompletionRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateChatCompletionRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateChatCompletionRequest, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<CreateChatCompletionRequestAudio>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<CreateChatCompletionRequestFunctionCall>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::vec::Vec<ChatCompletionFunctions>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<
-                        ::std::collections::HashMap<::std::string::String, i64>,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<
-                    ::std::vec::Vec<ChatCompletionRequestMessage>,
-                > = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<
-                    ::std::option::Option<ResponseModalities>,
-                > = ::std::option::Option::None;
-                let mut f11: ::std::option::Option<ModelIdsShared> = ::std::option::Option::None;
-                let mut f12: ::std::option::Option<
-                    ::std::option::Option<ModerationParam>,
-                > = ::std::option::Option::None;
-                let mut f13: ::std::option::Option<
-                    ::std::option::Option<::std::num::NonZeroU64>,
-                > = ::std::option::Option::None;
-                let mut f14: ::std::option::Option<
-                    ::std::option::Option<ParallelToolCalls>,
-                > = ::std::option::Option::None;
-                let mut f15: ::std::option::Option<
-                    ::std::option::Option<PredictionContent>,
-                > = ::std::option::Option::None;
-                let mut f16: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f17: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f18: ::std::option::Option<
-                    ::std::option::Option<PromptCacheOptionsParam>,
-                > = ::std::option::Option::None;
-                let mut f19: ::std::option::Option<
-                    ::std::option::Option<
-                        CreateChatCompletionRequestPromptCacheRetention,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f20: ::std::option::Option<
-                    ::std::option::Option<ReasoningEffort>,
-                > = ::std::option::Option::None;
-                let mut f21: ::std::option::Option<
-                    ::std::option::Option<CreateChatCompletionRequestResponseFormat>,
-                > = ::std::option::Option::None;
-                let mut f22: ::std::option::Option<
-                    ::std::option::Option<CreateChatCompletionRequestSafetyIdentifier>,
-                > = ::std::option::Option::None;
-                let mut f23: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f24: ::std::option::Option<::std::option::Option<ServiceTier>> = ::std::option::Option::None;
-                let mut f25: ::std::option::Option<
-                    ::std::option::Option<StopConfiguration>,
-                > = ::std::option::Option::None;
-                let mut f26: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f27: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f28: ::std::option::Option<
-                    ::std::option::Option<ChatCompletionStreamOptions>,
-                > = ::std::option::Option::None;
-                let mut f29: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f30: ::std::option::Option<
-                    ::std::option::Option<ChatCompletionToolChoiceOption>,
-                > = ::std::option::Option::None;
-                let mut f31: ::std::option::Option<
-                    ::std::vec::Vec<CreateChatCompletionRequestToolsItem>,
-                > = ::std::option::Option::None;
-                let mut f32: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f33: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f34: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f35: ::std::option::Option<::std::option::Option<Verbosity>> = ::std::option::Option::None;
-                let mut f36: ::std::option::Option<::std::option::Option<WebSearch>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "frequency_penalty" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "function_call" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "functions" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "logit_bias" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "logprobs" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "max_completion_tokens" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "max_tokens" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "messages" => f8 = ::std::option::Option::Some(map.next_value()?),
-                        "metadata" => f9 = ::std::option::Option::Some(map.next_value()?),
-                        "modalities" => {
-                            f10 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "model" => f11 = ::std::option::Option::Some(map.next_value()?),
-                        "moderation" => {
-                            f12 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "n" => f13 = ::std::option::Option::Some(map.next_value()?),
-                        "parallel_tool_calls" => {
-                            f14 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prediction" => {
-                            f15 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "presence_penalty" => {
-                            f16 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_cache_key" => {
-                            f17 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_cache_options" => {
-                            f18 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_cache_retention" => {
-                            f19 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "reasoning_effort" => {
-                            f20 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "response_format" => {
-                            f21 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "safety_identifier" => {
-                            f22 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "seed" => f23 = ::std::option::Option::Some(map.next_value()?),
-                        "service_tier" => {
-                            f24 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "stop" => f25 = ::std::option::Option::Some(map.next_value()?),
-                        "store" => f26 = ::std::option::Option::Some(map.next_value()?),
-                        "stream" => f27 = ::std::option::Option::Some(map.next_value()?),
-                        "stream_options" => {
-                            f28 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "temperature" => {
-                            f29 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tool_choice" => {
-                            f30 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tools" => f31 = ::std::option::Option::Some(map.next_value()?),
-                        "top_logprobs" => {
-                            f32 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "top_p" => f33 = ::std::option::Option::Some(map.next_value()?),
-                        "user" => f34 = ::std::option::Option::Some(map.next_value()?),
-                        "verbosity" => {
-                            f35 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "web_search_options" => {
-                            f36 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateChatCompletionRequest {
+    const EXPECTING: &'static str = "struct CreateChatCompletionRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut f11 = ::std::option::Option::None;
+        let mut f12 = ::std::option::Option::None;
+        let mut f13 = ::std::option::Option::None;
+        let mut f14 = ::std::option::Option::None;
+        let mut f15 = ::std::option::Option::None;
+        let mut f16 = ::std::option::Option::None;
+        let mut f17 = ::std::option::Option::None;
+        let mut f18 = ::std::option::Option::None;
+        let mut f19 = ::std::option::Option::None;
+        let mut f20 = ::std::option::Option::None;
+        let mut f21 = ::std::option::Option::None;
+        let mut f22 = ::std::option::Option::None;
+        let mut f23 = ::std::option::Option::None;
+        let mut f24 = ::std::option::Option::None;
+        let mut f25 = ::std::option::Option::None;
+        let mut f26 = ::std::option::Option::None;
+        let mut f27 = ::std::option::Option::None;
+        let mut f28 = ::std::option::Option::None;
+        let mut f29 = ::std::option::Option::None;
+        let mut f30 = ::std::option::Option::None;
+        let mut f31 = ::std::option::Option::None;
+        let mut f32 = ::std::option::Option::None;
+        let mut f33 = ::std::option::Option::None;
+        let mut f34 = ::std::option::Option::None;
+        let mut f35 = ::std::option::Option::None;
+        let mut f36 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "frequency_penalty" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CreateChatCompletionRequest {
-                    audio: f0.unwrap_or_default(),
-                    frequency_penalty: f1.unwrap_or_default(),
-                    function_call: f2.unwrap_or_default(),
-                    functions: f3.unwrap_or_default(),
-                    logit_bias: f4.unwrap_or_default(),
-                    logprobs: f5.unwrap_or_default(),
-                    max_completion_tokens: f6.unwrap_or_default(),
-                    max_tokens: f7.unwrap_or_default(),
-                    messages: f8.unwrap_or_default(),
-                    metadata: f9.unwrap_or_default(),
-                    modalities: f10.unwrap_or_default(),
-                    model: crate::codegen_support::required(f11, "model")?,
-                    moderation: f12.unwrap_or_default(),
-                    n: f13.unwrap_or_default(),
-                    parallel_tool_calls: f14.unwrap_or_default(),
-                    prediction: f15.unwrap_or_default(),
-                    presence_penalty: f16.unwrap_or_default(),
-                    prompt_cache_key: f17.unwrap_or_default(),
-                    prompt_cache_options: f18.unwrap_or_default(),
-                    prompt_cache_retention: f19.unwrap_or_default(),
-                    reasoning_effort: f20.unwrap_or_default(),
-                    response_format: f21.unwrap_or_default(),
-                    safety_identifier: f22.unwrap_or_default(),
-                    seed: f23.unwrap_or_default(),
-                    service_tier: f24.unwrap_or_default(),
-                    stop: f25.unwrap_or_default(),
-                    store: f26.unwrap_or_default(),
-                    stream: f27.unwrap_or_default(),
-                    stream_options: f28.unwrap_or_default(),
-                    temperature: f29.unwrap_or_default(),
-                    tool_choice: f30.unwrap_or_default(),
-                    tools: f31.unwrap_or_default(),
-                    top_logprobs: f32.unwrap_or_default(),
-                    top_p: f33.unwrap_or_default(),
-                    user: f34.unwrap_or_default(),
-                    verbosity: f35.unwrap_or_default(),
-                    web_search_options: f36.unwrap_or_default(),
-                    extra: extra,
-                })
+                "function_call" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "functions" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "logit_bias" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "logprobs" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "max_completion_tokens" => {
+                    f6 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "max_tokens" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "messages" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "modalities" => f10 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f11 = ::std::option::Option::Some(map.next_value()?),
+                "moderation" => f12 = ::std::option::Option::Some(map.next_value()?),
+                "n" => f13 = ::std::option::Option::Some(map.next_value()?),
+                "parallel_tool_calls" => {
+                    f14 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "prediction" => f15 = ::std::option::Option::Some(map.next_value()?),
+                "presence_penalty" => {
+                    f16 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "prompt_cache_key" => {
+                    f17 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "prompt_cache_options" => {
+                    f18 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "prompt_cache_retention" => {
+                    f19 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "reasoning_effort" => {
+                    f20 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "response_format" => f21 = ::std::option::Option::Some(map.next_value()?),
+                "safety_identifier" => {
+                    f22 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "seed" => f23 = ::std::option::Option::Some(map.next_value()?),
+                "service_tier" => f24 = ::std::option::Option::Some(map.next_value()?),
+                "stop" => f25 = ::std::option::Option::Some(map.next_value()?),
+                "store" => f26 = ::std::option::Option::Some(map.next_value()?),
+                "stream" => f27 = ::std::option::Option::Some(map.next_value()?),
+                "stream_options" => f28 = ::std::option::Option::Some(map.next_value()?),
+                "temperature" => f29 = ::std::option::Option::Some(map.next_value()?),
+                "tool_choice" => f30 = ::std::option::Option::Some(map.next_value()?),
+                "tools" => f31 = ::std::option::Option::Some(map.next_value()?),
+                "top_logprobs" => f32 = ::std::option::Option::Some(map.next_value()?),
+                "top_p" => f33 = ::std::option::Option::Some(map.next_value()?),
+                "user" => f34 = ::std::option::Option::Some(map.next_value()?),
+                "verbosity" => f35 = ::std::option::Option::Some(map.next_value()?),
+                "web_search_options" => {
+                    f36 = ::std::option::Option::Some(map.next_value()?);
+                }
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateChatCompletionRequest {
+            audio: f0.unwrap_or_default(),
+            frequency_penalty: f1.unwrap_or_default(),
+            function_call: f2.unwrap_or_default(),
+            functions: f3.unwrap_or_default(),
+            logit_bias: f4.unwrap_or_default(),
+            logprobs: f5.unwrap_or_default(),
+            max_completion_tokens: f6.unwrap_or_default(),
+            max_tokens: f7.unwrap_or_default(),
+            messages: f8.unwrap_or_default(),
+            metadata: f9.unwrap_or_default(),
+            modalities: f10.unwrap_or_default(),
+            model: crate::codegen_support::required(f11, "model")?,
+            moderation: f12.unwrap_or_default(),
+            n: f13.unwrap_or_default(),
+            parallel_tool_calls: f14.unwrap_or_default(),
+            prediction: f15.unwrap_or_default(),
+            presence_penalty: f16.unwrap_or_default(),
+            prompt_cache_key: f17.unwrap_or_default(),
+            prompt_cache_options: f18.unwrap_or_default(),
+            prompt_cache_retention: f19.unwrap_or_default(),
+            reasoning_effort: f20.unwrap_or_default(),
+            response_format: f21.unwrap_or_default(),
+            safety_identifier: f22.unwrap_or_default(),
+            seed: f23.unwrap_or_default(),
+            service_tier: f24.unwrap_or_default(),
+            stop: f25.unwrap_or_default(),
+            store: f26.unwrap_or_default(),
+            stream: f27.unwrap_or_default(),
+            stream_options: f28.unwrap_or_default(),
+            temperature: f29.unwrap_or_default(),
+            tool_choice: f30.unwrap_or_default(),
+            tools: f31.unwrap_or_default(),
+            top_logprobs: f32.unwrap_or_default(),
+            top_p: f33.unwrap_or_default(),
+            user: f34.unwrap_or_default(),
+            verbosity: f35.unwrap_or_default(),
+            web_search_options: f36.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateChatCompletionRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.audio.is_none() {
+            map.serialize_entry("audio", &self.audio)?;
+        }
+        if !self.frequency_penalty.is_none() {
+            map.serialize_entry("frequency_penalty", &self.frequency_penalty)?;
+        }
+        if !self.function_call.is_none() {
+            map.serialize_entry("function_call", &self.function_call)?;
+        }
+        if !self.functions.is_empty() {
+            map.serialize_entry("functions", &self.functions)?;
+        }
+        if !self.logit_bias.is_none() {
+            map.serialize_entry("logit_bias", &self.logit_bias)?;
+        }
+        if !self.logprobs.is_none() {
+            map.serialize_entry("logprobs", &self.logprobs)?;
+        }
+        if !self.max_completion_tokens.is_none() {
+            map.serialize_entry("max_completion_tokens", &self.max_completion_tokens)?;
+        }
+        if !self.max_tokens.is_none() {
+            map.serialize_entry("max_tokens", &self.max_tokens)?;
+        }
+        map.serialize_entry("messages", &self.messages)?;
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        if !self.modalities.is_none() {
+            map.serialize_entry("modalities", &self.modalities)?;
+        }
+        map.serialize_entry("model", &self.model)?;
+        if !self.moderation.is_none() {
+            map.serialize_entry("moderation", &self.moderation)?;
+        }
+        if !self.n.is_none() {
+            map.serialize_entry("n", &self.n)?;
+        }
+        if !self.parallel_tool_calls.is_none() {
+            map.serialize_entry("parallel_tool_calls", &self.parallel_tool_calls)?;
+        }
+        if !self.prediction.is_none() {
+            map.serialize_entry("prediction", &self.prediction)?;
+        }
+        if !self.presence_penalty.is_none() {
+            map.serialize_entry("presence_penalty", &self.presence_penalty)?;
+        }
+        if !self.prompt_cache_key.is_none() {
+            map.serialize_entry("prompt_cache_key", &self.prompt_cache_key)?;
+        }
+        if !self.prompt_cache_options.is_none() {
+            map.serialize_entry("prompt_cache_options", &self.prompt_cache_options)?;
+        }
+        if !self.prompt_cache_retention.is_none() {
+            map.serialize_entry("prompt_cache_retention", &self.prompt_cache_retention)?;
+        }
+        if !self.reasoning_effort.is_none() {
+            map.serialize_entry("reasoning_effort", &self.reasoning_effort)?;
+        }
+        if !self.response_format.is_none() {
+            map.serialize_entry("response_format", &self.response_format)?;
+        }
+        if !self.safety_identifier.is_none() {
+            map.serialize_entry("safety_identifier", &self.safety_identifier)?;
+        }
+        if !self.seed.is_none() {
+            map.serialize_entry("seed", &self.seed)?;
+        }
+        if !self.service_tier.is_none() {
+            map.serialize_entry("service_tier", &self.service_tier)?;
+        }
+        if !self.stop.is_none() {
+            map.serialize_entry("stop", &self.stop)?;
+        }
+        if !self.store.is_none() {
+            map.serialize_entry("store", &self.store)?;
+        }
+        if !self.stream.is_none() {
+            map.serialize_entry("stream", &self.stream)?;
+        }
+        if !self.stream_options.is_none() {
+            map.serialize_entry("stream_options", &self.stream_options)?;
+        }
+        if !self.temperature.is_none() {
+            map.serialize_entry("temperature", &self.temperature)?;
+        }
+        if !self.tool_choice.is_none() {
+            map.serialize_entry("tool_choice", &self.tool_choice)?;
+        }
+        if !self.tools.is_empty() {
+            map.serialize_entry("tools", &self.tools)?;
+        }
+        if !self.top_logprobs.is_none() {
+            map.serialize_entry("top_logprobs", &self.top_logprobs)?;
+        }
+        if !self.top_p.is_none() {
+            map.serialize_entry("top_p", &self.top_p)?;
+        }
+        if !self.user.is_none() {
+            map.serialize_entry("user", &self.user)?;
+        }
+        if !self.verbosity.is_none() {
+            map.serialize_entry("verbosity", &self.verbosity)?;
+        }
+        if !self.web_search_options.is_none() {
+            map.serialize_entry("web_search_options", &self.web_search_options)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Parameters for audio output. Required when audio output is requested with
 `modalities: ["audio"]`. [Learn more](/docs/guides/audio).
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateChatCompletionRequestAudio {
     /**Specifies the output audio format. Must be one of `wav`, `mp3`, `flac`,
 `opus`, or `pcm16`.
@@ -6271,48 +6262,51 @@ custom voice object with an `id`, for example `{ "id": "voice_1234" }`.
 */
     pub voice: VoiceIdsOrCustomVoice,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateChatCompletionRequestAudio {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateChatCompletionRequestAudio;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateChatCompletionRequestAudio")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateChatCompletionRequestAudio, A::Error> {
-                let mut f0: ::std::option::Option<
-                    CreateChatCompletionRequestAudioFormat,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<VoiceIdsOrCustomVoice> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "format" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "voice" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateChatCompletionRequestAudio {
-                    format: crate::codegen_support::required(f0, "format")?,
-                    voice: crate::codegen_support::required(f1, "voice")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateChatCompletionRequestAudio {
+    const EXPECTING: &'static str = "struct CreateChatCompletionRequestAudio";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "format" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "voice" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateChatCompletionRequestAudio {
+            format: crate::codegen_support::required(f0, "format")?,
+            voice: crate::codegen_support::required(f1, "voice")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateChatCompletionRequestAudio {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("format", &self.format)?;
+        map.serialize_entry("voice", &self.voice)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Specifies the output audio format. Must be one of `wav`, `mp3`, `flac`,
@@ -6776,119 +6770,123 @@ for CreateChatCompletionRequestToolsItem {
     }
 }
 ///Represents a chat completion response returned by model, based on the provided input.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateChatCompletionResponse {
     ///A list of chat completion choices. Can be more than one if `n` is greater than 1.
-    #[serde(default)]
     pub choices: ::std::vec::Vec<CreateChatCompletionResponseChoicesItem>,
     ///The Unix timestamp (in seconds) of when the chat completion was created.
     pub created: i64,
     ///A unique identifier for the chat completion.
     pub id: ::std::string::String,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
     ///The model used for the chat completion.
     pub model: ::std::string::String,
     /**Moderation results for the request input and generated output, if moderated
 completions were requested.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub moderation: ::std::option::Option<ChatCompletionModeration>,
     ///The object type, which is always `chat.completion`.
     pub object: CreateChatCompletionResponseObject,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub service_tier: ::std::option::Option<ServiceTier>,
     /**This fingerprint represents the backend configuration that the model runs with.
 
 Can be used in conjunction with the `seed` request parameter to understand when backend changes have been made that might impact determinism.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub system_fingerprint: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub usage: ::std::option::Option<CompletionUsage>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateChatCompletionResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateChatCompletionResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateChatCompletionResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateChatCompletionResponse, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<CreateChatCompletionResponseChoicesItem>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<ChatCompletionModeration>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<CreateChatCompletionResponseObject> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<::std::option::Option<ServiceTier>> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<
-                    ::std::option::Option<CompletionUsage>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "choices" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "created" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "metadata" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "moderation" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "object" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "service_tier" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "system_fingerprint" => {
-                            f8 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "usage" => f9 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateChatCompletionResponse {
+    const EXPECTING: &'static str = "struct CreateChatCompletionResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "choices" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "created" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "moderation" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "service_tier" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "system_fingerprint" => {
+                    f8 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CreateChatCompletionResponse {
-                    choices: f0.unwrap_or_default(),
-                    created: crate::codegen_support::required(f1, "created")?,
-                    id: crate::codegen_support::required(f2, "id")?,
-                    metadata: f3.unwrap_or_default(),
-                    model: crate::codegen_support::required(f4, "model")?,
-                    moderation: f5.unwrap_or_default(),
-                    object: crate::codegen_support::required(f6, "object")?,
-                    service_tier: f7.unwrap_or_default(),
-                    system_fingerprint: f8.unwrap_or_default(),
-                    usage: f9.unwrap_or_default(),
-                    extra: extra,
-                })
+                "usage" => f9 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateChatCompletionResponse {
+            choices: f0.unwrap_or_default(),
+            created: crate::codegen_support::required(f1, "created")?,
+            id: crate::codegen_support::required(f2, "id")?,
+            metadata: f3.unwrap_or_default(),
+            model: crate::codegen_support::required(f4, "model")?,
+            moderation: f5.unwrap_or_default(),
+            object: crate::codegen_support::required(f6, "object")?,
+            service_tier: f7.unwrap_or_default(),
+            system_fingerprint: f8.unwrap_or_default(),
+            usage: f9.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateChatCompletionResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("choices", &self.choices)?;
+        map.serialize_entry("created", &self.created)?;
+        map.serialize_entry("id", &self.id)?;
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        map.serialize_entry("model", &self.model)?;
+        if !self.moderation.is_none() {
+            map.serialize_entry("moderation", &self.moderation)?;
+        }
+        map.serialize_entry("object", &self.object)?;
+        if !self.service_tier.is_none() {
+            map.serialize_entry("service_tier", &self.service_tier)?;
+        }
+        if !self.system_fingerprint.is_none() {
+            map.serialize_entry("system_fingerprint", &self.system_fingerprint)?;
+        }
+        if !self.usage.is_none() {
+            map.serialize_entry("usage", &self.usage)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateChatCompletionResponseChoicesItem`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateChatCompletionResponseChoicesItem {
     /**The reason the model stopped generating tokens. This will be `stop` if the model hit a natural stop point or a provided stop sequence,
 `length` if the maximum number of tokens specified in the request was reached,
@@ -6900,70 +6898,62 @@ Read the [Model Spec](https://model-spec.openai.com/2025-12-18.html) for more.
     ///The index of the choice in the list of choices.
     pub index: i64,
     ///Log probability information for the choice.
-    #[serde(default)]
     pub logprobs: ::std::option::Option<CreateChatCompletionResponseChoicesItemLogprobs>,
     pub message: ChatCompletionResponseMessage,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateChatCompletionResponseChoicesItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateChatCompletionResponseChoicesItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateChatCompletionResponseChoicesItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateChatCompletionResponseChoicesItem,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    CreateChatCompletionResponseChoicesItemFinishReason,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<
-                        CreateChatCompletionResponseChoicesItemLogprobs,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<ChatCompletionResponseMessage> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "finish_reason" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "logprobs" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "message" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateChatCompletionResponseChoicesItem {
-                    finish_reason: crate::codegen_support::required(
-                        f0,
-                        "finish_reason",
-                    )?,
-                    index: crate::codegen_support::required(f1, "index")?,
-                    logprobs: f2.unwrap_or_default(),
-                    message: crate::codegen_support::required(f3, "message")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateChatCompletionResponseChoicesItem {
+    const EXPECTING: &'static str = "struct CreateChatCompletionResponseChoicesItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "finish_reason" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "logprobs" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "message" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateChatCompletionResponseChoicesItem {
+            finish_reason: crate::codegen_support::required(f0, "finish_reason")?,
+            index: crate::codegen_support::required(f1, "index")?,
+            logprobs: f2.unwrap_or_default(),
+            message: crate::codegen_support::required(f3, "message")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateChatCompletionResponseChoicesItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("finish_reason", &self.finish_reason)?;
+        map.serialize_entry("index", &self.index)?;
+        map.serialize_entry("logprobs", &self.logprobs)?;
+        map.serialize_entry("message", &self.message)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The reason the model stopped generating tokens. This will be `stop` if the model hit a natural stop point or a provided stop sequence,
@@ -7053,62 +7043,58 @@ for CreateChatCompletionResponseChoicesItemFinishReason {
     }
 }
 ///Log probability information for the choice.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateChatCompletionResponseChoicesItemLogprobs {
     ///A list of message content tokens with log probability information.
-    #[serde(default)]
     pub content: ::std::option::Option<::std::vec::Vec<ChatCompletionTokenLogprob>>,
     ///A list of message refusal tokens with log probability information.
-    #[serde(default)]
     pub refusal: ::std::option::Option<::std::vec::Vec<ChatCompletionTokenLogprob>>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateChatCompletionResponseChoicesItemLogprobs {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateChatCompletionResponseChoicesItemLogprobs;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateChatCompletionResponseChoicesItemLogprobs")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateChatCompletionResponseChoicesItemLogprobs,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<ChatCompletionTokenLogprob>>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<ChatCompletionTokenLogprob>>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "refusal" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateChatCompletionResponseChoicesItemLogprobs {
-                    content: f0.unwrap_or_default(),
-                    refusal: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateChatCompletionResponseChoicesItemLogprobs {
+    const EXPECTING: &'static str = "struct CreateChatCompletionResponseChoicesItemLogprobs";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "refusal" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateChatCompletionResponseChoicesItemLogprobs {
+            content: f0.unwrap_or_default(),
+            refusal: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateChatCompletionResponseChoicesItemLogprobs {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("content", &self.content)?;
+        map.serialize_entry("refusal", &self.refusal)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which is always `chat.completion`.
@@ -7174,12 +7160,11 @@ impl<'de> ::serde::Deserialize<'de> for CreateChatCompletionResponseObject {
 by the model, based on the provided input.
 [Learn more](/docs/guides/streaming-responses).
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateChatCompletionStreamResponse {
     /**A list of chat completion choices. Can contain more than one elements if `n` is greater than 1. Can also be empty for the
 last chunk if you set `stream_options: {"include_usage": true}`.
 */
-    #[serde(default)]
     pub choices: ::std::vec::Vec<CreateChatCompletionStreamResponseChoicesItem>,
     ///The Unix timestamp (in seconds) of when the chat completion was created. Each chunk has the same timestamp.
     pub created: i64,
@@ -7190,22 +7175,18 @@ last chunk if you set `stream_options: {"include_usage": true}`.
     /**Moderation results for the request input and generated output. Present
 on the moderation chunk when moderated completions are requested.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub moderation: ::std::option::Option<ChatCompletionModeration>,
     /**An obfuscation string added to normalize the size of streamed chunks as a
 mitigation to certain side-channel attacks. The field is included by
 default and omitted when `stream_options.include_obfuscation` is `false`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub obfuscation: ::std::option::Option<::std::string::String>,
     ///The object type, which is always `chat.completion.chunk`.
     pub object: CreateChatCompletionStreamResponseObject,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub service_tier: ::std::option::Option<ServiceTier>,
     /**This fingerprint represents the backend configuration that the model runs with.
 Can be used in conjunction with the `seed` request parameter to understand when backend changes have been made that might impact determinism.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub system_fingerprint: ::std::option::Option<::std::string::String>,
     /**An optional field that will only be present when you set
 `stream_options: {"include_usage": true}` in your request. When present, it
@@ -7216,97 +7197,101 @@ token usage statistics for the entire request.
 receive the final usage chunk which contains the total token usage for
 the request.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub usage: ::std::option::Option<CompletionUsage>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateChatCompletionStreamResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateChatCompletionStreamResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateChatCompletionStreamResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateChatCompletionStreamResponse, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<CreateChatCompletionStreamResponseChoicesItem>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<ChatCompletionModeration>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    CreateChatCompletionStreamResponseObject,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<::std::option::Option<ServiceTier>> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<
-                    ::std::option::Option<CompletionUsage>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "choices" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "created" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "moderation" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "obfuscation" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "object" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "service_tier" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "system_fingerprint" => {
-                            f8 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "usage" => f9 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateChatCompletionStreamResponse {
+    const EXPECTING: &'static str = "struct CreateChatCompletionStreamResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "choices" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "created" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "moderation" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "obfuscation" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "service_tier" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "system_fingerprint" => {
+                    f8 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CreateChatCompletionStreamResponse {
-                    choices: f0.unwrap_or_default(),
-                    created: crate::codegen_support::required(f1, "created")?,
-                    id: crate::codegen_support::required(f2, "id")?,
-                    model: crate::codegen_support::required(f3, "model")?,
-                    moderation: f4.unwrap_or_default(),
-                    obfuscation: f5.unwrap_or_default(),
-                    object: crate::codegen_support::required(f6, "object")?,
-                    service_tier: f7.unwrap_or_default(),
-                    system_fingerprint: f8.unwrap_or_default(),
-                    usage: f9.unwrap_or_default(),
-                    extra: extra,
-                })
+                "usage" => f9 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateChatCompletionStreamResponse {
+            choices: f0.unwrap_or_default(),
+            created: crate::codegen_support::required(f1, "created")?,
+            id: crate::codegen_support::required(f2, "id")?,
+            model: crate::codegen_support::required(f3, "model")?,
+            moderation: f4.unwrap_or_default(),
+            obfuscation: f5.unwrap_or_default(),
+            object: crate::codegen_support::required(f6, "object")?,
+            service_tier: f7.unwrap_or_default(),
+            system_fingerprint: f8.unwrap_or_default(),
+            usage: f9.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateChatCompletionStreamResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("choices", &self.choices)?;
+        map.serialize_entry("created", &self.created)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("model", &self.model)?;
+        if !self.moderation.is_none() {
+            map.serialize_entry("moderation", &self.moderation)?;
+        }
+        if !self.obfuscation.is_none() {
+            map.serialize_entry("obfuscation", &self.obfuscation)?;
+        }
+        map.serialize_entry("object", &self.object)?;
+        if !self.service_tier.is_none() {
+            map.serialize_entry("service_tier", &self.service_tier)?;
+        }
+        if !self.system_fingerprint.is_none() {
+            map.serialize_entry("system_fingerprint", &self.system_fingerprint)?;
+        }
+        if !self.usage.is_none() {
+            map.serialize_entry("usage", &self.usage)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateChatCompletionStreamResponseChoicesItem`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateChatCompletionStreamResponseChoicesItem {
     pub delta: ChatCompletionStreamResponseDelta,
     /**The reason the model stopped generating tokens. This will be `stop` if the model hit a natural stop point or a provided stop sequence,
@@ -7314,77 +7299,71 @@ pub struct CreateChatCompletionStreamResponseChoicesItem {
 `content_filter` if content was omitted due to a flag from our content filters,
 `tool_calls` if the model called a tool, or `function_call` (deprecated) if the model called a function.
 */
-    #[serde(default)]
     pub finish_reason: ::std::option::Option<
         CreateChatCompletionStreamResponseChoicesItemFinishReason,
     >,
     ///The index of the choice in the list of choices.
     pub index: i64,
     ///Log probability information for the choice.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub logprobs: ::std::option::Option<
         CreateChatCompletionStreamResponseChoicesItemLogprobs,
     >,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateChatCompletionStreamResponseChoicesItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateChatCompletionStreamResponseChoicesItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateChatCompletionStreamResponseChoicesItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateChatCompletionStreamResponseChoicesItem,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<ChatCompletionStreamResponseDelta> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<
-                        CreateChatCompletionStreamResponseChoicesItemFinishReason,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<
-                        CreateChatCompletionStreamResponseChoicesItemLogprobs,
-                    >,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "finish_reason" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "logprobs" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateChatCompletionStreamResponseChoicesItem {
-                    delta: crate::codegen_support::required(f0, "delta")?,
-                    finish_reason: f1.unwrap_or_default(),
-                    index: crate::codegen_support::required(f2, "index")?,
-                    logprobs: f3.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateChatCompletionStreamResponseChoicesItem {
+    const EXPECTING: &'static str = "struct CreateChatCompletionStreamResponseChoicesItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "finish_reason" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "logprobs" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateChatCompletionStreamResponseChoicesItem {
+            delta: crate::codegen_support::required(f0, "delta")?,
+            finish_reason: f1.unwrap_or_default(),
+            index: crate::codegen_support::required(f2, "index")?,
+            logprobs: f3.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateChatCompletionStreamResponseChoicesItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("delta", &self.delta)?;
+        map.serialize_entry("finish_reason", &self.finish_reason)?;
+        map.serialize_entry("index", &self.index)?;
+        if !self.logprobs.is_none() {
+            map.serialize_entry("logprobs", &self.logprobs)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The reason the model stopped generating tokens. This will be `stop` if the model hit a natural stop point or a provided stop sequence,
@@ -7474,16 +7453,13 @@ for CreateChatCompletionStreamResponseChoicesItemFinishReason {
     }
 }
 ///Log probability information for the choice.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateChatCompletionStreamResponseChoicesItemLogprobs {
     ///A list of message content tokens with log probability information.
-    #[serde(default)]
     pub content: ::std::option::Option<::std::vec::Vec<ChatCompletionTokenLogprob>>,
     ///A list of message refusal tokens with log probability information.
-    #[serde(default)]
     pub refusal: ::std::option::Option<::std::vec::Vec<ChatCompletionTokenLogprob>>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -7491,48 +7467,45 @@ for CreateChatCompletionStreamResponseChoicesItemLogprobs {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateChatCompletionStreamResponseChoicesItemLogprobs;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str(
-                    "struct CreateChatCompletionStreamResponseChoicesItemLogprobs",
-                )
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateChatCompletionStreamResponseChoicesItemLogprobs,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<ChatCompletionTokenLogprob>>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<ChatCompletionTokenLogprob>>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "refusal" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateChatCompletionStreamResponseChoicesItemLogprobs {
-                    content: f0.unwrap_or_default(),
-                    refusal: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateChatCompletionStreamResponseChoicesItemLogprobs {
+    const EXPECTING: &'static str = "struct CreateChatCompletionStreamResponseChoicesItemLogprobs";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "refusal" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateChatCompletionStreamResponseChoicesItemLogprobs {
+            content: f0.unwrap_or_default(),
+            refusal: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateChatCompletionStreamResponseChoicesItemLogprobs {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("content", &self.content)?;
+        map.serialize_entry("refusal", &self.refusal)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which is always `chat.completion.chunk`.
@@ -7597,53 +7570,56 @@ impl<'de> ::serde::Deserialize<'de> for CreateChatCompletionStreamResponseObject
 }
 /**A custom tool that processes input using a specified format.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CustomToolChatCompletions {
     pub custom: CustomToolProperties,
     ///The type of the custom tool. Always `custom`.
-    #[serde(rename = "type")]
     pub type_: CustomToolChatCompletionsType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CustomToolChatCompletions {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CustomToolChatCompletions;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CustomToolChatCompletions")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CustomToolChatCompletions, A::Error> {
-                let mut f0: ::std::option::Option<CustomToolProperties> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<CustomToolChatCompletionsType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "custom" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CustomToolChatCompletions {
-                    custom: crate::codegen_support::required(f0, "custom")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CustomToolChatCompletions {
+    const EXPECTING: &'static str = "struct CustomToolChatCompletions";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "custom" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CustomToolChatCompletions {
+            custom: crate::codegen_support::required(f0, "custom")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CustomToolChatCompletions {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("custom", &self.custom)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the custom tool. Always `custom`.
@@ -7707,68 +7683,69 @@ impl<'de> ::serde::Deserialize<'de> for CustomToolChatCompletionsType {
 }
 /**Properties of the custom tool.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CustomToolProperties {
     /**Optional description of the custom tool, used to provide more context.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub description: ::std::option::Option<::std::string::String>,
     /**The input format for the custom tool. Default is unconstrained text.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub format: ::std::option::Option<CustomToolPropertiesFormat>,
     ///The name of the custom tool, used to identify it in tool calls.
     pub name: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CustomToolProperties {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CustomToolProperties;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CustomToolProperties")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CustomToolProperties, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<CustomToolPropertiesFormat>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "description" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "format" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CustomToolProperties {
-                    description: f0.unwrap_or_default(),
-                    format: f1.unwrap_or_default(),
-                    name: crate::codegen_support::required(f2, "name")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CustomToolProperties {
+    const EXPECTING: &'static str = "struct CustomToolProperties";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "format" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CustomToolProperties {
+            description: f0.unwrap_or_default(),
+            format: f1.unwrap_or_default(),
+            name: crate::codegen_support::required(f2, "name")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CustomToolProperties {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.description.is_none() {
+            map.serialize_entry("description", &self.description)?;
+        }
+        if !self.format.is_none() {
+            map.serialize_entry("format", &self.format)?;
+        }
+        map.serialize_entry("name", &self.name)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The input format for the custom tool. Default is unconstrained text.
@@ -7987,7 +7964,7 @@ impl<'de> ::serde::Deserialize<'de> for ListChatCompletionsOrder {
 /**Static predicted output content, such as the content of a text file that is
 being regenerated.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PredictionContent {
     /**The content that should be matched when generating a model response.
 If generated tokens would match this content, the entire model response
@@ -7997,49 +7974,52 @@ can be returned much more quickly.
     /**The type of the predicted content you want to provide. This type is
 currently always `content`.
 */
-    #[serde(rename = "type")]
     pub type_: PredictionContentType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for PredictionContent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = PredictionContent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct PredictionContent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<PredictionContent, A::Error> {
-                let mut f0: ::std::option::Option<PredictionContentContent> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<PredictionContentType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(PredictionContent {
-                    content: crate::codegen_support::required(f0, "content")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for PredictionContent {
+    const EXPECTING: &'static str = "struct PredictionContent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(PredictionContent {
+            content: crate::codegen_support::required(f0, "content")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for PredictionContent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("content", &self.content)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The content that should be matched when generating a model response.
@@ -8382,110 +8362,112 @@ impl<'de> ::serde::Deserialize<'de> for ToolChoiceMode {
     }
 }
 ///`UpdateChatCompletionBody`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UpdateChatCompletionBody {
-    #[serde(default)]
     pub metadata: ::std::option::Option<Metadata>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for UpdateChatCompletionBody {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = UpdateChatCompletionBody;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateChatCompletionBody")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<UpdateChatCompletionBody, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(UpdateChatCompletionBody {
-                    metadata: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for UpdateChatCompletionBody {
+    const EXPECTING: &'static str = "struct UpdateChatCompletionBody";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(UpdateChatCompletionBody {
+            metadata: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for UpdateChatCompletionBody {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("metadata", &self.metadata)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**This tool searches the web for relevant results to use in a response.
 Learn more about the [web search tool](/docs/guides/tools-web-search?api-mode=chat).
 */
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WebSearch {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub search_context_size: ::std::option::Option<WebSearchContextSize>,
     /**Approximate location parameters for the search.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user_location: ::std::option::Option<WebSearchUserLocation>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebSearch {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebSearch;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebSearch")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebSearch, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<WebSearchContextSize>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<WebSearchUserLocation>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "search_context_size" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "user_location" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebSearch {
+    const EXPECTING: &'static str = "struct WebSearch";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "search_context_size" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(WebSearch {
-                    search_context_size: f0.unwrap_or_default(),
-                    user_location: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+                "user_location" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebSearch {
+            search_context_size: f0.unwrap_or_default(),
+            user_location: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebSearch {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.search_context_size.is_none() {
+            map.serialize_entry("search_context_size", &self.search_context_size)?;
+        }
+        if !self.user_location.is_none() {
+            map.serialize_entry("user_location", &self.user_location)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**High level guidance for the amount of context window space to use for the
@@ -8560,136 +8542,139 @@ impl<'de> ::serde::Deserialize<'de> for WebSearchContextSize {
     }
 }
 ///Approximate location parameters for the search.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WebSearchLocation {
     /**Free text input for the city of the user, e.g. `San Francisco`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub city: ::std::option::Option<::std::string::String>,
     /**The two-letter
 [ISO country code](https://en.wikipedia.org/wiki/ISO_3166-1) of the user,
 e.g. `US`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub country: ::std::option::Option<::std::string::String>,
     /**Free text input for the region of the user, e.g. `California`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub region: ::std::option::Option<::std::string::String>,
     /**The [IANA timezone](https://timeapi.io/documentation/iana-timezones)
 of the user, e.g. `America/Los_Angeles`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub timezone: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebSearchLocation {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebSearchLocation;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebSearchLocation")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebSearchLocation, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "city" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "country" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "region" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "timezone" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebSearchLocation {
-                    city: f0.unwrap_or_default(),
-                    country: f1.unwrap_or_default(),
-                    region: f2.unwrap_or_default(),
-                    timezone: f3.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebSearchLocation {
+    const EXPECTING: &'static str = "struct WebSearchLocation";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "city" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "country" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "region" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "timezone" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebSearchLocation {
+            city: f0.unwrap_or_default(),
+            country: f1.unwrap_or_default(),
+            region: f2.unwrap_or_default(),
+            timezone: f3.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebSearchLocation {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.city.is_none() {
+            map.serialize_entry("city", &self.city)?;
+        }
+        if !self.country.is_none() {
+            map.serialize_entry("country", &self.country)?;
+        }
+        if !self.region.is_none() {
+            map.serialize_entry("region", &self.region)?;
+        }
+        if !self.timezone.is_none() {
+            map.serialize_entry("timezone", &self.timezone)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Approximate location parameters for the search.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebSearchUserLocation {
     pub approximate: WebSearchLocation,
     /**The type of location approximation. Always `approximate`.
 */
-    #[serde(rename = "type")]
     pub type_: WebSearchUserLocationType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebSearchUserLocation {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebSearchUserLocation;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebSearchUserLocation")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebSearchUserLocation, A::Error> {
-                let mut f0: ::std::option::Option<WebSearchLocation> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<WebSearchUserLocationType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "approximate" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebSearchUserLocation {
-                    approximate: crate::codegen_support::required(f0, "approximate")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebSearchUserLocation {
+    const EXPECTING: &'static str = "struct WebSearchUserLocation";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "approximate" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebSearchUserLocation {
+            approximate: crate::codegen_support::required(f0, "approximate")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebSearchUserLocation {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("approximate", &self.approximate)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of location approximation. Always `approximate`.

@@ -4,49 +4,51 @@
 // Included by openai.rs under #[cfg(any (feature = "chatkit"))].
 
 ///Indicates that a thread is active.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ActiveStatus {
     ///Status discriminator that is always `active`.
-    #[serde(rename = "type")]
     pub type_: ActiveStatusType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ActiveStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ActiveStatus;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ActiveStatus")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ActiveStatus, A::Error> {
-                let mut f0: ::std::option::Option<ActiveStatusType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ActiveStatus {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ActiveStatus {
+    const EXPECTING: &'static str = "struct ActiveStatus";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ActiveStatus {
+            type_: crate::codegen_support::required(f0, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ActiveStatus {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Status discriminator that is always `active`.
@@ -109,10 +111,9 @@ impl<'de> ::serde::Deserialize<'de> for ActiveStatusType {
     }
 }
 ///Assistant-authored message within a thread.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AssistantMessageItem {
     ///Ordered assistant response segments.
-    #[serde(default)]
     pub content: ::std::vec::Vec<ResponseOutputText>,
     ///Unix timestamp (in seconds) for when the item was created.
     pub created_at: i64,
@@ -123,65 +124,68 @@ pub struct AssistantMessageItem {
     ///Identifier of the parent thread.
     pub thread_id: ::std::string::String,
     ///Type discriminator that is always `chatkit.assistant_message`.
-    #[serde(rename = "type")]
     pub type_: AssistantMessageItemType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for AssistantMessageItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = AssistantMessageItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AssistantMessageItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<AssistantMessageItem, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<ResponseOutputText>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<AssistantMessageItemObject> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<AssistantMessageItemType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "created_at" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "thread_id" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(AssistantMessageItem {
-                    content: f0.unwrap_or_default(),
-                    created_at: crate::codegen_support::required(f1, "created_at")?,
-                    id: crate::codegen_support::required(f2, "id")?,
-                    object: crate::codegen_support::required(f3, "object")?,
-                    thread_id: crate::codegen_support::required(f4, "thread_id")?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for AssistantMessageItem {
+    const EXPECTING: &'static str = "struct AssistantMessageItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "created_at" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "thread_id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(AssistantMessageItem {
+            content: f0.unwrap_or_default(),
+            created_at: crate::codegen_support::required(f1, "created_at")?,
+            id: crate::codegen_support::required(f2, "id")?,
+            object: crate::codegen_support::required(f3, "object")?,
+            thread_id: crate::codegen_support::required(f4, "thread_id")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for AssistantMessageItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("content", &self.content)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("thread_id", &self.thread_id)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Type discriminator that is always `chatkit.thread_item`.
@@ -303,7 +307,7 @@ impl<'de> ::serde::Deserialize<'de> for AssistantMessageItemType {
     }
 }
 ///Attachment metadata included on thread items.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Attachment {
     ///Identifier for the attachment.
     pub id: ::std::string::String,
@@ -312,67 +316,66 @@ pub struct Attachment {
     ///Original display name for the attachment.
     pub name: ::std::string::String,
     ///Preview URL for rendering the attachment inline.
-    #[serde(default)]
     pub preview_url: ::std::option::Option<::std::string::String>,
     ///Attachment discriminator.
-    #[serde(rename = "type")]
     pub type_: AttachmentType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for Attachment {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = Attachment;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct Attachment")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<Attachment, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<AttachmentType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "mime_type" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "preview_url" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(Attachment {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    mime_type: crate::codegen_support::required(f1, "mime_type")?,
-                    name: crate::codegen_support::required(f2, "name")?,
-                    preview_url: f3.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for Attachment {
+    const EXPECTING: &'static str = "struct Attachment";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "mime_type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "preview_url" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(Attachment {
+            id: crate::codegen_support::required(f0, "id")?,
+            mime_type: crate::codegen_support::required(f1, "mime_type")?,
+            name: crate::codegen_support::required(f2, "name")?,
+            preview_url: f3.unwrap_or_default(),
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for Attachment {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("mime_type", &self.mime_type)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("preview_url", &self.preview_url)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`AttachmentType`
@@ -440,98 +443,106 @@ impl<'de> ::serde::Deserialize<'de> for AttachmentType {
     }
 }
 ///Controls whether ChatKit automatically generates thread titles.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AutomaticThreadTitlingParam {
     ///Enable automatic thread title generation. Defaults to true.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub enabled: ::std::option::Option<bool>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for AutomaticThreadTitlingParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = AutomaticThreadTitlingParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AutomaticThreadTitlingParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<AutomaticThreadTitlingParam, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(AutomaticThreadTitlingParam {
-                    enabled: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for AutomaticThreadTitlingParam {
+    const EXPECTING: &'static str = "struct AutomaticThreadTitlingParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(AutomaticThreadTitlingParam {
+            enabled: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for AutomaticThreadTitlingParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.enabled.is_none() {
+            map.serialize_entry("enabled", &self.enabled)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Automatic thread title preferences for the session.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatSessionAutomaticThreadTitling {
     ///Whether automatic thread titling is enabled.
     pub enabled: bool,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatSessionAutomaticThreadTitling {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatSessionAutomaticThreadTitling;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatSessionAutomaticThreadTitling")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatSessionAutomaticThreadTitling, A::Error> {
-                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatSessionAutomaticThreadTitling {
-                    enabled: crate::codegen_support::required(f0, "enabled")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ChatSessionAutomaticThreadTitling {
+    const EXPECTING: &'static str = "struct ChatSessionAutomaticThreadTitling";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatSessionAutomaticThreadTitling {
+            enabled: crate::codegen_support::required(f0, "enabled")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatSessionAutomaticThreadTitling {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("enabled", &self.enabled)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///ChatKit configuration for the session.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatSessionChatkitConfiguration {
     ///Automatic thread titling preferences.
     pub automatic_thread_titling: ChatSessionAutomaticThreadTitling,
@@ -540,224 +551,233 @@ pub struct ChatSessionChatkitConfiguration {
     ///History retention configuration.
     pub history: ChatSessionHistory,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatSessionChatkitConfiguration {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatSessionChatkitConfiguration;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatSessionChatkitConfiguration")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatSessionChatkitConfiguration, A::Error> {
-                let mut f0: ::std::option::Option<ChatSessionAutomaticThreadTitling> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<ChatSessionFileUpload> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<ChatSessionHistory> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "automatic_thread_titling" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file_upload" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "history" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ChatSessionChatkitConfiguration {
+    const EXPECTING: &'static str = "struct ChatSessionChatkitConfiguration";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "automatic_thread_titling" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ChatSessionChatkitConfiguration {
-                    automatic_thread_titling: crate::codegen_support::required(
-                        f0,
-                        "automatic_thread_titling",
-                    )?,
-                    file_upload: crate::codegen_support::required(f1, "file_upload")?,
-                    history: crate::codegen_support::required(f2, "history")?,
-                    extra: extra,
-                })
+                "file_upload" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "history" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatSessionChatkitConfiguration {
+            automatic_thread_titling: crate::codegen_support::required(
+                f0,
+                "automatic_thread_titling",
+            )?,
+            file_upload: crate::codegen_support::required(f1, "file_upload")?,
+            history: crate::codegen_support::required(f2, "history")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatSessionChatkitConfiguration {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("automatic_thread_titling", &self.automatic_thread_titling)?;
+        map.serialize_entry("file_upload", &self.file_upload)?;
+        map.serialize_entry("history", &self.history)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Upload permissions and limits applied to the session.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatSessionFileUpload {
     ///Indicates if uploads are enabled for the session.
     pub enabled: bool,
     ///Maximum upload size in megabytes.
-    #[serde(default)]
     pub max_file_size: ::std::option::Option<i64>,
     ///Maximum number of uploads allowed during the session.
-    #[serde(default)]
     pub max_files: ::std::option::Option<i64>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatSessionFileUpload {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatSessionFileUpload;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatSessionFileUpload")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatSessionFileUpload, A::Error> {
-                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "max_file_size" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "max_files" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatSessionFileUpload {
-                    enabled: crate::codegen_support::required(f0, "enabled")?,
-                    max_file_size: f1.unwrap_or_default(),
-                    max_files: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ChatSessionFileUpload {
+    const EXPECTING: &'static str = "struct ChatSessionFileUpload";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "max_file_size" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "max_files" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatSessionFileUpload {
+            enabled: crate::codegen_support::required(f0, "enabled")?,
+            max_file_size: f1.unwrap_or_default(),
+            max_files: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatSessionFileUpload {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("enabled", &self.enabled)?;
+        map.serialize_entry("max_file_size", &self.max_file_size)?;
+        map.serialize_entry("max_files", &self.max_files)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///History retention preferences returned for the session.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatSessionHistory {
     ///Indicates if chat history is persisted for the session.
     pub enabled: bool,
     ///Number of prior threads surfaced in history views. Defaults to null when all history is retained.
-    #[serde(default)]
     pub recent_threads: ::std::option::Option<i64>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatSessionHistory {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatSessionHistory;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatSessionHistory")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatSessionHistory, A::Error> {
-                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "recent_threads" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatSessionHistory {
-                    enabled: crate::codegen_support::required(f0, "enabled")?,
-                    recent_threads: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ChatSessionHistory {
+    const EXPECTING: &'static str = "struct ChatSessionHistory";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "recent_threads" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatSessionHistory {
+            enabled: crate::codegen_support::required(f0, "enabled")?,
+            recent_threads: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatSessionHistory {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("enabled", &self.enabled)?;
+        map.serialize_entry("recent_threads", &self.recent_threads)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Active per-minute request limit for the session.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatSessionRateLimits {
     ///Maximum allowed requests per one-minute window.
     pub max_requests_per_1_minute: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatSessionRateLimits {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatSessionRateLimits;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatSessionRateLimits")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatSessionRateLimits, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "max_requests_per_1_minute" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ChatSessionRateLimits {
+    const EXPECTING: &'static str = "struct ChatSessionRateLimits";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "max_requests_per_1_minute" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ChatSessionRateLimits {
-                    max_requests_per_1_minute: crate::codegen_support::required(
-                        f0,
-                        "max_requests_per_1_minute",
-                    )?,
-                    extra: extra,
-                })
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatSessionRateLimits {
+            max_requests_per_1_minute: crate::codegen_support::required(
+                f0,
+                "max_requests_per_1_minute",
+            )?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatSessionRateLimits {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry(
+            "max_requests_per_1_minute",
+            &self.max_requests_per_1_minute,
+        )?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Represents a ChatKit session and its resolved configuration.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatSessionResource {
     ///Resolved ChatKit feature configuration for the session.
     pub chatkit_configuration: ChatSessionChatkitConfiguration,
@@ -780,89 +800,95 @@ pub struct ChatSessionResource {
     ///Workflow metadata for the session.
     pub workflow: ChatkitWorkflow,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatSessionResource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatSessionResource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatSessionResource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatSessionResource, A::Error> {
-                let mut f0: ::std::option::Option<ChatSessionChatkitConfiguration> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<ChatSessionResourceObject> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<ChatSessionRateLimits> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<ChatSessionStatus> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<ChatkitWorkflow> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "chatkit_configuration" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "client_secret" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "expires_at" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "max_requests_per_1_minute" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "rate_limits" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "status" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        "user" => f8 = ::std::option::Option::Some(map.next_value()?),
-                        "workflow" => f9 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ChatSessionResource {
+    const EXPECTING: &'static str = "struct ChatSessionResource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "chatkit_configuration" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ChatSessionResource {
-                    chatkit_configuration: crate::codegen_support::required(
-                        f0,
-                        "chatkit_configuration",
-                    )?,
-                    client_secret: crate::codegen_support::required(
-                        f1,
-                        "client_secret",
-                    )?,
-                    expires_at: crate::codegen_support::required(f2, "expires_at")?,
-                    id: crate::codegen_support::required(f3, "id")?,
-                    max_requests_per_1_minute: crate::codegen_support::required(
-                        f4,
-                        "max_requests_per_1_minute",
-                    )?,
-                    object: crate::codegen_support::required(f5, "object")?,
-                    rate_limits: crate::codegen_support::required(f6, "rate_limits")?,
-                    status: crate::codegen_support::required(f7, "status")?,
-                    user: crate::codegen_support::required(f8, "user")?,
-                    workflow: crate::codegen_support::required(f9, "workflow")?,
-                    extra: extra,
-                })
+                "client_secret" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "expires_at" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "max_requests_per_1_minute" => {
+                    f4 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "rate_limits" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "user" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "workflow" => f9 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatSessionResource {
+            chatkit_configuration: crate::codegen_support::required(
+                f0,
+                "chatkit_configuration",
+            )?,
+            client_secret: crate::codegen_support::required(f1, "client_secret")?,
+            expires_at: crate::codegen_support::required(f2, "expires_at")?,
+            id: crate::codegen_support::required(f3, "id")?,
+            max_requests_per_1_minute: crate::codegen_support::required(
+                f4,
+                "max_requests_per_1_minute",
+            )?,
+            object: crate::codegen_support::required(f5, "object")?,
+            rate_limits: crate::codegen_support::required(f6, "rate_limits")?,
+            status: crate::codegen_support::required(f7, "status")?,
+            user: crate::codegen_support::required(f8, "user")?,
+            workflow: crate::codegen_support::required(f9, "workflow")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatSessionResource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("chatkit_configuration", &self.chatkit_configuration)?;
+        map.serialize_entry("client_secret", &self.client_secret)?;
+        map.serialize_entry("expires_at", &self.expires_at)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry(
+            "max_requests_per_1_minute",
+            &self.max_requests_per_1_minute,
+        )?;
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("rate_limits", &self.rate_limits)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("user", &self.user)?;
+        map.serialize_entry("workflow", &self.workflow)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Type discriminator that is always `chatkit.session`.
@@ -994,78 +1020,82 @@ impl<'de> ::serde::Deserialize<'de> for ChatSessionStatus {
     }
 }
 ///Optional per-session configuration settings for ChatKit behavior.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChatkitConfigurationParam {
     ///Configuration for automatic thread titling. When omitted, automatic thread titling is enabled by default.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub automatic_thread_titling: ::std::option::Option<AutomaticThreadTitlingParam>,
     ///Configuration for upload enablement and limits. When omitted, uploads are disabled by default (max_files 10, max_file_size 512 MB).
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_upload: ::std::option::Option<FileUploadParam>,
     ///Configuration for chat history retention. When omitted, history is enabled by default with no limit on recent_threads (null).
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub history: ::std::option::Option<HistoryParam>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatkitConfigurationParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatkitConfigurationParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatkitConfigurationParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatkitConfigurationParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<AutomaticThreadTitlingParam>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<FileUploadParam>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<HistoryParam>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "automatic_thread_titling" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file_upload" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "history" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ChatkitConfigurationParam {
+    const EXPECTING: &'static str = "struct ChatkitConfigurationParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "automatic_thread_titling" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ChatkitConfigurationParam {
-                    automatic_thread_titling: f0.unwrap_or_default(),
-                    file_upload: f1.unwrap_or_default(),
-                    history: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+                "file_upload" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "history" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatkitConfigurationParam {
+            automatic_thread_titling: f0.unwrap_or_default(),
+            file_upload: f1.unwrap_or_default(),
+            history: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatkitConfigurationParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.automatic_thread_titling.is_none() {
+            map.serialize_entry(
+                "automatic_thread_titling",
+                &self.automatic_thread_titling,
+            )?;
+        }
+        if !self.file_upload.is_none() {
+            map.serialize_entry("file_upload", &self.file_upload)?;
+        }
+        if !self.history.is_none() {
+            map.serialize_entry("history", &self.history)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Workflow metadata and state returned for the session.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatkitWorkflow {
     ///Identifier of the workflow backing the session.
     pub id: ::std::string::String,
     ///State variable key-value pairs applied when invoking the workflow. Defaults to null when no overrides were provided.
-    #[serde(default)]
     pub state_variables: ::std::option::Option<
         ::std::collections::HashMap<
             ::std::string::String,
@@ -1075,66 +1105,60 @@ pub struct ChatkitWorkflow {
     ///Tracing settings applied to the workflow.
     pub tracing: ChatkitWorkflowTracing,
     ///Specific workflow version used for the session. Defaults to null when using the latest deployment.
-    #[serde(default)]
     pub version: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatkitWorkflow {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatkitWorkflow;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatkitWorkflow")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatkitWorkflow, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<
-                        ::std::collections::HashMap<
-                            ::std::string::String,
-                            ChatkitWorkflowStateVariablesValue,
-                        >,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<ChatkitWorkflowTracing> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "state_variables" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tracing" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "version" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatkitWorkflow {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    state_variables: f1.unwrap_or_default(),
-                    tracing: crate::codegen_support::required(f2, "tracing")?,
-                    version: f3.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ChatkitWorkflow {
+    const EXPECTING: &'static str = "struct ChatkitWorkflow";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "state_variables" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "tracing" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "version" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatkitWorkflow {
+            id: crate::codegen_support::required(f0, "id")?,
+            state_variables: f1.unwrap_or_default(),
+            tracing: crate::codegen_support::required(f2, "tracing")?,
+            version: f3.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatkitWorkflow {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("state_variables", &self.state_variables)?;
+        map.serialize_entry("tracing", &self.tracing)?;
+        map.serialize_entry("version", &self.version)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ChatkitWorkflowStateVariablesValue`
@@ -1175,52 +1199,55 @@ impl ::std::convert::From<f64> for ChatkitWorkflowStateVariablesValue {
     }
 }
 ///Controls diagnostic tracing during the session.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatkitWorkflowTracing {
     ///Indicates whether tracing is enabled.
     pub enabled: bool,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ChatkitWorkflowTracing {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ChatkitWorkflowTracing;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChatkitWorkflowTracing")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ChatkitWorkflowTracing, A::Error> {
-                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ChatkitWorkflowTracing {
-                    enabled: crate::codegen_support::required(f0, "enabled")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ChatkitWorkflowTracing {
+    const EXPECTING: &'static str = "struct ChatkitWorkflowTracing";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ChatkitWorkflowTracing {
+            enabled: crate::codegen_support::required(f0, "enabled")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ChatkitWorkflowTracing {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("enabled", &self.enabled)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Record of a client side tool invocation initiated by the assistant.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClientToolCallItem {
     ///JSON-encoded arguments that were sent to the tool.
     pub arguments: ::std::string::String,
@@ -1235,88 +1262,90 @@ pub struct ClientToolCallItem {
     ///Type discriminator that is always `chatkit.thread_item`.
     pub object: ClientToolCallItemObject,
     ///JSON-encoded output captured from the tool. Defaults to null while execution is in progress.
-    #[serde(default)]
     pub output: ::std::option::Option<::std::string::String>,
     ///Execution status for the tool call.
     pub status: ClientToolCallStatus,
     ///Identifier of the parent thread.
     pub thread_id: ::std::string::String,
     ///Type discriminator that is always `chatkit.client_tool_call`.
-    #[serde(rename = "type")]
     pub type_: ClientToolCallItemType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ClientToolCallItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ClientToolCallItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ClientToolCallItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ClientToolCallItem, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<ClientToolCallItemObject> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<ClientToolCallStatus> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<ClientToolCallItemType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "arguments" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "created_at" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "output" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        "thread_id" => {
-                            f8 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f9 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ClientToolCallItem {
-                    arguments: crate::codegen_support::required(f0, "arguments")?,
-                    call_id: crate::codegen_support::required(f1, "call_id")?,
-                    created_at: crate::codegen_support::required(f2, "created_at")?,
-                    id: crate::codegen_support::required(f3, "id")?,
-                    name: crate::codegen_support::required(f4, "name")?,
-                    object: crate::codegen_support::required(f5, "object")?,
-                    output: f6.unwrap_or_default(),
-                    status: crate::codegen_support::required(f7, "status")?,
-                    thread_id: crate::codegen_support::required(f8, "thread_id")?,
-                    type_: crate::codegen_support::required(f9, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ClientToolCallItem {
+    const EXPECTING: &'static str = "struct ClientToolCallItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "created_at" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "output" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "thread_id" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f9 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ClientToolCallItem {
+            arguments: crate::codegen_support::required(f0, "arguments")?,
+            call_id: crate::codegen_support::required(f1, "call_id")?,
+            created_at: crate::codegen_support::required(f2, "created_at")?,
+            id: crate::codegen_support::required(f3, "id")?,
+            name: crate::codegen_support::required(f4, "name")?,
+            object: crate::codegen_support::required(f5, "object")?,
+            output: f6.unwrap_or_default(),
+            status: crate::codegen_support::required(f7, "status")?,
+            thread_id: crate::codegen_support::required(f8, "thread_id")?,
+            type_: crate::codegen_support::required(f9, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ClientToolCallItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("arguments", &self.arguments)?;
+        map.serialize_entry("call_id", &self.call_id)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("output", &self.output)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("thread_id", &self.thread_id)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Type discriminator that is always `chatkit.thread_item`.
@@ -1502,57 +1531,57 @@ impl<'de> ::serde::Deserialize<'de> for ClientToolCallStatus {
     }
 }
 ///Indicates that a thread has been closed.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClosedStatus {
     ///Reason that the thread was closed. Defaults to null when no reason is recorded.
-    #[serde(default)]
     pub reason: ::std::option::Option<::std::string::String>,
     ///Status discriminator that is always `closed`.
-    #[serde(rename = "type")]
     pub type_: ClosedStatusType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ClosedStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ClosedStatus;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ClosedStatus")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ClosedStatus, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<ClosedStatusType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "reason" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ClosedStatus {
-                    reason: f0.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ClosedStatus {
+    const EXPECTING: &'static str = "struct ClosedStatus";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "reason" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ClosedStatus {
+            reason: f0.unwrap_or_default(),
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ClosedStatus {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("reason", &self.reason)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Status discriminator that is always `closed`.
@@ -1615,83 +1644,83 @@ impl<'de> ::serde::Deserialize<'de> for ClosedStatusType {
     }
 }
 ///Parameters for provisioning a new ChatKit session.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateChatSessionBody {
     ///Optional overrides for ChatKit runtime configuration features
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub chatkit_configuration: ::std::option::Option<ChatkitConfigurationParam>,
     ///Optional override for session expiration timing in seconds from creation. Defaults to 10 minutes.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub expires_after: ::std::option::Option<ExpiresAfterParam>,
     ///Optional override for per-minute request limits. When omitted, defaults to 10.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub rate_limits: ::std::option::Option<RateLimitsParam>,
     ///A free-form string that identifies your end user; ensures this Session can access other objects that have the same `user` scope.
     pub user: CreateChatSessionBodyUser,
     ///Workflow that powers the session.
     pub workflow: WorkflowParam,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateChatSessionBody {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateChatSessionBody;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateChatSessionBody")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateChatSessionBody, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<ChatkitConfigurationParam>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ExpiresAfterParam>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<RateLimitsParam>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<CreateChatSessionBodyUser> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<WorkflowParam> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "chatkit_configuration" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "expires_after" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "rate_limits" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "user" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "workflow" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateChatSessionBody {
+    const EXPECTING: &'static str = "struct CreateChatSessionBody";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "chatkit_configuration" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CreateChatSessionBody {
-                    chatkit_configuration: f0.unwrap_or_default(),
-                    expires_after: f1.unwrap_or_default(),
-                    rate_limits: f2.unwrap_or_default(),
-                    user: crate::codegen_support::required(f3, "user")?,
-                    workflow: crate::codegen_support::required(f4, "workflow")?,
-                    extra: extra,
-                })
+                "expires_after" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "rate_limits" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "user" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "workflow" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateChatSessionBody {
+            chatkit_configuration: f0.unwrap_or_default(),
+            expires_after: f1.unwrap_or_default(),
+            rate_limits: f2.unwrap_or_default(),
+            user: crate::codegen_support::required(f3, "user")?,
+            workflow: crate::codegen_support::required(f4, "workflow")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateChatSessionBody {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.chatkit_configuration.is_none() {
+            map.serialize_entry("chatkit_configuration", &self.chatkit_configuration)?;
+        }
+        if !self.expires_after.is_none() {
+            map.serialize_entry("expires_after", &self.expires_after)?;
+        }
+        if !self.rate_limits.is_none() {
+            map.serialize_entry("rate_limits", &self.rate_limits)?;
+        }
+        map.serialize_entry("user", &self.user)?;
+        map.serialize_entry("workflow", &self.workflow)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///A free-form string that identifies your end user; ensures this Session can access other objects that have the same `user` scope.
@@ -1749,7 +1778,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateChatSessionBodyUser {
     }
 }
 ///Confirmation payload returned after deleting a thread.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeletedThreadResource {
     ///Indicates that the thread has been deleted.
     pub deleted: bool,
@@ -1758,49 +1787,54 @@ pub struct DeletedThreadResource {
     ///Type discriminator that is always `chatkit.thread.deleted`.
     pub object: DeletedThreadResourceObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for DeletedThreadResource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = DeletedThreadResource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeletedThreadResource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<DeletedThreadResource, A::Error> {
-                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<DeletedThreadResourceObject> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(DeletedThreadResource {
-                    deleted: crate::codegen_support::required(f0, "deleted")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    object: crate::codegen_support::required(f2, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for DeletedThreadResource {
+    const EXPECTING: &'static str = "struct DeletedThreadResource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(DeletedThreadResource {
+            deleted: crate::codegen_support::required(f0, "deleted")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            object: crate::codegen_support::required(f2, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for DeletedThreadResource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("deleted", &self.deleted)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Type discriminator that is always `chatkit.thread.deleted`.
@@ -1863,53 +1897,57 @@ impl<'de> ::serde::Deserialize<'de> for DeletedThreadResourceObject {
     }
 }
 ///Controls when the session expires relative to an anchor timestamp.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ExpiresAfterParam {
     ///Base timestamp used to calculate expiration. Currently fixed to `created_at`.
     pub anchor: ExpiresAfterParamAnchor,
     ///Number of seconds after the anchor when the session expires.
     pub seconds: ::std::num::NonZeroU64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ExpiresAfterParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ExpiresAfterParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ExpiresAfterParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ExpiresAfterParam, A::Error> {
-                let mut f0: ::std::option::Option<ExpiresAfterParamAnchor> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::num::NonZeroU64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "anchor" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "seconds" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ExpiresAfterParam {
-                    anchor: crate::codegen_support::required(f0, "anchor")?,
-                    seconds: crate::codegen_support::required(f1, "seconds")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ExpiresAfterParam {
+    const EXPECTING: &'static str = "struct ExpiresAfterParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "anchor" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "seconds" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ExpiresAfterParam {
+            anchor: crate::codegen_support::required(f0, "anchor")?,
+            seconds: crate::codegen_support::required(f1, "seconds")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ExpiresAfterParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("anchor", &self.anchor)?;
+        map.serialize_entry("seconds", &self.seconds)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Base timestamp used to calculate expiration. Currently fixed to `created_at`.
@@ -1972,105 +2010,111 @@ impl<'de> ::serde::Deserialize<'de> for ExpiresAfterParamAnchor {
     }
 }
 ///Annotation that references an uploaded file.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FileAnnotation {
     ///File attachment referenced by the annotation.
     pub source: FileAnnotationSource,
     ///Type discriminator that is always `file` for this annotation.
-    #[serde(rename = "type")]
     pub type_: FileAnnotationType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FileAnnotation {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FileAnnotation;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FileAnnotation")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FileAnnotation, A::Error> {
-                let mut f0: ::std::option::Option<FileAnnotationSource> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<FileAnnotationType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "source" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FileAnnotation {
-                    source: crate::codegen_support::required(f0, "source")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FileAnnotation {
+    const EXPECTING: &'static str = "struct FileAnnotation";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "source" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FileAnnotation {
+            source: crate::codegen_support::required(f0, "source")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FileAnnotation {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("source", &self.source)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Attachment source referenced by an annotation.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FileAnnotationSource {
     ///Filename referenced by the annotation.
     pub filename: ::std::string::String,
     ///Type discriminator that is always `file`.
-    #[serde(rename = "type")]
     pub type_: FileAnnotationSourceType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FileAnnotationSource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FileAnnotationSource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FileAnnotationSource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FileAnnotationSource, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<FileAnnotationSourceType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "filename" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FileAnnotationSource {
-                    filename: crate::codegen_support::required(f0, "filename")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FileAnnotationSource {
+    const EXPECTING: &'static str = "struct FileAnnotationSource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "filename" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FileAnnotationSource {
+            filename: crate::codegen_support::required(f0, "filename")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FileAnnotationSource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("filename", &self.filename)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Type discriminator that is always `file`.
@@ -2192,181 +2236,181 @@ impl<'de> ::serde::Deserialize<'de> for FileAnnotationType {
     }
 }
 ///Controls whether users can upload files.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FileUploadParam {
     ///Enable uploads for this session. Defaults to false.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub enabled: ::std::option::Option<bool>,
     ///Maximum size in megabytes for each uploaded file. Defaults to 512 MB, which is the maximum allowable size.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_file_size: ::std::option::Option<::std::num::NonZeroU64>,
     ///Maximum number of files that can be uploaded to the session. Defaults to 10.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_files: ::std::option::Option<::std::num::NonZeroU64>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FileUploadParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FileUploadParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FileUploadParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FileUploadParam, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::num::NonZeroU64>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::num::NonZeroU64>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "max_file_size" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "max_files" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FileUploadParam {
-                    enabled: f0.unwrap_or_default(),
-                    max_file_size: f1.unwrap_or_default(),
-                    max_files: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FileUploadParam {
+    const EXPECTING: &'static str = "struct FileUploadParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "max_file_size" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "max_files" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FileUploadParam {
+            enabled: f0.unwrap_or_default(),
+            max_file_size: f1.unwrap_or_default(),
+            max_files: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FileUploadParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.enabled.is_none() {
+            map.serialize_entry("enabled", &self.enabled)?;
+        }
+        if !self.max_file_size.is_none() {
+            map.serialize_entry("max_file_size", &self.max_file_size)?;
+        }
+        if !self.max_files.is_none() {
+            map.serialize_entry("max_files", &self.max_files)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Controls how much historical context is retained for the session.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct HistoryParam {
     ///Enables chat users to access previous ChatKit threads. Defaults to true.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub enabled: ::std::option::Option<bool>,
     ///Number of recent ChatKit threads users have access to. Defaults to unlimited when unset.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub recent_threads: ::std::option::Option<::std::num::NonZeroU64>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for HistoryParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = HistoryParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct HistoryParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<HistoryParam, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::num::NonZeroU64>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "recent_threads" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(HistoryParam {
-                    enabled: f0.unwrap_or_default(),
-                    recent_threads: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for HistoryParam {
+    const EXPECTING: &'static str = "struct HistoryParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "recent_threads" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(HistoryParam {
+            enabled: f0.unwrap_or_default(),
+            recent_threads: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for HistoryParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.enabled.is_none() {
+            map.serialize_entry("enabled", &self.enabled)?;
+        }
+        if !self.recent_threads.is_none() {
+            map.serialize_entry("recent_threads", &self.recent_threads)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Model and tool overrides applied when generating the assistant response.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct InferenceOptions {
     ///Model name that generated the response. Defaults to null when using the session default.
-    #[serde(default)]
     pub model: ::std::option::Option<::std::string::String>,
     ///Preferred tool to invoke. Defaults to null when ChatKit should auto-select.
-    #[serde(default)]
     pub tool_choice: ::std::option::Option<ToolChoice>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for InferenceOptions {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = InferenceOptions;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct InferenceOptions")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<InferenceOptions, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<ToolChoice>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "model" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "tool_choice" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(InferenceOptions {
-                    model: f0.unwrap_or_default(),
-                    tool_choice: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for InferenceOptions {
+    const EXPECTING: &'static str = "struct InferenceOptions";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "model" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "tool_choice" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(InferenceOptions {
+            model: f0.unwrap_or_default(),
+            tool_choice: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for InferenceOptions {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("model", &self.model)?;
+        map.serialize_entry("tool_choice", &self.tool_choice)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Filter threads that belong to this user identifier. Defaults to null to return all users.
@@ -2427,57 +2471,57 @@ impl<'de> ::serde::Deserialize<'de> for ListThreadsMethodUser {
     }
 }
 ///Indicates that a thread is locked and cannot accept new input.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LockedStatus {
     ///Reason that the thread was locked. Defaults to null when no reason is recorded.
-    #[serde(default)]
     pub reason: ::std::option::Option<::std::string::String>,
     ///Status discriminator that is always `locked`.
-    #[serde(rename = "type")]
     pub type_: LockedStatusType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for LockedStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = LockedStatus;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct LockedStatus")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<LockedStatus, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<LockedStatusType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "reason" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(LockedStatus {
-                    reason: f0.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for LockedStatus {
+    const EXPECTING: &'static str = "struct LockedStatus";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "reason" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(LockedStatus {
+            reason: f0.unwrap_or_default(),
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for LockedStatus {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("reason", &self.reason)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Status discriminator that is always `locked`.
@@ -2540,114 +2584,118 @@ impl<'de> ::serde::Deserialize<'de> for LockedStatusType {
     }
 }
 ///Controls request rate limits for the session.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RateLimitsParam {
     ///Maximum number of requests allowed per minute for the session. Defaults to 10.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_requests_per_1_minute: ::std::option::Option<::std::num::NonZeroU64>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RateLimitsParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RateLimitsParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RateLimitsParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<RateLimitsParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::num::NonZeroU64>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "max_requests_per_1_minute" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for RateLimitsParam {
+    const EXPECTING: &'static str = "struct RateLimitsParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "max_requests_per_1_minute" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(RateLimitsParam {
-                    max_requests_per_1_minute: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RateLimitsParam {
+            max_requests_per_1_minute: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RateLimitsParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.max_requests_per_1_minute.is_none() {
+            map.serialize_entry(
+                "max_requests_per_1_minute",
+                &self.max_requests_per_1_minute,
+            )?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Assistant response text accompanied by optional annotations.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseOutputText {
     ///Ordered list of annotations attached to the response text.
-    #[serde(default)]
     pub annotations: ::std::vec::Vec<ResponseOutputTextAnnotationsItem>,
     ///Assistant generated text.
     pub text: ::std::string::String,
     ///Type discriminator that is always `output_text`.
-    #[serde(rename = "type")]
     pub type_: ResponseOutputTextType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseOutputText {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseOutputText;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseOutputText")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseOutputText, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<ResponseOutputTextAnnotationsItem>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<ResponseOutputTextType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "annotations" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "text" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseOutputText {
-                    annotations: f0.unwrap_or_default(),
-                    text: crate::codegen_support::required(f1, "text")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseOutputText {
+    const EXPECTING: &'static str = "struct ResponseOutputText";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "annotations" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseOutputText {
+            annotations: f0.unwrap_or_default(),
+            text: crate::codegen_support::required(f1, "text")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseOutputText {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("annotations", &self.annotations)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Annotation object describing a cited source.
@@ -2766,7 +2814,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseOutputTextType {
     }
 }
 ///Collection of workflow tasks grouped together in the thread.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TaskGroupItem {
     ///Unix timestamp (in seconds) for when the item was created.
     pub created_at: i64,
@@ -2775,70 +2823,72 @@ pub struct TaskGroupItem {
     ///Type discriminator that is always `chatkit.thread_item`.
     pub object: TaskGroupItemObject,
     ///Tasks included in the group.
-    #[serde(default)]
     pub tasks: ::std::vec::Vec<TaskGroupTask>,
     ///Identifier of the parent thread.
     pub thread_id: ::std::string::String,
     ///Type discriminator that is always `chatkit.task_group`.
-    #[serde(rename = "type")]
     pub type_: TaskGroupItemType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for TaskGroupItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = TaskGroupItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct TaskGroupItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<TaskGroupItem, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<TaskGroupItemObject> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::vec::Vec<TaskGroupTask>> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<TaskGroupItemType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "tasks" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "thread_id" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(TaskGroupItem {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    object: crate::codegen_support::required(f2, "object")?,
-                    tasks: f3.unwrap_or_default(),
-                    thread_id: crate::codegen_support::required(f4, "thread_id")?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for TaskGroupItem {
+    const EXPECTING: &'static str = "struct TaskGroupItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "tasks" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "thread_id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(TaskGroupItem {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            object: crate::codegen_support::required(f2, "object")?,
+            tasks: f3.unwrap_or_default(),
+            thread_id: crate::codegen_support::required(f4, "thread_id")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for TaskGroupItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("tasks", &self.tasks)?;
+        map.serialize_entry("thread_id", &self.thread_id)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Type discriminator that is always `chatkit.thread_item`.
@@ -2960,158 +3010,153 @@ impl<'de> ::serde::Deserialize<'de> for TaskGroupItemType {
     }
 }
 ///Task entry that appears within a TaskGroup.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TaskGroupTask {
     ///Optional heading for the grouped task. Defaults to null when not provided.
-    #[serde(default)]
     pub heading: ::std::option::Option<::std::string::String>,
     ///Optional summary that describes the grouped task. Defaults to null when omitted.
-    #[serde(default)]
     pub summary: ::std::option::Option<::std::string::String>,
     ///Subtype for the grouped task.
-    #[serde(rename = "type")]
     pub type_: TaskType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for TaskGroupTask {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = TaskGroupTask;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct TaskGroupTask")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<TaskGroupTask, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<TaskType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "heading" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "summary" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(TaskGroupTask {
-                    heading: f0.unwrap_or_default(),
-                    summary: f1.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for TaskGroupTask {
+    const EXPECTING: &'static str = "struct TaskGroupTask";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "heading" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "summary" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(TaskGroupTask {
+            heading: f0.unwrap_or_default(),
+            summary: f1.unwrap_or_default(),
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for TaskGroupTask {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("heading", &self.heading)?;
+        map.serialize_entry("summary", &self.summary)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Task emitted by the workflow to show progress and status updates.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TaskItem {
     ///Unix timestamp (in seconds) for when the item was created.
     pub created_at: i64,
     ///Optional heading for the task. Defaults to null when not provided.
-    #[serde(default)]
     pub heading: ::std::option::Option<::std::string::String>,
     ///Identifier of the thread item.
     pub id: ::std::string::String,
     ///Type discriminator that is always `chatkit.thread_item`.
     pub object: TaskItemObject,
     ///Optional summary that describes the task. Defaults to null when omitted.
-    #[serde(default)]
     pub summary: ::std::option::Option<::std::string::String>,
     ///Subtype for the task.
     pub task_type: TaskType,
     ///Identifier of the parent thread.
     pub thread_id: ::std::string::String,
     ///Type discriminator that is always `chatkit.task`.
-    #[serde(rename = "type")]
     pub type_: TaskItemType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for TaskItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = TaskItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct TaskItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<TaskItem, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<TaskItemObject> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<TaskType> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<TaskItemType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "heading" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "summary" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "task_type" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "thread_id" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(TaskItem {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    heading: f1.unwrap_or_default(),
-                    id: crate::codegen_support::required(f2, "id")?,
-                    object: crate::codegen_support::required(f3, "object")?,
-                    summary: f4.unwrap_or_default(),
-                    task_type: crate::codegen_support::required(f5, "task_type")?,
-                    thread_id: crate::codegen_support::required(f6, "thread_id")?,
-                    type_: crate::codegen_support::required(f7, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for TaskItem {
+    const EXPECTING: &'static str = "struct TaskItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "heading" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "summary" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "task_type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "thread_id" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(TaskItem {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            heading: f1.unwrap_or_default(),
+            id: crate::codegen_support::required(f2, "id")?,
+            object: crate::codegen_support::required(f3, "object")?,
+            summary: f4.unwrap_or_default(),
+            task_type: crate::codegen_support::required(f5, "task_type")?,
+            thread_id: crate::codegen_support::required(f6, "thread_id")?,
+            type_: crate::codegen_support::required(f7, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for TaskItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("heading", &self.heading)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("summary", &self.summary)?;
+        map.serialize_entry("task_type", &self.task_type)?;
+        map.serialize_entry("thread_id", &self.thread_id)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Type discriminator that is always `chatkit.thread_item`.
@@ -3396,75 +3441,75 @@ impl ::std::convert::From<TaskGroupItem> for ThreadItem {
     }
 }
 ///A paginated list of thread items rendered for the ChatKit API.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ThreadItemListResource {
     ///A list of items
-    #[serde(default)]
     pub data: ::std::vec::Vec<ThreadItem>,
     ///The ID of the first item in the list.
-    #[serde(default)]
     pub first_id: ::std::option::Option<::std::string::String>,
     ///Whether there are more items available.
     pub has_more: bool,
     ///The ID of the last item in the list.
-    #[serde(default)]
     pub last_id: ::std::option::Option<::std::string::String>,
     ///The type of object returned, must be `list`.
     pub object: ThreadItemListResourceObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ThreadItemListResource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ThreadItemListResource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ThreadItemListResource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ThreadItemListResource, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<ThreadItem>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<ThreadItemListResourceObject> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ThreadItemListResource {
-                    data: f0.unwrap_or_default(),
-                    first_id: f1.unwrap_or_default(),
-                    has_more: crate::codegen_support::required(f2, "has_more")?,
-                    last_id: f3.unwrap_or_default(),
-                    object: crate::codegen_support::required(f4, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ThreadItemListResource {
+    const EXPECTING: &'static str = "struct ThreadItemListResource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ThreadItemListResource {
+            data: f0.unwrap_or_default(),
+            first_id: f1.unwrap_or_default(),
+            has_more: crate::codegen_support::required(f2, "has_more")?,
+            last_id: f3.unwrap_or_default(),
+            object: crate::codegen_support::required(f4, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ThreadItemListResource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("first_id", &self.first_id)?;
+        map.serialize_entry("has_more", &self.has_more)?;
+        map.serialize_entry("last_id", &self.last_id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of object returned, must be `list`.
@@ -3527,75 +3572,75 @@ impl<'de> ::serde::Deserialize<'de> for ThreadItemListResourceObject {
     }
 }
 ///A paginated list of ChatKit threads.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ThreadListResource {
     ///A list of items
-    #[serde(default)]
     pub data: ::std::vec::Vec<ThreadResource>,
     ///The ID of the first item in the list.
-    #[serde(default)]
     pub first_id: ::std::option::Option<::std::string::String>,
     ///Whether there are more items available.
     pub has_more: bool,
     ///The ID of the last item in the list.
-    #[serde(default)]
     pub last_id: ::std::option::Option<::std::string::String>,
     ///The type of object returned, must be `list`.
     pub object: ThreadListResourceObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ThreadListResource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ThreadListResource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ThreadListResource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ThreadListResource, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<ThreadResource>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<ThreadListResourceObject> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ThreadListResource {
-                    data: f0.unwrap_or_default(),
-                    first_id: f1.unwrap_or_default(),
-                    has_more: crate::codegen_support::required(f2, "has_more")?,
-                    last_id: f3.unwrap_or_default(),
-                    object: crate::codegen_support::required(f4, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ThreadListResource {
+    const EXPECTING: &'static str = "struct ThreadListResource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ThreadListResource {
+            data: f0.unwrap_or_default(),
+            first_id: f1.unwrap_or_default(),
+            has_more: crate::codegen_support::required(f2, "has_more")?,
+            last_id: f3.unwrap_or_default(),
+            object: crate::codegen_support::required(f4, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ThreadListResource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("first_id", &self.first_id)?;
+        map.serialize_entry("has_more", &self.has_more)?;
+        map.serialize_entry("last_id", &self.last_id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of object returned, must be `list`.
@@ -3658,7 +3703,7 @@ impl<'de> ::serde::Deserialize<'de> for ThreadListResourceObject {
     }
 }
 ///Represents a ChatKit thread and its current status.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ThreadResource {
     ///Unix timestamp (in seconds) for when the thread was created.
     pub created_at: i64,
@@ -3669,67 +3714,70 @@ pub struct ThreadResource {
     ///Current status for the thread. Defaults to `active` for newly created threads.
     pub status: ThreadResourceStatus,
     ///Optional human-readable title for the thread. Defaults to null when no title has been generated.
-    #[serde(default)]
     pub title: ::std::option::Option<::std::string::String>,
     ///Free-form string that identifies your end user who owns the thread.
     pub user: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ThreadResource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ThreadResource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ThreadResource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ThreadResource, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<ThreadResourceObject> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<ThreadResourceStatus> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "title" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "user" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ThreadResource {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    object: crate::codegen_support::required(f2, "object")?,
-                    status: crate::codegen_support::required(f3, "status")?,
-                    title: f4.unwrap_or_default(),
-                    user: crate::codegen_support::required(f5, "user")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ThreadResource {
+    const EXPECTING: &'static str = "struct ThreadResource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "title" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "user" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ThreadResource {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            object: crate::codegen_support::required(f2, "object")?,
+            status: crate::codegen_support::required(f3, "status")?,
+            title: f4.unwrap_or_default(),
+            user: crate::codegen_support::required(f5, "user")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ThreadResource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("title", &self.title)?;
+        map.serialize_entry("user", &self.user)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Type discriminator that is always `chatkit.thread`.
@@ -3859,150 +3907,159 @@ impl ::std::convert::From<ClosedStatus> for ThreadResourceStatus {
     }
 }
 ///Tool selection that the assistant should honor when executing the item.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ToolChoice {
     ///Identifier of the requested tool.
     pub id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ToolChoice {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ToolChoice;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ToolChoice")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ToolChoice, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ToolChoice {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ToolChoice {
+    const EXPECTING: &'static str = "struct ToolChoice";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ToolChoice {
+            id: crate::codegen_support::required(f0, "id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ToolChoice {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Annotation that references a URL.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UrlAnnotation {
     ///URL referenced by the annotation.
     pub source: UrlAnnotationSource,
     ///Type discriminator that is always `url` for this annotation.
-    #[serde(rename = "type")]
     pub type_: UrlAnnotationType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for UrlAnnotation {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = UrlAnnotation;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UrlAnnotation")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<UrlAnnotation, A::Error> {
-                let mut f0: ::std::option::Option<UrlAnnotationSource> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<UrlAnnotationType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "source" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(UrlAnnotation {
-                    source: crate::codegen_support::required(f0, "source")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for UrlAnnotation {
+    const EXPECTING: &'static str = "struct UrlAnnotation";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "source" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(UrlAnnotation {
+            source: crate::codegen_support::required(f0, "source")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for UrlAnnotation {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("source", &self.source)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///URL backing an annotation entry.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UrlAnnotationSource {
     ///Type discriminator that is always `url`.
-    #[serde(rename = "type")]
     pub type_: UrlAnnotationSourceType,
     ///URL referenced by the annotation.
     pub url: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for UrlAnnotationSource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = UrlAnnotationSource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UrlAnnotationSource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<UrlAnnotationSource, A::Error> {
-                let mut f0: ::std::option::Option<UrlAnnotationSourceType> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "url" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(UrlAnnotationSource {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    url: crate::codegen_support::required(f1, "url")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for UrlAnnotationSource {
+    const EXPECTING: &'static str = "struct UrlAnnotationSource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "url" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(UrlAnnotationSource {
+            type_: crate::codegen_support::required(f0, "type")?,
+            url: crate::codegen_support::required(f1, "url")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for UrlAnnotationSource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        map.serialize_entry("url", &self.url)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Type discriminator that is always `url`.
@@ -4124,54 +4181,57 @@ impl<'de> ::serde::Deserialize<'de> for UrlAnnotationType {
     }
 }
 ///Text block that a user contributed to the thread.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UserMessageInputText {
     ///Plain-text content supplied by the user.
     pub text: ::std::string::String,
     ///Type discriminator that is always `input_text`.
-    #[serde(rename = "type")]
     pub type_: UserMessageInputTextType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for UserMessageInputText {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = UserMessageInputText;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UserMessageInputText")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<UserMessageInputText, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<UserMessageInputTextType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(UserMessageInputText {
-                    text: crate::codegen_support::required(f0, "text")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for UserMessageInputText {
+    const EXPECTING: &'static str = "struct UserMessageInputText";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(UserMessageInputText {
+            text: crate::codegen_support::required(f0, "text")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for UserMessageInputText {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Type discriminator that is always `input_text`.
@@ -4234,98 +4294,94 @@ impl<'de> ::serde::Deserialize<'de> for UserMessageInputTextType {
     }
 }
 ///User-authored messages within a thread.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UserMessageItem {
     ///Attachments associated with the user message. Defaults to an empty list.
-    #[serde(default)]
     pub attachments: ::std::vec::Vec<Attachment>,
     ///Ordered content elements supplied by the user.
-    #[serde(default)]
     pub content: ::std::vec::Vec<UserMessageItemContentItem>,
     ///Unix timestamp (in seconds) for when the item was created.
     pub created_at: i64,
     ///Identifier of the thread item.
     pub id: ::std::string::String,
     ///Inference overrides applied to the message. Defaults to null when unset.
-    #[serde(default)]
     pub inference_options: ::std::option::Option<InferenceOptions>,
     ///Type discriminator that is always `chatkit.thread_item`.
     pub object: UserMessageItemObject,
     ///Identifier of the parent thread.
     pub thread_id: ::std::string::String,
-    #[serde(rename = "type")]
     pub type_: UserMessageItemType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for UserMessageItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = UserMessageItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UserMessageItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<UserMessageItem, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<Attachment>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::vec::Vec<UserMessageItemContentItem>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<InferenceOptions>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<UserMessageItemObject> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<UserMessageItemType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "attachments" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "content" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "created_at" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "inference_options" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "thread_id" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for UserMessageItem {
+    const EXPECTING: &'static str = "struct UserMessageItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "attachments" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "content" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "created_at" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "inference_options" => {
+                    f4 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(UserMessageItem {
-                    attachments: f0.unwrap_or_default(),
-                    content: f1.unwrap_or_default(),
-                    created_at: crate::codegen_support::required(f2, "created_at")?,
-                    id: crate::codegen_support::required(f3, "id")?,
-                    inference_options: f4.unwrap_or_default(),
-                    object: crate::codegen_support::required(f5, "object")?,
-                    thread_id: crate::codegen_support::required(f6, "thread_id")?,
-                    type_: crate::codegen_support::required(f7, "type")?,
-                    extra: extra,
-                })
+                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "thread_id" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(UserMessageItem {
+            attachments: f0.unwrap_or_default(),
+            content: f1.unwrap_or_default(),
+            created_at: crate::codegen_support::required(f2, "created_at")?,
+            id: crate::codegen_support::required(f3, "id")?,
+            inference_options: f4.unwrap_or_default(),
+            object: crate::codegen_support::required(f5, "object")?,
+            thread_id: crate::codegen_support::required(f6, "thread_id")?,
+            type_: crate::codegen_support::required(f7, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for UserMessageItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("attachments", &self.attachments)?;
+        map.serialize_entry("content", &self.content)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("inference_options", &self.inference_options)?;
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("thread_id", &self.thread_id)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Content blocks that comprise a user message.
@@ -4503,54 +4559,57 @@ impl<'de> ::serde::Deserialize<'de> for UserMessageItemType {
     }
 }
 ///Quoted snippet that the user referenced in their message.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UserMessageQuotedText {
     ///Quoted text content.
     pub text: ::std::string::String,
     ///Type discriminator that is always `quoted_text`.
-    #[serde(rename = "type")]
     pub type_: UserMessageQuotedTextType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for UserMessageQuotedText {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = UserMessageQuotedText;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UserMessageQuotedText")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<UserMessageQuotedText, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<UserMessageQuotedTextType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(UserMessageQuotedText {
-                    text: crate::codegen_support::required(f0, "text")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for UserMessageQuotedText {
+    const EXPECTING: &'static str = "struct UserMessageQuotedText";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(UserMessageQuotedText {
+            text: crate::codegen_support::required(f0, "text")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for UserMessageQuotedText {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Type discriminator that is always `quoted_text`.
@@ -4613,7 +4672,7 @@ impl<'de> ::serde::Deserialize<'de> for UserMessageQuotedTextType {
     }
 }
 ///Thread item that renders a widget payload.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WidgetMessageItem {
     ///Unix timestamp (in seconds) for when the item was created.
     pub created_at: i64,
@@ -4624,67 +4683,70 @@ pub struct WidgetMessageItem {
     ///Identifier of the parent thread.
     pub thread_id: ::std::string::String,
     ///Type discriminator that is always `chatkit.widget`.
-    #[serde(rename = "type")]
     pub type_: WidgetMessageItemType,
     ///Serialized widget payload rendered in the UI.
     pub widget: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WidgetMessageItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WidgetMessageItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WidgetMessageItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WidgetMessageItem, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<WidgetMessageItemObject> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<WidgetMessageItemType> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "thread_id" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "widget" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WidgetMessageItem {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    object: crate::codegen_support::required(f2, "object")?,
-                    thread_id: crate::codegen_support::required(f3, "thread_id")?,
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    widget: crate::codegen_support::required(f5, "widget")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WidgetMessageItem {
+    const EXPECTING: &'static str = "struct WidgetMessageItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "thread_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "widget" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WidgetMessageItem {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            object: crate::codegen_support::required(f2, "object")?,
+            thread_id: crate::codegen_support::required(f3, "thread_id")?,
+            type_: crate::codegen_support::required(f4, "type")?,
+            widget: crate::codegen_support::required(f5, "widget")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WidgetMessageItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("thread_id", &self.thread_id)?;
+        map.serialize_entry("type", &self.type_)?;
+        map.serialize_entry("widget", &self.widget)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Type discriminator that is always `chatkit.thread_item`.
@@ -4806,80 +4868,78 @@ impl<'de> ::serde::Deserialize<'de> for WidgetMessageItemType {
     }
 }
 ///Workflow reference and overrides applied to the chat session.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WorkflowParam {
     ///Identifier for the workflow invoked by the session.
     pub id: ::std::string::String,
     ///State variables forwarded to the workflow. Keys may be up to 64 characters, values must be primitive types, and the map defaults to an empty object.
-    #[serde(default, skip_serializing_if = ":: std :: collections :: HashMap::is_empty")]
     pub state_variables: ::std::collections::HashMap<
         ::std::string::String,
         WorkflowParamStateVariablesValue,
     >,
     ///Optional tracing overrides for the workflow invocation. When omitted, tracing is enabled by default.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tracing: ::std::option::Option<WorkflowTracingParam>,
     ///Specific workflow version to run. Defaults to the latest deployed version.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub version: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WorkflowParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WorkflowParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WorkflowParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WorkflowParam, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::collections::HashMap<
-                        ::std::string::String,
-                        WorkflowParamStateVariablesValue,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<WorkflowTracingParam>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "state_variables" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tracing" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "version" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WorkflowParam {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    state_variables: f1.unwrap_or_default(),
-                    tracing: f2.unwrap_or_default(),
-                    version: f3.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WorkflowParam {
+    const EXPECTING: &'static str = "struct WorkflowParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "state_variables" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "tracing" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "version" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WorkflowParam {
+            id: crate::codegen_support::required(f0, "id")?,
+            state_variables: f1.unwrap_or_default(),
+            tracing: f2.unwrap_or_default(),
+            version: f3.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WorkflowParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        if !self.state_variables.is_empty() {
+            map.serialize_entry("state_variables", &self.state_variables)?;
+        }
+        if !self.tracing.is_none() {
+            map.serialize_entry("tracing", &self.tracing)?;
+        }
+        if !self.version.is_none() {
+            map.serialize_entry("version", &self.version)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`WorkflowParamStateVariablesValue`
@@ -5017,49 +5077,53 @@ impl<'de> ::serde::Deserialize<'de> for WorkflowParamStateVariablesValueString {
     }
 }
 ///Controls diagnostic tracing during the session.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkflowTracingParam {
     ///Whether tracing is enabled during the session. Defaults to true.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub enabled: ::std::option::Option<bool>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WorkflowTracingParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WorkflowTracingParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WorkflowTracingParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WorkflowTracingParam, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WorkflowTracingParam {
-                    enabled: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WorkflowTracingParam {
+    const EXPECTING: &'static str = "struct WorkflowTracingParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WorkflowTracingParam {
+            enabled: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WorkflowTracingParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.enabled.is_none() {
+            map.serialize_entry("enabled", &self.enabled)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 impl ResponseOutputTextAnnotationsItem {

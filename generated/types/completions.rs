@@ -4,7 +4,7 @@
 // Included by openai.rs under #[cfg(any (feature = "completions"))].
 
 ///`CreateCompletionRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateCompletionRequest {
     /**Generates `best_of` completions server-side and returns the "best" (the one with the highest log probability per token). Results cannot be streamed.
 
@@ -12,17 +12,14 @@ When used with `n`, `best_of` controls the number of candidate completions and `
 
 **Note:** Because this parameter generates many completions, it can quickly consume your token quota. Use carefully and ensure that you have reasonable settings for `max_tokens` and `stop`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub best_of: ::std::option::Option<i64>,
     /**Echo back the prompt in addition to the completion
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub echo: ::std::option::Option<bool>,
     /**Number between -2.0 and 2.0. Positive values penalize new tokens based on their existing frequency in the text so far, decreasing the model's likelihood to repeat the same line verbatim.
 
 [See more information about frequency and presence penalties.](/docs/guides/text-generation)
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub frequency_penalty: ::std::option::Option<f64>,
     /**Modify the likelihood of specified tokens appearing in the completion.
 
@@ -30,7 +27,6 @@ Accepts a JSON object that maps tokens (specified by their token ID in the GPT t
 
 As an example, you can pass `{"50256": -100}` to prevent the <|endoftext|> token from being generated.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub logit_bias: ::std::option::Option<
         ::std::collections::HashMap<::std::string::String, i64>,
     >,
@@ -38,13 +34,11 @@ As an example, you can pass `{"50256": -100}` to prevent the <|endoftext|> token
 
 The maximum value for `logprobs` is 5.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub logprobs: ::std::option::Option<i64>,
     /**The maximum number of [tokens](/tokenizer) that can be generated in the completion.
 
 The token count of your prompt plus `max_tokens` cannot exceed the model's context length. [Example Python code](https://cookbook.openai.com/examples/how_to_count_tokens_with_tiktoken) for counting tokens.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_tokens: ::std::option::Option<u64>,
     /**ID of the model to use. You can use the [List models](/docs/api-reference/models/list) API to see all of your available models, or see our [Model overview](/docs/models) for descriptions of them.
 */
@@ -53,173 +47,188 @@ The token count of your prompt plus `max_tokens` cannot exceed the model's conte
 
 **Note:** Because this parameter generates many completions, it can quickly consume your token quota. Use carefully and ensure that you have reasonable settings for `max_tokens` and `stop`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub n: ::std::option::Option<::std::num::NonZeroU64>,
     /**Number between -2.0 and 2.0. Positive values penalize new tokens based on whether they appear in the text so far, increasing the model's likelihood to talk about new topics.
 
 [See more information about frequency and presence penalties.](/docs/guides/text-generation)
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub presence_penalty: ::std::option::Option<f64>,
     /**The prompt(s) to generate completions for, encoded as a string, array of strings, array of tokens, or array of token arrays.
 
 Note that <|endoftext|> is the document separator that the model sees during training, so if a prompt is not specified the model will generate as if from the beginning of a new document.
 */
-    #[serde(default)]
     pub prompt: ::std::option::Option<CreateCompletionRequestPrompt>,
     /**If specified, our system will make a best effort to sample deterministically, such that repeated requests with the same `seed` and parameters should return the same result.
 
 Determinism is not guaranteed, and you should refer to the `system_fingerprint` response parameter to monitor changes in the backend.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub seed: ::std::option::Option<i64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stop: ::std::option::Option<StopConfiguration>,
     /**Whether to stream back partial progress. If set, tokens will be sent as data-only [server-sent events](https://developer.mozilla.org/en-US/docs/Web/API/Server-sent_events/Using_server-sent_events#Event_stream_format) as they become available, with the stream terminated by a `data: [DONE]` message. [Example Python code](https://cookbook.openai.com/examples/how_to_stream_completions).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stream: ::std::option::Option<bool>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stream_options: ::std::option::Option<ChatCompletionStreamOptions>,
     /**The suffix that comes after a completion of inserted text.
 
 This parameter is only supported for `gpt-3.5-turbo-instruct`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub suffix: ::std::option::Option<::std::string::String>,
     /**What sampling temperature to use, between 0 and 2. Higher values like 0.8 will make the output more random, while lower values like 0.2 will make it more focused and deterministic.
 
 We generally recommend altering this or `top_p` but not both.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub temperature: ::std::option::Option<f64>,
     /**An alternative to sampling with temperature, called nucleus sampling, where the model considers the results of the tokens with top_p probability mass. So 0.1 means only the tokens comprising the top 10% probability mass are considered.
 
 We generally recommend altering this or `temperature` but not both.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
     /**A unique identifier representing your end-user, which can help OpenAI to monitor and detect abuse. [Learn more](/docs/guides/safety-best-practices#end-user-ids).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateCompletionRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateCompletionRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateCompletionRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateCompletionRequest, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<
-                        ::std::collections::HashMap<::std::string::String, i64>,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::option::Option<u64>> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<
-                    ::std::option::Option<::std::num::NonZeroU64>,
-                > = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<
-                    ::std::option::Option<CreateCompletionRequestPrompt>,
-                > = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f11: ::std::option::Option<
-                    ::std::option::Option<StopConfiguration>,
-                > = ::std::option::Option::None;
-                let mut f12: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f13: ::std::option::Option<
-                    ::std::option::Option<ChatCompletionStreamOptions>,
-                > = ::std::option::Option::None;
-                let mut f14: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f15: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f16: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f17: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "best_of" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "echo" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "frequency_penalty" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "logit_bias" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "logprobs" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "max_tokens" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "model" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "n" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        "presence_penalty" => {
-                            f8 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt" => f9 = ::std::option::Option::Some(map.next_value()?),
-                        "seed" => f10 = ::std::option::Option::Some(map.next_value()?),
-                        "stop" => f11 = ::std::option::Option::Some(map.next_value()?),
-                        "stream" => f12 = ::std::option::Option::Some(map.next_value()?),
-                        "stream_options" => {
-                            f13 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "suffix" => f14 = ::std::option::Option::Some(map.next_value()?),
-                        "temperature" => {
-                            f15 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "top_p" => f16 = ::std::option::Option::Some(map.next_value()?),
-                        "user" => f17 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateCompletionRequest {
+    const EXPECTING: &'static str = "struct CreateCompletionRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut f11 = ::std::option::Option::None;
+        let mut f12 = ::std::option::Option::None;
+        let mut f13 = ::std::option::Option::None;
+        let mut f14 = ::std::option::Option::None;
+        let mut f15 = ::std::option::Option::None;
+        let mut f16 = ::std::option::Option::None;
+        let mut f17 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "best_of" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "echo" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "frequency_penalty" => {
+                    f2 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CreateCompletionRequest {
-                    best_of: f0.unwrap_or_default(),
-                    echo: f1.unwrap_or_default(),
-                    frequency_penalty: f2.unwrap_or_default(),
-                    logit_bias: f3.unwrap_or_default(),
-                    logprobs: f4.unwrap_or_default(),
-                    max_tokens: f5.unwrap_or_default(),
-                    model: crate::codegen_support::required(f6, "model")?,
-                    n: f7.unwrap_or_default(),
-                    presence_penalty: f8.unwrap_or_default(),
-                    prompt: f9.unwrap_or_default(),
-                    seed: f10.unwrap_or_default(),
-                    stop: f11.unwrap_or_default(),
-                    stream: f12.unwrap_or_default(),
-                    stream_options: f13.unwrap_or_default(),
-                    suffix: f14.unwrap_or_default(),
-                    temperature: f15.unwrap_or_default(),
-                    top_p: f16.unwrap_or_default(),
-                    user: f17.unwrap_or_default(),
-                    extra: extra,
-                })
+                "logit_bias" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "logprobs" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "max_tokens" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "n" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "presence_penalty" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "prompt" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "seed" => f10 = ::std::option::Option::Some(map.next_value()?),
+                "stop" => f11 = ::std::option::Option::Some(map.next_value()?),
+                "stream" => f12 = ::std::option::Option::Some(map.next_value()?),
+                "stream_options" => f13 = ::std::option::Option::Some(map.next_value()?),
+                "suffix" => f14 = ::std::option::Option::Some(map.next_value()?),
+                "temperature" => f15 = ::std::option::Option::Some(map.next_value()?),
+                "top_p" => f16 = ::std::option::Option::Some(map.next_value()?),
+                "user" => f17 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateCompletionRequest {
+            best_of: f0.unwrap_or_default(),
+            echo: f1.unwrap_or_default(),
+            frequency_penalty: f2.unwrap_or_default(),
+            logit_bias: f3.unwrap_or_default(),
+            logprobs: f4.unwrap_or_default(),
+            max_tokens: f5.unwrap_or_default(),
+            model: crate::codegen_support::required(f6, "model")?,
+            n: f7.unwrap_or_default(),
+            presence_penalty: f8.unwrap_or_default(),
+            prompt: f9.unwrap_or_default(),
+            seed: f10.unwrap_or_default(),
+            stop: f11.unwrap_or_default(),
+            stream: f12.unwrap_or_default(),
+            stream_options: f13.unwrap_or_default(),
+            suffix: f14.unwrap_or_default(),
+            temperature: f15.unwrap_or_default(),
+            top_p: f16.unwrap_or_default(),
+            user: f17.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateCompletionRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.best_of.is_none() {
+            map.serialize_entry("best_of", &self.best_of)?;
+        }
+        if !self.echo.is_none() {
+            map.serialize_entry("echo", &self.echo)?;
+        }
+        if !self.frequency_penalty.is_none() {
+            map.serialize_entry("frequency_penalty", &self.frequency_penalty)?;
+        }
+        if !self.logit_bias.is_none() {
+            map.serialize_entry("logit_bias", &self.logit_bias)?;
+        }
+        if !self.logprobs.is_none() {
+            map.serialize_entry("logprobs", &self.logprobs)?;
+        }
+        if !self.max_tokens.is_none() {
+            map.serialize_entry("max_tokens", &self.max_tokens)?;
+        }
+        map.serialize_entry("model", &self.model)?;
+        if !self.n.is_none() {
+            map.serialize_entry("n", &self.n)?;
+        }
+        if !self.presence_penalty.is_none() {
+            map.serialize_entry("presence_penalty", &self.presence_penalty)?;
+        }
+        map.serialize_entry("prompt", &self.prompt)?;
+        if !self.seed.is_none() {
+            map.serialize_entry("seed", &self.seed)?;
+        }
+        if !self.stop.is_none() {
+            map.serialize_entry("stop", &self.stop)?;
+        }
+        if !self.stream.is_none() {
+            map.serialize_entry("stream", &self.stream)?;
+        }
+        if !self.stream_options.is_none() {
+            map.serialize_entry("stream_options", &self.stream_options)?;
+        }
+        if !self.suffix.is_none() {
+            map.serialize_entry("suffix", &self.suffix)?;
+        }
+        if !self.temperature.is_none() {
+            map.serialize_entry("temperature", &self.temperature)?;
+        }
+        if !self.top_p.is_none() {
+            map.serialize_entry("top_p", &self.top_p)?;
+        }
+        if !self.user.is_none() {
+            map.serialize_entry("user", &self.user)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateCompletionRequestPrompt`
@@ -252,10 +261,9 @@ for CreateCompletionRequestPrompt {
 }
 /**Represents a completion response from the API. Note: both the streamed and non-streamed response objects share the same shape (unlike the chat endpoint).
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateCompletionResponse {
     ///The list of completion choices the model generated for the input prompt.
-    #[serde(default)]
     pub choices: ::std::vec::Vec<CreateCompletionResponseChoicesItem>,
     ///The Unix timestamp (in seconds) of when the completion was created.
     pub created: i64,
@@ -269,78 +277,83 @@ pub struct CreateCompletionResponse {
 
 Can be used in conjunction with the `seed` request parameter to understand when backend changes have been made that might impact determinism.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub system_fingerprint: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub usage: ::std::option::Option<CompletionUsage>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateCompletionResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateCompletionResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateCompletionResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateCompletionResponse, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<CreateCompletionResponseChoicesItem>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<CreateCompletionResponseObject> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<CompletionUsage>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "choices" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "created" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "system_fingerprint" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "usage" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateCompletionResponse {
+    const EXPECTING: &'static str = "struct CreateCompletionResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "choices" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "created" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "system_fingerprint" => {
+                    f5 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CreateCompletionResponse {
-                    choices: f0.unwrap_or_default(),
-                    created: crate::codegen_support::required(f1, "created")?,
-                    id: crate::codegen_support::required(f2, "id")?,
-                    model: crate::codegen_support::required(f3, "model")?,
-                    object: crate::codegen_support::required(f4, "object")?,
-                    system_fingerprint: f5.unwrap_or_default(),
-                    usage: f6.unwrap_or_default(),
-                    extra: extra,
-                })
+                "usage" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateCompletionResponse {
+            choices: f0.unwrap_or_default(),
+            created: crate::codegen_support::required(f1, "created")?,
+            id: crate::codegen_support::required(f2, "id")?,
+            model: crate::codegen_support::required(f3, "model")?,
+            object: crate::codegen_support::required(f4, "object")?,
+            system_fingerprint: f5.unwrap_or_default(),
+            usage: f6.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateCompletionResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("choices", &self.choices)?;
+        map.serialize_entry("created", &self.created)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("model", &self.model)?;
+        map.serialize_entry("object", &self.object)?;
+        if !self.system_fingerprint.is_none() {
+            map.serialize_entry("system_fingerprint", &self.system_fingerprint)?;
+        }
+        if !self.usage.is_none() {
+            map.serialize_entry("usage", &self.usage)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateCompletionResponseChoicesItem`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateCompletionResponseChoicesItem {
     /**The reason the model stopped generating tokens. This will be `stop` if the model hit a natural stop point or a provided stop sequence,
 `length` if the maximum number of tokens specified in the request was reached,
@@ -348,65 +361,62 @@ or `content_filter` if content was omitted due to a flag from our content filter
 */
     pub finish_reason: CreateCompletionResponseChoicesItemFinishReason,
     pub index: i64,
-    #[serde(default)]
     pub logprobs: ::std::option::Option<CreateCompletionResponseChoicesItemLogprobs>,
     pub text: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateCompletionResponseChoicesItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateCompletionResponseChoicesItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateCompletionResponseChoicesItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateCompletionResponseChoicesItem, A::Error> {
-                let mut f0: ::std::option::Option<
-                    CreateCompletionResponseChoicesItemFinishReason,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<CreateCompletionResponseChoicesItemLogprobs>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "finish_reason" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "logprobs" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "text" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateCompletionResponseChoicesItem {
-                    finish_reason: crate::codegen_support::required(
-                        f0,
-                        "finish_reason",
-                    )?,
-                    index: crate::codegen_support::required(f1, "index")?,
-                    logprobs: f2.unwrap_or_default(),
-                    text: crate::codegen_support::required(f3, "text")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateCompletionResponseChoicesItem {
+    const EXPECTING: &'static str = "struct CreateCompletionResponseChoicesItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "finish_reason" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "logprobs" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateCompletionResponseChoicesItem {
+            finish_reason: crate::codegen_support::required(f0, "finish_reason")?,
+            index: crate::codegen_support::required(f1, "index")?,
+            logprobs: f2.unwrap_or_default(),
+            text: crate::codegen_support::required(f3, "text")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateCompletionResponseChoicesItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("finish_reason", &self.finish_reason)?;
+        map.serialize_entry("index", &self.index)?;
+        map.serialize_entry("logprobs", &self.logprobs)?;
+        map.serialize_entry("text", &self.text)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The reason the model stopped generating tokens. This will be `stop` if the model hit a natural stop point or a provided stop sequence,
@@ -483,80 +493,76 @@ impl<'de> ::serde::Deserialize<'de> for CreateCompletionResponseChoicesItemFinis
     }
 }
 ///`CreateCompletionResponseChoicesItemLogprobs`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateCompletionResponseChoicesItemLogprobs {
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub text_offset: ::std::vec::Vec<i64>,
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub token_logprobs: ::std::vec::Vec<f64>,
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub tokens: ::std::vec::Vec<::std::string::String>,
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub top_logprobs: ::std::vec::Vec<
         ::std::collections::HashMap<::std::string::String, f64>,
     >,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateCompletionResponseChoicesItemLogprobs {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateCompletionResponseChoicesItemLogprobs;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateCompletionResponseChoicesItemLogprobs")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateCompletionResponseChoicesItemLogprobs,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::vec::Vec<i64>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::vec::Vec<f64>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::vec::Vec<
-                        ::std::collections::HashMap<::std::string::String, f64>,
-                    >,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "text_offset" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "token_logprobs" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "top_logprobs" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateCompletionResponseChoicesItemLogprobs {
-                    text_offset: f0.unwrap_or_default(),
-                    token_logprobs: f1.unwrap_or_default(),
-                    tokens: f2.unwrap_or_default(),
-                    top_logprobs: f3.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateCompletionResponseChoicesItemLogprobs {
+    const EXPECTING: &'static str = "struct CreateCompletionResponseChoicesItemLogprobs";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "text_offset" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "token_logprobs" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "top_logprobs" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateCompletionResponseChoicesItemLogprobs {
+            text_offset: f0.unwrap_or_default(),
+            token_logprobs: f1.unwrap_or_default(),
+            tokens: f2.unwrap_or_default(),
+            top_logprobs: f3.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateCompletionResponseChoicesItemLogprobs {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.text_offset.is_empty() {
+            map.serialize_entry("text_offset", &self.text_offset)?;
+        }
+        if !self.token_logprobs.is_empty() {
+            map.serialize_entry("token_logprobs", &self.token_logprobs)?;
+        }
+        if !self.tokens.is_empty() {
+            map.serialize_entry("tokens", &self.tokens)?;
+        }
+        if !self.top_logprobs.is_empty() {
+            map.serialize_entry("top_logprobs", &self.top_logprobs)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which is always "text_completion"

@@ -4,71 +4,66 @@
 // Included by openai.rs under #[cfg(any (feature = "containers" , feature = "conversations" , feature = "evals" , feature = "responses"))].
 
 ///`ContainerNetworkPolicyAllowlistParam`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContainerNetworkPolicyAllowlistParam {
     ///A list of allowed domains when type is `allowlist`.
-    #[serde(default)]
     pub allowed_domains: ::std::vec::Vec<::std::string::String>,
     ///Optional domain-scoped secrets for allowlisted domains.
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub domain_secrets: ::std::vec::Vec<ContainerNetworkPolicyDomainSecretParam>,
     ///Allow outbound network access only to specified domains. Always `allowlist`.
-    #[serde(rename = "type")]
     pub type_: ContainerNetworkPolicyAllowlistParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ContainerNetworkPolicyAllowlistParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ContainerNetworkPolicyAllowlistParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ContainerNetworkPolicyAllowlistParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ContainerNetworkPolicyAllowlistParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::vec::Vec<ContainerNetworkPolicyDomainSecretParam>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ContainerNetworkPolicyAllowlistParamType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "allowed_domains" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "domain_secrets" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ContainerNetworkPolicyAllowlistParam {
-                    allowed_domains: f0.unwrap_or_default(),
-                    domain_secrets: f1.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ContainerNetworkPolicyAllowlistParam {
+    const EXPECTING: &'static str = "struct ContainerNetworkPolicyAllowlistParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "allowed_domains" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "domain_secrets" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ContainerNetworkPolicyAllowlistParam {
+            allowed_domains: f0.unwrap_or_default(),
+            domain_secrets: f1.unwrap_or_default(),
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ContainerNetworkPolicyAllowlistParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("allowed_domains", &self.allowed_domains)?;
+        if !self.domain_secrets.is_empty() {
+            map.serialize_entry("domain_secrets", &self.domain_secrets)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Allow outbound network access only to specified domains. Always `allowlist`.
@@ -132,51 +127,52 @@ impl<'de> ::serde::Deserialize<'de> for ContainerNetworkPolicyAllowlistParamType
     }
 }
 ///`ContainerNetworkPolicyDisabledParam`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContainerNetworkPolicyDisabledParam {
     ///Disable outbound network access. Always `disabled`.
-    #[serde(rename = "type")]
     pub type_: ContainerNetworkPolicyDisabledParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ContainerNetworkPolicyDisabledParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ContainerNetworkPolicyDisabledParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ContainerNetworkPolicyDisabledParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ContainerNetworkPolicyDisabledParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ContainerNetworkPolicyDisabledParamType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ContainerNetworkPolicyDisabledParam {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ContainerNetworkPolicyDisabledParam {
+    const EXPECTING: &'static str = "struct ContainerNetworkPolicyDisabledParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ContainerNetworkPolicyDisabledParam {
+            type_: crate::codegen_support::required(f0, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ContainerNetworkPolicyDisabledParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Disable outbound network access. Always `disabled`.
@@ -240,7 +236,7 @@ impl<'de> ::serde::Deserialize<'de> for ContainerNetworkPolicyDisabledParamType 
     }
 }
 ///`ContainerNetworkPolicyDomainSecretParam`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContainerNetworkPolicyDomainSecretParam {
     ///The domain associated with the secret.
     pub domain: ContainerNetworkPolicyDomainSecretParamDomain,
@@ -249,58 +245,55 @@ pub struct ContainerNetworkPolicyDomainSecretParam {
     ///The secret value to inject for the domain.
     pub value: ContainerNetworkPolicyDomainSecretParamValue,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ContainerNetworkPolicyDomainSecretParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ContainerNetworkPolicyDomainSecretParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ContainerNetworkPolicyDomainSecretParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ContainerNetworkPolicyDomainSecretParam,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ContainerNetworkPolicyDomainSecretParamDomain,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ContainerNetworkPolicyDomainSecretParamName,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ContainerNetworkPolicyDomainSecretParamValue,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "domain" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "value" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ContainerNetworkPolicyDomainSecretParam {
-                    domain: crate::codegen_support::required(f0, "domain")?,
-                    name: crate::codegen_support::required(f1, "name")?,
-                    value: crate::codegen_support::required(f2, "value")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ContainerNetworkPolicyDomainSecretParam {
+    const EXPECTING: &'static str = "struct ContainerNetworkPolicyDomainSecretParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "domain" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "value" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ContainerNetworkPolicyDomainSecretParam {
+            domain: crate::codegen_support::required(f0, "domain")?,
+            name: crate::codegen_support::required(f1, "name")?,
+            value: crate::codegen_support::required(f2, "value")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ContainerNetworkPolicyDomainSecretParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("domain", &self.domain)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("value", &self.value)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The domain associated with the secret.
@@ -475,7 +468,7 @@ impl<'de> ::serde::Deserialize<'de> for ContainerNetworkPolicyDomainSecretParamV
     }
 }
 ///`InlineSkillParam`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct InlineSkillParam {
     ///The description of the skill.
     pub description: ::std::string::String,
@@ -484,57 +477,60 @@ pub struct InlineSkillParam {
     ///Inline skill payload
     pub source: InlineSkillSourceParam,
     ///Defines an inline skill for this request.
-    #[serde(rename = "type")]
     pub type_: InlineSkillParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for InlineSkillParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = InlineSkillParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct InlineSkillParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<InlineSkillParam, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<InlineSkillSourceParam> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<InlineSkillParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "description" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "source" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(InlineSkillParam {
-                    description: crate::codegen_support::required(f0, "description")?,
-                    name: crate::codegen_support::required(f1, "name")?,
-                    source: crate::codegen_support::required(f2, "source")?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for InlineSkillParam {
+    const EXPECTING: &'static str = "struct InlineSkillParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "source" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(InlineSkillParam {
+            description: crate::codegen_support::required(f0, "description")?,
+            name: crate::codegen_support::required(f1, "name")?,
+            source: crate::codegen_support::required(f2, "source")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for InlineSkillParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("description", &self.description)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("source", &self.source)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Defines an inline skill for this request.
@@ -597,61 +593,63 @@ impl<'de> ::serde::Deserialize<'de> for InlineSkillParamType {
     }
 }
 ///Inline skill payload
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct InlineSkillSourceParam {
     ///Base64-encoded skill zip bundle.
     pub data: InlineSkillSourceParamData,
     ///The media type of the inline skill payload. Must be `application/zip`.
     pub media_type: InlineSkillSourceParamMediaType,
     ///The type of the inline skill source. Must be `base64`.
-    #[serde(rename = "type")]
     pub type_: InlineSkillSourceParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for InlineSkillSourceParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = InlineSkillSourceParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct InlineSkillSourceParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<InlineSkillSourceParam, A::Error> {
-                let mut f0: ::std::option::Option<InlineSkillSourceParamData> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<InlineSkillSourceParamMediaType> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<InlineSkillSourceParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "media_type" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(InlineSkillSourceParam {
-                    data: crate::codegen_support::required(f0, "data")?,
-                    media_type: crate::codegen_support::required(f1, "media_type")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for InlineSkillSourceParam {
+    const EXPECTING: &'static str = "struct InlineSkillSourceParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "media_type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(InlineSkillSourceParam {
+            data: crate::codegen_support::required(f0, "data")?,
+            media_type: crate::codegen_support::required(f1, "media_type")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for InlineSkillSourceParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("media_type", &self.media_type)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Base64-encoded skill zip bundle.
@@ -830,62 +828,65 @@ impl<'de> ::serde::Deserialize<'de> for InlineSkillSourceParamType {
     }
 }
 ///`SkillReferenceParam`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SkillReferenceParam {
     ///The ID of the referenced skill.
     pub skill_id: SkillReferenceParamSkillId,
     ///References a skill created with the /v1/skills endpoint.
-    #[serde(rename = "type")]
     pub type_: SkillReferenceParamType,
     ///Optional skill version. Use a positive integer or 'latest'. Omit for default.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub version: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for SkillReferenceParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = SkillReferenceParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SkillReferenceParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<SkillReferenceParam, A::Error> {
-                let mut f0: ::std::option::Option<SkillReferenceParamSkillId> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<SkillReferenceParamType> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "skill_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "version" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(SkillReferenceParam {
-                    skill_id: crate::codegen_support::required(f0, "skill_id")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    version: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for SkillReferenceParam {
+    const EXPECTING: &'static str = "struct SkillReferenceParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "skill_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "version" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(SkillReferenceParam {
+            skill_id: crate::codegen_support::required(f0, "skill_id")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            version: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for SkillReferenceParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("skill_id", &self.skill_id)?;
+        map.serialize_entry("type", &self.type_)?;
+        if !self.version.is_none() {
+            map.serialize_entry("version", &self.version)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The ID of the referenced skill.

@@ -211,101 +211,104 @@ impl<'de> ::serde::Deserialize<'de> for ImageDetail {
     }
 }
 ///A file input to the model.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct InputFileContent {
     ///The detail level of the file to be sent to the model. Use `auto` to let the system select the detail level; for GPT-5.6 and later models, `auto` uses high-quality rendering, which may increase input token usage. Use `low` for lower-cost rendering, or `high` to render the file at higher quality. Defaults to `auto`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub detail: ::std::option::Option<FileInputDetail>,
     /**The content of the file to be sent to the model.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_data: ::std::option::Option<::std::string::String>,
     ///The ID of the file to be sent to the model.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_id: ::std::option::Option<::std::string::String>,
     ///The URL of the file to be sent to the model.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_url: ::std::option::Option<::std::string::String>,
     ///The name of the file to be sent to the model.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub filename: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_breakpoint: ::std::option::Option<PromptCacheBreakpointConfig>,
     ///The type of the input item. Always `input_file`.
-    #[serde(rename = "type")]
     pub type_: InputFileContentType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for InputFileContent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = InputFileContent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct InputFileContent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<InputFileContent, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<FileInputDetail>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<PromptCacheBreakpointConfig>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<InputFileContentType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "file_data" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "file_url" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "filename" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "prompt_cache_breakpoint" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for InputFileContent {
+    const EXPECTING: &'static str = "struct InputFileContent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "file_data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "file_url" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "filename" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "prompt_cache_breakpoint" => {
+                    f5 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(InputFileContent {
-                    detail: f0.unwrap_or_default(),
-                    file_data: f1.unwrap_or_default(),
-                    file_id: f2.unwrap_or_default(),
-                    file_url: f3.unwrap_or_default(),
-                    filename: f4.unwrap_or_default(),
-                    prompt_cache_breakpoint: f5.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f6, "type")?,
-                    extra: extra,
-                })
+                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(InputFileContent {
+            detail: f0.unwrap_or_default(),
+            file_data: f1.unwrap_or_default(),
+            file_id: f2.unwrap_or_default(),
+            file_url: f3.unwrap_or_default(),
+            filename: f4.unwrap_or_default(),
+            prompt_cache_breakpoint: f5.unwrap_or_default(),
+            type_: crate::codegen_support::required(f6, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for InputFileContent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.detail.is_none() {
+            map.serialize_entry("detail", &self.detail)?;
+        }
+        if !self.file_data.is_none() {
+            map.serialize_entry("file_data", &self.file_data)?;
+        }
+        if !self.file_id.is_none() {
+            map.serialize_entry("file_id", &self.file_id)?;
+        }
+        if !self.file_url.is_none() {
+            map.serialize_entry("file_url", &self.file_url)?;
+        }
+        if !self.filename.is_none() {
+            map.serialize_entry("filename", &self.filename)?;
+        }
+        if !self.prompt_cache_breakpoint.is_none() {
+            map.serialize_entry(
+                "prompt_cache_breakpoint",
+                &self.prompt_cache_breakpoint,
+            )?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the input item. Always `input_file`.
@@ -368,81 +371,85 @@ impl<'de> ::serde::Deserialize<'de> for InputFileContentType {
     }
 }
 ///An image input to the model. Learn about [image inputs](/docs/guides/vision).
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct InputImageContent {
     ///The detail level of the image to be sent to the model. One of `high`, `low`, `auto`, or `original`. Defaults to `auto`.
     pub detail: ImageDetail,
     ///The ID of the file to be sent to the model.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_id: ::std::option::Option<::std::string::String>,
     ///The URL of the image to be sent to the model. A fully qualified URL or base64 encoded image in a data URL.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub image_url: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_breakpoint: ::std::option::Option<PromptCacheBreakpointConfig>,
     ///The type of the input item. Always `input_image`.
-    #[serde(rename = "type")]
     pub type_: InputImageContentType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for InputImageContent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = InputImageContent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct InputImageContent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<InputImageContent, A::Error> {
-                let mut f0: ::std::option::Option<ImageDetail> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<PromptCacheBreakpointConfig>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<InputImageContentType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "image_url" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_cache_breakpoint" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for InputImageContent {
+    const EXPECTING: &'static str = "struct InputImageContent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "image_url" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "prompt_cache_breakpoint" => {
+                    f3 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(InputImageContent {
-                    detail: crate::codegen_support::required(f0, "detail")?,
-                    file_id: f1.unwrap_or_default(),
-                    image_url: f2.unwrap_or_default(),
-                    prompt_cache_breakpoint: f3.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(InputImageContent {
+            detail: crate::codegen_support::required(f0, "detail")?,
+            file_id: f1.unwrap_or_default(),
+            image_url: f2.unwrap_or_default(),
+            prompt_cache_breakpoint: f3.unwrap_or_default(),
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for InputImageContent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("detail", &self.detail)?;
+        if !self.file_id.is_none() {
+            map.serialize_entry("file_id", &self.file_id)?;
+        }
+        if !self.image_url.is_none() {
+            map.serialize_entry("image_url", &self.image_url)?;
+        }
+        if !self.prompt_cache_breakpoint.is_none() {
+            map.serialize_entry(
+                "prompt_cache_breakpoint",
+                &self.prompt_cache_breakpoint,
+            )?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the input item. Always `input_image`.
@@ -507,22 +514,19 @@ impl<'de> ::serde::Deserialize<'de> for InputImageContentType {
 /**Give the model access to additional tools via remote Model Context Protocol
 (MCP) servers. [Learn more about MCP](/docs/guides/tools-remote-mcp).
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct McpTool {
     ///The tool invocation context(s).
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub allowed_callers: ::std::option::Option<
         ::std::vec::Vec<CallableToolAllowedCaller>,
     >,
     /**List of allowed tool names or a filter object.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub allowed_tools: ::std::option::Option<McpToolAllowedTools>,
     /**An OAuth access token that can be used with a remote MCP server, either
 with a custom MCP server URL or a service connector. Your application
 must handle the OAuth authorization flow and provide the token here.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub authorization: ::std::option::Option<::std::string::String>,
     /**Identifier for service connectors, like those available in ChatGPT. One of
 `server_url`, `connector_id`, or `tunnel_id` must be provided. Learn more
@@ -539,25 +543,20 @@ Currently supported `connector_id` values are:
 - Outlook Email: `connector_outlookemail`
 - SharePoint: `connector_sharepoint`
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub connector_id: ::std::option::Option<McpToolConnectorId>,
     /**Whether this MCP tool is deferred and discovered via tool search.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub defer_loading: ::std::option::Option<bool>,
     /**Optional HTTP headers to send to the MCP server. Use for authentication
 or other purposes.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub headers: ::std::option::Option<
         ::std::collections::HashMap<::std::string::String, ::std::string::String>,
     >,
     ///Specify which of the MCP server's tools require approval.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub require_approval: ::std::option::Option<McpToolRequireApproval>,
     /**Optional description of the MCP server, used to provide more context.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub server_description: ::std::option::Option<::std::string::String>,
     /**A label for this MCP server, used to identify it in tool calls.
 */
@@ -565,130 +564,120 @@ or other purposes.
     /**The URL for the MCP server. One of `server_url`, `connector_id`, or
 `tunnel_id` must be provided.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub server_url: ::std::option::Option<::std::string::String>,
     /**The Secure MCP Tunnel ID to use instead of a direct server URL. One of
 `server_url`, `connector_id`, or `tunnel_id` must be provided.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tunnel_id: ::std::option::Option<McpToolTunnelId>,
     ///The type of the MCP tool. Always `mcp`.
-    #[serde(rename = "type")]
     pub type_: McpToolType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for McpTool {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = McpTool;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct McpTool")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<McpTool, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<CallableToolAllowedCaller>>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<McpToolAllowedTools>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<McpToolConnectorId>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<
-                        ::std::collections::HashMap<
-                            ::std::string::String,
-                            ::std::string::String,
-                        >,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<McpToolRequireApproval>,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<
-                    ::std::option::Option<McpToolTunnelId>,
-                > = ::std::option::Option::None;
-                let mut f11: ::std::option::Option<McpToolType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "allowed_callers" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "allowed_tools" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "authorization" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "connector_id" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "defer_loading" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "headers" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "require_approval" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "server_description" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "server_label" => {
-                            f8 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "server_url" => {
-                            f9 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tunnel_id" => {
-                            f10 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f11 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for McpTool {
+    const EXPECTING: &'static str = "struct McpTool";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut f11 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "allowed_callers" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "allowed_tools" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "authorization" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "connector_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "defer_loading" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "headers" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "require_approval" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "server_description" => {
+                    f7 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(McpTool {
-                    allowed_callers: f0.unwrap_or_default(),
-                    allowed_tools: f1.unwrap_or_default(),
-                    authorization: f2.unwrap_or_default(),
-                    connector_id: f3.unwrap_or_default(),
-                    defer_loading: f4.unwrap_or_default(),
-                    headers: f5.unwrap_or_default(),
-                    require_approval: f6.unwrap_or_default(),
-                    server_description: f7.unwrap_or_default(),
-                    server_label: crate::codegen_support::required(f8, "server_label")?,
-                    server_url: f9.unwrap_or_default(),
-                    tunnel_id: f10.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f11, "type")?,
-                    extra: extra,
-                })
+                "server_label" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "server_url" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "tunnel_id" => f10 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f11 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(McpTool {
+            allowed_callers: f0.unwrap_or_default(),
+            allowed_tools: f1.unwrap_or_default(),
+            authorization: f2.unwrap_or_default(),
+            connector_id: f3.unwrap_or_default(),
+            defer_loading: f4.unwrap_or_default(),
+            headers: f5.unwrap_or_default(),
+            require_approval: f6.unwrap_or_default(),
+            server_description: f7.unwrap_or_default(),
+            server_label: crate::codegen_support::required(f8, "server_label")?,
+            server_url: f9.unwrap_or_default(),
+            tunnel_id: f10.unwrap_or_default(),
+            type_: crate::codegen_support::required(f11, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for McpTool {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.allowed_callers.is_none() {
+            map.serialize_entry("allowed_callers", &self.allowed_callers)?;
+        }
+        if !self.allowed_tools.is_none() {
+            map.serialize_entry("allowed_tools", &self.allowed_tools)?;
+        }
+        if !self.authorization.is_none() {
+            map.serialize_entry("authorization", &self.authorization)?;
+        }
+        if !self.connector_id.is_none() {
+            map.serialize_entry("connector_id", &self.connector_id)?;
+        }
+        if !self.defer_loading.is_none() {
+            map.serialize_entry("defer_loading", &self.defer_loading)?;
+        }
+        if !self.headers.is_none() {
+            map.serialize_entry("headers", &self.headers)?;
+        }
+        if !self.require_approval.is_none() {
+            map.serialize_entry("require_approval", &self.require_approval)?;
+        }
+        if !self.server_description.is_none() {
+            map.serialize_entry("server_description", &self.server_description)?;
+        }
+        map.serialize_entry("server_label", &self.server_label)?;
+        if !self.server_url.is_none() {
+            map.serialize_entry("server_url", &self.server_url)?;
+        }
+        if !self.tunnel_id.is_none() {
+            map.serialize_entry("tunnel_id", &self.tunnel_id)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`McpToolAllowedTools`
@@ -821,64 +810,64 @@ impl<'de> ::serde::Deserialize<'de> for McpToolConnectorId {
 }
 /**A filter object to specify which tools are allowed.
 */
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct McpToolFilter {
     /**Indicates whether or not a tool modifies data or is read-only. If an
 MCP server is [annotated with `readOnlyHint`](https://modelcontextprotocol.io/specification/2025-06-18/schema#toolannotations-readonlyhint),
 it will match this filter.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub read_only: ::std::option::Option<bool>,
     ///List of allowed tool names.
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub tool_names: ::std::vec::Vec<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for McpToolFilter {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = McpToolFilter;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct McpToolFilter")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<McpToolFilter, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "read_only" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tool_names" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(McpToolFilter {
-                    read_only: f0.unwrap_or_default(),
-                    tool_names: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for McpToolFilter {
+    const EXPECTING: &'static str = "struct McpToolFilter";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "read_only" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "tool_names" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(McpToolFilter {
+            read_only: f0.unwrap_or_default(),
+            tool_names: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for McpToolFilter {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.read_only.is_none() {
+            map.serialize_entry("read_only", &self.read_only)?;
+        }
+        if !self.tool_names.is_empty() {
+            map.serialize_entry("tool_names", &self.tool_names)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`McpToolRequireApproval`

@@ -4,61 +4,61 @@
 // Included by openai.rs under #[cfg(any (feature = "conversations" , feature = "evals" , feature = "responses"))].
 
 ///Allows the assistant to create, delete, or update files using unified diffs.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ApplyPatchToolParam {
     ///The tool invocation context(s).
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub allowed_callers: ::std::option::Option<
         ::std::vec::Vec<CallableToolAllowedCaller>,
     >,
     ///The type of the tool. Always `apply_patch`.
-    #[serde(rename = "type")]
     pub type_: ApplyPatchToolParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ApplyPatchToolParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ApplyPatchToolParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ApplyPatchToolParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ApplyPatchToolParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<CallableToolAllowedCaller>>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<ApplyPatchToolParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "allowed_callers" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ApplyPatchToolParam {
-                    allowed_callers: f0.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ApplyPatchToolParam {
+    const EXPECTING: &'static str = "struct ApplyPatchToolParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "allowed_callers" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ApplyPatchToolParam {
+            allowed_callers: f0.unwrap_or_default(),
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ApplyPatchToolParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.allowed_callers.is_none() {
+            map.serialize_entry("allowed_callers", &self.allowed_callers)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the tool. Always `apply_patch`.
@@ -121,81 +121,83 @@ impl<'de> ::serde::Deserialize<'de> for ApplyPatchToolParamType {
     }
 }
 ///`ApproximateLocation`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ApproximateLocation {
     ///Free text input for the city of the user, e.g. `San Francisco`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub city: ::std::option::Option<::std::string::String>,
     ///The two-letter [ISO country code](https://en.wikipedia.org/wiki/ISO_3166-1) of the user, e.g. `US`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub country: ::std::option::Option<::std::string::String>,
     ///Free text input for the region of the user, e.g. `California`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub region: ::std::option::Option<::std::string::String>,
     ///The [IANA timezone](https://timeapi.io/documentation/iana-timezones) of the user, e.g. `America/Los_Angeles`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub timezone: ::std::option::Option<::std::string::String>,
     ///The type of location approximation. Always `approximate`.
-    #[serde(rename = "type")]
     pub type_: ApproximateLocationType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ApproximateLocation {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ApproximateLocation;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ApproximateLocation")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ApproximateLocation, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<ApproximateLocationType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "city" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "country" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "region" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "timezone" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ApproximateLocation {
-                    city: f0.unwrap_or_default(),
-                    country: f1.unwrap_or_default(),
-                    region: f2.unwrap_or_default(),
-                    timezone: f3.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ApproximateLocation {
+    const EXPECTING: &'static str = "struct ApproximateLocation";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "city" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "country" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "region" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "timezone" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ApproximateLocation {
+            city: f0.unwrap_or_default(),
+            country: f1.unwrap_or_default(),
+            region: f2.unwrap_or_default(),
+            timezone: f3.unwrap_or_default(),
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ApproximateLocation {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.city.is_none() {
+            map.serialize_entry("city", &self.city)?;
+        }
+        if !self.country.is_none() {
+            map.serialize_entry("country", &self.country)?;
+        }
+        if !self.region.is_none() {
+            map.serialize_entry("region", &self.region)?;
+        }
+        if !self.timezone.is_none() {
+            map.serialize_entry("timezone", &self.timezone)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of location approximation. Always `approximate`.
@@ -258,77 +260,75 @@ impl<'de> ::serde::Deserialize<'de> for ApproximateLocationType {
     }
 }
 ///Configuration for a code interpreter container. Optionally specify the IDs of the files to run the code on.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AutoCodeInterpreterToolParam {
     ///An optional list of uploaded files to make available to your code.
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub file_ids: ::std::vec::Vec<::std::string::String>,
     ///The memory limit for the code interpreter container.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub memory_limit: ::std::option::Option<ContainerMemoryLimit>,
     ///Network access policy for the container.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub network_policy: ::std::option::Option<AutoCodeInterpreterToolParamNetworkPolicy>,
     ///Always `auto`.
-    #[serde(rename = "type")]
     pub type_: AutoCodeInterpreterToolParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for AutoCodeInterpreterToolParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = AutoCodeInterpreterToolParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AutoCodeInterpreterToolParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<AutoCodeInterpreterToolParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ContainerMemoryLimit>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<AutoCodeInterpreterToolParamNetworkPolicy>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<AutoCodeInterpreterToolParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "memory_limit" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "network_policy" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(AutoCodeInterpreterToolParam {
-                    file_ids: f0.unwrap_or_default(),
-                    memory_limit: f1.unwrap_or_default(),
-                    network_policy: f2.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for AutoCodeInterpreterToolParam {
+    const EXPECTING: &'static str = "struct AutoCodeInterpreterToolParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "memory_limit" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "network_policy" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(AutoCodeInterpreterToolParam {
+            file_ids: f0.unwrap_or_default(),
+            memory_limit: f1.unwrap_or_default(),
+            network_policy: f2.unwrap_or_default(),
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for AutoCodeInterpreterToolParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.file_ids.is_empty() {
+            map.serialize_entry("file_ids", &self.file_ids)?;
+        }
+        if !self.memory_limit.is_none() {
+            map.serialize_entry("memory_limit", &self.memory_limit)?;
+        }
+        if !self.network_policy.is_none() {
+            map.serialize_entry("network_policy", &self.network_policy)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Network access policy for the container.
@@ -454,10 +454,9 @@ impl<'de> ::serde::Deserialize<'de> for AutoCodeInterpreterToolParamType {
 }
 /**A tool that runs Python code to help generate a response to a prompt.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CodeInterpreterTool {
     ///The tool invocation context(s).
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub allowed_callers: ::std::option::Option<
         ::std::vec::Vec<CallableToolAllowedCaller>,
     >,
@@ -468,58 +467,58 @@ optional `memory_limit` setting.
     pub container: CodeInterpreterToolContainer,
     /**The type of the code interpreter tool. Always `code_interpreter`.
 */
-    #[serde(rename = "type")]
     pub type_: CodeInterpreterToolType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CodeInterpreterTool {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CodeInterpreterTool;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CodeInterpreterTool")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CodeInterpreterTool, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<CallableToolAllowedCaller>>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<CodeInterpreterToolContainer> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<CodeInterpreterToolType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "allowed_callers" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "container" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CodeInterpreterTool {
-                    allowed_callers: f0.unwrap_or_default(),
-                    container: crate::codegen_support::required(f1, "container")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CodeInterpreterTool {
+    const EXPECTING: &'static str = "struct CodeInterpreterTool";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "allowed_callers" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "container" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CodeInterpreterTool {
+            allowed_callers: f0.unwrap_or_default(),
+            container: crate::codegen_support::required(f1, "container")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CodeInterpreterTool {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.allowed_callers.is_none() {
+            map.serialize_entry("allowed_callers", &self.allowed_callers)?;
+        }
+        map.serialize_entry("container", &self.container)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The code interpreter container. Can be a container ID or an object that
@@ -680,49 +679,51 @@ impl<'de> ::serde::Deserialize<'de> for ComputerEnvironment {
     }
 }
 ///A tool that controls a virtual computer. Learn more about the [computer tool](https://platform.openai.com/docs/guides/tools-computer-use).
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ComputerTool {
     ///The type of the computer tool. Always `computer`.
-    #[serde(rename = "type")]
     pub type_: ComputerToolType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ComputerTool {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ComputerTool;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ComputerTool")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ComputerTool, A::Error> {
-                let mut f0: ::std::option::Option<ComputerToolType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ComputerTool {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ComputerTool {
+    const EXPECTING: &'static str = "struct ComputerTool";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ComputerTool {
+            type_: crate::codegen_support::required(f0, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ComputerTool {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the computer tool. Always `computer`.
@@ -785,7 +786,7 @@ impl<'de> ::serde::Deserialize<'de> for ComputerToolType {
     }
 }
 ///A tool that controls a virtual computer. Learn more about the [computer tool](https://platform.openai.com/docs/guides/tools-computer-use).
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ComputerUsePreviewTool {
     ///The height of the computer display.
     pub display_height: i64,
@@ -794,67 +795,60 @@ pub struct ComputerUsePreviewTool {
     ///The type of computer environment to control.
     pub environment: ComputerEnvironment,
     ///The type of the computer use tool. Always `computer_use_preview`.
-    #[serde(rename = "type")]
     pub type_: ComputerUsePreviewToolType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ComputerUsePreviewTool {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ComputerUsePreviewTool;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ComputerUsePreviewTool")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ComputerUsePreviewTool, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<ComputerEnvironment> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<ComputerUsePreviewToolType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "display_height" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "display_width" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "environment" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ComputerUsePreviewTool {
-                    display_height: crate::codegen_support::required(
-                        f0,
-                        "display_height",
-                    )?,
-                    display_width: crate::codegen_support::required(
-                        f1,
-                        "display_width",
-                    )?,
-                    environment: crate::codegen_support::required(f2, "environment")?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ComputerUsePreviewTool {
+    const EXPECTING: &'static str = "struct ComputerUsePreviewTool";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "display_height" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "display_width" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "environment" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ComputerUsePreviewTool {
+            display_height: crate::codegen_support::required(f0, "display_height")?,
+            display_width: crate::codegen_support::required(f1, "display_width")?,
+            environment: crate::codegen_support::required(f2, "environment")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ComputerUsePreviewTool {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("display_height", &self.display_height)?;
+        map.serialize_entry("display_width", &self.display_width)?;
+        map.serialize_entry("environment", &self.environment)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the computer use tool. Always `computer_use_preview`.
@@ -917,85 +911,83 @@ impl<'de> ::serde::Deserialize<'de> for ComputerUsePreviewToolType {
     }
 }
 ///`ContainerAutoParam`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContainerAutoParam {
     ///An optional list of uploaded files to make available to your code.
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub file_ids: ::std::vec::Vec<::std::string::String>,
     ///The memory limit for the container.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub memory_limit: ::std::option::Option<ContainerMemoryLimit>,
     ///Network access policy for the container.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub network_policy: ::std::option::Option<ContainerAutoParamNetworkPolicy>,
     ///An optional list of skills referenced by id or inline data.
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub skills: ::std::vec::Vec<ContainerAutoParamSkillsItem>,
     ///Automatically creates a container for this request
-    #[serde(rename = "type")]
     pub type_: ContainerAutoParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ContainerAutoParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ContainerAutoParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ContainerAutoParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ContainerAutoParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ContainerMemoryLimit>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<ContainerAutoParamNetworkPolicy>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::vec::Vec<ContainerAutoParamSkillsItem>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<ContainerAutoParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "memory_limit" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "network_policy" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "skills" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ContainerAutoParam {
-                    file_ids: f0.unwrap_or_default(),
-                    memory_limit: f1.unwrap_or_default(),
-                    network_policy: f2.unwrap_or_default(),
-                    skills: f3.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ContainerAutoParam {
+    const EXPECTING: &'static str = "struct ContainerAutoParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "memory_limit" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "network_policy" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "skills" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ContainerAutoParam {
+            file_ids: f0.unwrap_or_default(),
+            memory_limit: f1.unwrap_or_default(),
+            network_policy: f2.unwrap_or_default(),
+            skills: f3.unwrap_or_default(),
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ContainerAutoParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.file_ids.is_empty() {
+            map.serialize_entry("file_ids", &self.file_ids)?;
+        }
+        if !self.memory_limit.is_none() {
+            map.serialize_entry("memory_limit", &self.memory_limit)?;
+        }
+        if !self.network_policy.is_none() {
+            map.serialize_entry("network_policy", &self.network_policy)?;
+        }
+        if !self.skills.is_empty() {
+            map.serialize_entry("skills", &self.skills)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Network access policy for the container.
@@ -1250,56 +1242,57 @@ impl<'de> ::serde::Deserialize<'de> for ContainerMemoryLimit {
     }
 }
 ///`ContainerReferenceParam`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContainerReferenceParam {
     ///The ID of the referenced container.
     pub container_id: ::std::string::String,
     ///References a container created with the /v1/containers endpoint
-    #[serde(rename = "type")]
     pub type_: ContainerReferenceParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ContainerReferenceParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ContainerReferenceParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ContainerReferenceParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ContainerReferenceParam, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<ContainerReferenceParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "container_id" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ContainerReferenceParam {
-                    container_id: crate::codegen_support::required(f0, "container_id")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ContainerReferenceParam {
+    const EXPECTING: &'static str = "struct ContainerReferenceParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "container_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ContainerReferenceParam {
+            container_id: crate::codegen_support::required(f0, "container_id")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ContainerReferenceParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("container_id", &self.container_id)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///References a container created with the /v1/containers endpoint
@@ -1362,61 +1355,63 @@ impl<'de> ::serde::Deserialize<'de> for ContainerReferenceParamType {
     }
 }
 ///A grammar defined by the user.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CustomGrammarFormatParam {
     ///The grammar definition.
     pub definition: ::std::string::String,
     ///The syntax of the grammar definition. One of `lark` or `regex`.
     pub syntax: GrammarSyntax1,
     ///Grammar format. Always `grammar`.
-    #[serde(rename = "type")]
     pub type_: CustomGrammarFormatParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CustomGrammarFormatParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CustomGrammarFormatParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CustomGrammarFormatParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CustomGrammarFormatParam, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<GrammarSyntax1> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<CustomGrammarFormatParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "definition" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "syntax" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CustomGrammarFormatParam {
-                    definition: crate::codegen_support::required(f0, "definition")?,
-                    syntax: crate::codegen_support::required(f1, "syntax")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CustomGrammarFormatParam {
+    const EXPECTING: &'static str = "struct CustomGrammarFormatParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "definition" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "syntax" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CustomGrammarFormatParam {
+            definition: crate::codegen_support::required(f0, "definition")?,
+            syntax: crate::codegen_support::required(f1, "syntax")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CustomGrammarFormatParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("definition", &self.definition)?;
+        map.serialize_entry("syntax", &self.syntax)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Grammar format. Always `grammar`.
@@ -1479,49 +1474,51 @@ impl<'de> ::serde::Deserialize<'de> for CustomGrammarFormatParamType {
     }
 }
 ///Unconstrained free-form text.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CustomTextFormatParam {
     ///Unconstrained text format. Always `text`.
-    #[serde(rename = "type")]
     pub type_: CustomTextFormatParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CustomTextFormatParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CustomTextFormatParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CustomTextFormatParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CustomTextFormatParam, A::Error> {
-                let mut f0: ::std::option::Option<CustomTextFormatParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CustomTextFormatParam {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CustomTextFormatParam {
+    const EXPECTING: &'static str = "struct CustomTextFormatParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CustomTextFormatParam {
+            type_: crate::codegen_support::required(f0, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CustomTextFormatParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Unconstrained text format. Always `text`.
@@ -1584,92 +1581,91 @@ impl<'de> ::serde::Deserialize<'de> for CustomTextFormatParamType {
     }
 }
 ///A custom tool that processes input using a specified format. Learn more about   [custom tools](/docs/guides/function-calling#custom-tools)
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CustomToolParam {
     ///The tool invocation context(s).
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub allowed_callers: ::std::option::Option<
         ::std::vec::Vec<CallableToolAllowedCaller>,
     >,
     ///Whether this tool should be deferred and discovered via tool search.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub defer_loading: ::std::option::Option<bool>,
     ///Optional description of the custom tool, used to provide more context.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub description: ::std::option::Option<::std::string::String>,
     ///The input format for the custom tool. Default is unconstrained text.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub format: ::std::option::Option<CustomToolParamFormat>,
     ///The name of the custom tool, used to identify it in tool calls.
     pub name: ::std::string::String,
     ///The type of the custom tool. Always `custom`.
-    #[serde(rename = "type")]
     pub type_: CustomToolParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CustomToolParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CustomToolParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CustomToolParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CustomToolParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<CallableToolAllowedCaller>>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<CustomToolParamFormat>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<CustomToolParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "allowed_callers" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "defer_loading" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "description" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "format" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CustomToolParam {
-                    allowed_callers: f0.unwrap_or_default(),
-                    defer_loading: f1.unwrap_or_default(),
-                    description: f2.unwrap_or_default(),
-                    format: f3.unwrap_or_default(),
-                    name: crate::codegen_support::required(f4, "name")?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CustomToolParam {
+    const EXPECTING: &'static str = "struct CustomToolParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "allowed_callers" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "defer_loading" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "description" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "format" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CustomToolParam {
+            allowed_callers: f0.unwrap_or_default(),
+            defer_loading: f1.unwrap_or_default(),
+            description: f2.unwrap_or_default(),
+            format: f3.unwrap_or_default(),
+            name: crate::codegen_support::required(f4, "name")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CustomToolParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.allowed_callers.is_none() {
+            map.serialize_entry("allowed_callers", &self.allowed_callers)?;
+        }
+        if !self.defer_loading.is_none() {
+            map.serialize_entry("defer_loading", &self.defer_loading)?;
+        }
+        if !self.description.is_none() {
+            map.serialize_entry("description", &self.description)?;
+        }
+        if !self.format.is_none() {
+            map.serialize_entry("format", &self.format)?;
+        }
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The input format for the custom tool. Default is unconstrained text.
@@ -1793,13 +1789,12 @@ precedence over instructions given with the `user` role. Messages with the
 `assistant` role are presumed to have been generated by the model in previous
 interactions.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EasyInputMessage {
     /**Text, image, or audio input to the model, used to generate a response.
 Can also contain previous assistant responses.
 */
     pub content: EasyInputMessageContent,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub phase: ::std::option::Option<MessagePhase>,
     /**The role of the message input. One of `user`, `assistant`, `system`, or
 `developer`.
@@ -1807,57 +1802,64 @@ Can also contain previous assistant responses.
     pub role: EasyInputMessageRole,
     /**The type of the message input. Always `message`.
 */
-    #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<EasyInputMessageType>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for EasyInputMessage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = EasyInputMessage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EasyInputMessage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<EasyInputMessage, A::Error> {
-                let mut f0: ::std::option::Option<EasyInputMessageContent> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<MessagePhase>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<EasyInputMessageRole> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<EasyInputMessageType>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "phase" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "role" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(EasyInputMessage {
-                    content: crate::codegen_support::required(f0, "content")?,
-                    phase: f1.unwrap_or_default(),
-                    role: crate::codegen_support::required(f2, "role")?,
-                    type_: f3.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for EasyInputMessage {
+    const EXPECTING: &'static str = "struct EasyInputMessage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "phase" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "role" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(EasyInputMessage {
+            content: crate::codegen_support::required(f0, "content")?,
+            phase: f1.unwrap_or_default(),
+            role: crate::codegen_support::required(f2, "role")?,
+            type_: f3.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for EasyInputMessage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("content", &self.content)?;
+        if !self.phase.is_none() {
+            map.serialize_entry("phase", &self.phase)?;
+        }
+        map.serialize_entry("role", &self.role)?;
+        if !self.type_.is_none() {
+            map.serialize_entry("type", &self.type_)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Text, image, or audio input to the model, used to generate a response.
@@ -2039,83 +2041,81 @@ for EmptyModelParam {
     }
 }
 ///A tool that searches for relevant content from uploaded files. Learn more about the [file search tool](https://platform.openai.com/docs/guides/tools-file-search).
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FileSearchTool {
     ///A filter to apply.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub filters: ::std::option::Option<Filters>,
     ///The maximum number of results to return. This number should be between 1 and 50 inclusive.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_num_results: ::std::option::Option<i64>,
     ///Ranking options for search.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub ranking_options: ::std::option::Option<RankingOptions>,
     ///The type of the file search tool. Always `file_search`.
-    #[serde(rename = "type")]
     pub type_: FileSearchToolType,
     ///The IDs of the vector stores to search.
-    #[serde(default)]
     pub vector_store_ids: ::std::vec::Vec<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FileSearchTool {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FileSearchTool;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FileSearchTool")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FileSearchTool, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<Filters>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<RankingOptions>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<FileSearchToolType> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "filters" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "max_num_results" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "ranking_options" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "vector_store_ids" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FileSearchTool {
-                    filters: f0.unwrap_or_default(),
-                    max_num_results: f1.unwrap_or_default(),
-                    ranking_options: f2.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    vector_store_ids: f4.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FileSearchTool {
+    const EXPECTING: &'static str = "struct FileSearchTool";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "filters" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "max_num_results" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "ranking_options" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "vector_store_ids" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FileSearchTool {
+            filters: f0.unwrap_or_default(),
+            max_num_results: f1.unwrap_or_default(),
+            ranking_options: f2.unwrap_or_default(),
+            type_: crate::codegen_support::required(f3, "type")?,
+            vector_store_ids: f4.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FileSearchTool {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.filters.is_none() {
+            map.serialize_entry("filters", &self.filters)?;
+        }
+        if !self.max_num_results.is_none() {
+            map.serialize_entry("max_num_results", &self.max_num_results)?;
+        }
+        if !self.ranking_options.is_none() {
+            map.serialize_entry("ranking_options", &self.ranking_options)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        map.serialize_entry("vector_store_ids", &self.vector_store_ids)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the file search tool. Always `file_search`.
@@ -2274,70 +2274,68 @@ impl ::std::convert::From<CompoundFilter> for Filters {
     }
 }
 ///A tool that allows the model to execute shell commands.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FunctionShellToolParam {
     ///The tool invocation context(s).
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub allowed_callers: ::std::option::Option<
         ::std::vec::Vec<CallableToolAllowedCaller>,
     >,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub environment: ::std::option::Option<FunctionShellToolParamEnvironment>,
     ///The type of the shell tool. Always `shell`.
-    #[serde(rename = "type")]
     pub type_: FunctionShellToolParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FunctionShellToolParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FunctionShellToolParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FunctionShellToolParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FunctionShellToolParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<CallableToolAllowedCaller>>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<FunctionShellToolParamEnvironment>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<FunctionShellToolParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "allowed_callers" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "environment" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FunctionShellToolParam {
-                    allowed_callers: f0.unwrap_or_default(),
-                    environment: f1.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FunctionShellToolParam {
+    const EXPECTING: &'static str = "struct FunctionShellToolParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "allowed_callers" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "environment" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FunctionShellToolParam {
+            allowed_callers: f0.unwrap_or_default(),
+            environment: f1.unwrap_or_default(),
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FunctionShellToolParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.allowed_callers.is_none() {
+            map.serialize_entry("allowed_callers", &self.allowed_callers)?;
+        }
+        if !self.environment.is_none() {
+            map.serialize_entry("environment", &self.environment)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`FunctionShellToolParamEnvironment`
@@ -2468,225 +2466,209 @@ impl<'de> ::serde::Deserialize<'de> for FunctionShellToolParamType {
     }
 }
 ///Defines a function in your own code the model can choose to call. Learn more about [function calling](https://platform.openai.com/docs/guides/function-calling).
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FunctionTool {
     ///The tool invocation context(s).
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub allowed_callers: ::std::option::Option<
         ::std::vec::Vec<CallableToolAllowedCaller>,
     >,
     ///Whether this function is deferred and loaded via tool search.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub defer_loading: ::std::option::Option<bool>,
     ///A description of the function. Used by the model to determine whether or not to call the function.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub description: ::std::option::Option<::std::string::String>,
     ///The name of the function to call.
     pub name: ::std::string::String,
     ///A JSON schema object describing the JSON value encoded in string outputs for this function.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output_schema: ::std::option::Option<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     >,
     ///A JSON schema object describing the parameters of the function.
-    #[serde(default)]
     pub parameters: ::std::option::Option<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     >,
     ///Whether strict parameter validation is enforced for this function tool.
-    #[serde(default)]
     pub strict: ::std::option::Option<bool>,
     ///The type of the function tool. Always `function`.
-    #[serde(rename = "type")]
     pub type_: FunctionToolType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FunctionTool {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FunctionTool;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FunctionTool")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FunctionTool, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<CallableToolAllowedCaller>>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<FunctionToolType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "allowed_callers" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "defer_loading" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "description" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "output_schema" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "parameters" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "strict" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FunctionTool {
-                    allowed_callers: f0.unwrap_or_default(),
-                    defer_loading: f1.unwrap_or_default(),
-                    description: f2.unwrap_or_default(),
-                    name: crate::codegen_support::required(f3, "name")?,
-                    output_schema: f4.unwrap_or_default(),
-                    parameters: f5.unwrap_or_default(),
-                    strict: f6.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f7, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FunctionTool {
+    const EXPECTING: &'static str = "struct FunctionTool";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "allowed_callers" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "defer_loading" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "description" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "output_schema" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "parameters" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "strict" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FunctionTool {
+            allowed_callers: f0.unwrap_or_default(),
+            defer_loading: f1.unwrap_or_default(),
+            description: f2.unwrap_or_default(),
+            name: crate::codegen_support::required(f3, "name")?,
+            output_schema: f4.unwrap_or_default(),
+            parameters: f5.unwrap_or_default(),
+            strict: f6.unwrap_or_default(),
+            type_: crate::codegen_support::required(f7, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FunctionTool {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.allowed_callers.is_none() {
+            map.serialize_entry("allowed_callers", &self.allowed_callers)?;
+        }
+        if !self.defer_loading.is_none() {
+            map.serialize_entry("defer_loading", &self.defer_loading)?;
+        }
+        if !self.description.is_none() {
+            map.serialize_entry("description", &self.description)?;
+        }
+        map.serialize_entry("name", &self.name)?;
+        if !self.output_schema.is_none() {
+            map.serialize_entry("output_schema", &self.output_schema)?;
+        }
+        map.serialize_entry("parameters", &self.parameters)?;
+        map.serialize_entry("strict", &self.strict)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`FunctionToolParam`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FunctionToolParam {
     ///The tool invocation context(s).
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub allowed_callers: ::std::option::Option<
         ::std::vec::Vec<CallableToolAllowedCaller>,
     >,
     ///Whether this function should be deferred and discovered via tool search.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub defer_loading: ::std::option::Option<bool>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub description: ::std::option::Option<::std::string::String>,
     pub name: FunctionToolParamName,
     ///A JSON Schema describing the JSON value encoded in string outputs for this function tool. This does not describe content-array outputs.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output_schema: ::std::option::Option<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     >,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub parameters: ::std::option::Option<EmptyModelParam>,
     ///Whether to enforce strict parameter validation. If omitted, Responses attempts to use strict validation when the schema is compatible, and falls back to non-strict validation otherwise.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub strict: ::std::option::Option<bool>,
-    #[serde(rename = "type")]
     pub type_: FunctionToolParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FunctionToolParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FunctionToolParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FunctionToolParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FunctionToolParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<CallableToolAllowedCaller>>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<FunctionToolParamName> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<EmptyModelParam>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<FunctionToolParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "allowed_callers" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "defer_loading" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "description" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "output_schema" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "parameters" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "strict" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FunctionToolParam {
-                    allowed_callers: f0.unwrap_or_default(),
-                    defer_loading: f1.unwrap_or_default(),
-                    description: f2.unwrap_or_default(),
-                    name: crate::codegen_support::required(f3, "name")?,
-                    output_schema: f4.unwrap_or_default(),
-                    parameters: f5.unwrap_or_default(),
-                    strict: f6.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f7, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FunctionToolParam {
+    const EXPECTING: &'static str = "struct FunctionToolParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "allowed_callers" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "defer_loading" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "description" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "output_schema" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "parameters" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "strict" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FunctionToolParam {
+            allowed_callers: f0.unwrap_or_default(),
+            defer_loading: f1.unwrap_or_default(),
+            description: f2.unwrap_or_default(),
+            name: crate::codegen_support::required(f3, "name")?,
+            output_schema: f4.unwrap_or_default(),
+            parameters: f5.unwrap_or_default(),
+            strict: f6.unwrap_or_default(),
+            type_: crate::codegen_support::required(f7, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FunctionToolParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.allowed_callers.is_none() {
+            map.serialize_entry("allowed_callers", &self.allowed_callers)?;
+        }
+        if !self.defer_loading.is_none() {
+            map.serialize_entry("defer_loading", &self.defer_loading)?;
+        }
+        if !self.description.is_none() {
+            map.serialize_entry("description", &self.description)?;
+        }
+        map.serialize_entry("name", &self.name)?;
+        if !self.output_schema.is_none() {
+            map.serialize_entry("output_schema", &self.output_schema)?;
+        }
+        if !self.parameters.is_none() {
+            map.serialize_entry("parameters", &self.parameters)?;
+        }
+        if !self.strict.is_none() {
+            map.serialize_entry("strict", &self.strict)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`FunctionToolParamName`
@@ -2934,60 +2916,57 @@ impl<'de> ::serde::Deserialize<'de> for GrammarSyntax1 {
     }
 }
 ///`HybridSearchOptions`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct HybridSearchOptions {
     ///The weight of the embedding in the reciprocal ranking fusion.
     pub embedding_weight: f64,
     ///The weight of the text in the reciprocal ranking fusion.
     pub text_weight: f64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for HybridSearchOptions {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = HybridSearchOptions;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct HybridSearchOptions")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<HybridSearchOptions, A::Error> {
-                let mut f0: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "embedding_weight" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "text_weight" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(HybridSearchOptions {
-                    embedding_weight: crate::codegen_support::required(
-                        f0,
-                        "embedding_weight",
-                    )?,
-                    text_weight: crate::codegen_support::required(f1, "text_weight")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for HybridSearchOptions {
+    const EXPECTING: &'static str = "struct HybridSearchOptions";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "embedding_weight" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "text_weight" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(HybridSearchOptions {
+            embedding_weight: crate::codegen_support::required(f0, "embedding_weight")?,
+            text_weight: crate::codegen_support::required(f1, "text_weight")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for HybridSearchOptions {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("embedding_weight", &self.embedding_weight)?;
+        map.serialize_entry("text_weight", &self.text_weight)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ImageGenActionEnum`
@@ -3061,11 +3040,10 @@ impl<'de> ::serde::Deserialize<'de> for ImageGenActionEnum {
 }
 /**A tool that generates images using the GPT image models.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ImageGenTool {
     /**Whether to generate a new image or edit an existing image. Default: `auto`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub action: ::std::option::Option<ImageGenActionEnum>,
     /**Set the background of the generated image. One of `transparent`,
 `opaque`, or `auto`. Transparent backgrounds are available for
@@ -3073,146 +3051,141 @@ supported GPT Image models. For `gpt-image-2` and
 `gpt-image-2-2026-04-21`, this support is in preview. When using
 `transparent`, set the output format to `png` or `webp`. Default: `auto`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub background: ::std::option::Option<ImageGenToolBackground>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub input_fidelity: ::std::option::Option<InputFidelity>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub input_image_mask: ::std::option::Option<ImageGenToolInputImageMask>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub model: ::std::option::Option<::std::string::String>,
     /**Moderation level for the generated image. Default: `auto`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub moderation: ::std::option::Option<ImageGenToolModeration>,
     /**Compression level for the output image. Default: 100.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output_compression: ::std::option::Option<i64>,
     /**The output format of the generated image. One of `png`, `webp`, or
 `jpeg`. Default: `png`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output_format: ::std::option::Option<ImageGenToolOutputFormat>,
     /**Number of partial images to generate in streaming mode, from 0 (default value) to 3.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub partial_images: ::std::option::Option<i64>,
     /**The quality of the generated image. One of `low`, `medium`, `high`,
 or `auto`. Default: `auto`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub quality: ::std::option::Option<ImageGenToolQuality>,
     ///The size of the generated images. For `gpt-image-2` and `gpt-image-2-2026-04-21`, arbitrary resolutions are supported as `WIDTHxHEIGHT` strings, for example `1536x864`. Width and height must both be divisible by 16 and the requested aspect ratio must be between 1:3 and 3:1. Resolutions above `2560x1440` are experimental, and the maximum supported resolution is `3840x2160`. The requested size must also satisfy the model's current pixel and edge limits. The standard sizes `1024x1024`, `1536x1024`, and `1024x1536` are supported by the GPT image models; `auto` is supported for models that allow automatic sizing. For `dall-e-2`, use one of `256x256`, `512x512`, or `1024x1024`. For `dall-e-3`, use one of `1024x1024`, `1792x1024`, or `1024x1792`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub size: ::std::option::Option<::std::string::String>,
     /**The type of the image generation tool. Always `image_generation`.
 */
-    #[serde(rename = "type")]
     pub type_: ImageGenToolType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ImageGenTool {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ImageGenTool;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ImageGenTool")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ImageGenTool, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<ImageGenActionEnum>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ImageGenToolBackground>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<InputFidelity>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<ImageGenToolInputImageMask>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<ImageGenToolModeration>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<
-                    ::std::option::Option<ImageGenToolOutputFormat>,
-                > = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<
-                    ::std::option::Option<ImageGenToolQuality>,
-                > = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f11: ::std::option::Option<ImageGenToolType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "action" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "background" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "input_fidelity" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "input_image_mask" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "model" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "moderation" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output_compression" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output_format" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "partial_images" => {
-                            f8 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "quality" => f9 = ::std::option::Option::Some(map.next_value()?),
-                        "size" => f10 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f11 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ImageGenTool {
+    const EXPECTING: &'static str = "struct ImageGenTool";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut f11 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "action" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "background" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "input_fidelity" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "input_image_mask" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "moderation" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "output_compression" => {
+                    f6 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ImageGenTool {
-                    action: f0.unwrap_or_default(),
-                    background: f1.unwrap_or_default(),
-                    input_fidelity: f2.unwrap_or_default(),
-                    input_image_mask: f3.unwrap_or_default(),
-                    model: f4.unwrap_or_default(),
-                    moderation: f5.unwrap_or_default(),
-                    output_compression: f6.unwrap_or_default(),
-                    output_format: f7.unwrap_or_default(),
-                    partial_images: f8.unwrap_or_default(),
-                    quality: f9.unwrap_or_default(),
-                    size: f10.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f11, "type")?,
-                    extra: extra,
-                })
+                "output_format" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "partial_images" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "quality" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "size" => f10 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f11 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ImageGenTool {
+            action: f0.unwrap_or_default(),
+            background: f1.unwrap_or_default(),
+            input_fidelity: f2.unwrap_or_default(),
+            input_image_mask: f3.unwrap_or_default(),
+            model: f4.unwrap_or_default(),
+            moderation: f5.unwrap_or_default(),
+            output_compression: f6.unwrap_or_default(),
+            output_format: f7.unwrap_or_default(),
+            partial_images: f8.unwrap_or_default(),
+            quality: f9.unwrap_or_default(),
+            size: f10.unwrap_or_default(),
+            type_: crate::codegen_support::required(f11, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ImageGenTool {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.action.is_none() {
+            map.serialize_entry("action", &self.action)?;
+        }
+        if !self.background.is_none() {
+            map.serialize_entry("background", &self.background)?;
+        }
+        if !self.input_fidelity.is_none() {
+            map.serialize_entry("input_fidelity", &self.input_fidelity)?;
+        }
+        if !self.input_image_mask.is_none() {
+            map.serialize_entry("input_image_mask", &self.input_image_mask)?;
+        }
+        if !self.model.is_none() {
+            map.serialize_entry("model", &self.model)?;
+        }
+        if !self.moderation.is_none() {
+            map.serialize_entry("moderation", &self.moderation)?;
+        }
+        if !self.output_compression.is_none() {
+            map.serialize_entry("output_compression", &self.output_compression)?;
+        }
+        if !self.output_format.is_none() {
+            map.serialize_entry("output_format", &self.output_format)?;
+        }
+        if !self.partial_images.is_none() {
+            map.serialize_entry("partial_images", &self.partial_images)?;
+        }
+        if !self.quality.is_none() {
+            map.serialize_entry("quality", &self.quality)?;
+        }
+        if !self.size.is_none() {
+            map.serialize_entry("size", &self.size)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Set the background of the generated image. One of `transparent`,
@@ -3292,63 +3265,63 @@ impl<'de> ::serde::Deserialize<'de> for ImageGenToolBackground {
 /**Optional mask for inpainting. Contains `image_url`
 (string, optional) and `file_id` (string, optional).
 */
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ImageGenToolInputImageMask {
     /**File ID for the mask image.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_id: ::std::option::Option<::std::string::String>,
     /**Base64-encoded mask image.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub image_url: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ImageGenToolInputImageMask {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ImageGenToolInputImageMask;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ImageGenToolInputImageMask")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ImageGenToolInputImageMask, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "image_url" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ImageGenToolInputImageMask {
-                    file_id: f0.unwrap_or_default(),
-                    image_url: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ImageGenToolInputImageMask {
+    const EXPECTING: &'static str = "struct ImageGenToolInputImageMask";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "image_url" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ImageGenToolInputImageMask {
+            file_id: f0.unwrap_or_default(),
+            image_url: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ImageGenToolInputImageMask {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.file_id.is_none() {
+            map.serialize_entry("file_id", &self.file_id)?;
+        }
+        if !self.image_url.is_none() {
+            map.serialize_entry("image_url", &self.image_url)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Moderation level for the generated image. Default: `auto`.
@@ -3713,55 +3686,59 @@ impl ::std::convert::From<::std::vec::Vec<InputContent>> for InputMessageContent
     }
 }
 ///`LocalEnvironmentParam`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LocalEnvironmentParam {
     ///An optional list of skills.
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub skills: ::std::vec::Vec<LocalSkillParam>,
     ///Use a local computer environment.
-    #[serde(rename = "type")]
     pub type_: LocalEnvironmentParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for LocalEnvironmentParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = LocalEnvironmentParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct LocalEnvironmentParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<LocalEnvironmentParam, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<LocalSkillParam>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<LocalEnvironmentParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "skills" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(LocalEnvironmentParam {
-                    skills: f0.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for LocalEnvironmentParam {
+    const EXPECTING: &'static str = "struct LocalEnvironmentParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "skills" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(LocalEnvironmentParam {
+            skills: f0.unwrap_or_default(),
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for LocalEnvironmentParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.skills.is_empty() {
+            map.serialize_entry("skills", &self.skills)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Use a local computer environment.
@@ -3824,49 +3801,51 @@ impl<'de> ::serde::Deserialize<'de> for LocalEnvironmentParamType {
     }
 }
 ///A tool that allows the model to execute shell commands in a local environment.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LocalShellToolParam {
     ///The type of the local shell tool. Always `local_shell`.
-    #[serde(rename = "type")]
     pub type_: LocalShellToolParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for LocalShellToolParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = LocalShellToolParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct LocalShellToolParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<LocalShellToolParam, A::Error> {
-                let mut f0: ::std::option::Option<LocalShellToolParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(LocalShellToolParam {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for LocalShellToolParam {
+    const EXPECTING: &'static str = "struct LocalShellToolParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(LocalShellToolParam {
+            type_: crate::codegen_support::required(f0, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for LocalShellToolParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the local shell tool. Always `local_shell`.
@@ -3929,7 +3908,7 @@ impl<'de> ::serde::Deserialize<'de> for LocalShellToolParamType {
     }
 }
 ///`LocalSkillParam`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LocalSkillParam {
     ///The description of the skill.
     pub description: ::std::string::String,
@@ -3938,51 +3917,54 @@ pub struct LocalSkillParam {
     ///The path to the directory containing the skill.
     pub path: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for LocalSkillParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = LocalSkillParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct LocalSkillParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<LocalSkillParam, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "description" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "path" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(LocalSkillParam {
-                    description: crate::codegen_support::required(f0, "description")?,
-                    name: crate::codegen_support::required(f1, "name")?,
-                    path: crate::codegen_support::required(f2, "path")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for LocalSkillParam {
+    const EXPECTING: &'static str = "struct LocalSkillParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "path" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(LocalSkillParam {
+            description: crate::codegen_support::required(f0, "description")?,
+            name: crate::codegen_support::required(f1, "name")?,
+            path: crate::codegen_support::required(f2, "path")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for LocalSkillParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("description", &self.description)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("path", &self.path)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Labels an `assistant` message as intermediate commentary (`commentary`) or the final answer (`final_answer`).
@@ -4053,69 +4035,69 @@ impl<'de> ::serde::Deserialize<'de> for MessagePhase {
     }
 }
 ///Groups function/custom tools under a shared namespace.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NamespaceToolParam {
     ///A description of the namespace shown to the model.
     pub description: ::std::string::String,
     ///The namespace name used in tool calls (for example, `crm`).
     pub name: NamespaceToolParamName,
     ///The function/custom tools available inside this namespace.
-    #[serde(default)]
     pub tools: ::std::vec::Vec<NamespaceToolParamToolsItem>,
     ///The type of the tool. Always `namespace`.
-    #[serde(rename = "type")]
     pub type_: NamespaceToolParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for NamespaceToolParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = NamespaceToolParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct NamespaceToolParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<NamespaceToolParam, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<NamespaceToolParamName> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::vec::Vec<NamespaceToolParamToolsItem>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<NamespaceToolParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "description" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "tools" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(NamespaceToolParam {
-                    description: crate::codegen_support::required(f0, "description")?,
-                    name: crate::codegen_support::required(f1, "name")?,
-                    tools: f2.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for NamespaceToolParam {
+    const EXPECTING: &'static str = "struct NamespaceToolParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "tools" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(NamespaceToolParam {
+            description: crate::codegen_support::required(f0, "description")?,
+            name: crate::codegen_support::required(f1, "name")?,
+            tools: f2.unwrap_or_default(),
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for NamespaceToolParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("description", &self.description)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("tools", &self.tools)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The namespace name used in tool calls (for example, `crm`).
@@ -4288,49 +4270,51 @@ impl<'de> ::serde::Deserialize<'de> for NamespaceToolParamType {
     }
 }
 ///`ProgrammaticToolCallingParam`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProgrammaticToolCallingParam {
     ///The type of the tool. Always `programmatic_tool_calling`.
-    #[serde(rename = "type")]
     pub type_: ProgrammaticToolCallingParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ProgrammaticToolCallingParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ProgrammaticToolCallingParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ProgrammaticToolCallingParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ProgrammaticToolCallingParam, A::Error> {
-                let mut f0: ::std::option::Option<ProgrammaticToolCallingParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ProgrammaticToolCallingParam {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ProgrammaticToolCallingParam {
+    const EXPECTING: &'static str = "struct ProgrammaticToolCallingParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ProgrammaticToolCallingParam {
+            type_: crate::codegen_support::required(f0, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ProgrammaticToolCallingParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the tool. Always `programmatic_tool_calling`.
@@ -4457,69 +4441,69 @@ impl<'de> ::serde::Deserialize<'de> for RankerVersionType {
     }
 }
 ///`RankingOptions`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RankingOptions {
     ///Weights that control how reciprocal rank fusion balances semantic embedding matches versus sparse keyword matches when hybrid search is enabled.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub hybrid_search: ::std::option::Option<HybridSearchOptions>,
     ///The ranker to use for the file search.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub ranker: ::std::option::Option<RankerVersionType>,
     ///The score threshold for the file search, a number between 0 and 1. Numbers closer to 1 will attempt to return only the most relevant results, but may return fewer results.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub score_threshold: ::std::option::Option<f64>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RankingOptions {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RankingOptions;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RankingOptions")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<RankingOptions, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<HybridSearchOptions>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<RankerVersionType>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "hybrid_search" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "ranker" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "score_threshold" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RankingOptions {
-                    hybrid_search: f0.unwrap_or_default(),
-                    ranker: f1.unwrap_or_default(),
-                    score_threshold: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for RankingOptions {
+    const EXPECTING: &'static str = "struct RankingOptions";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "hybrid_search" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "ranker" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "score_threshold" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RankingOptions {
+            hybrid_search: f0.unwrap_or_default(),
+            ranker: f1.unwrap_or_default(),
+            score_threshold: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RankingOptions {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.hybrid_search.is_none() {
+            map.serialize_entry("hybrid_search", &self.hybrid_search)?;
+        }
+        if !self.ranker.is_none() {
+            map.serialize_entry("ranker", &self.ranker)?;
+        }
+        if !self.score_threshold.is_none() {
+            map.serialize_entry("score_threshold", &self.score_threshold)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`SearchContentType`
@@ -4940,79 +4924,75 @@ impl<'de> ::serde::Deserialize<'de> for ToolSearchExecutionType {
     }
 }
 ///Hosted or BYOT tool search configuration for deferred tools.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ToolSearchToolParam {
     ///Description shown to the model for a client-executed tool search tool.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub description: ::std::option::Option<::std::string::String>,
     ///Whether tool search is executed by the server or by the client.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub execution: ::std::option::Option<ToolSearchExecutionType>,
     ///Parameter schema for a client-executed tool search tool.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub parameters: ::std::option::Option<EmptyModelParam>,
     ///The type of the tool. Always `tool_search`.
-    #[serde(rename = "type")]
     pub type_: ToolSearchToolParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ToolSearchToolParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ToolSearchToolParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ToolSearchToolParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ToolSearchToolParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ToolSearchExecutionType>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<EmptyModelParam>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<ToolSearchToolParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "description" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "execution" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "parameters" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ToolSearchToolParam {
-                    description: f0.unwrap_or_default(),
-                    execution: f1.unwrap_or_default(),
-                    parameters: f2.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ToolSearchToolParam {
+    const EXPECTING: &'static str = "struct ToolSearchToolParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "execution" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "parameters" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ToolSearchToolParam {
+            description: f0.unwrap_or_default(),
+            execution: f1.unwrap_or_default(),
+            parameters: f2.unwrap_or_default(),
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ToolSearchToolParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.description.is_none() {
+            map.serialize_entry("description", &self.description)?;
+        }
+        if !self.execution.is_none() {
+            map.serialize_entry("execution", &self.execution)?;
+        }
+        if !self.parameters.is_none() {
+            map.serialize_entry("parameters", &self.parameters)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the tool. Always `tool_search`.
@@ -5076,83 +5056,85 @@ impl<'de> ::serde::Deserialize<'de> for ToolSearchToolParamType {
 }
 /**The approximate location of the user.
 */
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WebSearchApproximateLocation {
     ///Free text input for the city of the user, e.g. `San Francisco`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub city: ::std::option::Option<::std::string::String>,
     ///The two-letter [ISO country code](https://en.wikipedia.org/wiki/ISO_3166-1) of the user, e.g. `US`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub country: ::std::option::Option<::std::string::String>,
     ///Free text input for the region of the user, e.g. `California`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub region: ::std::option::Option<::std::string::String>,
     ///The [IANA timezone](https://timeapi.io/documentation/iana-timezones) of the user, e.g. `America/Los_Angeles`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub timezone: ::std::option::Option<::std::string::String>,
     ///The type of location approximation. Always `approximate`.
-    #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<WebSearchApproximateLocationType>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebSearchApproximateLocation {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebSearchApproximateLocation;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebSearchApproximateLocation")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebSearchApproximateLocation, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<WebSearchApproximateLocationType>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "city" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "country" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "region" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "timezone" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebSearchApproximateLocation {
-                    city: f0.unwrap_or_default(),
-                    country: f1.unwrap_or_default(),
-                    region: f2.unwrap_or_default(),
-                    timezone: f3.unwrap_or_default(),
-                    type_: f4.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebSearchApproximateLocation {
+    const EXPECTING: &'static str = "struct WebSearchApproximateLocation";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "city" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "country" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "region" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "timezone" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebSearchApproximateLocation {
+            city: f0.unwrap_or_default(),
+            country: f1.unwrap_or_default(),
+            region: f2.unwrap_or_default(),
+            timezone: f3.unwrap_or_default(),
+            type_: f4.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebSearchApproximateLocation {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.city.is_none() {
+            map.serialize_entry("city", &self.city)?;
+        }
+        if !self.country.is_none() {
+            map.serialize_entry("country", &self.country)?;
+        }
+        if !self.region.is_none() {
+            map.serialize_entry("region", &self.region)?;
+        }
+        if !self.timezone.is_none() {
+            map.serialize_entry("timezone", &self.timezone)?;
+        }
+        if !self.type_.is_none() {
+            map.serialize_entry("type", &self.type_)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of location approximation. Always `approximate`.
@@ -5215,76 +5197,78 @@ impl<'de> ::serde::Deserialize<'de> for WebSearchApproximateLocationType {
     }
 }
 ///This tool searches the web for relevant results to use in a response. Learn more about the [web search tool](https://platform.openai.com/docs/guides/tools-web-search).
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebSearchPreviewTool {
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub search_content_types: ::std::vec::Vec<SearchContentType>,
     ///High level guidance for the amount of context window space to use for the search. One of `low`, `medium`, or `high`. `medium` is the default.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub search_context_size: ::std::option::Option<SearchContextSize>,
     ///The type of the web search tool. One of `web_search_preview` or `web_search_preview_2025_03_11`.
-    #[serde(rename = "type")]
     pub type_: WebSearchPreviewToolType,
     ///The user's location.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user_location: ::std::option::Option<ApproximateLocation>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebSearchPreviewTool {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebSearchPreviewTool;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebSearchPreviewTool")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebSearchPreviewTool, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<SearchContentType>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<SearchContextSize>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<WebSearchPreviewToolType> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<ApproximateLocation>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "search_content_types" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "search_context_size" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "user_location" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebSearchPreviewTool {
+    const EXPECTING: &'static str = "struct WebSearchPreviewTool";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "search_content_types" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(WebSearchPreviewTool {
-                    search_content_types: f0.unwrap_or_default(),
-                    search_context_size: f1.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    user_location: f3.unwrap_or_default(),
-                    extra: extra,
-                })
+                "search_context_size" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "user_location" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebSearchPreviewTool {
+            search_content_types: f0.unwrap_or_default(),
+            search_context_size: f1.unwrap_or_default(),
+            type_: crate::codegen_support::required(f2, "type")?,
+            user_location: f3.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebSearchPreviewTool {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.search_content_types.is_empty() {
+            map.serialize_entry("search_content_types", &self.search_content_types)?;
+        }
+        if !self.search_context_size.is_none() {
+            map.serialize_entry("search_context_size", &self.search_context_size)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        if !self.user_location.is_none() {
+            map.serialize_entry("user_location", &self.user_location)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the web search tool. One of `web_search_preview` or `web_search_preview_2025_03_11`.
@@ -5354,140 +5338,142 @@ impl<'de> ::serde::Deserialize<'de> for WebSearchPreviewToolType {
 /**Search the Internet for sources related to the prompt. Learn more about the
 [web search tool](/docs/guides/tools-web-search).
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebSearchTool {
     ///Allow live internet access for web search. Defaults to true when omitted. When false, the web search tool runs in offline/cache-only mode and will not fetch new external content.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub external_web_access: ::std::option::Option<bool>,
     /**Filters for the search.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub filters: ::std::option::Option<WebSearchToolFilters>,
     ///High level guidance for the amount of context window space to use for the search. One of `low`, `medium`, or `high`. `medium` is the default.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub search_context_size: ::std::option::Option<WebSearchToolSearchContextSize>,
     ///The type of the web search tool. One of `web_search` or `web_search_2025_08_26`.
-    #[serde(rename = "type")]
     pub type_: WebSearchToolType,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user_location: ::std::option::Option<WebSearchApproximateLocation>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebSearchTool {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebSearchTool;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebSearchTool")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebSearchTool, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<WebSearchToolFilters>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<WebSearchToolSearchContextSize>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<WebSearchToolType> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<WebSearchApproximateLocation>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "external_web_access" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "filters" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "search_context_size" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "user_location" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebSearchTool {
+    const EXPECTING: &'static str = "struct WebSearchTool";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "external_web_access" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(WebSearchTool {
-                    external_web_access: f0.unwrap_or_default(),
-                    filters: f1.unwrap_or_default(),
-                    search_context_size: f2.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    user_location: f4.unwrap_or_default(),
-                    extra: extra,
-                })
+                "filters" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "search_context_size" => {
+                    f2 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "user_location" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebSearchTool {
+            external_web_access: f0.unwrap_or_default(),
+            filters: f1.unwrap_or_default(),
+            search_context_size: f2.unwrap_or_default(),
+            type_: crate::codegen_support::required(f3, "type")?,
+            user_location: f4.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebSearchTool {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.external_web_access.is_none() {
+            map.serialize_entry("external_web_access", &self.external_web_access)?;
+        }
+        if !self.filters.is_none() {
+            map.serialize_entry("filters", &self.filters)?;
+        }
+        if !self.search_context_size.is_none() {
+            map.serialize_entry("search_context_size", &self.search_context_size)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        if !self.user_location.is_none() {
+            map.serialize_entry("user_location", &self.user_location)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Filters for the search.
 */
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WebSearchToolFilters {
     /**Allowed domains for the search. If not provided, all domains are allowed.
 Subdomains of the provided domains are allowed as well.
 
 Example: `["pubmed.ncbi.nlm.nih.gov"]`
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub allowed_domains: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebSearchToolFilters {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebSearchToolFilters;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebSearchToolFilters")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebSearchToolFilters, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "allowed_domains" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebSearchToolFilters {
-                    allowed_domains: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebSearchToolFilters {
+    const EXPECTING: &'static str = "struct WebSearchToolFilters";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "allowed_domains" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebSearchToolFilters {
+            allowed_domains: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebSearchToolFilters {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.allowed_domains.is_none() {
+            map.serialize_entry("allowed_domains", &self.allowed_domains)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///High level guidance for the amount of context window space to use for the search. One of `low`, `medium`, or `high`. `medium` is the default.

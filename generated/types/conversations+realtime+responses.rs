@@ -5,17 +5,15 @@
 
 /**A tool available on an MCP server.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct McpListToolsTool {
     /**Additional annotations about the tool.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub annotations: ::std::option::Option<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     >,
     /**The description of the tool.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub description: ::std::option::Option<::std::string::String>,
     /**The JSON schema describing the tool's input.
 */
@@ -24,65 +22,61 @@ pub struct McpListToolsTool {
 */
     pub name: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for McpListToolsTool {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = McpListToolsTool;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct McpListToolsTool")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<McpListToolsTool, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "annotations" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "description" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "input_schema" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(McpListToolsTool {
-                    annotations: f0.unwrap_or_default(),
-                    description: f1.unwrap_or_default(),
-                    input_schema: crate::codegen_support::required(f2, "input_schema")?,
-                    name: crate::codegen_support::required(f3, "name")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for McpListToolsTool {
+    const EXPECTING: &'static str = "struct McpListToolsTool";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "annotations" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "description" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "input_schema" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(McpListToolsTool {
+            annotations: f0.unwrap_or_default(),
+            description: f1.unwrap_or_default(),
+            input_schema: crate::codegen_support::required(f2, "input_schema")?,
+            name: crate::codegen_support::required(f3, "name")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for McpListToolsTool {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.annotations.is_none() {
+            map.serialize_entry("annotations", &self.annotations)?;
+        }
+        if !self.description.is_none() {
+            map.serialize_entry("description", &self.description)?;
+        }
+        map.serialize_entry("input_schema", &self.input_schema)?;
+        map.serialize_entry("name", &self.name)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }

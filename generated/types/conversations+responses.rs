@@ -4,130 +4,137 @@
 // Included by openai.rs under #[cfg(any (feature = "conversations" , feature = "responses"))].
 
 ///`AdditionalTools`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AdditionalTools {
     ///The unique ID of the additional tools item.
     pub id: ::std::string::String,
     ///The role that provided the additional tools.
     pub role: MessageRole,
     ///The additional tool definitions made available at this item.
-    #[serde(default)]
     pub tools: ::std::vec::Vec<Tool>,
     ///The type of the item. Always `additional_tools`.
-    #[serde(rename = "type")]
     pub type_: AdditionalToolsType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for AdditionalTools {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = AdditionalTools;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AdditionalTools")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<AdditionalTools, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<MessageRole> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::vec::Vec<Tool>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<AdditionalToolsType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "role" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "tools" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(AdditionalTools {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    role: crate::codegen_support::required(f1, "role")?,
-                    tools: f2.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for AdditionalTools {
+    const EXPECTING: &'static str = "struct AdditionalTools";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "role" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "tools" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(AdditionalTools {
+            id: crate::codegen_support::required(f0, "id")?,
+            role: crate::codegen_support::required(f1, "role")?,
+            tools: f2.unwrap_or_default(),
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for AdditionalTools {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("role", &self.role)?;
+        map.serialize_entry("tools", &self.tools)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`AdditionalToolsItemParam`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AdditionalToolsItemParam {
     ///The unique ID of this additional tools item.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
     ///The role that provided the additional tools. Only `developer` is supported.
     pub role: AdditionalToolsItemParamRole,
     ///A list of additional tools made available at this item.
-    #[serde(default)]
     pub tools: ::std::vec::Vec<Tool>,
     ///The item type. Always `additional_tools`.
-    #[serde(rename = "type")]
     pub type_: AdditionalToolsItemParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for AdditionalToolsItemParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = AdditionalToolsItemParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AdditionalToolsItemParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<AdditionalToolsItemParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<AdditionalToolsItemParamRole> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::vec::Vec<Tool>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<AdditionalToolsItemParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "role" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "tools" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(AdditionalToolsItemParam {
-                    id: f0.unwrap_or_default(),
-                    role: crate::codegen_support::required(f1, "role")?,
-                    tools: f2.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for AdditionalToolsItemParam {
+    const EXPECTING: &'static str = "struct AdditionalToolsItemParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "role" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "tools" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(AdditionalToolsItemParam {
+            id: f0.unwrap_or_default(),
+            role: crate::codegen_support::required(f1, "role")?,
+            tools: f2.unwrap_or_default(),
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for AdditionalToolsItemParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.id.is_none() {
+            map.serialize_entry("id", &self.id)?;
+        }
+        map.serialize_entry("role", &self.role)?;
+        map.serialize_entry("tools", &self.tools)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The role that provided the additional tools. Only `developer` is supported.
@@ -641,65 +648,64 @@ impl<'de> ::serde::Deserialize<'de> for ApplyPatchCallStatusParam {
     }
 }
 ///Instruction for creating a new file via the apply_patch tool.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ApplyPatchCreateFileOperationParam {
     ///Unified diff content to apply when creating the file.
     pub diff: ApplyPatchCreateFileOperationParamDiff,
     ///Path of the file to create relative to the workspace root.
     pub path: ApplyPatchCreateFileOperationParamPath,
     ///The operation type. Always `create_file`.
-    #[serde(rename = "type")]
     pub type_: ApplyPatchCreateFileOperationParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ApplyPatchCreateFileOperationParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ApplyPatchCreateFileOperationParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ApplyPatchCreateFileOperationParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ApplyPatchCreateFileOperationParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ApplyPatchCreateFileOperationParamDiff,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ApplyPatchCreateFileOperationParamPath,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ApplyPatchCreateFileOperationParamType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "diff" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "path" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ApplyPatchCreateFileOperationParam {
-                    diff: crate::codegen_support::required(f0, "diff")?,
-                    path: crate::codegen_support::required(f1, "path")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ApplyPatchCreateFileOperationParam {
+    const EXPECTING: &'static str = "struct ApplyPatchCreateFileOperationParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "diff" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "path" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ApplyPatchCreateFileOperationParam {
+            diff: crate::codegen_support::required(f0, "diff")?,
+            path: crate::codegen_support::required(f1, "path")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ApplyPatchCreateFileOperationParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("diff", &self.diff)?;
+        map.serialize_entry("path", &self.path)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Unified diff content to apply when creating the file.
@@ -875,58 +881,58 @@ impl<'de> ::serde::Deserialize<'de> for ApplyPatchCreateFileOperationParamType {
     }
 }
 ///Instruction for deleting an existing file via the apply_patch tool.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ApplyPatchDeleteFileOperationParam {
     ///Path of the file to delete relative to the workspace root.
     pub path: ApplyPatchDeleteFileOperationParamPath,
     ///The operation type. Always `delete_file`.
-    #[serde(rename = "type")]
     pub type_: ApplyPatchDeleteFileOperationParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ApplyPatchDeleteFileOperationParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ApplyPatchDeleteFileOperationParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ApplyPatchDeleteFileOperationParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ApplyPatchDeleteFileOperationParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ApplyPatchDeleteFileOperationParamPath,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ApplyPatchDeleteFileOperationParamType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "path" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ApplyPatchDeleteFileOperationParam {
-                    path: crate::codegen_support::required(f0, "path")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ApplyPatchDeleteFileOperationParam {
+    const EXPECTING: &'static str = "struct ApplyPatchDeleteFileOperationParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "path" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ApplyPatchDeleteFileOperationParam {
+            path: crate::codegen_support::required(f0, "path")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ApplyPatchDeleteFileOperationParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("path", &self.path)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Path of the file to delete relative to the workspace root.
@@ -1122,15 +1128,13 @@ for ApplyPatchOperationParam {
     }
 }
 ///A tool call that applies file diffs by creating, deleting, or updating files.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ApplyPatchToolCall {
     ///The unique ID of the apply patch tool call generated by the model.
     pub call_id: ::std::string::String,
     ///The execution context that produced this tool call.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub caller: ::std::option::Option<ToolCallCaller>,
     ///The ID of the entity that created this tool call.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub created_by: ::std::option::Option<::std::string::String>,
     ///The unique ID of the apply patch tool call. Populated when this item is returned via API.
     pub id: ::std::string::String,
@@ -1139,151 +1143,158 @@ pub struct ApplyPatchToolCall {
     ///The status of the apply patch tool call. One of `in_progress` or `completed`.
     pub status: ApplyPatchCallStatus,
     ///The type of the item. Always `apply_patch_call`.
-    #[serde(rename = "type")]
     pub type_: ApplyPatchToolCallType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ApplyPatchToolCall {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ApplyPatchToolCall;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ApplyPatchToolCall")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ApplyPatchToolCall, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ToolCallCaller>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<ApplyPatchOperation> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<ApplyPatchCallStatus> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<ApplyPatchToolCallType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "created_by" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "operation" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "status" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ApplyPatchToolCall {
-                    call_id: crate::codegen_support::required(f0, "call_id")?,
-                    caller: f1.unwrap_or_default(),
-                    created_by: f2.unwrap_or_default(),
-                    id: crate::codegen_support::required(f3, "id")?,
-                    operation: crate::codegen_support::required(f4, "operation")?,
-                    status: crate::codegen_support::required(f5, "status")?,
-                    type_: crate::codegen_support::required(f6, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ApplyPatchToolCall {
+    const EXPECTING: &'static str = "struct ApplyPatchToolCall";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "created_by" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "operation" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ApplyPatchToolCall {
+            call_id: crate::codegen_support::required(f0, "call_id")?,
+            caller: f1.unwrap_or_default(),
+            created_by: f2.unwrap_or_default(),
+            id: crate::codegen_support::required(f3, "id")?,
+            operation: crate::codegen_support::required(f4, "operation")?,
+            status: crate::codegen_support::required(f5, "status")?,
+            type_: crate::codegen_support::required(f6, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ApplyPatchToolCall {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("call_id", &self.call_id)?;
+        if !self.caller.is_none() {
+            map.serialize_entry("caller", &self.caller)?;
+        }
+        if !self.created_by.is_none() {
+            map.serialize_entry("created_by", &self.created_by)?;
+        }
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("operation", &self.operation)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///A tool call representing a request to create, delete, or update files using diff patches.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ApplyPatchToolCallItemParam {
     ///The unique ID of the apply patch tool call generated by the model.
     pub call_id: ApplyPatchToolCallItemParamCallId,
     ///The execution context that produced this tool call.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub caller: ::std::option::Option<ToolCallCallerParam>,
     ///The unique ID of the apply patch tool call. Populated when this item is returned via API.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
     ///The specific create, delete, or update instruction for the apply_patch tool call.
     pub operation: ApplyPatchOperationParam,
     ///The status of the apply patch tool call. One of `in_progress` or `completed`.
     pub status: ApplyPatchCallStatusParam,
     ///The type of the item. Always `apply_patch_call`.
-    #[serde(rename = "type")]
     pub type_: ApplyPatchToolCallItemParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ApplyPatchToolCallItemParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ApplyPatchToolCallItemParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ApplyPatchToolCallItemParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ApplyPatchToolCallItemParam, A::Error> {
-                let mut f0: ::std::option::Option<ApplyPatchToolCallItemParamCallId> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ToolCallCallerParam>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<ApplyPatchOperationParam> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<ApplyPatchCallStatusParam> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<ApplyPatchToolCallItemParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "operation" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ApplyPatchToolCallItemParam {
-                    call_id: crate::codegen_support::required(f0, "call_id")?,
-                    caller: f1.unwrap_or_default(),
-                    id: f2.unwrap_or_default(),
-                    operation: crate::codegen_support::required(f3, "operation")?,
-                    status: crate::codegen_support::required(f4, "status")?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ApplyPatchToolCallItemParam {
+    const EXPECTING: &'static str = "struct ApplyPatchToolCallItemParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "operation" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ApplyPatchToolCallItemParam {
+            call_id: crate::codegen_support::required(f0, "call_id")?,
+            caller: f1.unwrap_or_default(),
+            id: f2.unwrap_or_default(),
+            operation: crate::codegen_support::required(f3, "operation")?,
+            status: crate::codegen_support::required(f4, "status")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ApplyPatchToolCallItemParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("call_id", &self.call_id)?;
+        if !self.caller.is_none() {
+            map.serialize_entry("caller", &self.caller)?;
+        }
+        if !self.id.is_none() {
+            map.serialize_entry("id", &self.id)?;
+        }
+        map.serialize_entry("operation", &self.operation)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The unique ID of the apply patch tool call generated by the model.
@@ -1404,174 +1415,178 @@ impl<'de> ::serde::Deserialize<'de> for ApplyPatchToolCallItemParamType {
     }
 }
 ///The output emitted by an apply patch tool call.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ApplyPatchToolCallOutput {
     ///The unique ID of the apply patch tool call generated by the model.
     pub call_id: ::std::string::String,
     ///The execution context that produced this tool call.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub caller: ::std::option::Option<ToolCallCaller>,
     ///The ID of the entity that created this tool call output.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub created_by: ::std::option::Option<::std::string::String>,
     ///The unique ID of the apply patch tool call output. Populated when this item is returned via API.
     pub id: ::std::string::String,
     ///Optional textual output returned by the apply patch tool.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output: ::std::option::Option<::std::string::String>,
     ///The status of the apply patch tool call output. One of `completed` or `failed`.
     pub status: ApplyPatchCallOutputStatus,
     ///The type of the item. Always `apply_patch_call_output`.
-    #[serde(rename = "type")]
     pub type_: ApplyPatchToolCallOutputType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ApplyPatchToolCallOutput {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ApplyPatchToolCallOutput;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ApplyPatchToolCallOutput")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ApplyPatchToolCallOutput, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ToolCallCaller>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<ApplyPatchCallOutputStatus> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<ApplyPatchToolCallOutputType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "created_by" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "output" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ApplyPatchToolCallOutput {
-                    call_id: crate::codegen_support::required(f0, "call_id")?,
-                    caller: f1.unwrap_or_default(),
-                    created_by: f2.unwrap_or_default(),
-                    id: crate::codegen_support::required(f3, "id")?,
-                    output: f4.unwrap_or_default(),
-                    status: crate::codegen_support::required(f5, "status")?,
-                    type_: crate::codegen_support::required(f6, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ApplyPatchToolCallOutput {
+    const EXPECTING: &'static str = "struct ApplyPatchToolCallOutput";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "created_by" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "output" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ApplyPatchToolCallOutput {
+            call_id: crate::codegen_support::required(f0, "call_id")?,
+            caller: f1.unwrap_or_default(),
+            created_by: f2.unwrap_or_default(),
+            id: crate::codegen_support::required(f3, "id")?,
+            output: f4.unwrap_or_default(),
+            status: crate::codegen_support::required(f5, "status")?,
+            type_: crate::codegen_support::required(f6, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ApplyPatchToolCallOutput {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("call_id", &self.call_id)?;
+        if !self.caller.is_none() {
+            map.serialize_entry("caller", &self.caller)?;
+        }
+        if !self.created_by.is_none() {
+            map.serialize_entry("created_by", &self.created_by)?;
+        }
+        map.serialize_entry("id", &self.id)?;
+        if !self.output.is_none() {
+            map.serialize_entry("output", &self.output)?;
+        }
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The streamed output emitted by an apply patch tool call.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ApplyPatchToolCallOutputItemParam {
     ///The unique ID of the apply patch tool call generated by the model.
     pub call_id: ApplyPatchToolCallOutputItemParamCallId,
     ///The execution context that produced this tool call.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub caller: ::std::option::Option<ToolCallCallerParam>,
     ///The unique ID of the apply patch tool call output. Populated when this item is returned via API.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
     ///Optional human-readable log text from the apply patch tool (e.g., patch results or errors).
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output: ::std::option::Option<ApplyPatchToolCallOutputItemParamOutput>,
     ///The status of the apply patch tool call output. One of `completed` or `failed`.
     pub status: ApplyPatchCallOutputStatusParam,
     ///The type of the item. Always `apply_patch_call_output`.
-    #[serde(rename = "type")]
     pub type_: ApplyPatchToolCallOutputItemParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ApplyPatchToolCallOutputItemParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ApplyPatchToolCallOutputItemParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ApplyPatchToolCallOutputItemParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ApplyPatchToolCallOutputItemParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ApplyPatchToolCallOutputItemParamCallId,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ToolCallCallerParam>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<ApplyPatchToolCallOutputItemParamOutput>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<ApplyPatchCallOutputStatusParam> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ApplyPatchToolCallOutputItemParamType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "output" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ApplyPatchToolCallOutputItemParam {
-                    call_id: crate::codegen_support::required(f0, "call_id")?,
-                    caller: f1.unwrap_or_default(),
-                    id: f2.unwrap_or_default(),
-                    output: f3.unwrap_or_default(),
-                    status: crate::codegen_support::required(f4, "status")?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ApplyPatchToolCallOutputItemParam {
+    const EXPECTING: &'static str = "struct ApplyPatchToolCallOutputItemParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ApplyPatchToolCallOutputItemParam {
+            call_id: crate::codegen_support::required(f0, "call_id")?,
+            caller: f1.unwrap_or_default(),
+            id: f2.unwrap_or_default(),
+            output: f3.unwrap_or_default(),
+            status: crate::codegen_support::required(f4, "status")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ApplyPatchToolCallOutputItemParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("call_id", &self.call_id)?;
+        if !self.caller.is_none() {
+            map.serialize_entry("caller", &self.caller)?;
+        }
+        if !self.id.is_none() {
+            map.serialize_entry("id", &self.id)?;
+        }
+        if !self.output.is_none() {
+            map.serialize_entry("output", &self.output)?;
+        }
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The unique ID of the apply patch tool call generated by the model.
@@ -1868,65 +1883,64 @@ impl<'de> ::serde::Deserialize<'de> for ApplyPatchToolCallType {
     }
 }
 ///Instruction for updating an existing file via the apply_patch tool.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ApplyPatchUpdateFileOperationParam {
     ///Unified diff content to apply to the existing file.
     pub diff: ApplyPatchUpdateFileOperationParamDiff,
     ///Path of the file to update relative to the workspace root.
     pub path: ApplyPatchUpdateFileOperationParamPath,
     ///The operation type. Always `update_file`.
-    #[serde(rename = "type")]
     pub type_: ApplyPatchUpdateFileOperationParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ApplyPatchUpdateFileOperationParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ApplyPatchUpdateFileOperationParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ApplyPatchUpdateFileOperationParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ApplyPatchUpdateFileOperationParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ApplyPatchUpdateFileOperationParamDiff,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ApplyPatchUpdateFileOperationParamPath,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ApplyPatchUpdateFileOperationParamType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "diff" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "path" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ApplyPatchUpdateFileOperationParam {
-                    diff: crate::codegen_support::required(f0, "diff")?,
-                    path: crate::codegen_support::required(f1, "path")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ApplyPatchUpdateFileOperationParam {
+    const EXPECTING: &'static str = "struct ApplyPatchUpdateFileOperationParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "diff" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "path" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ApplyPatchUpdateFileOperationParam {
+            diff: crate::codegen_support::required(f0, "diff")?,
+            path: crate::codegen_support::required(f1, "path")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ApplyPatchUpdateFileOperationParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("diff", &self.diff)?;
+        map.serialize_entry("path", &self.path)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Unified diff content to apply to the existing file.
@@ -2181,72 +2195,77 @@ impl<'de> ::serde::Deserialize<'de> for ClickButtonType {
     }
 }
 ///A click action.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClickParam {
     ///Indicates which mouse button was pressed during the click. One of `left`, `right`, `wheel`, `back`, or `forward`.
     pub button: ClickButtonType,
     ///The keys being held while clicking.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub keys: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     ///Specifies the event type. For a click action, this property is always `click`.
-    #[serde(rename = "type")]
     pub type_: ClickParamType,
     ///The x-coordinate where the click occurred.
     pub x: i64,
     ///The y-coordinate where the click occurred.
     pub y: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ClickParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ClickParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ClickParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ClickParam, A::Error> {
-                let mut f0: ::std::option::Option<ClickButtonType> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<ClickParamType> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "button" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "keys" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "x" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "y" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ClickParam {
-                    button: crate::codegen_support::required(f0, "button")?,
-                    keys: f1.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    x: crate::codegen_support::required(f3, "x")?,
-                    y: crate::codegen_support::required(f4, "y")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ClickParam {
+    const EXPECTING: &'static str = "struct ClickParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "button" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "keys" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "x" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "y" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ClickParam {
+            button: crate::codegen_support::required(f0, "button")?,
+            keys: f1.unwrap_or_default(),
+            type_: crate::codegen_support::required(f2, "type")?,
+            x: crate::codegen_support::required(f3, "x")?,
+            y: crate::codegen_support::required(f4, "y")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ClickParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("button", &self.button)?;
+        if !self.keys.is_none() {
+            map.serialize_entry("keys", &self.keys)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        map.serialize_entry("x", &self.x)?;
+        map.serialize_entry("y", &self.y)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Specifies the event type. For a click action, this property is always `click`.
@@ -2309,54 +2328,57 @@ impl<'de> ::serde::Deserialize<'de> for ClickParamType {
     }
 }
 ///The image output from the code interpreter.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CodeInterpreterOutputImage {
     ///The type of the output. Always `image`.
-    #[serde(rename = "type")]
     pub type_: CodeInterpreterOutputImageType,
     ///The URL of the image output from the code interpreter.
     pub url: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CodeInterpreterOutputImage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CodeInterpreterOutputImage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CodeInterpreterOutputImage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CodeInterpreterOutputImage, A::Error> {
-                let mut f0: ::std::option::Option<CodeInterpreterOutputImageType> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "url" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CodeInterpreterOutputImage {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    url: crate::codegen_support::required(f1, "url")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CodeInterpreterOutputImage {
+    const EXPECTING: &'static str = "struct CodeInterpreterOutputImage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "url" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CodeInterpreterOutputImage {
+            type_: crate::codegen_support::required(f0, "type")?,
+            url: crate::codegen_support::required(f1, "url")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CodeInterpreterOutputImage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        map.serialize_entry("url", &self.url)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the output. Always `image`.
@@ -2419,54 +2441,57 @@ impl<'de> ::serde::Deserialize<'de> for CodeInterpreterOutputImageType {
     }
 }
 ///The logs output from the code interpreter.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CodeInterpreterOutputLogs {
     ///The logs output from the code interpreter.
     pub logs: ::std::string::String,
     ///The type of the output. Always `logs`.
-    #[serde(rename = "type")]
     pub type_: CodeInterpreterOutputLogsType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CodeInterpreterOutputLogs {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CodeInterpreterOutputLogs;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CodeInterpreterOutputLogs")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CodeInterpreterOutputLogs, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<CodeInterpreterOutputLogsType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "logs" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CodeInterpreterOutputLogs {
-                    logs: crate::codegen_support::required(f0, "logs")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CodeInterpreterOutputLogs {
+    const EXPECTING: &'static str = "struct CodeInterpreterOutputLogs";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "logs" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CodeInterpreterOutputLogs {
+            logs: crate::codegen_support::required(f0, "logs")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CodeInterpreterOutputLogs {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("logs", &self.logs)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the output. Always `logs`.
@@ -2530,11 +2555,10 @@ impl<'de> ::serde::Deserialize<'de> for CodeInterpreterOutputLogsType {
 }
 /**A tool call to run code.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CodeInterpreterToolCall {
     /**The code to run, or null if not available.
 */
-    #[serde(default)]
     pub code: ::std::option::Option<::std::string::String>,
     /**The ID of the container used to run the code.
 */
@@ -2545,7 +2569,6 @@ pub struct CodeInterpreterToolCall {
     /**The outputs generated by the code interpreter, such as logs or images.
 Can be null if no outputs are available.
 */
-    #[serde(default)]
     pub outputs: ::std::option::Option<
         ::std::vec::Vec<CodeInterpreterToolCallOutputsItem>,
     >,
@@ -2554,69 +2577,68 @@ Can be null if no outputs are available.
     pub status: CodeInterpreterToolCallStatus,
     /**The type of the code interpreter tool call. Always `code_interpreter_call`.
 */
-    #[serde(rename = "type")]
     pub type_: CodeInterpreterToolCallType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CodeInterpreterToolCall {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CodeInterpreterToolCall;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CodeInterpreterToolCall")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CodeInterpreterToolCall, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<
-                        ::std::vec::Vec<CodeInterpreterToolCallOutputsItem>,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<CodeInterpreterToolCallStatus> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<CodeInterpreterToolCallType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "container_id" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "outputs" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CodeInterpreterToolCall {
-                    code: f0.unwrap_or_default(),
-                    container_id: crate::codegen_support::required(f1, "container_id")?,
-                    id: crate::codegen_support::required(f2, "id")?,
-                    outputs: f3.unwrap_or_default(),
-                    status: crate::codegen_support::required(f4, "status")?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CodeInterpreterToolCall {
+    const EXPECTING: &'static str = "struct CodeInterpreterToolCall";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "container_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "outputs" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CodeInterpreterToolCall {
+            code: f0.unwrap_or_default(),
+            container_id: crate::codegen_support::required(f1, "container_id")?,
+            id: crate::codegen_support::required(f2, "id")?,
+            outputs: f3.unwrap_or_default(),
+            status: crate::codegen_support::required(f4, "status")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CodeInterpreterToolCall {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("code", &self.code)?;
+        map.serialize_entry("container_id", &self.container_id)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("outputs", &self.outputs)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CodeInterpreterToolCallOutputsItem`
@@ -2818,74 +2840,76 @@ impl<'de> ::serde::Deserialize<'de> for CodeInterpreterToolCallType {
     }
 }
 ///A compaction item generated by the [`v1/responses/compact` API](/docs/api-reference/responses/compact).
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CompactionBody {
     ///The identifier of the actor that created the item.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub created_by: ::std::option::Option<::std::string::String>,
     ///The encrypted content that was produced by compaction.
     pub encrypted_content: ::std::string::String,
     ///The unique ID of the compaction item.
     pub id: ::std::string::String,
     ///The type of the item. Always `compaction`.
-    #[serde(rename = "type")]
     pub type_: CompactionBodyType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CompactionBody {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CompactionBody;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CompactionBody")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CompactionBody, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<CompactionBodyType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_by" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "encrypted_content" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CompactionBody {
+    const EXPECTING: &'static str = "struct CompactionBody";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_by" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "encrypted_content" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CompactionBody {
-                    created_by: f0.unwrap_or_default(),
-                    encrypted_content: crate::codegen_support::required(
-                        f1,
-                        "encrypted_content",
-                    )?,
-                    id: crate::codegen_support::required(f2, "id")?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CompactionBody {
+            created_by: f0.unwrap_or_default(),
+            encrypted_content: crate::codegen_support::required(
+                f1,
+                "encrypted_content",
+            )?,
+            id: crate::codegen_support::required(f2, "id")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CompactionBody {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.created_by.is_none() {
+            map.serialize_entry("created_by", &self.created_by)?;
+        }
+        map.serialize_entry("encrypted_content", &self.encrypted_content)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the item. Always `compaction`.
@@ -2948,69 +2972,70 @@ impl<'de> ::serde::Deserialize<'de> for CompactionBodyType {
     }
 }
 ///A compaction item generated by the [`v1/responses/compact` API](/docs/api-reference/responses/compact).
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CompactionSummaryItemParam {
     ///The encrypted content of the compaction summary.
     pub encrypted_content: CompactionSummaryItemParamEncryptedContent,
     ///The ID of the compaction item.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
     ///The type of the item. Always `compaction`.
-    #[serde(rename = "type")]
     pub type_: CompactionSummaryItemParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CompactionSummaryItemParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CompactionSummaryItemParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CompactionSummaryItemParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CompactionSummaryItemParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    CompactionSummaryItemParamEncryptedContent,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<CompactionSummaryItemParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "encrypted_content" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CompactionSummaryItemParam {
+    const EXPECTING: &'static str = "struct CompactionSummaryItemParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "encrypted_content" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CompactionSummaryItemParam {
-                    encrypted_content: crate::codegen_support::required(
-                        f0,
-                        "encrypted_content",
-                    )?,
-                    id: f1.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CompactionSummaryItemParam {
+            encrypted_content: crate::codegen_support::required(
+                f0,
+                "encrypted_content",
+            )?,
+            id: f1.unwrap_or_default(),
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CompactionSummaryItemParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("encrypted_content", &self.encrypted_content)?;
+        if !self.id.is_none() {
+            map.serialize_entry("id", &self.id)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The encrypted content of the compaction summary.
@@ -3129,49 +3154,51 @@ impl<'de> ::serde::Deserialize<'de> for CompactionSummaryItemParamType {
     }
 }
 ///Compacts the current context. Must be the final input item.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CompactionTriggerItemParam {
     ///The type of the item. Always `compaction_trigger`.
-    #[serde(rename = "type")]
     pub type_: CompactionTriggerItemParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CompactionTriggerItemParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CompactionTriggerItemParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CompactionTriggerItemParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CompactionTriggerItemParam, A::Error> {
-                let mut f0: ::std::option::Option<CompactionTriggerItemParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CompactionTriggerItemParam {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CompactionTriggerItemParam {
+    const EXPECTING: &'static str = "struct CompactionTriggerItemParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CompactionTriggerItemParam {
+            type_: crate::codegen_support::required(f0, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CompactionTriggerItemParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the item. Always `compaction_trigger`.
@@ -3385,86 +3412,93 @@ impl ::std::convert::From<::std::vec::Vec<ComputerAction>> for ComputerActionLis
     }
 }
 ///The output of a computer tool call.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ComputerCallOutputItemParam {
     ///The safety checks reported by the API that have been acknowledged by the developer.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub acknowledged_safety_checks: ::std::option::Option<
         ::std::vec::Vec<ComputerCallSafetyCheckParam>,
     >,
     ///The ID of the computer tool call that produced the output.
     pub call_id: ComputerCallOutputItemParamCallId,
     ///The ID of the computer tool call output.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
     pub output: ComputerScreenshotImage,
     ///The status of the message input. One of `in_progress`, `completed`, or `incomplete`. Populated when input items are returned via API.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status: ::std::option::Option<FunctionCallItemStatus>,
     ///The type of the computer tool call output. Always `computer_call_output`.
-    #[serde(rename = "type")]
     pub type_: ComputerCallOutputItemParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ComputerCallOutputItemParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ComputerCallOutputItemParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ComputerCallOutputItemParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ComputerCallOutputItemParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<ComputerCallSafetyCheckParam>>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<ComputerCallOutputItemParamCallId> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<ComputerScreenshotImage> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<FunctionCallItemStatus>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<ComputerCallOutputItemParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "acknowledged_safety_checks" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "output" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ComputerCallOutputItemParam {
+    const EXPECTING: &'static str = "struct ComputerCallOutputItemParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "acknowledged_safety_checks" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ComputerCallOutputItemParam {
-                    acknowledged_safety_checks: f0.unwrap_or_default(),
-                    call_id: crate::codegen_support::required(f1, "call_id")?,
-                    id: f2.unwrap_or_default(),
-                    output: crate::codegen_support::required(f3, "output")?,
-                    status: f4.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ComputerCallOutputItemParam {
+            acknowledged_safety_checks: f0.unwrap_or_default(),
+            call_id: crate::codegen_support::required(f1, "call_id")?,
+            id: f2.unwrap_or_default(),
+            output: crate::codegen_support::required(f3, "output")?,
+            status: f4.unwrap_or_default(),
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ComputerCallOutputItemParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.acknowledged_safety_checks.is_none() {
+            map.serialize_entry(
+                "acknowledged_safety_checks",
+                &self.acknowledged_safety_checks,
+            )?;
+        }
+        map.serialize_entry("call_id", &self.call_id)?;
+        if !self.id.is_none() {
+            map.serialize_entry("id", &self.id)?;
+        }
+        map.serialize_entry("output", &self.output)?;
+        if !self.status.is_none() {
+            map.serialize_entry("status", &self.status)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The ID of the computer tool call that produced the output.
@@ -3585,142 +3619,145 @@ impl<'de> ::serde::Deserialize<'de> for ComputerCallOutputItemParamType {
     }
 }
 ///A pending safety check for the computer call.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ComputerCallSafetyCheckParam {
     ///The type of the pending safety check.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub code: ::std::option::Option<::std::string::String>,
     ///The ID of the pending safety check.
     pub id: ::std::string::String,
     ///Details about the pending safety check.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub message: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ComputerCallSafetyCheckParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ComputerCallSafetyCheckParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ComputerCallSafetyCheckParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ComputerCallSafetyCheckParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "message" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ComputerCallSafetyCheckParam {
-                    code: f0.unwrap_or_default(),
-                    id: crate::codegen_support::required(f1, "id")?,
-                    message: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ComputerCallSafetyCheckParam {
+    const EXPECTING: &'static str = "struct ComputerCallSafetyCheckParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "message" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ComputerCallSafetyCheckParam {
+            code: f0.unwrap_or_default(),
+            id: crate::codegen_support::required(f1, "id")?,
+            message: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ComputerCallSafetyCheckParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.code.is_none() {
+            map.serialize_entry("code", &self.code)?;
+        }
+        map.serialize_entry("id", &self.id)?;
+        if !self.message.is_none() {
+            map.serialize_entry("message", &self.message)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///A screenshot of a computer.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ComputerScreenshotContent {
     ///The detail level of the screenshot image to be sent to the model. One of `high`, `low`, `auto`, or `original`. Defaults to `auto`.
     pub detail: ImageDetail,
     ///The identifier of an uploaded file that contains the screenshot.
-    #[serde(default)]
     pub file_id: ::std::option::Option<::std::string::String>,
     ///The URL of the screenshot image.
-    #[serde(default)]
     pub image_url: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_breakpoint: ::std::option::Option<PromptCacheBreakpointConfig>,
     ///Specifies the event type. For a computer screenshot, this property is always set to `computer_screenshot`.
-    #[serde(rename = "type")]
     pub type_: ComputerScreenshotContentType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ComputerScreenshotContent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ComputerScreenshotContent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ComputerScreenshotContent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ComputerScreenshotContent, A::Error> {
-                let mut f0: ::std::option::Option<ImageDetail> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<PromptCacheBreakpointConfig>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<ComputerScreenshotContentType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "image_url" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_cache_breakpoint" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ComputerScreenshotContent {
+    const EXPECTING: &'static str = "struct ComputerScreenshotContent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "image_url" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "prompt_cache_breakpoint" => {
+                    f3 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ComputerScreenshotContent {
-                    detail: crate::codegen_support::required(f0, "detail")?,
-                    file_id: f1.unwrap_or_default(),
-                    image_url: f2.unwrap_or_default(),
-                    prompt_cache_breakpoint: f3.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ComputerScreenshotContent {
+            detail: crate::codegen_support::required(f0, "detail")?,
+            file_id: f1.unwrap_or_default(),
+            image_url: f2.unwrap_or_default(),
+            prompt_cache_breakpoint: f3.unwrap_or_default(),
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ComputerScreenshotContent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("detail", &self.detail)?;
+        map.serialize_entry("file_id", &self.file_id)?;
+        map.serialize_entry("image_url", &self.image_url)?;
+        if !self.prompt_cache_breakpoint.is_none() {
+            map.serialize_entry(
+                "prompt_cache_breakpoint",
+                &self.prompt_cache_breakpoint,
+            )?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Specifies the event type. For a computer screenshot, this property is always set to `computer_screenshot`.
@@ -3784,69 +3821,69 @@ impl<'de> ::serde::Deserialize<'de> for ComputerScreenshotContentType {
 }
 /**A computer screenshot image used with the computer use tool.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ComputerScreenshotImage {
     ///The identifier of an uploaded file that contains the screenshot.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_id: ::std::option::Option<::std::string::String>,
     ///The URL of the screenshot image.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub image_url: ::std::option::Option<::std::string::String>,
     /**Specifies the event type. For a computer screenshot, this property is
 always set to `computer_screenshot`.
 */
-    #[serde(rename = "type")]
     pub type_: ComputerScreenshotImageType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ComputerScreenshotImage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ComputerScreenshotImage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ComputerScreenshotImage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ComputerScreenshotImage, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<ComputerScreenshotImageType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "image_url" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ComputerScreenshotImage {
-                    file_id: f0.unwrap_or_default(),
-                    image_url: f1.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ComputerScreenshotImage {
+    const EXPECTING: &'static str = "struct ComputerScreenshotImage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "image_url" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ComputerScreenshotImage {
+            file_id: f0.unwrap_or_default(),
+            image_url: f1.unwrap_or_default(),
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ComputerScreenshotImage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.file_id.is_none() {
+            map.serialize_entry("file_id", &self.file_id)?;
+        }
+        if !self.image_url.is_none() {
+            map.serialize_entry("image_url", &self.image_url)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Specifies the event type. For a computer screenshot, this property is
@@ -3913,11 +3950,9 @@ impl<'de> ::serde::Deserialize<'de> for ComputerScreenshotImageType {
 /**A tool call to a computer use tool. See the
 [computer use guide](/docs/guides/tools-computer-use) for more information.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ComputerToolCall {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub action: ::std::option::Option<ComputerAction>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub actions: ::std::option::Option<ComputerActionList>,
     /**An identifier used when responding to the tool call with output.
 */
@@ -3926,169 +3961,179 @@ pub struct ComputerToolCall {
     pub id: ::std::string::String,
     /**The pending safety checks for the computer call.
 */
-    #[serde(default)]
     pub pending_safety_checks: ::std::vec::Vec<ComputerCallSafetyCheckParam>,
     /**The status of the item. One of `in_progress`, `completed`, or
 `incomplete`. Populated when items are returned via API.
 */
     pub status: ComputerToolCallStatus,
     ///The type of the computer call. Always `computer_call`.
-    #[serde(rename = "type")]
     pub type_: ComputerToolCallType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ComputerToolCall {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ComputerToolCall;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ComputerToolCall")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ComputerToolCall, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<ComputerAction>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ComputerActionList>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::vec::Vec<ComputerCallSafetyCheckParam>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<ComputerToolCallStatus> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<ComputerToolCallType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "action" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "actions" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "pending_safety_checks" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "status" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ComputerToolCall {
+    const EXPECTING: &'static str = "struct ComputerToolCall";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "action" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "actions" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "pending_safety_checks" => {
+                    f4 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ComputerToolCall {
-                    action: f0.unwrap_or_default(),
-                    actions: f1.unwrap_or_default(),
-                    call_id: crate::codegen_support::required(f2, "call_id")?,
-                    id: crate::codegen_support::required(f3, "id")?,
-                    pending_safety_checks: f4.unwrap_or_default(),
-                    status: crate::codegen_support::required(f5, "status")?,
-                    type_: crate::codegen_support::required(f6, "type")?,
-                    extra: extra,
-                })
+                "status" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ComputerToolCall {
+            action: f0.unwrap_or_default(),
+            actions: f1.unwrap_or_default(),
+            call_id: crate::codegen_support::required(f2, "call_id")?,
+            id: crate::codegen_support::required(f3, "id")?,
+            pending_safety_checks: f4.unwrap_or_default(),
+            status: crate::codegen_support::required(f5, "status")?,
+            type_: crate::codegen_support::required(f6, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ComputerToolCall {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.action.is_none() {
+            map.serialize_entry("action", &self.action)?;
+        }
+        if !self.actions.is_none() {
+            map.serialize_entry("actions", &self.actions)?;
+        }
+        map.serialize_entry("call_id", &self.call_id)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("pending_safety_checks", &self.pending_safety_checks)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ComputerToolCallOutputResource`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ComputerToolCallOutputResource {
     /**The safety checks reported by the API that have been acknowledged by the
 developer.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub acknowledged_safety_checks: ::std::vec::Vec<ComputerCallSafetyCheckParam>,
     /**The ID of the computer tool call that produced the output.
 */
     pub call_id: ::std::string::String,
     /**The identifier of the actor that created the item.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub created_by: ::std::option::Option<::std::string::String>,
     pub id: ::std::string::String,
     pub output: ComputerScreenshotImage,
     pub status: ComputerToolCallOutputResourceStatus,
     /**The type of the computer tool call output. Always `computer_call_output`.
 */
-    #[serde(rename = "type")]
     pub type_: ComputerToolCallOutputResourceType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ComputerToolCallOutputResource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ComputerToolCallOutputResource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ComputerToolCallOutputResource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ComputerToolCallOutputResource, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<ComputerCallSafetyCheckParam>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<ComputerScreenshotImage> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ComputerToolCallOutputResourceStatus,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<ComputerToolCallOutputResourceType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "acknowledged_safety_checks" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "created_by" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "output" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ComputerToolCallOutputResource {
+    const EXPECTING: &'static str = "struct ComputerToolCallOutputResource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "acknowledged_safety_checks" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ComputerToolCallOutputResource {
-                    acknowledged_safety_checks: f0.unwrap_or_default(),
-                    call_id: crate::codegen_support::required(f1, "call_id")?,
-                    created_by: f2.unwrap_or_default(),
-                    id: crate::codegen_support::required(f3, "id")?,
-                    output: crate::codegen_support::required(f4, "output")?,
-                    status: crate::codegen_support::required(f5, "status")?,
-                    type_: crate::codegen_support::required(f6, "type")?,
-                    extra: extra,
-                })
+                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "created_by" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "output" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ComputerToolCallOutputResource {
+            acknowledged_safety_checks: f0.unwrap_or_default(),
+            call_id: crate::codegen_support::required(f1, "call_id")?,
+            created_by: f2.unwrap_or_default(),
+            id: crate::codegen_support::required(f3, "id")?,
+            output: crate::codegen_support::required(f4, "output")?,
+            status: crate::codegen_support::required(f5, "status")?,
+            type_: crate::codegen_support::required(f6, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ComputerToolCallOutputResource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.acknowledged_safety_checks.is_empty() {
+            map.serialize_entry(
+                "acknowledged_safety_checks",
+                &self.acknowledged_safety_checks,
+            )?;
+        }
+        map.serialize_entry("call_id", &self.call_id)?;
+        if !self.created_by.is_none() {
+            map.serialize_entry("created_by", &self.created_by)?;
+        }
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("output", &self.output)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ComputerToolCallOutputResourceStatus`
@@ -4347,7 +4392,7 @@ impl<'de> ::serde::Deserialize<'de> for ComputerToolCallType {
     }
 }
 ///A citation for a container file used to generate a model response.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContainerFileCitationBody {
     ///The ID of the container file.
     pub container_id: ::std::string::String,
@@ -4360,67 +4405,68 @@ pub struct ContainerFileCitationBody {
     ///The index of the first character of the container file citation in the message.
     pub start_index: i64,
     ///The type of the container file citation. Always `container_file_citation`.
-    #[serde(rename = "type")]
     pub type_: ContainerFileCitationBodyType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ContainerFileCitationBody {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ContainerFileCitationBody;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ContainerFileCitationBody")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ContainerFileCitationBody, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<ContainerFileCitationBodyType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "container_id" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "end_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "filename" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "start_index" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ContainerFileCitationBody {
-                    container_id: crate::codegen_support::required(f0, "container_id")?,
-                    end_index: crate::codegen_support::required(f1, "end_index")?,
-                    file_id: crate::codegen_support::required(f2, "file_id")?,
-                    filename: crate::codegen_support::required(f3, "filename")?,
-                    start_index: crate::codegen_support::required(f4, "start_index")?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ContainerFileCitationBody {
+    const EXPECTING: &'static str = "struct ContainerFileCitationBody";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "container_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "end_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "filename" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "start_index" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ContainerFileCitationBody {
+            container_id: crate::codegen_support::required(f0, "container_id")?,
+            end_index: crate::codegen_support::required(f1, "end_index")?,
+            file_id: crate::codegen_support::required(f2, "file_id")?,
+            filename: crate::codegen_support::required(f3, "filename")?,
+            start_index: crate::codegen_support::required(f4, "start_index")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ContainerFileCitationBody {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("container_id", &self.container_id)?;
+        map.serialize_entry("end_index", &self.end_index)?;
+        map.serialize_entry("file_id", &self.file_id)?;
+        map.serialize_entry("filename", &self.filename)?;
+        map.serialize_entry("start_index", &self.start_index)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the container file citation. Always `container_file_citation`.
@@ -4483,55 +4529,56 @@ impl<'de> ::serde::Deserialize<'de> for ContainerFileCitationBodyType {
     }
 }
 ///Represents a container created with /v1/containers.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContainerReferenceResource {
     pub container_id: ::std::string::String,
     ///The environment type. Always `container_reference`.
-    #[serde(rename = "type")]
     pub type_: ContainerReferenceResourceType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ContainerReferenceResource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ContainerReferenceResource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ContainerReferenceResource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ContainerReferenceResource, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<ContainerReferenceResourceType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "container_id" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ContainerReferenceResource {
-                    container_id: crate::codegen_support::required(f0, "container_id")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ContainerReferenceResource {
+    const EXPECTING: &'static str = "struct ContainerReferenceResource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "container_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ContainerReferenceResource {
+            container_id: crate::codegen_support::required(f0, "container_id")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ContainerReferenceResource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("container_id", &self.container_id)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The environment type. Always `container_reference`.
@@ -4594,67 +4641,69 @@ impl<'de> ::serde::Deserialize<'de> for ContainerReferenceResourceType {
     }
 }
 ///An x/y coordinate pair, e.g. `{ x: 100, y: 200 }`.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CoordParam {
     ///The x-coordinate.
     pub x: i64,
     ///The y-coordinate.
     pub y: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CoordParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CoordParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CoordParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CoordParam, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "x" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "y" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CoordParam {
-                    x: crate::codegen_support::required(f0, "x")?,
-                    y: crate::codegen_support::required(f1, "y")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CoordParam {
+    const EXPECTING: &'static str = "struct CoordParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "x" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "y" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CoordParam {
+            x: crate::codegen_support::required(f0, "x")?,
+            y: crate::codegen_support::required(f1, "y")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CoordParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("x", &self.x)?;
+        map.serialize_entry("y", &self.y)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**A call to a custom tool created by the model.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CustomToolCall {
     /**An identifier used to map this custom tool call to a tool call output.
 */
     pub call_id: ::std::string::String,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub caller: ::std::option::Option<ToolCallCaller>,
     /**The unique ID of the custom tool call in the OpenAI platform.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
     /**The input for the custom tool call generated by the model.
 */
@@ -4664,90 +4713,93 @@ pub struct CustomToolCall {
     pub name: ::std::string::String,
     /**The namespace of the custom tool being called.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub namespace: ::std::option::Option<::std::string::String>,
     /**The type of the custom tool call. Always `custom_tool_call`.
 */
-    #[serde(rename = "type")]
     pub type_: CustomToolCallType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CustomToolCall {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CustomToolCall;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CustomToolCall")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CustomToolCall, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ToolCallCaller>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<CustomToolCallType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "input" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "namespace" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CustomToolCall {
-                    call_id: crate::codegen_support::required(f0, "call_id")?,
-                    caller: f1.unwrap_or_default(),
-                    id: f2.unwrap_or_default(),
-                    input: crate::codegen_support::required(f3, "input")?,
-                    name: crate::codegen_support::required(f4, "name")?,
-                    namespace: f5.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f6, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CustomToolCall {
+    const EXPECTING: &'static str = "struct CustomToolCall";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "input" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "namespace" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CustomToolCall {
+            call_id: crate::codegen_support::required(f0, "call_id")?,
+            caller: f1.unwrap_or_default(),
+            id: f2.unwrap_or_default(),
+            input: crate::codegen_support::required(f3, "input")?,
+            name: crate::codegen_support::required(f4, "name")?,
+            namespace: f5.unwrap_or_default(),
+            type_: crate::codegen_support::required(f6, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CustomToolCall {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("call_id", &self.call_id)?;
+        if !self.caller.is_none() {
+            map.serialize_entry("caller", &self.caller)?;
+        }
+        if !self.id.is_none() {
+            map.serialize_entry("id", &self.id)?;
+        }
+        map.serialize_entry("input", &self.input)?;
+        map.serialize_entry("name", &self.name)?;
+        if !self.namespace.is_none() {
+            map.serialize_entry("namespace", &self.namespace)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The output of a custom tool call from your code, being sent back to the model.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CustomToolCallOutput {
     /**The call ID, used to map this custom tool call output to a custom tool call.
 */
     pub call_id: ::std::string::String,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub caller: ::std::option::Option<ToolCallCallerParam>,
     /**The unique ID of the custom tool call output in the OpenAI platform.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
     /**The output from the custom tool call generated by your code.
 Can be a string or an list of output content.
@@ -4755,62 +4807,68 @@ Can be a string or an list of output content.
     pub output: CustomToolCallOutputOutput,
     /**The type of the custom tool call output. Always `custom_tool_call_output`.
 */
-    #[serde(rename = "type")]
     pub type_: CustomToolCallOutputType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CustomToolCallOutput {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CustomToolCallOutput;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CustomToolCallOutput")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CustomToolCallOutput, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ToolCallCallerParam>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<CustomToolCallOutputOutput> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<CustomToolCallOutputType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "output" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CustomToolCallOutput {
-                    call_id: crate::codegen_support::required(f0, "call_id")?,
-                    caller: f1.unwrap_or_default(),
-                    id: f2.unwrap_or_default(),
-                    output: crate::codegen_support::required(f3, "output")?,
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CustomToolCallOutput {
+    const EXPECTING: &'static str = "struct CustomToolCallOutput";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CustomToolCallOutput {
+            call_id: crate::codegen_support::required(f0, "call_id")?,
+            caller: f1.unwrap_or_default(),
+            id: f2.unwrap_or_default(),
+            output: crate::codegen_support::required(f3, "output")?,
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CustomToolCallOutput {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("call_id", &self.call_id)?;
+        if !self.caller.is_none() {
+            map.serialize_entry("caller", &self.caller)?;
+        }
+        if !self.id.is_none() {
+            map.serialize_entry("id", &self.id)?;
+        }
+        map.serialize_entry("output", &self.output)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The output from the custom tool call generated by your code.
@@ -5025,94 +5083,98 @@ impl<'de> ::serde::Deserialize<'de> for DetailEnum {
     }
 }
 ///`DirectToolCallCaller`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DirectToolCallCaller {
-    #[serde(rename = "type")]
     pub type_: DirectToolCallCallerType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for DirectToolCallCaller {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = DirectToolCallCaller;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DirectToolCallCaller")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<DirectToolCallCaller, A::Error> {
-                let mut f0: ::std::option::Option<DirectToolCallCallerType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(DirectToolCallCaller {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for DirectToolCallCaller {
+    const EXPECTING: &'static str = "struct DirectToolCallCaller";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(DirectToolCallCaller {
+            type_: crate::codegen_support::required(f0, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for DirectToolCallCaller {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`DirectToolCallCallerParam`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DirectToolCallCallerParam {
     ///The caller type. Always `direct`.
-    #[serde(rename = "type")]
     pub type_: DirectToolCallCallerParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for DirectToolCallCallerParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = DirectToolCallCallerParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DirectToolCallCallerParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<DirectToolCallCallerParam, A::Error> {
-                let mut f0: ::std::option::Option<DirectToolCallCallerParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(DirectToolCallCallerParam {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for DirectToolCallCallerParam {
+    const EXPECTING: &'static str = "struct DirectToolCallCallerParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(DirectToolCallCallerParam {
+            type_: crate::codegen_support::required(f0, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for DirectToolCallCallerParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The caller type. Always `direct`.
@@ -5234,67 +5296,69 @@ impl<'de> ::serde::Deserialize<'de> for DirectToolCallCallerType {
     }
 }
 ///A double click action.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DoubleClickAction {
     ///The keys being held while double-clicking.
-    #[serde(default)]
     pub keys: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     ///Specifies the event type. For a double click action, this property is always set to `double_click`.
-    #[serde(rename = "type")]
     pub type_: DoubleClickActionType,
     ///The x-coordinate where the double click occurred.
     pub x: i64,
     ///The y-coordinate where the double click occurred.
     pub y: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for DoubleClickAction {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = DoubleClickAction;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DoubleClickAction")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<DoubleClickAction, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<DoubleClickActionType> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "x" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "y" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(DoubleClickAction {
-                    keys: f0.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    x: crate::codegen_support::required(f2, "x")?,
-                    y: crate::codegen_support::required(f3, "y")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for DoubleClickAction {
+    const EXPECTING: &'static str = "struct DoubleClickAction";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "x" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "y" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(DoubleClickAction {
+            keys: f0.unwrap_or_default(),
+            type_: crate::codegen_support::required(f1, "type")?,
+            x: crate::codegen_support::required(f2, "x")?,
+            y: crate::codegen_support::required(f3, "y")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for DoubleClickAction {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("keys", &self.keys)?;
+        map.serialize_entry("type", &self.type_)?;
+        map.serialize_entry("x", &self.x)?;
+        map.serialize_entry("y", &self.y)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Specifies the event type. For a double click action, this property is always set to `double_click`.
@@ -5357,10 +5421,9 @@ impl<'de> ::serde::Deserialize<'de> for DoubleClickActionType {
     }
 }
 ///A drag action.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DragParam {
     ///The keys being held while dragging the mouse.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub keys: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     /**An array of coordinates representing the path of the drag action. Coordinates will appear as an array of objects, eg
 ```text
@@ -5369,57 +5432,60 @@ pub struct DragParam {
   { x: 200, y: 300 }
 ]
 ```*/
-    #[serde(default)]
     pub path: ::std::vec::Vec<CoordParam>,
     ///Specifies the event type. For a drag action, this property is always set to `drag`.
-    #[serde(rename = "type")]
     pub type_: DragParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for DragParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = DragParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DragParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<DragParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::vec::Vec<CoordParam>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<DragParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "path" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(DragParam {
-                    keys: f0.unwrap_or_default(),
-                    path: f1.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for DragParam {
+    const EXPECTING: &'static str = "struct DragParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "path" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(DragParam {
+            keys: f0.unwrap_or_default(),
+            path: f1.unwrap_or_default(),
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for DragParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.keys.is_none() {
+            map.serialize_entry("keys", &self.keys)?;
+        }
+        map.serialize_entry("path", &self.path)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Specifies the event type. For a drag action, this property is always set to `drag`.
@@ -5482,7 +5548,7 @@ impl<'de> ::serde::Deserialize<'de> for DragParamType {
     }
 }
 ///A citation to a file.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FileCitationBody {
     ///The ID of the file.
     pub file_id: ::std::string::String,
@@ -5491,55 +5557,60 @@ pub struct FileCitationBody {
     ///The index of the file in the list of files.
     pub index: i64,
     ///The type of the file citation. Always `file_citation`.
-    #[serde(rename = "type")]
     pub type_: FileCitationBodyType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FileCitationBody {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FileCitationBody;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FileCitationBody")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FileCitationBody, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<FileCitationBodyType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "filename" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FileCitationBody {
-                    file_id: crate::codegen_support::required(f0, "file_id")?,
-                    filename: crate::codegen_support::required(f1, "filename")?,
-                    index: crate::codegen_support::required(f2, "index")?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FileCitationBody {
+    const EXPECTING: &'static str = "struct FileCitationBody";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "filename" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FileCitationBody {
+            file_id: crate::codegen_support::required(f0, "file_id")?,
+            filename: crate::codegen_support::required(f1, "filename")?,
+            index: crate::codegen_support::required(f2, "index")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FileCitationBody {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("file_id", &self.file_id)?;
+        map.serialize_entry("filename", &self.filename)?;
+        map.serialize_entry("index", &self.index)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the file citation. Always `file_citation`.
@@ -5672,7 +5743,7 @@ impl<'de> ::serde::Deserialize<'de> for FileDetailEnum {
 }
 /**A path to a file.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FilePath {
     /**The ID of the file.
 */
@@ -5682,52 +5753,56 @@ pub struct FilePath {
     pub index: i64,
     /**The type of the file path. Always `file_path`.
 */
-    #[serde(rename = "type")]
     pub type_: FilePathType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FilePath {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FilePath;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FilePath")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FilePath, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<FilePathType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FilePath {
-                    file_id: crate::codegen_support::required(f0, "file_id")?,
-                    index: crate::codegen_support::required(f1, "index")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FilePath {
+    const EXPECTING: &'static str = "struct FilePath";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FilePath {
+            file_id: crate::codegen_support::required(f0, "file_id")?,
+            index: crate::codegen_support::required(f1, "index")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FilePath {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("file_id", &self.file_id)?;
+        map.serialize_entry("index", &self.index)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the file path. Always `file_path`.
@@ -5793,18 +5868,16 @@ impl<'de> ::serde::Deserialize<'de> for FilePathType {
 /**The results of a file search tool call. See the
 [file search guide](/docs/guides/tools-file-search) for more information.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FileSearchToolCall {
     /**The unique ID of the file search tool call.
 */
     pub id: ::std::string::String,
     /**The queries used to search for files.
 */
-    #[serde(default)]
     pub queries: ::std::vec::Vec<::std::string::String>,
     /**The results of the file search tool call.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub results: ::std::option::Option<::std::vec::Vec<FileSearchToolCallResultsItem>>,
     /**The status of the file search tool call. One of `in_progress`,
 `searching`, `incomplete` or `failed`,
@@ -5812,145 +5885,151 @@ pub struct FileSearchToolCall {
     pub status: FileSearchToolCallStatus,
     /**The type of the file search tool call. Always `file_search_call`.
 */
-    #[serde(rename = "type")]
     pub type_: FileSearchToolCallType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FileSearchToolCall {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FileSearchToolCall;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FileSearchToolCall")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FileSearchToolCall, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<FileSearchToolCallResultsItem>>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<FileSearchToolCallStatus> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<FileSearchToolCallType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "queries" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "results" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FileSearchToolCall {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    queries: f1.unwrap_or_default(),
-                    results: f2.unwrap_or_default(),
-                    status: crate::codegen_support::required(f3, "status")?,
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FileSearchToolCall {
+    const EXPECTING: &'static str = "struct FileSearchToolCall";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "queries" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "results" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FileSearchToolCall {
+            id: crate::codegen_support::required(f0, "id")?,
+            queries: f1.unwrap_or_default(),
+            results: f2.unwrap_or_default(),
+            status: crate::codegen_support::required(f3, "status")?,
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FileSearchToolCall {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("queries", &self.queries)?;
+        if !self.results.is_none() {
+            map.serialize_entry("results", &self.results)?;
+        }
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`FileSearchToolCallResultsItem`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FileSearchToolCallResultsItem {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub attributes: ::std::option::Option<VectorStoreFileAttributes>,
     /**The unique ID of the file.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_id: ::std::option::Option<::std::string::String>,
     /**The name of the file.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub filename: ::std::option::Option<::std::string::String>,
     /**The relevance score of the file - a value between 0 and 1.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub score: ::std::option::Option<f32>,
     /**The text that was retrieved from the file.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FileSearchToolCallResultsItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FileSearchToolCallResultsItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FileSearchToolCallResultsItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FileSearchToolCallResultsItem, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<VectorStoreFileAttributes>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::option::Option<f32>> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "attributes" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "filename" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "score" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "text" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FileSearchToolCallResultsItem {
-                    attributes: f0.unwrap_or_default(),
-                    file_id: f1.unwrap_or_default(),
-                    filename: f2.unwrap_or_default(),
-                    score: f3.unwrap_or_default(),
-                    text: f4.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FileSearchToolCallResultsItem {
+    const EXPECTING: &'static str = "struct FileSearchToolCallResultsItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "attributes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "filename" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "score" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FileSearchToolCallResultsItem {
+            attributes: f0.unwrap_or_default(),
+            file_id: f1.unwrap_or_default(),
+            filename: f2.unwrap_or_default(),
+            score: f3.unwrap_or_default(),
+            text: f4.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FileSearchToolCallResultsItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.attributes.is_none() {
+            map.serialize_entry("attributes", &self.attributes)?;
+        }
+        if !self.file_id.is_none() {
+            map.serialize_entry("file_id", &self.file_id)?;
+        }
+        if !self.filename.is_none() {
+            map.serialize_entry("filename", &self.filename)?;
+        }
+        if !self.score.is_none() {
+            map.serialize_entry("score", &self.score)?;
+        }
+        if !self.text.is_none() {
+            map.serialize_entry("text", &self.text)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The status of the file search tool call. One of `in_progress`,
@@ -6231,104 +6310,105 @@ impl<'de> ::serde::Deserialize<'de> for FunctionCallItemStatus {
     }
 }
 ///The output of a function tool call.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FunctionCallOutputItemParam {
     ///The unique ID of the function tool call generated by the model.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub call_id: ::std::option::Option<FunctionCallOutputItemParamCallId>,
     ///The execution context that produced this tool call.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub caller: ::std::option::Option<ToolCallCallerParam>,
     ///The unique ID of the function tool call output. Populated when this item is returned via API.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
     ///The name of the tool that produced the output.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<FunctionCallOutputItemParamName>,
     ///The namespace of the tool that produced the output.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub namespace: ::std::option::Option<FunctionCallOutputItemParamNamespace>,
     ///Text, image, or file output of the function tool call.
     pub output: FunctionCallOutputItemParamOutput,
     ///The status of the item. One of `in_progress`, `completed`, or `incomplete`. Populated when items are returned via API.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status: ::std::option::Option<FunctionCallItemStatus>,
     ///The type of the function tool call output. Always `function_call_output`.
-    #[serde(rename = "type")]
     pub type_: FunctionCallOutputItemParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FunctionCallOutputItemParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FunctionCallOutputItemParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FunctionCallOutputItemParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FunctionCallOutputItemParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<FunctionCallOutputItemParamCallId>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ToolCallCallerParam>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<FunctionCallOutputItemParamName>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<FunctionCallOutputItemParamNamespace>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<FunctionCallOutputItemParamOutput> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<FunctionCallItemStatus>,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<FunctionCallOutputItemParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "namespace" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FunctionCallOutputItemParam {
-                    call_id: f0.unwrap_or_default(),
-                    caller: f1.unwrap_or_default(),
-                    id: f2.unwrap_or_default(),
-                    name: f3.unwrap_or_default(),
-                    namespace: f4.unwrap_or_default(),
-                    output: crate::codegen_support::required(f5, "output")?,
-                    status: f6.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f7, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FunctionCallOutputItemParam {
+    const EXPECTING: &'static str = "struct FunctionCallOutputItemParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "namespace" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "output" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FunctionCallOutputItemParam {
+            call_id: f0.unwrap_or_default(),
+            caller: f1.unwrap_or_default(),
+            id: f2.unwrap_or_default(),
+            name: f3.unwrap_or_default(),
+            namespace: f4.unwrap_or_default(),
+            output: crate::codegen_support::required(f5, "output")?,
+            status: f6.unwrap_or_default(),
+            type_: crate::codegen_support::required(f7, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FunctionCallOutputItemParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.call_id.is_none() {
+            map.serialize_entry("call_id", &self.call_id)?;
+        }
+        if !self.caller.is_none() {
+            map.serialize_entry("caller", &self.caller)?;
+        }
+        if !self.id.is_none() {
+            map.serialize_entry("id", &self.id)?;
+        }
+        if !self.name.is_none() {
+            map.serialize_entry("name", &self.name)?;
+        }
+        if !self.namespace.is_none() {
+            map.serialize_entry("namespace", &self.namespace)?;
+        }
+        map.serialize_entry("output", &self.output)?;
+        if !self.status.is_none() {
+            map.serialize_entry("status", &self.status)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The unique ID of the function tool call generated by the model.
@@ -6855,223 +6935,223 @@ impl<'de> ::serde::Deserialize<'de> for FunctionCallStatus {
     }
 }
 ///Execute a shell command.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FunctionShellAction {
-    #[serde(default)]
     pub commands: ::std::vec::Vec<::std::string::String>,
     ///Optional maximum number of characters to return from each command.
-    #[serde(default)]
     pub max_output_length: ::std::option::Option<i64>,
     ///Optional timeout in milliseconds for the commands.
-    #[serde(default)]
     pub timeout_ms: ::std::option::Option<i64>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FunctionShellAction {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FunctionShellAction;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FunctionShellAction")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FunctionShellAction, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "commands" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "max_output_length" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "timeout_ms" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FunctionShellAction {
+    const EXPECTING: &'static str = "struct FunctionShellAction";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "commands" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "max_output_length" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(FunctionShellAction {
-                    commands: f0.unwrap_or_default(),
-                    max_output_length: f1.unwrap_or_default(),
-                    timeout_ms: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+                "timeout_ms" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FunctionShellAction {
+            commands: f0.unwrap_or_default(),
+            max_output_length: f1.unwrap_or_default(),
+            timeout_ms: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FunctionShellAction {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("commands", &self.commands)?;
+        map.serialize_entry("max_output_length", &self.max_output_length)?;
+        map.serialize_entry("timeout_ms", &self.timeout_ms)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Commands and limits describing how to run the shell tool call.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FunctionShellActionParam {
     ///Ordered shell commands for the execution environment to run.
-    #[serde(default)]
     pub commands: ::std::vec::Vec<::std::string::String>,
     ///Maximum number of UTF-8 characters to capture from combined stdout and stderr output.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_output_length: ::std::option::Option<i64>,
     ///Maximum wall-clock time in milliseconds to allow the shell commands to run.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub timeout_ms: ::std::option::Option<i64>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FunctionShellActionParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FunctionShellActionParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FunctionShellActionParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FunctionShellActionParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "commands" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "max_output_length" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "timeout_ms" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FunctionShellActionParam {
+    const EXPECTING: &'static str = "struct FunctionShellActionParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "commands" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "max_output_length" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(FunctionShellActionParam {
-                    commands: f0.unwrap_or_default(),
-                    max_output_length: f1.unwrap_or_default(),
-                    timeout_ms: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+                "timeout_ms" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FunctionShellActionParam {
+            commands: f0.unwrap_or_default(),
+            max_output_length: f1.unwrap_or_default(),
+            timeout_ms: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FunctionShellActionParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("commands", &self.commands)?;
+        if !self.max_output_length.is_none() {
+            map.serialize_entry("max_output_length", &self.max_output_length)?;
+        }
+        if !self.timeout_ms.is_none() {
+            map.serialize_entry("timeout_ms", &self.timeout_ms)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///A tool call that executes one or more shell commands in a managed environment.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FunctionShellCall {
     ///The shell commands and limits that describe how to run the tool call.
     pub action: FunctionShellAction,
     ///The unique ID of the shell tool call generated by the model.
     pub call_id: ::std::string::String,
     ///The execution context that produced this tool call.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub caller: ::std::option::Option<ToolCallCaller>,
     ///The ID of the entity that created this tool call.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub created_by: ::std::option::Option<::std::string::String>,
-    #[serde(default)]
     pub environment: ::std::option::Option<FunctionShellCallEnvironment>,
     ///The unique ID of the shell tool call. Populated when this item is returned via API.
     pub id: ::std::string::String,
     ///The status of the shell call. One of `in_progress`, `completed`, or `incomplete`.
     pub status: FunctionShellCallStatus,
     ///The type of the item. Always `shell_call`.
-    #[serde(rename = "type")]
     pub type_: FunctionShellCallType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FunctionShellCall {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FunctionShellCall;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FunctionShellCall")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FunctionShellCall, A::Error> {
-                let mut f0: ::std::option::Option<FunctionShellAction> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<ToolCallCaller>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<FunctionShellCallEnvironment>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<FunctionShellCallStatus> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<FunctionShellCallType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "action" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "created_by" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "environment" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FunctionShellCall {
-                    action: crate::codegen_support::required(f0, "action")?,
-                    call_id: crate::codegen_support::required(f1, "call_id")?,
-                    caller: f2.unwrap_or_default(),
-                    created_by: f3.unwrap_or_default(),
-                    environment: f4.unwrap_or_default(),
-                    id: crate::codegen_support::required(f5, "id")?,
-                    status: crate::codegen_support::required(f6, "status")?,
-                    type_: crate::codegen_support::required(f7, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FunctionShellCall {
+    const EXPECTING: &'static str = "struct FunctionShellCall";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "action" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "created_by" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "environment" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FunctionShellCall {
+            action: crate::codegen_support::required(f0, "action")?,
+            call_id: crate::codegen_support::required(f1, "call_id")?,
+            caller: f2.unwrap_or_default(),
+            created_by: f3.unwrap_or_default(),
+            environment: f4.unwrap_or_default(),
+            id: crate::codegen_support::required(f5, "id")?,
+            status: crate::codegen_support::required(f6, "status")?,
+            type_: crate::codegen_support::required(f7, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FunctionShellCall {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("action", &self.action)?;
+        map.serialize_entry("call_id", &self.call_id)?;
+        if !self.caller.is_none() {
+            map.serialize_entry("caller", &self.caller)?;
+        }
+        if !self.created_by.is_none() {
+            map.serialize_entry("created_by", &self.created_by)?;
+        }
+        map.serialize_entry("environment", &self.environment)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`FunctionShellCallEnvironment`
@@ -7131,93 +7211,95 @@ impl ::std::convert::From<ContainerReferenceResource> for FunctionShellCallEnvir
     }
 }
 ///A tool representing a request to execute one or more shell commands.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FunctionShellCallItemParam {
     ///The shell commands and limits that describe how to run the tool call.
     pub action: FunctionShellActionParam,
     ///The unique ID of the shell tool call generated by the model.
     pub call_id: FunctionShellCallItemParamCallId,
     ///The execution context that produced this tool call.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub caller: ::std::option::Option<ToolCallCallerParam>,
     ///The environment to execute the shell commands in.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub environment: ::std::option::Option<FunctionShellCallItemParamEnvironment>,
     ///The unique ID of the shell tool call. Populated when this item is returned via API.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
     ///The status of the shell call. One of `in_progress`, `completed`, or `incomplete`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status: ::std::option::Option<FunctionShellCallItemStatus>,
     ///The type of the item. Always `shell_call`.
-    #[serde(rename = "type")]
     pub type_: FunctionShellCallItemParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FunctionShellCallItemParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FunctionShellCallItemParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FunctionShellCallItemParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FunctionShellCallItemParam, A::Error> {
-                let mut f0: ::std::option::Option<FunctionShellActionParam> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<FunctionShellCallItemParamCallId> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<ToolCallCallerParam>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<FunctionShellCallItemParamEnvironment>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<FunctionShellCallItemStatus>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<FunctionShellCallItemParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "action" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "environment" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FunctionShellCallItemParam {
-                    action: crate::codegen_support::required(f0, "action")?,
-                    call_id: crate::codegen_support::required(f1, "call_id")?,
-                    caller: f2.unwrap_or_default(),
-                    environment: f3.unwrap_or_default(),
-                    id: f4.unwrap_or_default(),
-                    status: f5.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f6, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FunctionShellCallItemParam {
+    const EXPECTING: &'static str = "struct FunctionShellCallItemParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "action" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "environment" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FunctionShellCallItemParam {
+            action: crate::codegen_support::required(f0, "action")?,
+            call_id: crate::codegen_support::required(f1, "call_id")?,
+            caller: f2.unwrap_or_default(),
+            environment: f3.unwrap_or_default(),
+            id: f4.unwrap_or_default(),
+            status: f5.unwrap_or_default(),
+            type_: crate::codegen_support::required(f6, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FunctionShellCallItemParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("action", &self.action)?;
+        map.serialize_entry("call_id", &self.call_id)?;
+        if !self.caller.is_none() {
+            map.serialize_entry("caller", &self.caller)?;
+        }
+        if !self.environment.is_none() {
+            map.serialize_entry("environment", &self.environment)?;
+        }
+        if !self.id.is_none() {
+            map.serialize_entry("id", &self.id)?;
+        }
+        if !self.status.is_none() {
+            map.serialize_entry("status", &self.status)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The unique ID of the shell tool call generated by the model.
@@ -7465,105 +7547,105 @@ impl<'de> ::serde::Deserialize<'de> for FunctionShellCallItemStatus {
     }
 }
 ///The output of a shell tool call that was emitted.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FunctionShellCallOutput {
     ///The unique ID of the shell tool call generated by the model.
     pub call_id: ::std::string::String,
     ///The execution context that produced this tool call.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub caller: ::std::option::Option<ToolCallCaller>,
     ///The identifier of the actor that created the item.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub created_by: ::std::option::Option<::std::string::String>,
     ///The unique ID of the shell call output. Populated when this item is returned via API.
     pub id: ::std::string::String,
     ///The maximum length of the shell command output. This is generated by the model and should be passed back with the raw output.
-    #[serde(default)]
     pub max_output_length: ::std::option::Option<i64>,
     ///An array of shell call output contents
-    #[serde(default)]
     pub output: ::std::vec::Vec<FunctionShellCallOutputContent>,
     ///The status of the shell call output. One of `in_progress`, `completed`, or `incomplete`.
     pub status: FunctionShellCallOutputStatusEnum,
     ///The type of the shell call output. Always `shell_call_output`.
-    #[serde(rename = "type")]
     pub type_: FunctionShellCallOutputType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FunctionShellCallOutput {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FunctionShellCallOutput;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FunctionShellCallOutput")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FunctionShellCallOutput, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ToolCallCaller>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::vec::Vec<FunctionShellCallOutputContent>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<FunctionShellCallOutputStatusEnum> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<FunctionShellCallOutputType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "created_by" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "max_output_length" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FunctionShellCallOutput {
+    const EXPECTING: &'static str = "struct FunctionShellCallOutput";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "created_by" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "max_output_length" => {
+                    f4 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(FunctionShellCallOutput {
-                    call_id: crate::codegen_support::required(f0, "call_id")?,
-                    caller: f1.unwrap_or_default(),
-                    created_by: f2.unwrap_or_default(),
-                    id: crate::codegen_support::required(f3, "id")?,
-                    max_output_length: f4.unwrap_or_default(),
-                    output: f5.unwrap_or_default(),
-                    status: crate::codegen_support::required(f6, "status")?,
-                    type_: crate::codegen_support::required(f7, "type")?,
-                    extra: extra,
-                })
+                "output" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FunctionShellCallOutput {
+            call_id: crate::codegen_support::required(f0, "call_id")?,
+            caller: f1.unwrap_or_default(),
+            created_by: f2.unwrap_or_default(),
+            id: crate::codegen_support::required(f3, "id")?,
+            max_output_length: f4.unwrap_or_default(),
+            output: f5.unwrap_or_default(),
+            status: crate::codegen_support::required(f6, "status")?,
+            type_: crate::codegen_support::required(f7, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FunctionShellCallOutput {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("call_id", &self.call_id)?;
+        if !self.caller.is_none() {
+            map.serialize_entry("caller", &self.caller)?;
+        }
+        if !self.created_by.is_none() {
+            map.serialize_entry("created_by", &self.created_by)?;
+        }
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("max_output_length", &self.max_output_length)?;
+        map.serialize_entry("output", &self.output)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The content of a shell tool call output that was emitted.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FunctionShellCallOutputContent {
     ///The identifier of the actor that created the item.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub created_by: ::std::option::Option<::std::string::String>,
     ///Represents either an exit outcome (with an exit code) or a timeout outcome for a shell call output chunk.
     pub outcome: ShellCallOutcome,
@@ -7572,60 +7654,64 @@ pub struct FunctionShellCallOutputContent {
     ///The standard output that was captured.
     pub stdout: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FunctionShellCallOutputContent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FunctionShellCallOutputContent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FunctionShellCallOutputContent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FunctionShellCallOutputContent, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<ShellCallOutcome> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_by" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "outcome" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "stderr" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "stdout" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FunctionShellCallOutputContent {
-                    created_by: f0.unwrap_or_default(),
-                    outcome: crate::codegen_support::required(f1, "outcome")?,
-                    stderr: crate::codegen_support::required(f2, "stderr")?,
-                    stdout: crate::codegen_support::required(f3, "stdout")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FunctionShellCallOutputContent {
+    const EXPECTING: &'static str = "struct FunctionShellCallOutputContent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_by" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "outcome" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "stderr" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "stdout" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FunctionShellCallOutputContent {
+            created_by: f0.unwrap_or_default(),
+            outcome: crate::codegen_support::required(f1, "outcome")?,
+            stderr: crate::codegen_support::required(f2, "stderr")?,
+            stdout: crate::codegen_support::required(f3, "stdout")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FunctionShellCallOutputContent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.created_by.is_none() {
+            map.serialize_entry("created_by", &self.created_by)?;
+        }
+        map.serialize_entry("outcome", &self.outcome)?;
+        map.serialize_entry("stderr", &self.stderr)?;
+        map.serialize_entry("stdout", &self.stdout)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Captured stdout and stderr for a portion of a shell tool call output.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FunctionShellCallOutputContentParam {
     ///The exit or timeout outcome associated with this shell call.
     pub outcome: FunctionShellCallOutputOutcomeParam,
@@ -7634,53 +7720,55 @@ pub struct FunctionShellCallOutputContentParam {
     ///Captured stdout output for the shell call.
     pub stdout: FunctionShellCallOutputContentParamStdout,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FunctionShellCallOutputContentParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FunctionShellCallOutputContentParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FunctionShellCallOutputContentParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FunctionShellCallOutputContentParam, A::Error> {
-                let mut f0: ::std::option::Option<FunctionShellCallOutputOutcomeParam> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    FunctionShellCallOutputContentParamStderr,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    FunctionShellCallOutputContentParamStdout,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "outcome" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "stderr" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "stdout" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FunctionShellCallOutputContentParam {
-                    outcome: crate::codegen_support::required(f0, "outcome")?,
-                    stderr: crate::codegen_support::required(f1, "stderr")?,
-                    stdout: crate::codegen_support::required(f2, "stdout")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for FunctionShellCallOutputContentParam {
+    const EXPECTING: &'static str = "struct FunctionShellCallOutputContentParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "outcome" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "stderr" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "stdout" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FunctionShellCallOutputContentParam {
+            outcome: crate::codegen_support::required(f0, "outcome")?,
+            stderr: crate::codegen_support::required(f1, "stderr")?,
+            stdout: crate::codegen_support::required(f2, "stdout")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FunctionShellCallOutputContentParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("outcome", &self.outcome)?;
+        map.serialize_entry("stderr", &self.stderr)?;
+        map.serialize_entry("stdout", &self.stdout)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Captured stderr output for the shell call.
@@ -7796,61 +7884,58 @@ impl<'de> ::serde::Deserialize<'de> for FunctionShellCallOutputContentParamStdou
     }
 }
 ///Indicates that the shell commands finished and returned an exit code.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FunctionShellCallOutputExitOutcomeParam {
     ///The exit code returned by the shell process.
     pub exit_code: i64,
     ///The outcome type. Always `exit`.
-    #[serde(rename = "type")]
     pub type_: FunctionShellCallOutputExitOutcomeParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FunctionShellCallOutputExitOutcomeParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FunctionShellCallOutputExitOutcomeParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FunctionShellCallOutputExitOutcomeParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                FunctionShellCallOutputExitOutcomeParam,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    FunctionShellCallOutputExitOutcomeParamType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "exit_code" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FunctionShellCallOutputExitOutcomeParam {
-                    exit_code: crate::codegen_support::required(f0, "exit_code")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for FunctionShellCallOutputExitOutcomeParam {
+    const EXPECTING: &'static str = "struct FunctionShellCallOutputExitOutcomeParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "exit_code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FunctionShellCallOutputExitOutcomeParam {
+            exit_code: crate::codegen_support::required(f0, "exit_code")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FunctionShellCallOutputExitOutcomeParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("exit_code", &self.exit_code)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The outcome type. Always `exit`.
@@ -7914,98 +7999,98 @@ impl<'de> ::serde::Deserialize<'de> for FunctionShellCallOutputExitOutcomeParamT
     }
 }
 ///The streamed output items emitted by a shell tool call.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FunctionShellCallOutputItemParam {
     ///The unique ID of the shell tool call generated by the model.
     pub call_id: FunctionShellCallOutputItemParamCallId,
     ///The execution context that produced this tool call.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub caller: ::std::option::Option<ToolCallCallerParam>,
     ///The unique ID of the shell tool call output. Populated when this item is returned via API.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
     ///The maximum number of UTF-8 characters captured for this shell call's combined output.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_output_length: ::std::option::Option<i64>,
     ///Captured chunks of stdout and stderr output, along with their associated outcomes.
-    #[serde(default)]
     pub output: ::std::vec::Vec<FunctionShellCallOutputContentParam>,
     ///The status of the shell call output.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status: ::std::option::Option<FunctionShellCallItemStatus>,
     ///The type of the item. Always `shell_call_output`.
-    #[serde(rename = "type")]
     pub type_: FunctionShellCallOutputItemParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FunctionShellCallOutputItemParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FunctionShellCallOutputItemParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FunctionShellCallOutputItemParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FunctionShellCallOutputItemParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    FunctionShellCallOutputItemParamCallId,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ToolCallCallerParam>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::vec::Vec<FunctionShellCallOutputContentParam>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<FunctionShellCallItemStatus>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    FunctionShellCallOutputItemParamType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "max_output_length" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for FunctionShellCallOutputItemParam {
+    const EXPECTING: &'static str = "struct FunctionShellCallOutputItemParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "max_output_length" => {
+                    f3 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(FunctionShellCallOutputItemParam {
-                    call_id: crate::codegen_support::required(f0, "call_id")?,
-                    caller: f1.unwrap_or_default(),
-                    id: f2.unwrap_or_default(),
-                    max_output_length: f3.unwrap_or_default(),
-                    output: f4.unwrap_or_default(),
-                    status: f5.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f6, "type")?,
-                    extra: extra,
-                })
+                "output" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FunctionShellCallOutputItemParam {
+            call_id: crate::codegen_support::required(f0, "call_id")?,
+            caller: f1.unwrap_or_default(),
+            id: f2.unwrap_or_default(),
+            max_output_length: f3.unwrap_or_default(),
+            output: f4.unwrap_or_default(),
+            status: f5.unwrap_or_default(),
+            type_: crate::codegen_support::required(f6, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FunctionShellCallOutputItemParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("call_id", &self.call_id)?;
+        if !self.caller.is_none() {
+            map.serialize_entry("caller", &self.caller)?;
+        }
+        if !self.id.is_none() {
+            map.serialize_entry("id", &self.id)?;
+        }
+        if !self.max_output_length.is_none() {
+            map.serialize_entry("max_output_length", &self.max_output_length)?;
+        }
+        map.serialize_entry("output", &self.output)?;
+        if !self.status.is_none() {
+            map.serialize_entry("status", &self.status)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The unique ID of the shell tool call generated by the model.
@@ -8259,54 +8344,52 @@ impl<'de> ::serde::Deserialize<'de> for FunctionShellCallOutputStatusEnum {
     }
 }
 ///Indicates that the shell call exceeded its configured time limit.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FunctionShellCallOutputTimeoutOutcomeParam {
     ///The outcome type. Always `timeout`.
-    #[serde(rename = "type")]
     pub type_: FunctionShellCallOutputTimeoutOutcomeParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FunctionShellCallOutputTimeoutOutcomeParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FunctionShellCallOutputTimeoutOutcomeParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FunctionShellCallOutputTimeoutOutcomeParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                FunctionShellCallOutputTimeoutOutcomeParam,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    FunctionShellCallOutputTimeoutOutcomeParamType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FunctionShellCallOutputTimeoutOutcomeParam {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for FunctionShellCallOutputTimeoutOutcomeParam {
+    const EXPECTING: &'static str = "struct FunctionShellCallOutputTimeoutOutcomeParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FunctionShellCallOutputTimeoutOutcomeParam {
+            type_: crate::codegen_support::required(f0, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FunctionShellCallOutputTimeoutOutcomeParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The outcome type. Always `timeout`.
@@ -8559,7 +8642,7 @@ impl<'de> ::serde::Deserialize<'de> for FunctionShellCallType {
 /**A tool call to run a function. See the
 [function calling guide](/docs/guides/function-calling) for more information.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FunctionToolCall {
     /**A JSON string of the arguments to pass to the function.
 */
@@ -8567,122 +8650,118 @@ pub struct FunctionToolCall {
     /**The unique ID of the function tool call generated by the model.
 */
     pub call_id: ::std::string::String,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub caller: ::std::option::Option<ToolCallCaller>,
     /**The unique ID of the function tool call.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
     /**The name of the function to run.
 */
     pub name: ::std::string::String,
     /**The namespace of the function to run.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub namespace: ::std::option::Option<::std::string::String>,
     /**The status of the item. One of `in_progress`, `completed`, or
 `incomplete`. Populated when items are returned via API.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status: ::std::option::Option<FunctionToolCallStatus>,
     /**The type of the function tool call. Always `function_call`.
 */
-    #[serde(rename = "type")]
     pub type_: FunctionToolCallType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FunctionToolCall {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FunctionToolCall;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FunctionToolCall")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FunctionToolCall, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<ToolCallCaller>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<FunctionToolCallStatus>,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<FunctionToolCallType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "arguments" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "namespace" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "status" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FunctionToolCall {
-                    arguments: crate::codegen_support::required(f0, "arguments")?,
-                    call_id: crate::codegen_support::required(f1, "call_id")?,
-                    caller: f2.unwrap_or_default(),
-                    id: f3.unwrap_or_default(),
-                    name: crate::codegen_support::required(f4, "name")?,
-                    namespace: f5.unwrap_or_default(),
-                    status: f6.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f7, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FunctionToolCall {
+    const EXPECTING: &'static str = "struct FunctionToolCall";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "namespace" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FunctionToolCall {
+            arguments: crate::codegen_support::required(f0, "arguments")?,
+            call_id: crate::codegen_support::required(f1, "call_id")?,
+            caller: f2.unwrap_or_default(),
+            id: f3.unwrap_or_default(),
+            name: crate::codegen_support::required(f4, "name")?,
+            namespace: f5.unwrap_or_default(),
+            status: f6.unwrap_or_default(),
+            type_: crate::codegen_support::required(f7, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FunctionToolCall {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("arguments", &self.arguments)?;
+        map.serialize_entry("call_id", &self.call_id)?;
+        if !self.caller.is_none() {
+            map.serialize_entry("caller", &self.caller)?;
+        }
+        if !self.id.is_none() {
+            map.serialize_entry("id", &self.id)?;
+        }
+        map.serialize_entry("name", &self.name)?;
+        if !self.namespace.is_none() {
+            map.serialize_entry("namespace", &self.namespace)?;
+        }
+        if !self.status.is_none() {
+            map.serialize_entry("status", &self.status)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`FunctionToolCallOutputResource`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FunctionToolCallOutputResource {
     /**The unique ID of the function tool call generated by the model.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub call_id: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub caller: ::std::option::Option<ToolCallCallerParam>,
     /**The identifier of the actor that created the item.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub created_by: ::std::option::Option<::std::string::String>,
     pub id: ::std::string::String,
     /**The name of the tool that produced the output.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
     /**The namespace of the tool that produced the output.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub namespace: ::std::option::Option<::std::string::String>,
     /**The output from the function call generated by your code.
 Can be a string or an list of output content.
@@ -8691,86 +8770,90 @@ Can be a string or an list of output content.
     pub status: FunctionCallOutputStatusEnum,
     /**The type of the function tool call output. Always `function_call_output`.
 */
-    #[serde(rename = "type")]
     pub type_: FunctionToolCallOutputResourceType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FunctionToolCallOutputResource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FunctionToolCallOutputResource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FunctionToolCallOutputResource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FunctionToolCallOutputResource, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ToolCallCallerParam>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    FunctionToolCallOutputResourceOutput,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<FunctionCallOutputStatusEnum> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<FunctionToolCallOutputResourceType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "created_by" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "namespace" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f8 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FunctionToolCallOutputResource {
-                    call_id: f0.unwrap_or_default(),
-                    caller: f1.unwrap_or_default(),
-                    created_by: f2.unwrap_or_default(),
-                    id: crate::codegen_support::required(f3, "id")?,
-                    name: f4.unwrap_or_default(),
-                    namespace: f5.unwrap_or_default(),
-                    output: crate::codegen_support::required(f6, "output")?,
-                    status: crate::codegen_support::required(f7, "status")?,
-                    type_: crate::codegen_support::required(f8, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FunctionToolCallOutputResource {
+    const EXPECTING: &'static str = "struct FunctionToolCallOutputResource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "created_by" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "namespace" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "output" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f8 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FunctionToolCallOutputResource {
+            call_id: f0.unwrap_or_default(),
+            caller: f1.unwrap_or_default(),
+            created_by: f2.unwrap_or_default(),
+            id: crate::codegen_support::required(f3, "id")?,
+            name: f4.unwrap_or_default(),
+            namespace: f5.unwrap_or_default(),
+            output: crate::codegen_support::required(f6, "output")?,
+            status: crate::codegen_support::required(f7, "status")?,
+            type_: crate::codegen_support::required(f8, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FunctionToolCallOutputResource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.call_id.is_none() {
+            map.serialize_entry("call_id", &self.call_id)?;
+        }
+        if !self.caller.is_none() {
+            map.serialize_entry("caller", &self.caller)?;
+        }
+        if !self.created_by.is_none() {
+            map.serialize_entry("created_by", &self.created_by)?;
+        }
+        map.serialize_entry("id", &self.id)?;
+        if !self.name.is_none() {
+            map.serialize_entry("name", &self.name)?;
+        }
+        if !self.namespace.is_none() {
+            map.serialize_entry("namespace", &self.namespace)?;
+        }
+        map.serialize_entry("output", &self.output)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The output from the function call generated by your code.
@@ -8851,7 +8934,7 @@ impl<'de> ::serde::Deserialize<'de> for FunctionToolCallOutputResourceType {
     }
 }
 ///`FunctionToolCallResource`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FunctionToolCallResource {
     /**A JSON string of the arguments to pass to the function.
 */
@@ -8859,11 +8942,9 @@ pub struct FunctionToolCallResource {
     /**The unique ID of the function tool call generated by the model.
 */
     pub call_id: ::std::string::String,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub caller: ::std::option::Option<ToolCallCaller>,
     /**The identifier of the actor that created the item.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub created_by: ::std::option::Option<::std::string::String>,
     pub id: ::std::string::String,
     /**The name of the function to run.
@@ -8871,87 +8952,90 @@ pub struct FunctionToolCallResource {
     pub name: ::std::string::String,
     /**The namespace of the function to run.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub namespace: ::std::option::Option<::std::string::String>,
     pub status: FunctionCallStatus,
     /**The type of the function tool call. Always `function_call`.
 */
-    #[serde(rename = "type")]
     pub type_: FunctionToolCallResourceType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FunctionToolCallResource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FunctionToolCallResource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FunctionToolCallResource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FunctionToolCallResource, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<ToolCallCaller>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<FunctionCallStatus> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<FunctionToolCallResourceType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "arguments" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "created_by" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "namespace" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "status" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f8 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FunctionToolCallResource {
-                    arguments: crate::codegen_support::required(f0, "arguments")?,
-                    call_id: crate::codegen_support::required(f1, "call_id")?,
-                    caller: f2.unwrap_or_default(),
-                    created_by: f3.unwrap_or_default(),
-                    id: crate::codegen_support::required(f4, "id")?,
-                    name: crate::codegen_support::required(f5, "name")?,
-                    namespace: f6.unwrap_or_default(),
-                    status: crate::codegen_support::required(f7, "status")?,
-                    type_: crate::codegen_support::required(f8, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FunctionToolCallResource {
+    const EXPECTING: &'static str = "struct FunctionToolCallResource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "created_by" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "namespace" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f8 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FunctionToolCallResource {
+            arguments: crate::codegen_support::required(f0, "arguments")?,
+            call_id: crate::codegen_support::required(f1, "call_id")?,
+            caller: f2.unwrap_or_default(),
+            created_by: f3.unwrap_or_default(),
+            id: crate::codegen_support::required(f4, "id")?,
+            name: crate::codegen_support::required(f5, "name")?,
+            namespace: f6.unwrap_or_default(),
+            status: crate::codegen_support::required(f7, "status")?,
+            type_: crate::codegen_support::required(f8, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FunctionToolCallResource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("arguments", &self.arguments)?;
+        map.serialize_entry("call_id", &self.call_id)?;
+        if !self.caller.is_none() {
+            map.serialize_entry("caller", &self.caller)?;
+        }
+        if !self.created_by.is_none() {
+            map.serialize_entry("created_by", &self.created_by)?;
+        }
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("name", &self.name)?;
+        if !self.namespace.is_none() {
+            map.serialize_entry("namespace", &self.namespace)?;
+        }
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the function tool call. Always `function_call`.
@@ -9146,56 +9230,60 @@ impl<'de> ::serde::Deserialize<'de> for FunctionToolCallType {
     }
 }
 ///`HttpError`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct HttpError {
     pub code: i64,
     pub message: ::std::string::String,
-    #[serde(rename = "type")]
     pub type_: HttpErrorType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for HttpError {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = HttpError;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct HttpError")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<HttpError, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<HttpErrorType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(HttpError {
-                    code: crate::codegen_support::required(f0, "code")?,
-                    message: crate::codegen_support::required(f1, "message")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for HttpError {
+    const EXPECTING: &'static str = "struct HttpError";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(HttpError {
+            code: crate::codegen_support::required(f0, "code")?,
+            message: crate::codegen_support::required(f1, "message")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for HttpError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("code", &self.code)?;
+        map.serialize_entry("message", &self.message)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`HttpErrorType`
@@ -9259,71 +9347,73 @@ impl<'de> ::serde::Deserialize<'de> for HttpErrorType {
 }
 /**An image generation request made by the model.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ImageGenToolCall {
     /**The unique ID of the image generation call.
 */
     pub id: ::std::string::String,
     /**The generated image encoded in base64.
 */
-    #[serde(default)]
     pub result: ::std::option::Option<::std::string::String>,
     /**The status of the image generation call.
 */
     pub status: ImageGenToolCallStatus,
     /**The type of the image generation call. Always `image_generation_call`.
 */
-    #[serde(rename = "type")]
     pub type_: ImageGenToolCallType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ImageGenToolCall {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ImageGenToolCall;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ImageGenToolCall")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ImageGenToolCall, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<ImageGenToolCallStatus> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<ImageGenToolCallType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "result" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ImageGenToolCall {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    result: f1.unwrap_or_default(),
-                    status: crate::codegen_support::required(f2, "status")?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ImageGenToolCall {
+    const EXPECTING: &'static str = "struct ImageGenToolCall";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "result" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ImageGenToolCall {
+            id: crate::codegen_support::required(f0, "id")?,
+            result: f1.unwrap_or_default(),
+            status: crate::codegen_support::required(f2, "status")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ImageGenToolCall {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("result", &self.result)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The status of the image generation call.
@@ -9570,100 +9660,103 @@ impl<'de> ::serde::Deserialize<'de> for IncludeEnum {
     }
 }
 ///A file input to the model.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct InputFileContentParam {
     ///The detail level of the file to be sent to the model. Use `auto` to let the system select the detail level; for GPT-5.6 and later models, `auto` uses high-quality rendering, which may increase input token usage. Use `low` for lower-cost rendering, or `high` to render the file at higher quality. Defaults to `auto`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub detail: ::std::option::Option<FileDetailEnum>,
     ///The base64-encoded data of the file to be sent to the model.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_data: ::std::option::Option<InputFileContentParamFileData>,
     ///The ID of the file to be sent to the model.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_id: ::std::option::Option<::std::string::String>,
     ///The URL of the file to be sent to the model.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_url: ::std::option::Option<::std::string::String>,
     ///The name of the file to be sent to the model.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub filename: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_breakpoint: ::std::option::Option<PromptCacheBreakpointParam>,
     ///The type of the input item. Always `input_file`.
-    #[serde(rename = "type")]
     pub type_: InputFileContentParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for InputFileContentParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = InputFileContentParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct InputFileContentParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<InputFileContentParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<FileDetailEnum>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<InputFileContentParamFileData>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<PromptCacheBreakpointParam>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<InputFileContentParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "file_data" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "file_url" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "filename" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "prompt_cache_breakpoint" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for InputFileContentParam {
+    const EXPECTING: &'static str = "struct InputFileContentParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "file_data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "file_url" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "filename" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "prompt_cache_breakpoint" => {
+                    f5 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(InputFileContentParam {
-                    detail: f0.unwrap_or_default(),
-                    file_data: f1.unwrap_or_default(),
-                    file_id: f2.unwrap_or_default(),
-                    file_url: f3.unwrap_or_default(),
-                    filename: f4.unwrap_or_default(),
-                    prompt_cache_breakpoint: f5.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f6, "type")?,
-                    extra: extra,
-                })
+                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(InputFileContentParam {
+            detail: f0.unwrap_or_default(),
+            file_data: f1.unwrap_or_default(),
+            file_id: f2.unwrap_or_default(),
+            file_url: f3.unwrap_or_default(),
+            filename: f4.unwrap_or_default(),
+            prompt_cache_breakpoint: f5.unwrap_or_default(),
+            type_: crate::codegen_support::required(f6, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for InputFileContentParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.detail.is_none() {
+            map.serialize_entry("detail", &self.detail)?;
+        }
+        if !self.file_data.is_none() {
+            map.serialize_entry("file_data", &self.file_data)?;
+        }
+        if !self.file_id.is_none() {
+            map.serialize_entry("file_id", &self.file_id)?;
+        }
+        if !self.file_url.is_none() {
+            map.serialize_entry("file_url", &self.file_url)?;
+        }
+        if !self.filename.is_none() {
+            map.serialize_entry("filename", &self.filename)?;
+        }
+        if !self.prompt_cache_breakpoint.is_none() {
+            map.serialize_entry(
+                "prompt_cache_breakpoint",
+                &self.prompt_cache_breakpoint,
+            )?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The base64-encoded data of the file to be sent to the model.
@@ -9780,82 +9873,87 @@ impl<'de> ::serde::Deserialize<'de> for InputFileContentParamType {
     }
 }
 ///An image input to the model. Learn about [image inputs](/docs/guides/vision)
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct InputImageContentParamAutoParam {
     ///The detail level of the image to be sent to the model. One of `high`, `low`, `auto`, or `original`. Defaults to `auto`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub detail: ::std::option::Option<DetailEnum>,
     ///The ID of the file to be sent to the model.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_id: ::std::option::Option<::std::string::String>,
     ///The URL of the image to be sent to the model. A fully qualified URL or base64 encoded image in a data URL.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub image_url: ::std::option::Option<InputImageContentParamAutoParamImageUrl>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_breakpoint: ::std::option::Option<PromptCacheBreakpointParam>,
     ///The type of the input item. Always `input_image`.
-    #[serde(rename = "type")]
     pub type_: InputImageContentParamAutoParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for InputImageContentParamAutoParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = InputImageContentParamAutoParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct InputImageContentParamAutoParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<InputImageContentParamAutoParam, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<DetailEnum>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<InputImageContentParamAutoParamImageUrl>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<PromptCacheBreakpointParam>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<InputImageContentParamAutoParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "image_url" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_cache_breakpoint" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for InputImageContentParamAutoParam {
+    const EXPECTING: &'static str = "struct InputImageContentParamAutoParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "image_url" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "prompt_cache_breakpoint" => {
+                    f3 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(InputImageContentParamAutoParam {
-                    detail: f0.unwrap_or_default(),
-                    file_id: f1.unwrap_or_default(),
-                    image_url: f2.unwrap_or_default(),
-                    prompt_cache_breakpoint: f3.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(InputImageContentParamAutoParam {
+            detail: f0.unwrap_or_default(),
+            file_id: f1.unwrap_or_default(),
+            image_url: f2.unwrap_or_default(),
+            prompt_cache_breakpoint: f3.unwrap_or_default(),
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for InputImageContentParamAutoParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.detail.is_none() {
+            map.serialize_entry("detail", &self.detail)?;
+        }
+        if !self.file_id.is_none() {
+            map.serialize_entry("file_id", &self.file_id)?;
+        }
+        if !self.image_url.is_none() {
+            map.serialize_entry("image_url", &self.image_url)?;
+        }
+        if !self.prompt_cache_breakpoint.is_none() {
+            map.serialize_entry(
+                "prompt_cache_breakpoint",
+                &self.prompt_cache_breakpoint,
+            )?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The URL of the image to be sent to the model. A fully qualified URL or base64 encoded image in a data URL.
@@ -10021,7 +10119,7 @@ impl ::std::convert::From<ProgramOutputItemParam> for InputItem {
 hierarchy. Instructions given with the `developer` or `system` role take
 precedence over instructions given with the `user` role.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct InputMessage {
     pub content: InputMessageContentList,
     /**The role of the message input. One of `user`, `system`, or `developer`.
@@ -10030,63 +10128,67 @@ pub struct InputMessage {
     /**The status of item. One of `in_progress`, `completed`, or
 `incomplete`. Populated when items are returned via API.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status: ::std::option::Option<InputMessageStatus>,
     /**The type of the message input. Always set to `message`.
 */
-    #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<InputMessageType>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for InputMessage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = InputMessage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct InputMessage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<InputMessage, A::Error> {
-                let mut f0: ::std::option::Option<InputMessageContentList> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<InputMessageRole> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<InputMessageStatus>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<InputMessageType>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "role" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(InputMessage {
-                    content: crate::codegen_support::required(f0, "content")?,
-                    role: crate::codegen_support::required(f1, "role")?,
-                    status: f2.unwrap_or_default(),
-                    type_: f3.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for InputMessage {
+    const EXPECTING: &'static str = "struct InputMessage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "role" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(InputMessage {
+            content: crate::codegen_support::required(f0, "content")?,
+            role: crate::codegen_support::required(f1, "role")?,
+            status: f2.unwrap_or_default(),
+            type_: f3.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for InputMessage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("content", &self.content)?;
+        map.serialize_entry("role", &self.role)?;
+        if !self.status.is_none() {
+            map.serialize_entry("status", &self.status)?;
+        }
+        if !self.type_.is_none() {
+            map.serialize_entry("type", &self.type_)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The role of the message input. One of `user`, `system`, or `developer`.
@@ -10291,63 +10393,69 @@ impl<'de> ::serde::Deserialize<'de> for InputMessageType {
     }
 }
 ///A text input to the model.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct InputTextContentParam {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_breakpoint: ::std::option::Option<PromptCacheBreakpointParam>,
     ///The text input to the model.
     pub text: InputTextContentParamText,
     ///The type of the input item. Always `input_text`.
-    #[serde(rename = "type")]
     pub type_: InputTextContentParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for InputTextContentParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = InputTextContentParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct InputTextContentParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<InputTextContentParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<PromptCacheBreakpointParam>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<InputTextContentParamText> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<InputTextContentParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "prompt_cache_breakpoint" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "text" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for InputTextContentParam {
+    const EXPECTING: &'static str = "struct InputTextContentParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "prompt_cache_breakpoint" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(InputTextContentParam {
-                    prompt_cache_breakpoint: f0.unwrap_or_default(),
-                    text: crate::codegen_support::required(f1, "text")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+                "text" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(InputTextContentParam {
+            prompt_cache_breakpoint: f0.unwrap_or_default(),
+            text: crate::codegen_support::required(f1, "text")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for InputTextContentParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.prompt_cache_breakpoint.is_none() {
+            map.serialize_entry(
+                "prompt_cache_breakpoint",
+                &self.prompt_cache_breakpoint,
+            )?;
+        }
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The text input to the model.
@@ -10952,56 +11060,59 @@ impl ::std::convert::From<CustomToolCall> for Item {
     }
 }
 ///An internal identifier for an item to reference.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ItemReferenceParam {
     ///The ID of the item to reference.
     pub id: ::std::string::String,
     ///The type of item to reference. Always `item_reference`.
-    #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<ItemReferenceParamType>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ItemReferenceParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ItemReferenceParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ItemReferenceParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ItemReferenceParam, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ItemReferenceParamType>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ItemReferenceParam {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    type_: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ItemReferenceParam {
+    const EXPECTING: &'static str = "struct ItemReferenceParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ItemReferenceParam {
+            id: crate::codegen_support::required(f0, "id")?,
+            type_: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ItemReferenceParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        if !self.type_.is_none() {
+            map.serialize_entry("type", &self.type_)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of item to reference. Always `item_reference`.
@@ -11064,57 +11175,57 @@ impl<'de> ::serde::Deserialize<'de> for ItemReferenceParamType {
     }
 }
 ///A collection of keypresses the model would like to perform.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct KeyPressAction {
     ///The combination of keys the model is requesting to be pressed. This is an array of strings, each representing a key.
-    #[serde(default)]
     pub keys: ::std::vec::Vec<::std::string::String>,
     ///Specifies the event type. For a keypress action, this property is always set to `keypress`.
-    #[serde(rename = "type")]
     pub type_: KeyPressActionType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for KeyPressAction {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = KeyPressAction;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct KeyPressAction")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<KeyPressAction, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<KeyPressActionType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(KeyPressAction {
-                    keys: f0.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for KeyPressAction {
+    const EXPECTING: &'static str = "struct KeyPressAction";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(KeyPressAction {
+            keys: f0.unwrap_or_default(),
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for KeyPressAction {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("keys", &self.keys)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Specifies the event type. For a keypress action, this property is always set to `keypress`.
@@ -11177,49 +11288,51 @@ impl<'de> ::serde::Deserialize<'de> for KeyPressActionType {
     }
 }
 ///Represents the use of a local environment to perform shell actions.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LocalEnvironmentResource {
     ///The environment type. Always `local`.
-    #[serde(rename = "type")]
     pub type_: LocalEnvironmentResourceType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for LocalEnvironmentResource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = LocalEnvironmentResource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct LocalEnvironmentResource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<LocalEnvironmentResource, A::Error> {
-                let mut f0: ::std::option::Option<LocalEnvironmentResourceType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(LocalEnvironmentResource {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for LocalEnvironmentResource {
+    const EXPECTING: &'static str = "struct LocalEnvironmentResource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(LocalEnvironmentResource {
+            type_: crate::codegen_support::required(f0, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for LocalEnvironmentResource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The environment type. Always `local`.
@@ -11282,93 +11395,89 @@ impl<'de> ::serde::Deserialize<'de> for LocalEnvironmentResourceType {
     }
 }
 ///Execute a shell command on the server.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LocalShellExecAction {
     ///The command to run.
-    #[serde(default)]
     pub command: ::std::vec::Vec<::std::string::String>,
     ///Environment variables to set for the command.
     pub env: ::std::collections::HashMap<::std::string::String, ::std::string::String>,
     ///Optional timeout in milliseconds for the command.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub timeout_ms: ::std::option::Option<i64>,
     ///The type of the local shell action. Always `exec`.
-    #[serde(rename = "type")]
     pub type_: LocalShellExecActionType,
     ///Optional user to run the command as.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
     ///Optional working directory to run the command in.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub working_directory: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for LocalShellExecAction {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = LocalShellExecAction;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct LocalShellExecAction")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<LocalShellExecAction, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::collections::HashMap<
-                        ::std::string::String,
-                        ::std::string::String,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<LocalShellExecActionType> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "command" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "env" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "timeout_ms" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "user" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "working_directory" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for LocalShellExecAction {
+    const EXPECTING: &'static str = "struct LocalShellExecAction";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "command" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "env" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "timeout_ms" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "user" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "working_directory" => {
+                    f5 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(LocalShellExecAction {
-                    command: f0.unwrap_or_default(),
-                    env: crate::codegen_support::required(f1, "env")?,
-                    timeout_ms: f2.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    user: f4.unwrap_or_default(),
-                    working_directory: f5.unwrap_or_default(),
-                    extra: extra,
-                })
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(LocalShellExecAction {
+            command: f0.unwrap_or_default(),
+            env: crate::codegen_support::required(f1, "env")?,
+            timeout_ms: f2.unwrap_or_default(),
+            type_: crate::codegen_support::required(f3, "type")?,
+            user: f4.unwrap_or_default(),
+            working_directory: f5.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for LocalShellExecAction {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("command", &self.command)?;
+        map.serialize_entry("env", &self.env)?;
+        if !self.timeout_ms.is_none() {
+            map.serialize_entry("timeout_ms", &self.timeout_ms)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        if !self.user.is_none() {
+            map.serialize_entry("user", &self.user)?;
+        }
+        if !self.working_directory.is_none() {
+            map.serialize_entry("working_directory", &self.working_directory)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the local shell action. Always `exec`.
@@ -11432,7 +11541,7 @@ impl<'de> ::serde::Deserialize<'de> for LocalShellExecActionType {
 }
 /**A tool call to run a command on the local shell.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LocalShellToolCall {
     pub action: LocalShellExecAction,
     /**The unique ID of the local shell tool call generated by the model.
@@ -11446,65 +11555,70 @@ pub struct LocalShellToolCall {
     pub status: LocalShellToolCallStatus,
     /**The type of the local shell call. Always `local_shell_call`.
 */
-    #[serde(rename = "type")]
     pub type_: LocalShellToolCallType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for LocalShellToolCall {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = LocalShellToolCall;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct LocalShellToolCall")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<LocalShellToolCall, A::Error> {
-                let mut f0: ::std::option::Option<LocalShellExecAction> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<LocalShellToolCallStatus> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<LocalShellToolCallType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "action" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(LocalShellToolCall {
-                    action: crate::codegen_support::required(f0, "action")?,
-                    call_id: crate::codegen_support::required(f1, "call_id")?,
-                    id: crate::codegen_support::required(f2, "id")?,
-                    status: crate::codegen_support::required(f3, "status")?,
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for LocalShellToolCall {
+    const EXPECTING: &'static str = "struct LocalShellToolCall";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "action" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(LocalShellToolCall {
+            action: crate::codegen_support::required(f0, "action")?,
+            call_id: crate::codegen_support::required(f1, "call_id")?,
+            id: crate::codegen_support::required(f2, "id")?,
+            status: crate::codegen_support::required(f3, "status")?,
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for LocalShellToolCall {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("action", &self.action)?;
+        map.serialize_entry("call_id", &self.call_id)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The output of a local shell tool call.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LocalShellToolCallOutput {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub call_id: ::std::option::Option<::serde_json::Value>,
     /**The unique ID of the local shell tool call generated by the model.
 */
@@ -11514,66 +11628,71 @@ pub struct LocalShellToolCallOutput {
     pub output: ::std::string::String,
     /**The status of the item. One of `in_progress`, `completed`, or `incomplete`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status: ::std::option::Option<LocalShellToolCallOutputStatus>,
     /**The type of the local shell tool call output. Always `local_shell_call_output`.
 */
-    #[serde(rename = "type")]
     pub type_: LocalShellToolCallOutputType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for LocalShellToolCallOutput {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = LocalShellToolCallOutput;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct LocalShellToolCallOutput")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<LocalShellToolCallOutput, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::serde_json::Value>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<LocalShellToolCallOutputStatus>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<LocalShellToolCallOutputType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "output" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(LocalShellToolCallOutput {
-                    call_id: f0.unwrap_or_default(),
-                    id: crate::codegen_support::required(f1, "id")?,
-                    output: crate::codegen_support::required(f2, "output")?,
-                    status: f3.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for LocalShellToolCallOutput {
+    const EXPECTING: &'static str = "struct LocalShellToolCallOutput";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "output" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(LocalShellToolCallOutput {
+            call_id: f0.unwrap_or_default(),
+            id: crate::codegen_support::required(f1, "id")?,
+            output: crate::codegen_support::required(f2, "output")?,
+            status: f3.unwrap_or_default(),
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for LocalShellToolCallOutput {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.call_id.is_none() {
+            map.serialize_entry("call_id", &self.call_id)?;
+        }
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("output", &self.output)?;
+        if !self.status.is_none() {
+            map.serialize_entry("status", &self.status)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The status of the item. One of `in_progress`, `completed`, or `incomplete`.
@@ -11837,68 +11956,70 @@ impl<'de> ::serde::Deserialize<'de> for LocalShellToolCallType {
     }
 }
 ///The log probability of a token.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LogProb {
-    #[serde(default)]
     pub bytes: ::std::vec::Vec<i64>,
     pub logprob: f64,
     pub token: ::std::string::String,
-    #[serde(default)]
     pub top_logprobs: ::std::vec::Vec<TopLogProb>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for LogProb {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = LogProb;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct LogProb")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<LogProb, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<i64>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::vec::Vec<TopLogProb>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "token" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "top_logprobs" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(LogProb {
-                    bytes: f0.unwrap_or_default(),
-                    logprob: crate::codegen_support::required(f1, "logprob")?,
-                    token: crate::codegen_support::required(f2, "token")?,
-                    top_logprobs: f3.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for LogProb {
+    const EXPECTING: &'static str = "struct LogProb";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "token" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "top_logprobs" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(LogProb {
+            bytes: f0.unwrap_or_default(),
+            logprob: crate::codegen_support::required(f1, "logprob")?,
+            token: crate::codegen_support::required(f2, "token")?,
+            top_logprobs: f3.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for LogProb {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("bytes", &self.bytes)?;
+        map.serialize_entry("logprob", &self.logprob)?;
+        map.serialize_entry("token", &self.token)?;
+        map.serialize_entry("top_logprobs", &self.top_logprobs)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**A request for human approval of a tool invocation.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct McpApprovalRequest {
     /**A JSON string of arguments for the tool.
 */
@@ -11914,62 +12035,64 @@ pub struct McpApprovalRequest {
     pub server_label: ::std::string::String,
     /**The type of the item. Always `mcp_approval_request`.
 */
-    #[serde(rename = "type")]
     pub type_: McpApprovalRequestType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for McpApprovalRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = McpApprovalRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct McpApprovalRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<McpApprovalRequest, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<McpApprovalRequestType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "arguments" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "server_label" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(McpApprovalRequest {
-                    arguments: crate::codegen_support::required(f0, "arguments")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    name: crate::codegen_support::required(f2, "name")?,
-                    server_label: crate::codegen_support::required(f3, "server_label")?,
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for McpApprovalRequest {
+    const EXPECTING: &'static str = "struct McpApprovalRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "server_label" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(McpApprovalRequest {
+            arguments: crate::codegen_support::required(f0, "arguments")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            name: crate::codegen_support::required(f2, "name")?,
+            server_label: crate::codegen_support::required(f3, "server_label")?,
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for McpApprovalRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("arguments", &self.arguments)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("server_label", &self.server_label)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the item. Always `mcp_approval_request`.
@@ -12034,7 +12157,7 @@ impl<'de> ::serde::Deserialize<'de> for McpApprovalRequestType {
 }
 /**A response to an MCP approval request.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct McpApprovalResponse {
     /**The ID of the approval request being answered.
 */
@@ -12044,89 +12167,91 @@ pub struct McpApprovalResponse {
     pub approve: bool,
     /**The unique ID of the approval response
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
     /**Optional reason for the decision.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reason: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub request_id: ::std::option::Option<::serde_json::Value>,
     /**The type of the item. Always `mcp_approval_response`.
 */
-    #[serde(rename = "type")]
     pub type_: McpApprovalResponseType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for McpApprovalResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = McpApprovalResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct McpApprovalResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<McpApprovalResponse, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::serde_json::Value>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<McpApprovalResponseType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "approval_request_id" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "approve" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "reason" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "request_id" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for McpApprovalResponse {
+    const EXPECTING: &'static str = "struct McpApprovalResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "approval_request_id" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(McpApprovalResponse {
-                    approval_request_id: crate::codegen_support::required(
-                        f0,
-                        "approval_request_id",
-                    )?,
-                    approve: crate::codegen_support::required(f1, "approve")?,
-                    id: f2.unwrap_or_default(),
-                    reason: f3.unwrap_or_default(),
-                    request_id: f4.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+                "approve" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "reason" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "request_id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(McpApprovalResponse {
+            approval_request_id: crate::codegen_support::required(
+                f0,
+                "approval_request_id",
+            )?,
+            approve: crate::codegen_support::required(f1, "approve")?,
+            id: f2.unwrap_or_default(),
+            reason: f3.unwrap_or_default(),
+            request_id: f4.unwrap_or_default(),
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for McpApprovalResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("approval_request_id", &self.approval_request_id)?;
+        map.serialize_entry("approve", &self.approve)?;
+        if !self.id.is_none() {
+            map.serialize_entry("id", &self.id)?;
+        }
+        if !self.reason.is_none() {
+            map.serialize_entry("reason", &self.reason)?;
+        }
+        if !self.request_id.is_none() {
+            map.serialize_entry("request_id", &self.request_id)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**A response to an MCP approval request.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct McpApprovalResponseResource {
     /**The ID of the approval request being answered.
 */
@@ -12139,78 +12264,81 @@ pub struct McpApprovalResponseResource {
     pub id: ::std::string::String,
     /**Optional reason for the decision.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reason: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub request_id: ::std::option::Option<::serde_json::Value>,
     /**The type of the item. Always `mcp_approval_response`.
 */
-    #[serde(rename = "type")]
     pub type_: McpApprovalResponseResourceType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for McpApprovalResponseResource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = McpApprovalResponseResource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct McpApprovalResponseResource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<McpApprovalResponseResource, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::serde_json::Value>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<McpApprovalResponseResourceType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "approval_request_id" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "approve" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "reason" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "request_id" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for McpApprovalResponseResource {
+    const EXPECTING: &'static str = "struct McpApprovalResponseResource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "approval_request_id" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(McpApprovalResponseResource {
-                    approval_request_id: crate::codegen_support::required(
-                        f0,
-                        "approval_request_id",
-                    )?,
-                    approve: crate::codegen_support::required(f1, "approve")?,
-                    id: crate::codegen_support::required(f2, "id")?,
-                    reason: f3.unwrap_or_default(),
-                    request_id: f4.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+                "approve" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "reason" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "request_id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(McpApprovalResponseResource {
+            approval_request_id: crate::codegen_support::required(
+                f0,
+                "approval_request_id",
+            )?,
+            approve: crate::codegen_support::required(f1, "approve")?,
+            id: crate::codegen_support::required(f2, "id")?,
+            reason: f3.unwrap_or_default(),
+            request_id: f4.unwrap_or_default(),
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for McpApprovalResponseResource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("approval_request_id", &self.approval_request_id)?;
+        map.serialize_entry("approve", &self.approve)?;
+        map.serialize_entry("id", &self.id)?;
+        if !self.reason.is_none() {
+            map.serialize_entry("reason", &self.reason)?;
+        }
+        if !self.request_id.is_none() {
+            map.serialize_entry("request_id", &self.request_id)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the item. Always `mcp_approval_response`.
@@ -12335,11 +12463,10 @@ impl<'de> ::serde::Deserialize<'de> for McpApprovalResponseType {
 }
 /**A list of tools available on an MCP server.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct McpListTools {
     /**Error message if the server could not list tools.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub error: ::std::option::Option<::std::string::String>,
     /**The unique ID of the list.
 */
@@ -12349,66 +12476,69 @@ pub struct McpListTools {
     pub server_label: ::std::string::String,
     /**The tools available on the server.
 */
-    #[serde(default)]
     pub tools: ::std::vec::Vec<McpListToolsTool>,
     /**The type of the item. Always `mcp_list_tools`.
 */
-    #[serde(rename = "type")]
     pub type_: McpListToolsType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for McpListTools {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = McpListTools;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct McpListTools")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<McpListTools, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::vec::Vec<McpListToolsTool>> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<McpListToolsType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "error" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "server_label" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tools" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(McpListTools {
-                    error: f0.unwrap_or_default(),
-                    id: crate::codegen_support::required(f1, "id")?,
-                    server_label: crate::codegen_support::required(f2, "server_label")?,
-                    tools: f3.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for McpListTools {
+    const EXPECTING: &'static str = "struct McpListTools";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "error" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "server_label" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "tools" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(McpListTools {
+            error: f0.unwrap_or_default(),
+            id: crate::codegen_support::required(f1, "id")?,
+            server_label: crate::codegen_support::required(f2, "server_label")?,
+            tools: f3.unwrap_or_default(),
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for McpListTools {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.error.is_none() {
+            map.serialize_entry("error", &self.error)?;
+        }
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("server_label", &self.server_label)?;
+        map.serialize_entry("tools", &self.tools)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the item. Always `mcp_list_tools`.
@@ -12472,56 +12602,60 @@ impl<'de> ::serde::Deserialize<'de> for McpListToolsType {
     }
 }
 ///`McpProtocolError`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct McpProtocolError {
     pub code: i64,
     pub message: ::std::string::String,
-    #[serde(rename = "type")]
     pub type_: McpProtocolErrorType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for McpProtocolError {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = McpProtocolError;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct McpProtocolError")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<McpProtocolError, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<McpProtocolErrorType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(McpProtocolError {
-                    code: crate::codegen_support::required(f0, "code")?,
-                    message: crate::codegen_support::required(f1, "message")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for McpProtocolError {
+    const EXPECTING: &'static str = "struct McpProtocolError";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(McpProtocolError {
+            code: crate::codegen_support::required(f0, "code")?,
+            message: crate::codegen_support::required(f1, "message")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for McpProtocolError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("code", &self.code)?;
+        map.serialize_entry("message", &self.message)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`McpProtocolErrorType`
@@ -12585,18 +12719,16 @@ impl<'de> ::serde::Deserialize<'de> for McpProtocolErrorType {
 }
 /**An invocation of a tool on an MCP server.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct McpToolCall {
     /**Unique identifier for the MCP tool call approval request.
 Include this value in a subsequent `mcp_approval_response` input to approve or reject the corresponding tool call.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub approval_request_id: ::std::option::Option<::std::string::String>,
     /**A JSON string of the arguments passed to the tool.
 */
     pub arguments: ::std::string::String,
     ///The error from the tool call, if any.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub error: ::std::option::Option<McpToolCallError>,
     /**The unique ID of the tool call.
 */
@@ -12606,95 +12738,99 @@ Include this value in a subsequent `mcp_approval_response` input to approve or r
     pub name: ::std::string::String,
     /**The output from the tool call.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output: ::std::option::Option<::std::string::String>,
     /**The label of the MCP server running the tool.
 */
     pub server_label: ::std::string::String,
     /**The status of the tool call. One of `in_progress`, `completed`, `incomplete`, `calling`, or `failed`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status: ::std::option::Option<McpToolCallStatus>,
     /**The type of the item. Always `mcp_call`.
 */
-    #[serde(rename = "type")]
     pub type_: McpToolCallType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for McpToolCall {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = McpToolCall;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct McpToolCall")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<McpToolCall, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<McpToolCallError>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<
-                    ::std::option::Option<McpToolCallStatus>,
-                > = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<McpToolCallType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "approval_request_id" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "arguments" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "error" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "output" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "server_label" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "status" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f8 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for McpToolCall {
+    const EXPECTING: &'static str = "struct McpToolCall";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "approval_request_id" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(McpToolCall {
-                    approval_request_id: f0.unwrap_or_default(),
-                    arguments: crate::codegen_support::required(f1, "arguments")?,
-                    error: f2.unwrap_or_default(),
-                    id: crate::codegen_support::required(f3, "id")?,
-                    name: crate::codegen_support::required(f4, "name")?,
-                    output: f5.unwrap_or_default(),
-                    server_label: crate::codegen_support::required(f6, "server_label")?,
-                    status: f7.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f8, "type")?,
-                    extra: extra,
-                })
+                "arguments" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "error" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "output" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "server_label" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f8 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(McpToolCall {
+            approval_request_id: f0.unwrap_or_default(),
+            arguments: crate::codegen_support::required(f1, "arguments")?,
+            error: f2.unwrap_or_default(),
+            id: crate::codegen_support::required(f3, "id")?,
+            name: crate::codegen_support::required(f4, "name")?,
+            output: f5.unwrap_or_default(),
+            server_label: crate::codegen_support::required(f6, "server_label")?,
+            status: f7.unwrap_or_default(),
+            type_: crate::codegen_support::required(f8, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for McpToolCall {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.approval_request_id.is_none() {
+            map.serialize_entry("approval_request_id", &self.approval_request_id)?;
+        }
+        map.serialize_entry("arguments", &self.arguments)?;
+        if !self.error.is_none() {
+            map.serialize_entry("error", &self.error)?;
+        }
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("name", &self.name)?;
+        if !self.output.is_none() {
+            map.serialize_entry("output", &self.output)?;
+        }
+        map.serialize_entry("server_label", &self.server_label)?;
+        if !self.status.is_none() {
+            map.serialize_entry("status", &self.status)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`McpToolCallError`
@@ -12903,52 +13039,55 @@ impl<'de> ::serde::Deserialize<'de> for McpToolCallType {
     }
 }
 ///`McpToolExecutionError`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct McpToolExecutionError {
     pub content: ::serde_json::Value,
-    #[serde(rename = "type")]
     pub type_: McpToolExecutionErrorType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for McpToolExecutionError {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = McpToolExecutionError;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct McpToolExecutionError")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<McpToolExecutionError, A::Error> {
-                let mut f0: ::std::option::Option<::serde_json::Value> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<McpToolExecutionErrorType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(McpToolExecutionError {
-                    content: crate::codegen_support::required(f0, "content")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for McpToolExecutionError {
+    const EXPECTING: &'static str = "struct McpToolExecutionError";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(McpToolExecutionError {
+            content: crate::codegen_support::required(f0, "content")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for McpToolExecutionError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("content", &self.content)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`McpToolExecutionErrorType`
@@ -13011,78 +13150,83 @@ impl<'de> ::serde::Deserialize<'de> for McpToolExecutionErrorType {
     }
 }
 ///A message to or from the model.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Message {
     ///The content of the message
-    #[serde(default)]
     pub content: ::std::vec::Vec<MessageContentItem>,
     ///The unique ID of the message.
     pub id: ::std::string::String,
     ///Labels an `assistant` message as intermediate commentary (`commentary`) or the final answer (`final_answer`). For models like `gpt-5.3-codex` and beyond, when sending follow-up requests, preserve and resend phase on all assistant messages — dropping it can degrade performance. Not used for user messages.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub phase: ::std::option::Option<MessagePhase2>,
     ///The role of the message. One of `unknown`, `user`, `assistant`, `system`, `critic`, `discriminator`, `developer`, or `tool`.
     pub role: MessageRole,
     ///The status of item. One of `in_progress`, `completed`, or `incomplete`. Populated when items are returned via API.
     pub status: MessageStatus,
     ///The type of the message. Always set to `message`.
-    #[serde(rename = "type")]
     pub type_: MessageType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for Message {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = Message;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct Message")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<Message, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<MessageContentItem>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<MessagePhase2>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<MessageRole> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<MessageStatus> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<MessageType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "phase" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "role" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(Message {
-                    content: f0.unwrap_or_default(),
-                    id: crate::codegen_support::required(f1, "id")?,
-                    phase: f2.unwrap_or_default(),
-                    role: crate::codegen_support::required(f3, "role")?,
-                    status: crate::codegen_support::required(f4, "status")?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for Message {
+    const EXPECTING: &'static str = "struct Message";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "phase" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "role" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(Message {
+            content: f0.unwrap_or_default(),
+            id: crate::codegen_support::required(f1, "id")?,
+            phase: f2.unwrap_or_default(),
+            role: crate::codegen_support::required(f3, "role")?,
+            status: crate::codegen_support::required(f4, "status")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for Message {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("content", &self.content)?;
+        map.serialize_entry("id", &self.id)?;
+        if !self.phase.is_none() {
+            map.serialize_entry("phase", &self.phase)?;
+        }
+        map.serialize_entry("role", &self.role)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///A content part that makes up an input or output item.
@@ -13505,67 +13649,71 @@ impl<'de> ::serde::Deserialize<'de> for MessageType {
     }
 }
 ///A mouse move action.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MoveParam {
     ///The keys being held while moving the mouse.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub keys: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     ///Specifies the event type. For a move action, this property is always set to `move`.
-    #[serde(rename = "type")]
     pub type_: MoveParamType,
     ///The x-coordinate to move to.
     pub x: i64,
     ///The y-coordinate to move to.
     pub y: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for MoveParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = MoveParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MoveParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<MoveParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<MoveParamType> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "x" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "y" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(MoveParam {
-                    keys: f0.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    x: crate::codegen_support::required(f2, "x")?,
-                    y: crate::codegen_support::required(f3, "y")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for MoveParam {
+    const EXPECTING: &'static str = "struct MoveParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "x" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "y" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(MoveParam {
+            keys: f0.unwrap_or_default(),
+            type_: crate::codegen_support::required(f1, "type")?,
+            x: crate::codegen_support::required(f2, "x")?,
+            y: crate::codegen_support::required(f3, "y")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for MoveParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.keys.is_none() {
+            map.serialize_entry("keys", &self.keys)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        map.serialize_entry("x", &self.x)?;
+        map.serialize_entry("y", &self.y)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Specifies the event type. For a move action, this property is always set to `move`.
@@ -13629,16 +13777,14 @@ impl<'de> ::serde::Deserialize<'de> for MoveParamType {
 }
 /**An output message from the model.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OutputMessage {
     /**The content of the output message.
 */
-    #[serde(default)]
     pub content: ::std::vec::Vec<OutputMessageContent>,
     /**The unique ID of the output message.
 */
     pub id: ::std::string::String,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub phase: ::std::option::Option<MessagePhase>,
     /**The role of the output message. Always `assistant`.
 */
@@ -13649,63 +13795,70 @@ pub struct OutputMessage {
     pub status: OutputMessageStatus,
     /**The type of the output message. Always `message`.
 */
-    #[serde(rename = "type")]
     pub type_: OutputMessageType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for OutputMessage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = OutputMessage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct OutputMessage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<OutputMessage, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<OutputMessageContent>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<MessagePhase>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<OutputMessageRole> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<OutputMessageStatus> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<OutputMessageType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "phase" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "role" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(OutputMessage {
-                    content: f0.unwrap_or_default(),
-                    id: crate::codegen_support::required(f1, "id")?,
-                    phase: f2.unwrap_or_default(),
-                    role: crate::codegen_support::required(f3, "role")?,
-                    status: crate::codegen_support::required(f4, "status")?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for OutputMessage {
+    const EXPECTING: &'static str = "struct OutputMessage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "phase" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "role" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(OutputMessage {
+            content: f0.unwrap_or_default(),
+            id: crate::codegen_support::required(f1, "id")?,
+            phase: f2.unwrap_or_default(),
+            role: crate::codegen_support::required(f3, "role")?,
+            status: crate::codegen_support::required(f4, "status")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for OutputMessage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("content", &self.content)?;
+        map.serialize_entry("id", &self.id)?;
+        if !self.phase.is_none() {
+            map.serialize_entry("phase", &self.phase)?;
+        }
+        map.serialize_entry("role", &self.role)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`OutputMessageContent`
@@ -13956,67 +14109,68 @@ impl<'de> ::serde::Deserialize<'de> for OutputMessageType {
     }
 }
 ///A text output from the model.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OutputTextContent {
     ///The annotations of the text output.
-    #[serde(default)]
     pub annotations: ::std::vec::Vec<Annotation>,
-    #[serde(default)]
     pub logprobs: ::std::vec::Vec<LogProb>,
     ///The text output from the model.
     pub text: ::std::string::String,
     ///The type of the output text. Always `output_text`.
-    #[serde(rename = "type")]
     pub type_: OutputTextContentType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for OutputTextContent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = OutputTextContent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct OutputTextContent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<OutputTextContent, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<Annotation>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::vec::Vec<LogProb>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<OutputTextContentType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "annotations" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "logprobs" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "text" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(OutputTextContent {
-                    annotations: f0.unwrap_or_default(),
-                    logprobs: f1.unwrap_or_default(),
-                    text: crate::codegen_support::required(f2, "text")?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for OutputTextContent {
+    const EXPECTING: &'static str = "struct OutputTextContent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "annotations" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "logprobs" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(OutputTextContent {
+            annotations: f0.unwrap_or_default(),
+            logprobs: f1.unwrap_or_default(),
+            text: crate::codegen_support::required(f2, "text")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for OutputTextContent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("annotations", &self.annotations)?;
+        map.serialize_entry("logprobs", &self.logprobs)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the output text. Always `output_text`.
@@ -14079,7 +14233,7 @@ impl<'de> ::serde::Deserialize<'de> for OutputTextContentType {
     }
 }
 ///`Program`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Program {
     ///The stable call ID of the program item.
     pub call_id: ::std::string::String,
@@ -14090,64 +14244,68 @@ pub struct Program {
     ///The unique ID of the program item.
     pub id: ::std::string::String,
     ///The type of the item. Always `program`.
-    #[serde(rename = "type")]
     pub type_: ProgramType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for Program {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = Program;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct Program")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<Program, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<ProgramType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "code" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "fingerprint" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(Program {
-                    call_id: crate::codegen_support::required(f0, "call_id")?,
-                    code: crate::codegen_support::required(f1, "code")?,
-                    fingerprint: crate::codegen_support::required(f2, "fingerprint")?,
-                    id: crate::codegen_support::required(f3, "id")?,
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for Program {
+    const EXPECTING: &'static str = "struct Program";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "code" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "fingerprint" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(Program {
+            call_id: crate::codegen_support::required(f0, "call_id")?,
+            code: crate::codegen_support::required(f1, "code")?,
+            fingerprint: crate::codegen_support::required(f2, "fingerprint")?,
+            id: crate::codegen_support::required(f3, "id")?,
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for Program {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("call_id", &self.call_id)?;
+        map.serialize_entry("code", &self.code)?;
+        map.serialize_entry("fingerprint", &self.fingerprint)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ProgramItemParam`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProgramItemParam {
     ///The stable call ID of the program item.
     pub call_id: ProgramItemParamCallId,
@@ -14158,60 +14316,64 @@ pub struct ProgramItemParam {
     ///The unique ID of this program item.
     pub id: ::std::string::String,
     ///The item type. Always `program`.
-    #[serde(rename = "type")]
     pub type_: ProgramItemParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ProgramItemParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ProgramItemParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ProgramItemParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ProgramItemParam, A::Error> {
-                let mut f0: ::std::option::Option<ProgramItemParamCallId> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<ProgramItemParamCode> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<ProgramItemParamFingerprint> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<ProgramItemParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "code" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "fingerprint" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ProgramItemParam {
-                    call_id: crate::codegen_support::required(f0, "call_id")?,
-                    code: crate::codegen_support::required(f1, "code")?,
-                    fingerprint: crate::codegen_support::required(f2, "fingerprint")?,
-                    id: crate::codegen_support::required(f3, "id")?,
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ProgramItemParam {
+    const EXPECTING: &'static str = "struct ProgramItemParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "code" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "fingerprint" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ProgramItemParam {
+            call_id: crate::codegen_support::required(f0, "call_id")?,
+            code: crate::codegen_support::required(f1, "code")?,
+            fingerprint: crate::codegen_support::required(f2, "fingerprint")?,
+            id: crate::codegen_support::required(f3, "id")?,
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ProgramItemParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("call_id", &self.call_id)?;
+        map.serialize_entry("code", &self.code)?;
+        map.serialize_entry("fingerprint", &self.fingerprint)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The stable call ID of the program item.
@@ -14439,7 +14601,7 @@ impl<'de> ::serde::Deserialize<'de> for ProgramItemParamType {
     }
 }
 ///`ProgramOutput`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProgramOutput {
     ///The call ID of the program item.
     pub call_id: ::std::string::String,
@@ -14450,62 +14612,68 @@ pub struct ProgramOutput {
     ///The terminal status of the program output item.
     pub status: ProgramOutputStatus,
     ///The type of the item. Always `program_output`.
-    #[serde(rename = "type")]
     pub type_: ProgramOutputType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ProgramOutput {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ProgramOutput;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ProgramOutput")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ProgramOutput, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<ProgramOutputStatus> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<ProgramOutputType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "result" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ProgramOutput {
-                    call_id: crate::codegen_support::required(f0, "call_id")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    result: crate::codegen_support::required(f2, "result")?,
-                    status: crate::codegen_support::required(f3, "status")?,
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ProgramOutput {
+    const EXPECTING: &'static str = "struct ProgramOutput";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "result" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ProgramOutput {
+            call_id: crate::codegen_support::required(f0, "call_id")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            result: crate::codegen_support::required(f2, "result")?,
+            status: crate::codegen_support::required(f3, "status")?,
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ProgramOutput {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("call_id", &self.call_id)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("result", &self.result)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ProgramOutputItemParam`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProgramOutputItemParam {
     ///The call ID of the program item.
     pub call_id: ProgramOutputItemParamCallId,
@@ -14516,58 +14684,64 @@ pub struct ProgramOutputItemParam {
     ///The terminal status of the program output.
     pub status: ProgramOutputItemStatus,
     ///The item type. Always `program_output`.
-    #[serde(rename = "type")]
     pub type_: ProgramOutputItemParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ProgramOutputItemParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ProgramOutputItemParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ProgramOutputItemParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ProgramOutputItemParam, A::Error> {
-                let mut f0: ::std::option::Option<ProgramOutputItemParamCallId> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<ProgramOutputItemParamResult> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<ProgramOutputItemStatus> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<ProgramOutputItemParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "result" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ProgramOutputItemParam {
-                    call_id: crate::codegen_support::required(f0, "call_id")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    result: crate::codegen_support::required(f2, "result")?,
-                    status: crate::codegen_support::required(f3, "status")?,
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ProgramOutputItemParam {
+    const EXPECTING: &'static str = "struct ProgramOutputItemParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "result" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ProgramOutputItemParam {
+            call_id: crate::codegen_support::required(f0, "call_id")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            result: crate::codegen_support::required(f2, "result")?,
+            status: crate::codegen_support::required(f3, "status")?,
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ProgramOutputItemParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("call_id", &self.call_id)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("result", &self.result)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The call ID of the program item.
@@ -14928,108 +15102,110 @@ impl<'de> ::serde::Deserialize<'de> for ProgramOutputType {
     }
 }
 ///`ProgramToolCallCaller`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProgramToolCallCaller {
     ///The call ID of the program item that produced this tool call.
     pub caller_id: ::std::string::String,
-    #[serde(rename = "type")]
     pub type_: ProgramToolCallCallerType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ProgramToolCallCaller {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ProgramToolCallCaller;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ProgramToolCallCaller")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ProgramToolCallCaller, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<ProgramToolCallCallerType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "caller_id" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ProgramToolCallCaller {
-                    caller_id: crate::codegen_support::required(f0, "caller_id")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ProgramToolCallCaller {
+    const EXPECTING: &'static str = "struct ProgramToolCallCaller";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "caller_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ProgramToolCallCaller {
+            caller_id: crate::codegen_support::required(f0, "caller_id")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ProgramToolCallCaller {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("caller_id", &self.caller_id)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ProgramToolCallCallerParam`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProgramToolCallCallerParam {
     ///The call ID of the program item that produced this tool call.
     pub caller_id: ProgramToolCallCallerParamCallerId,
     ///The caller type. Always `program`.
-    #[serde(rename = "type")]
     pub type_: ProgramToolCallCallerParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ProgramToolCallCallerParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ProgramToolCallCallerParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ProgramToolCallCallerParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ProgramToolCallCallerParam, A::Error> {
-                let mut f0: ::std::option::Option<ProgramToolCallCallerParamCallerId> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<ProgramToolCallCallerParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "caller_id" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ProgramToolCallCallerParam {
-                    caller_id: crate::codegen_support::required(f0, "caller_id")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ProgramToolCallCallerParam {
+    const EXPECTING: &'static str = "struct ProgramToolCallCallerParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "caller_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ProgramToolCallCallerParam {
+            caller_id: crate::codegen_support::required(f0, "caller_id")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ProgramToolCallCallerParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("caller_id", &self.caller_id)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The call ID of the program item that produced this tool call.
@@ -15272,11 +15448,10 @@ a response. Be sure to include these items in your `input` to the Responses API
 for subsequent turns of a conversation if you are manually
 [managing context](/docs/guides/conversation-state).
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReasoningItem {
     /**Reasoning text content.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub content: ::std::vec::Vec<ReasoningTextContent>,
     /**The encrypted content of the reasoning item. This is populated by default
 for reasoning items returned by `POST /v1/responses` and WebSocket
@@ -15288,7 +15463,6 @@ subsequent requests. The `encrypted_content` in
 `response.output_item.added` may be incomplete. This is especially
 important when `store` is `false` or when using Zero Data Retention.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub encrypted_content: ::std::option::Option<::std::string::String>,
     /**The unique identifier of the reasoning content.
 */
@@ -15296,77 +15470,82 @@ important when `store` is `false` or when using Zero Data Retention.
     /**The status of the item. One of `in_progress`, `completed`, or
 `incomplete`. Populated when items are returned via API.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status: ::std::option::Option<ReasoningItemStatus>,
     /**Reasoning summary content.
 */
-    #[serde(default)]
     pub summary: ::std::vec::Vec<SummaryTextContent>,
     /**The type of the object. Always `reasoning`.
 */
-    #[serde(rename = "type")]
     pub type_: ReasoningItemType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ReasoningItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ReasoningItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ReasoningItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ReasoningItem, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<ReasoningTextContent>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<ReasoningItemStatus>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::vec::Vec<SummaryTextContent>> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<ReasoningItemType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "encrypted_content" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "summary" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ReasoningItem {
+    const EXPECTING: &'static str = "struct ReasoningItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "encrypted_content" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ReasoningItem {
-                    content: f0.unwrap_or_default(),
-                    encrypted_content: f1.unwrap_or_default(),
-                    id: crate::codegen_support::required(f2, "id")?,
-                    status: f3.unwrap_or_default(),
-                    summary: f4.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "summary" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ReasoningItem {
+            content: f0.unwrap_or_default(),
+            encrypted_content: f1.unwrap_or_default(),
+            id: crate::codegen_support::required(f2, "id")?,
+            status: f3.unwrap_or_default(),
+            summary: f4.unwrap_or_default(),
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ReasoningItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.content.is_empty() {
+            map.serialize_entry("content", &self.content)?;
+        }
+        if !self.encrypted_content.is_none() {
+            map.serialize_entry("encrypted_content", &self.encrypted_content)?;
+        }
+        map.serialize_entry("id", &self.id)?;
+        if !self.status.is_none() {
+            map.serialize_entry("status", &self.status)?;
+        }
+        map.serialize_entry("summary", &self.summary)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The status of the item. One of `in_progress`, `completed`, or
@@ -15501,54 +15680,57 @@ impl<'de> ::serde::Deserialize<'de> for ReasoningItemType {
     }
 }
 ///Reasoning text from the model.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReasoningTextContent {
     ///The reasoning text from the model.
     pub text: ::std::string::String,
     ///The type of the reasoning text. Always `reasoning_text`.
-    #[serde(rename = "type")]
     pub type_: ReasoningTextContentType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ReasoningTextContent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ReasoningTextContent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ReasoningTextContent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ReasoningTextContent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<ReasoningTextContentType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ReasoningTextContent {
-                    text: crate::codegen_support::required(f0, "text")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ReasoningTextContent {
+    const EXPECTING: &'static str = "struct ReasoningTextContent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ReasoningTextContent {
+            text: crate::codegen_support::required(f0, "text")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ReasoningTextContent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the reasoning text. Always `reasoning_text`.
@@ -15611,54 +15793,57 @@ impl<'de> ::serde::Deserialize<'de> for ReasoningTextContentType {
     }
 }
 ///A refusal from the model.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RefusalContent {
     ///The refusal explanation from the model.
     pub refusal: ::std::string::String,
     ///The type of the refusal. Always `refusal`.
-    #[serde(rename = "type")]
     pub type_: RefusalContentType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RefusalContent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RefusalContent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RefusalContent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<RefusalContent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<RefusalContentType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "refusal" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RefusalContent {
-                    refusal: crate::codegen_support::required(f0, "refusal")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for RefusalContent {
+    const EXPECTING: &'static str = "struct RefusalContent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "refusal" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RefusalContent {
+            refusal: crate::codegen_support::required(f0, "refusal")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RefusalContent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("refusal", &self.refusal)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the refusal. Always `refusal`.
@@ -15721,49 +15906,51 @@ impl<'de> ::serde::Deserialize<'de> for RefusalContentType {
     }
 }
 ///A screenshot action.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ScreenshotParam {
     ///Specifies the event type. For a screenshot action, this property is always set to `screenshot`.
-    #[serde(rename = "type")]
     pub type_: ScreenshotParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ScreenshotParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ScreenshotParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ScreenshotParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ScreenshotParam, A::Error> {
-                let mut f0: ::std::option::Option<ScreenshotParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ScreenshotParam {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ScreenshotParam {
+    const EXPECTING: &'static str = "struct ScreenshotParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ScreenshotParam {
+            type_: crate::codegen_support::required(f0, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ScreenshotParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Specifies the event type. For a screenshot action, this property is always set to `screenshot`.
@@ -15826,77 +16013,83 @@ impl<'de> ::serde::Deserialize<'de> for ScreenshotParamType {
     }
 }
 ///A scroll action.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ScrollParam {
     ///The keys being held while scrolling.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub keys: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     ///The horizontal scroll distance.
     pub scroll_x: i64,
     ///The vertical scroll distance.
     pub scroll_y: i64,
     ///Specifies the event type. For a scroll action, this property is always set to `scroll`.
-    #[serde(rename = "type")]
     pub type_: ScrollParamType,
     ///The x-coordinate where the scroll occurred.
     pub x: i64,
     ///The y-coordinate where the scroll occurred.
     pub y: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ScrollParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ScrollParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ScrollParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ScrollParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<ScrollParamType> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "scroll_x" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "scroll_y" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "x" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "y" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ScrollParam {
-                    keys: f0.unwrap_or_default(),
-                    scroll_x: crate::codegen_support::required(f1, "scroll_x")?,
-                    scroll_y: crate::codegen_support::required(f2, "scroll_y")?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    x: crate::codegen_support::required(f4, "x")?,
-                    y: crate::codegen_support::required(f5, "y")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ScrollParam {
+    const EXPECTING: &'static str = "struct ScrollParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "scroll_x" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "scroll_y" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "x" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "y" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ScrollParam {
+            keys: f0.unwrap_or_default(),
+            scroll_x: crate::codegen_support::required(f1, "scroll_x")?,
+            scroll_y: crate::codegen_support::required(f2, "scroll_y")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            x: crate::codegen_support::required(f4, "x")?,
+            y: crate::codegen_support::required(f5, "y")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ScrollParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.keys.is_none() {
+            map.serialize_entry("keys", &self.keys)?;
+        }
+        map.serialize_entry("scroll_x", &self.scroll_x)?;
+        map.serialize_entry("scroll_y", &self.scroll_y)?;
+        map.serialize_entry("type", &self.type_)?;
+        map.serialize_entry("x", &self.x)?;
+        map.serialize_entry("y", &self.y)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Specifies the event type. For a scroll action, this property is always set to `scroll`.
@@ -15959,54 +16152,57 @@ impl<'de> ::serde::Deserialize<'de> for ScrollParamType {
     }
 }
 ///A summary text from the model.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SummaryTextContent {
     ///A summary of the reasoning output from the model so far.
     pub text: ::std::string::String,
     ///The type of the object. Always `summary_text`.
-    #[serde(rename = "type")]
     pub type_: SummaryTextContentType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for SummaryTextContent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = SummaryTextContent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SummaryTextContent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<SummaryTextContent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<SummaryTextContentType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(SummaryTextContent {
-                    text: crate::codegen_support::required(f0, "text")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for SummaryTextContent {
+    const EXPECTING: &'static str = "struct SummaryTextContent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(SummaryTextContent {
+            text: crate::codegen_support::required(f0, "text")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for SummaryTextContent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the object. Always `summary_text`.
@@ -16069,52 +16265,55 @@ impl<'de> ::serde::Deserialize<'de> for SummaryTextContentType {
     }
 }
 ///A text content.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TextContent {
     pub text: ::std::string::String,
-    #[serde(rename = "type")]
     pub type_: TextContentType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for TextContent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = TextContent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct TextContent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<TextContent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<TextContentType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(TextContent {
-                    text: crate::codegen_support::required(f0, "text")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for TextContent {
+    const EXPECTING: &'static str = "struct TextContent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(TextContent {
+            text: crate::codegen_support::required(f0, "text")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for TextContent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`TextContentType`
@@ -16289,15 +16488,13 @@ impl ::std::convert::From<ProgramToolCallCallerParam> for ToolCallCallerParam {
     }
 }
 ///`ToolSearchCall`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ToolSearchCall {
     ///Arguments used for the tool search call.
     pub arguments: ::serde_json::Value,
     ///The unique ID of the tool search call generated by the model.
-    #[serde(default)]
     pub call_id: ::std::option::Option<::std::string::String>,
     ///The identifier of the actor that created the item.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub created_by: ::std::option::Option<::std::string::String>,
     ///Whether tool search was executed by the server or by the client.
     pub execution: ToolSearchExecutionType,
@@ -16306,161 +16503,160 @@ pub struct ToolSearchCall {
     ///The status of the tool search call item that was recorded.
     pub status: FunctionCallStatus,
     ///The type of the item. Always `tool_search_call`.
-    #[serde(rename = "type")]
     pub type_: ToolSearchCallType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ToolSearchCall {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ToolSearchCall;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ToolSearchCall")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ToolSearchCall, A::Error> {
-                let mut f0: ::std::option::Option<::serde_json::Value> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<ToolSearchExecutionType> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<FunctionCallStatus> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<ToolSearchCallType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "arguments" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "created_by" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "execution" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ToolSearchCall {
-                    arguments: crate::codegen_support::required(f0, "arguments")?,
-                    call_id: f1.unwrap_or_default(),
-                    created_by: f2.unwrap_or_default(),
-                    execution: crate::codegen_support::required(f3, "execution")?,
-                    id: crate::codegen_support::required(f4, "id")?,
-                    status: crate::codegen_support::required(f5, "status")?,
-                    type_: crate::codegen_support::required(f6, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ToolSearchCall {
+    const EXPECTING: &'static str = "struct ToolSearchCall";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "created_by" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "execution" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ToolSearchCall {
+            arguments: crate::codegen_support::required(f0, "arguments")?,
+            call_id: f1.unwrap_or_default(),
+            created_by: f2.unwrap_or_default(),
+            execution: crate::codegen_support::required(f3, "execution")?,
+            id: crate::codegen_support::required(f4, "id")?,
+            status: crate::codegen_support::required(f5, "status")?,
+            type_: crate::codegen_support::required(f6, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ToolSearchCall {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("arguments", &self.arguments)?;
+        map.serialize_entry("call_id", &self.call_id)?;
+        if !self.created_by.is_none() {
+            map.serialize_entry("created_by", &self.created_by)?;
+        }
+        map.serialize_entry("execution", &self.execution)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ToolSearchCallItemParam`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ToolSearchCallItemParam {
     ///The arguments supplied to the tool search call.
     pub arguments: EmptyModelParam,
     ///The unique ID of the tool search call generated by the model.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub call_id: ::std::option::Option<ToolSearchCallItemParamCallId>,
     ///Whether tool search was executed by the server or by the client.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub execution: ::std::option::Option<ToolSearchExecutionType>,
     ///The unique ID of this tool search call.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
     ///The status of the tool search call.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status: ::std::option::Option<FunctionCallItemStatus>,
     ///The item type. Always `tool_search_call`.
-    #[serde(rename = "type")]
     pub type_: ToolSearchCallItemParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ToolSearchCallItemParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ToolSearchCallItemParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ToolSearchCallItemParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ToolSearchCallItemParam, A::Error> {
-                let mut f0: ::std::option::Option<EmptyModelParam> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ToolSearchCallItemParamCallId>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<ToolSearchExecutionType>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<FunctionCallItemStatus>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<ToolSearchCallItemParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "arguments" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "execution" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ToolSearchCallItemParam {
-                    arguments: crate::codegen_support::required(f0, "arguments")?,
-                    call_id: f1.unwrap_or_default(),
-                    execution: f2.unwrap_or_default(),
-                    id: f3.unwrap_or_default(),
-                    status: f4.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ToolSearchCallItemParam {
+    const EXPECTING: &'static str = "struct ToolSearchCallItemParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "execution" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ToolSearchCallItemParam {
+            arguments: crate::codegen_support::required(f0, "arguments")?,
+            call_id: f1.unwrap_or_default(),
+            execution: f2.unwrap_or_default(),
+            id: f3.unwrap_or_default(),
+            status: f4.unwrap_or_default(),
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ToolSearchCallItemParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("arguments", &self.arguments)?;
+        if !self.call_id.is_none() {
+            map.serialize_entry("call_id", &self.call_id)?;
+        }
+        if !self.execution.is_none() {
+            map.serialize_entry("execution", &self.execution)?;
+        }
+        if !self.id.is_none() {
+            map.serialize_entry("id", &self.id)?;
+        }
+        if !self.status.is_none() {
+            map.serialize_entry("status", &self.status)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The unique ID of the tool search call generated by the model.
@@ -16639,13 +16835,11 @@ impl<'de> ::serde::Deserialize<'de> for ToolSearchCallType {
     }
 }
 ///`ToolSearchOutput`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ToolSearchOutput {
     ///The unique ID of the tool search call generated by the model.
-    #[serde(default)]
     pub call_id: ::std::option::Option<::std::string::String>,
     ///The identifier of the actor that created the item.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub created_by: ::std::option::Option<::std::string::String>,
     ///Whether tool search was executed by the server or by the client.
     pub execution: ToolSearchExecutionType,
@@ -16654,161 +16848,162 @@ pub struct ToolSearchOutput {
     ///The status of the tool search output item that was recorded.
     pub status: FunctionCallOutputStatusEnum,
     ///The loaded tool definitions returned by tool search.
-    #[serde(default)]
     pub tools: ::std::vec::Vec<Tool>,
     ///The type of the item. Always `tool_search_output`.
-    #[serde(rename = "type")]
     pub type_: ToolSearchOutputType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ToolSearchOutput {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ToolSearchOutput;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ToolSearchOutput")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ToolSearchOutput, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<ToolSearchExecutionType> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<FunctionCallOutputStatusEnum> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::vec::Vec<Tool>> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<ToolSearchOutputType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "created_by" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "execution" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "tools" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ToolSearchOutput {
-                    call_id: f0.unwrap_or_default(),
-                    created_by: f1.unwrap_or_default(),
-                    execution: crate::codegen_support::required(f2, "execution")?,
-                    id: crate::codegen_support::required(f3, "id")?,
-                    status: crate::codegen_support::required(f4, "status")?,
-                    tools: f5.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f6, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ToolSearchOutput {
+    const EXPECTING: &'static str = "struct ToolSearchOutput";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "created_by" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "execution" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "tools" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ToolSearchOutput {
+            call_id: f0.unwrap_or_default(),
+            created_by: f1.unwrap_or_default(),
+            execution: crate::codegen_support::required(f2, "execution")?,
+            id: crate::codegen_support::required(f3, "id")?,
+            status: crate::codegen_support::required(f4, "status")?,
+            tools: f5.unwrap_or_default(),
+            type_: crate::codegen_support::required(f6, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ToolSearchOutput {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("call_id", &self.call_id)?;
+        if !self.created_by.is_none() {
+            map.serialize_entry("created_by", &self.created_by)?;
+        }
+        map.serialize_entry("execution", &self.execution)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("tools", &self.tools)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ToolSearchOutputItemParam`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ToolSearchOutputItemParam {
     ///The unique ID of the tool search call generated by the model.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub call_id: ::std::option::Option<ToolSearchOutputItemParamCallId>,
     ///Whether tool search was executed by the server or by the client.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub execution: ::std::option::Option<ToolSearchExecutionType>,
     ///The unique ID of this tool search output.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
     ///The status of the tool search output.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status: ::std::option::Option<FunctionCallItemStatus>,
     ///The loaded tool definitions returned by the tool search output.
-    #[serde(default)]
     pub tools: ::std::vec::Vec<Tool>,
     ///The item type. Always `tool_search_output`.
-    #[serde(rename = "type")]
     pub type_: ToolSearchOutputItemParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ToolSearchOutputItemParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ToolSearchOutputItemParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ToolSearchOutputItemParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ToolSearchOutputItemParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<ToolSearchOutputItemParamCallId>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ToolSearchExecutionType>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<FunctionCallItemStatus>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::vec::Vec<Tool>> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<ToolSearchOutputItemParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "execution" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "tools" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ToolSearchOutputItemParam {
-                    call_id: f0.unwrap_or_default(),
-                    execution: f1.unwrap_or_default(),
-                    id: f2.unwrap_or_default(),
-                    status: f3.unwrap_or_default(),
-                    tools: f4.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ToolSearchOutputItemParam {
+    const EXPECTING: &'static str = "struct ToolSearchOutputItemParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "execution" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "tools" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ToolSearchOutputItemParam {
+            call_id: f0.unwrap_or_default(),
+            execution: f1.unwrap_or_default(),
+            id: f2.unwrap_or_default(),
+            status: f3.unwrap_or_default(),
+            tools: f4.unwrap_or_default(),
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ToolSearchOutputItemParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.call_id.is_none() {
+            map.serialize_entry("call_id", &self.call_id)?;
+        }
+        if !self.execution.is_none() {
+            map.serialize_entry("execution", &self.execution)?;
+        }
+        if !self.id.is_none() {
+            map.serialize_entry("id", &self.id)?;
+        }
+        if !self.status.is_none() {
+            map.serialize_entry("status", &self.status)?;
+        }
+        map.serialize_entry("tools", &self.tools)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The unique ID of the tool search call generated by the model.
@@ -16987,107 +17182,114 @@ impl<'de> ::serde::Deserialize<'de> for ToolSearchOutputType {
     }
 }
 ///The top log probability of a token.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TopLogProb {
-    #[serde(default)]
     pub bytes: ::std::vec::Vec<i64>,
     pub logprob: f64,
     pub token: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for TopLogProb {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = TopLogProb;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct TopLogProb")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<TopLogProb, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<i64>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "token" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(TopLogProb {
-                    bytes: f0.unwrap_or_default(),
-                    logprob: crate::codegen_support::required(f1, "logprob")?,
-                    token: crate::codegen_support::required(f2, "token")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for TopLogProb {
+    const EXPECTING: &'static str = "struct TopLogProb";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "token" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(TopLogProb {
+            bytes: f0.unwrap_or_default(),
+            logprob: crate::codegen_support::required(f1, "logprob")?,
+            token: crate::codegen_support::required(f2, "token")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for TopLogProb {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("bytes", &self.bytes)?;
+        map.serialize_entry("logprob", &self.logprob)?;
+        map.serialize_entry("token", &self.token)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///An action to type in text.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TypeParam {
     ///The text to type.
     pub text: ::std::string::String,
     ///Specifies the event type. For a type action, this property is always set to `type`.
-    #[serde(rename = "type")]
     pub type_: TypeParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for TypeParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = TypeParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct TypeParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<TypeParam, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<TypeParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(TypeParam {
-                    text: crate::codegen_support::required(f0, "text")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for TypeParam {
+    const EXPECTING: &'static str = "struct TypeParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(TypeParam {
+            text: crate::codegen_support::required(f0, "text")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for TypeParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Specifies the event type. For a type action, this property is always set to `type`.
@@ -17150,7 +17352,7 @@ impl<'de> ::serde::Deserialize<'de> for TypeParamType {
     }
 }
 ///A citation for a web resource used to generate a model response.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UrlCitationBody {
     ///The index of the last character of the URL citation in the message.
     pub end_index: i64,
@@ -17159,64 +17361,66 @@ pub struct UrlCitationBody {
     ///The title of the web resource.
     pub title: ::std::string::String,
     ///The type of the URL citation. Always `url_citation`.
-    #[serde(rename = "type")]
     pub type_: UrlCitationBodyType,
     ///The URL of the web resource.
     pub url: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for UrlCitationBody {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = UrlCitationBody;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UrlCitationBody")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<UrlCitationBody, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<UrlCitationBodyType> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "end_index" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "start_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "title" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "url" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(UrlCitationBody {
-                    end_index: crate::codegen_support::required(f0, "end_index")?,
-                    start_index: crate::codegen_support::required(f1, "start_index")?,
-                    title: crate::codegen_support::required(f2, "title")?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    url: crate::codegen_support::required(f4, "url")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for UrlCitationBody {
+    const EXPECTING: &'static str = "struct UrlCitationBody";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "end_index" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "start_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "title" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "url" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(UrlCitationBody {
+            end_index: crate::codegen_support::required(f0, "end_index")?,
+            start_index: crate::codegen_support::required(f1, "start_index")?,
+            title: crate::codegen_support::required(f2, "title")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            url: crate::codegen_support::required(f4, "url")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for UrlCitationBody {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("end_index", &self.end_index)?;
+        map.serialize_entry("start_index", &self.start_index)?;
+        map.serialize_entry("title", &self.title)?;
+        map.serialize_entry("type", &self.type_)?;
+        map.serialize_entry("url", &self.url)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the URL citation. Always `url_citation`.
@@ -17279,49 +17483,51 @@ impl<'de> ::serde::Deserialize<'de> for UrlCitationBodyType {
     }
 }
 ///A wait action.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WaitParam {
     ///Specifies the event type. For a wait action, this property is always set to `wait`.
-    #[serde(rename = "type")]
     pub type_: WaitParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WaitParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WaitParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WaitParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WaitParam, A::Error> {
-                let mut f0: ::std::option::Option<WaitParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WaitParam {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WaitParam {
+    const EXPECTING: &'static str = "struct WaitParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WaitParam {
+            type_: crate::codegen_support::required(f0, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WaitParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Specifies the event type. For a wait action, this property is always set to `wait`.
@@ -17385,62 +17591,66 @@ impl<'de> ::serde::Deserialize<'de> for WaitParamType {
 }
 /**Action type "find_in_page": Searches for a pattern within a loaded page.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebSearchActionFind {
     /**The pattern or text to search for within the page.
 */
     pub pattern: ::std::string::String,
     /**The action type.
 */
-    #[serde(rename = "type")]
     pub type_: WebSearchActionFindType,
     /**The URL of the page searched for the pattern.
 */
     pub url: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebSearchActionFind {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebSearchActionFind;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebSearchActionFind")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebSearchActionFind, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<WebSearchActionFindType> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "pattern" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "url" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebSearchActionFind {
-                    pattern: crate::codegen_support::required(f0, "pattern")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    url: crate::codegen_support::required(f2, "url")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebSearchActionFind {
+    const EXPECTING: &'static str = "struct WebSearchActionFind";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "pattern" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "url" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebSearchActionFind {
+            pattern: crate::codegen_support::required(f0, "pattern")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            url: crate::codegen_support::required(f2, "url")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebSearchActionFind {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("pattern", &self.pattern)?;
+        map.serialize_entry("type", &self.type_)?;
+        map.serialize_entry("url", &self.url)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The action type.
@@ -17505,59 +17715,61 @@ impl<'de> ::serde::Deserialize<'de> for WebSearchActionFindType {
 }
 /**Action type "open_page" - Opens a specific URL from search results.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebSearchActionOpenPage {
     /**The action type.
 */
-    #[serde(rename = "type")]
     pub type_: WebSearchActionOpenPageType,
     /**The URL opened by the model.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub url: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebSearchActionOpenPage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebSearchActionOpenPage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebSearchActionOpenPage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebSearchActionOpenPage, A::Error> {
-                let mut f0: ::std::option::Option<WebSearchActionOpenPageType> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "url" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebSearchActionOpenPage {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    url: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebSearchActionOpenPage {
+    const EXPECTING: &'static str = "struct WebSearchActionOpenPage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "url" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebSearchActionOpenPage {
+            type_: crate::codegen_support::required(f0, "type")?,
+            url: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebSearchActionOpenPage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        if !self.url.is_none() {
+            map.serialize_entry("url", &self.url)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The action type.
@@ -17622,75 +17834,79 @@ impl<'de> ::serde::Deserialize<'de> for WebSearchActionOpenPageType {
 }
 /**Action type "search" - Performs a web search query.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebSearchActionSearch {
     /**The search queries.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub queries: ::std::vec::Vec<::std::string::String>,
     /**The search query.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub query: ::std::option::Option<::std::string::String>,
     /**The sources used in the search.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub sources: ::std::vec::Vec<WebSearchSource>,
     /**The action type.
 */
-    #[serde(rename = "type")]
     pub type_: WebSearchActionSearchType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebSearchActionSearch {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebSearchActionSearch;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebSearchActionSearch")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebSearchActionSearch, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::vec::Vec<WebSearchSource>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<WebSearchActionSearchType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "queries" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "query" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "sources" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebSearchActionSearch {
-                    queries: f0.unwrap_or_default(),
-                    query: f1.unwrap_or_default(),
-                    sources: f2.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebSearchActionSearch {
+    const EXPECTING: &'static str = "struct WebSearchActionSearch";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "queries" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "query" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "sources" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebSearchActionSearch {
+            queries: f0.unwrap_or_default(),
+            query: f1.unwrap_or_default(),
+            sources: f2.unwrap_or_default(),
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebSearchActionSearch {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.queries.is_empty() {
+            map.serialize_entry("queries", &self.queries)?;
+        }
+        if !self.query.is_none() {
+            map.serialize_entry("query", &self.query)?;
+        }
+        if !self.sources.is_empty() {
+            map.serialize_entry("sources", &self.sources)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The action type.
@@ -17756,7 +17972,7 @@ impl<'de> ::serde::Deserialize<'de> for WebSearchActionSearchType {
 /**The results of a web search tool call. See the
 [web search guide](/docs/guides/tools-web-search) for more information.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebSearchToolCall {
     /**An object describing the specific action taken in this web search call.
 Includes details on how the model used the web (search, open_page, find_in_page).
@@ -17770,55 +17986,60 @@ Includes details on how the model used the web (search, open_page, find_in_page)
     pub status: WebSearchToolCallStatus,
     /**The type of the web search tool call. Always `web_search_call`.
 */
-    #[serde(rename = "type")]
     pub type_: WebSearchToolCallType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebSearchToolCall {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebSearchToolCall;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebSearchToolCall")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebSearchToolCall, A::Error> {
-                let mut f0: ::std::option::Option<WebSearchToolCallAction> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<WebSearchToolCallStatus> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<WebSearchToolCallType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "action" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebSearchToolCall {
-                    action: crate::codegen_support::required(f0, "action")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    status: crate::codegen_support::required(f2, "status")?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebSearchToolCall {
+    const EXPECTING: &'static str = "struct WebSearchToolCall";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "action" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebSearchToolCall {
+            action: crate::codegen_support::required(f0, "action")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            status: crate::codegen_support::required(f2, "status")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebSearchToolCall {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("action", &self.action)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**An object describing the specific action taken in this web search call.

@@ -4,14 +4,12 @@
 // Included by openai.rs under #[cfg(any (feature = "embeddings"))].
 
 ///`CreateEmbeddingRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateEmbeddingRequest {
     /**The number of dimensions the resulting output embeddings should have. Only supported in `text-embedding-3` and later models.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub dimensions: ::std::option::Option<::std::num::NonZeroU64>,
     ///The format to return the embeddings in. Can be either `float` or [`base64`](https://pypi.org/project/pybase64/).
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub encoding_format: ::std::option::Option<CreateEmbeddingRequestEncodingFormat>,
     /**Input text to embed, encoded as a string or array of tokens. To embed multiple inputs in a single request, pass an array of strings or array of token arrays. The input must not exceed the max input tokens for the model (8192 tokens for all embedding models), cannot be an empty string, and any array must be 2048 dimensions or less. [Example Python code](https://cookbook.openai.com/examples/how_to_count_tokens_with_tiktoken) for counting tokens. In addition to the per-input token limit, all embedding  models enforce a maximum of 300,000 tokens summed across all inputs in a  single request.
 */
@@ -21,68 +19,70 @@ pub struct CreateEmbeddingRequest {
     pub model: ::std::string::String,
     /**A unique identifier representing your end-user, which can help OpenAI to monitor and detect abuse. [Learn more](/docs/guides/safety-best-practices#end-user-ids).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateEmbeddingRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateEmbeddingRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateEmbeddingRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateEmbeddingRequest, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::num::NonZeroU64>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<CreateEmbeddingRequestEncodingFormat>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<CreateEmbeddingRequestInput> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "dimensions" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "encoding_format" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "input" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "user" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateEmbeddingRequest {
-                    dimensions: f0.unwrap_or_default(),
-                    encoding_format: f1.unwrap_or_default(),
-                    input: crate::codegen_support::required(f2, "input")?,
-                    model: crate::codegen_support::required(f3, "model")?,
-                    user: f4.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateEmbeddingRequest {
+    const EXPECTING: &'static str = "struct CreateEmbeddingRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "dimensions" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "encoding_format" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "input" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "user" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateEmbeddingRequest {
+            dimensions: f0.unwrap_or_default(),
+            encoding_format: f1.unwrap_or_default(),
+            input: crate::codegen_support::required(f2, "input")?,
+            model: crate::codegen_support::required(f3, "model")?,
+            user: f4.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateEmbeddingRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.dimensions.is_none() {
+            map.serialize_entry("dimensions", &self.dimensions)?;
+        }
+        if !self.encoding_format.is_none() {
+            map.serialize_entry("encoding_format", &self.encoding_format)?;
+        }
+        map.serialize_entry("input", &self.input)?;
+        map.serialize_entry("model", &self.model)?;
+        if !self.user.is_none() {
+            map.serialize_entry("user", &self.user)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The format to return the embeddings in. Can be either `float` or [`base64`](https://pypi.org/project/pybase64/).
@@ -180,10 +180,9 @@ for CreateEmbeddingRequestInput {
     }
 }
 ///`CreateEmbeddingResponse`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateEmbeddingResponse {
     ///The list of embeddings generated by the model.
-    #[serde(default)]
     pub data: ::std::vec::Vec<Embedding>,
     ///The name of the model used to generate the embedding.
     pub model: ::std::string::String,
@@ -191,52 +190,58 @@ pub struct CreateEmbeddingResponse {
     pub object: CreateEmbeddingResponseObject,
     pub usage: CreateEmbeddingResponseUsage,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateEmbeddingResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateEmbeddingResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateEmbeddingResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateEmbeddingResponse, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<Embedding>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<CreateEmbeddingResponseObject> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<CreateEmbeddingResponseUsage> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "usage" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateEmbeddingResponse {
-                    data: f0.unwrap_or_default(),
-                    model: crate::codegen_support::required(f1, "model")?,
-                    object: crate::codegen_support::required(f2, "object")?,
-                    usage: crate::codegen_support::required(f3, "usage")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateEmbeddingResponse {
+    const EXPECTING: &'static str = "struct CreateEmbeddingResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "usage" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateEmbeddingResponse {
+            data: f0.unwrap_or_default(),
+            model: crate::codegen_support::required(f1, "model")?,
+            object: crate::codegen_support::required(f2, "object")?,
+            usage: crate::codegen_support::required(f3, "usage")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateEmbeddingResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("model", &self.model)?;
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("usage", &self.usage)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which is always "list".
@@ -299,120 +304,119 @@ impl<'de> ::serde::Deserialize<'de> for CreateEmbeddingResponseObject {
     }
 }
 ///The usage information for the request.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateEmbeddingResponseUsage {
     ///The number of tokens used by the prompt.
     pub prompt_tokens: i64,
     ///The total number of tokens used by the request.
     pub total_tokens: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateEmbeddingResponseUsage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateEmbeddingResponseUsage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateEmbeddingResponseUsage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateEmbeddingResponseUsage, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "prompt_tokens" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "total_tokens" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateEmbeddingResponseUsage {
-                    prompt_tokens: crate::codegen_support::required(
-                        f0,
-                        "prompt_tokens",
-                    )?,
-                    total_tokens: crate::codegen_support::required(f1, "total_tokens")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateEmbeddingResponseUsage {
+    const EXPECTING: &'static str = "struct CreateEmbeddingResponseUsage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "prompt_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "total_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateEmbeddingResponseUsage {
+            prompt_tokens: crate::codegen_support::required(f0, "prompt_tokens")?,
+            total_tokens: crate::codegen_support::required(f1, "total_tokens")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateEmbeddingResponseUsage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("prompt_tokens", &self.prompt_tokens)?;
+        map.serialize_entry("total_tokens", &self.total_tokens)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Represents an embedding vector returned by embedding endpoint.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Embedding {
     /**The embedding vector, which is a list of floats. The length of vector depends on the model as listed in the [embedding guide](/docs/guides/embeddings).
 */
-    #[serde(default)]
     pub embedding: ::std::vec::Vec<f32>,
     ///The index of the embedding in the list of embeddings.
     pub index: i64,
     ///The object type, which is always "embedding".
     pub object: EmbeddingObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for Embedding {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = Embedding;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct Embedding")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<Embedding, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<f32>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<EmbeddingObject> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "embedding" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(Embedding {
-                    embedding: f0.unwrap_or_default(),
-                    index: crate::codegen_support::required(f1, "index")?,
-                    object: crate::codegen_support::required(f2, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for Embedding {
+    const EXPECTING: &'static str = "struct Embedding";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "embedding" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(Embedding {
+            embedding: f0.unwrap_or_default(),
+            index: crate::codegen_support::required(f1, "index")?,
+            object: crate::codegen_support::required(f2, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for Embedding {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("embedding", &self.embedding)?;
+        map.serialize_entry("index", &self.index)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which is always "embedding".

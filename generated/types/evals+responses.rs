@@ -87,12 +87,11 @@ impl ::std::convert::From<ResponseFormatJsonObject> for TextResponseFormatConfig
 /**JSON Schema response format. Used to generate structured JSON responses.
 Learn more about [Structured Outputs](/docs/guides/structured-outputs).
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TextResponseFormatJsonSchema {
     /**A description of what the response format is for, used by the model to
 determine how to respond in the format.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub description: ::std::option::Option<::std::string::String>,
     /**The name of the response format. Must be a-z, A-Z, 0-9, or contain
 underscores and dashes, with a maximum length of 64.
@@ -105,65 +104,70 @@ in the `schema` field. Only a subset of JSON Schema is supported when
 `strict` is `true`. To learn more, read the [Structured Outputs
 guide](/docs/guides/structured-outputs).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub strict: ::std::option::Option<bool>,
     ///The type of response format being defined. Always `json_schema`.
-    #[serde(rename = "type")]
     pub type_: TextResponseFormatJsonSchemaType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for TextResponseFormatJsonSchema {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = TextResponseFormatJsonSchema;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct TextResponseFormatJsonSchema")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<TextResponseFormatJsonSchema, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<ResponseFormatJsonSchemaSchema> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<TextResponseFormatJsonSchemaType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "description" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "schema" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "strict" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(TextResponseFormatJsonSchema {
-                    description: f0.unwrap_or_default(),
-                    name: crate::codegen_support::required(f1, "name")?,
-                    schema: crate::codegen_support::required(f2, "schema")?,
-                    strict: f3.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for TextResponseFormatJsonSchema {
+    const EXPECTING: &'static str = "struct TextResponseFormatJsonSchema";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "schema" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "strict" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(TextResponseFormatJsonSchema {
+            description: f0.unwrap_or_default(),
+            name: crate::codegen_support::required(f1, "name")?,
+            schema: crate::codegen_support::required(f2, "schema")?,
+            strict: f3.unwrap_or_default(),
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for TextResponseFormatJsonSchema {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.description.is_none() {
+            map.serialize_entry("description", &self.description)?;
+        }
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("schema", &self.schema)?;
+        if !self.strict.is_none() {
+            map.serialize_entry("strict", &self.strict)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of response format being defined. Always `json_schema`.

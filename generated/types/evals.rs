@@ -5,93 +5,85 @@
 
 /**A CompletionsRunDataSource object describing a model sampling configuration.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateEvalCompletionsRunDataSource {
     ///Used when sampling from a model. Dictates the structure of the messages passed into the model. Can either be a reference to a prebuilt trajectory (ie, `item.input_trajectory`), or a template with variable references to the `item` namespace.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub input_messages: ::std::option::Option<
         CreateEvalCompletionsRunDataSourceInputMessages,
     >,
     ///The name of the model to use for generating completions (e.g. "o3-mini").
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub model: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub sampling_params: ::std::option::Option<
         CreateEvalCompletionsRunDataSourceSamplingParams,
     >,
     ///Determines what populates the `item` namespace in this run's data source.
     pub source: CreateEvalCompletionsRunDataSourceSource,
     ///The type of run data source. Always `completions`.
-    #[serde(rename = "type")]
     pub type_: CreateEvalCompletionsRunDataSourceType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateEvalCompletionsRunDataSource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateEvalCompletionsRunDataSource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateEvalCompletionsRunDataSource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateEvalCompletionsRunDataSource, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<
-                        CreateEvalCompletionsRunDataSourceInputMessages,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<
-                        CreateEvalCompletionsRunDataSourceSamplingParams,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    CreateEvalCompletionsRunDataSourceSource,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    CreateEvalCompletionsRunDataSourceType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "input_messages" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "model" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "sampling_params" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "source" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateEvalCompletionsRunDataSource {
-                    input_messages: f0.unwrap_or_default(),
-                    model: f1.unwrap_or_default(),
-                    sampling_params: f2.unwrap_or_default(),
-                    source: crate::codegen_support::required(f3, "source")?,
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateEvalCompletionsRunDataSource {
+    const EXPECTING: &'static str = "struct CreateEvalCompletionsRunDataSource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "input_messages" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "sampling_params" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "source" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateEvalCompletionsRunDataSource {
+            input_messages: f0.unwrap_or_default(),
+            model: f1.unwrap_or_default(),
+            sampling_params: f2.unwrap_or_default(),
+            source: crate::codegen_support::required(f3, "source")?,
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateEvalCompletionsRunDataSource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.input_messages.is_none() {
+            map.serialize_entry("input_messages", &self.input_messages)?;
+        }
+        if !self.model.is_none() {
+            map.serialize_entry("model", &self.model)?;
+        }
+        if !self.sampling_params.is_none() {
+            map.serialize_entry("sampling_params", &self.sampling_params)?;
+        }
+        map.serialize_entry("source", &self.source)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Used when sampling from a model. Dictates the structure of the messages passed into the model. Can either be a reference to a prebuilt trajectory (ie, `item.input_trajectory`), or a template with variable references to the `item` namespace.
@@ -115,12 +107,10 @@ pub enum CreateEvalCompletionsRunDataSourceInputMessages {
     Unknown(::serde_json::Value),
 }
 ///`CreateEvalCompletionsRunDataSourceSamplingParams`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateEvalCompletionsRunDataSourceSamplingParams {
     ///The maximum number of tokens in the generated output.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_completion_tokens: ::std::option::Option<i64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reasoning_effort: ::std::option::Option<ReasoningEffort>,
     /**An object specifying the format that the model must output.
 
@@ -133,25 +123,19 @@ Setting to `{ "type": "json_object" }` enables the older JSON mode, which
 ensures the message the model generates is valid JSON. Using `json_schema`
 is preferred for models that support it.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub response_format: ::std::option::Option<
         CreateEvalCompletionsRunDataSourceSamplingParamsResponseFormat,
     >,
     ///A seed value to initialize the randomness, during sampling.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub seed: ::std::option::Option<i64>,
     ///A higher temperature increases randomness in the outputs.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub temperature: ::std::option::Option<f64>,
     /**A list of tools the model may call. Currently, only functions are supported as a tool. Use this to provide a list of functions the model may generate JSON inputs for. A max of 128 functions are supported.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub tools: ::std::vec::Vec<ChatCompletionTool>,
     ///An alternative to temperature for nucleus sampling; 1.0 includes all tokens.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -159,71 +143,81 @@ for CreateEvalCompletionsRunDataSourceSamplingParams {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateEvalCompletionsRunDataSourceSamplingParams;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateEvalCompletionsRunDataSourceSamplingParams")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateEvalCompletionsRunDataSourceSamplingParams,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ReasoningEffort>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<
-                        CreateEvalCompletionsRunDataSourceSamplingParamsResponseFormat,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::vec::Vec<ChatCompletionTool>> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "max_completion_tokens" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "reasoning_effort" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "response_format" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "seed" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "temperature" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tools" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "top_p" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateEvalCompletionsRunDataSourceSamplingParams {
+    const EXPECTING: &'static str = "struct CreateEvalCompletionsRunDataSourceSamplingParams";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "max_completion_tokens" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CreateEvalCompletionsRunDataSourceSamplingParams {
-                    max_completion_tokens: f0.unwrap_or_default(),
-                    reasoning_effort: f1.unwrap_or_default(),
-                    response_format: f2.unwrap_or_default(),
-                    seed: f3.unwrap_or_default(),
-                    temperature: f4.unwrap_or_default(),
-                    tools: f5.unwrap_or_default(),
-                    top_p: f6.unwrap_or_default(),
-                    extra: extra,
-                })
+                "reasoning_effort" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "response_format" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "seed" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "temperature" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "tools" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "top_p" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateEvalCompletionsRunDataSourceSamplingParams {
+            max_completion_tokens: f0.unwrap_or_default(),
+            reasoning_effort: f1.unwrap_or_default(),
+            response_format: f2.unwrap_or_default(),
+            seed: f3.unwrap_or_default(),
+            temperature: f4.unwrap_or_default(),
+            tools: f5.unwrap_or_default(),
+            top_p: f6.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateEvalCompletionsRunDataSourceSamplingParams {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.max_completion_tokens.is_none() {
+            map.serialize_entry("max_completion_tokens", &self.max_completion_tokens)?;
+        }
+        if !self.reasoning_effort.is_none() {
+            map.serialize_entry("reasoning_effort", &self.reasoning_effort)?;
+        }
+        if !self.response_format.is_none() {
+            map.serialize_entry("response_format", &self.response_format)?;
+        }
+        if !self.seed.is_none() {
+            map.serialize_entry("seed", &self.seed)?;
+        }
+        if !self.temperature.is_none() {
+            map.serialize_entry("temperature", &self.temperature)?;
+        }
+        if !self.tools.is_empty() {
+            map.serialize_entry("tools", &self.tools)?;
+        }
+        if !self.top_p.is_none() {
+            map.serialize_entry("top_p", &self.top_p)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**An object specifying the format that the model must output.
@@ -443,68 +437,68 @@ This schema is used to define the shape of the data that will be:
 - Used to define your testing criteria and
 - What data is required when creating a run
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateEvalCustomDataSourceConfig {
     ///Whether the eval should expect you to populate the sample namespace (ie, by generating responses off of your data source)
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub include_sample_schema: ::std::option::Option<bool>,
     ///The json schema for each row in the data source.
     pub item_schema: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     ///The type of data source. Always `custom`.
-    #[serde(rename = "type")]
     pub type_: CreateEvalCustomDataSourceConfigType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateEvalCustomDataSourceConfig {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateEvalCustomDataSourceConfig;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateEvalCustomDataSourceConfig")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateEvalCustomDataSourceConfig, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    CreateEvalCustomDataSourceConfigType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "include_sample_schema" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "item_schema" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateEvalCustomDataSourceConfig {
+    const EXPECTING: &'static str = "struct CreateEvalCustomDataSourceConfig";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "include_sample_schema" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CreateEvalCustomDataSourceConfig {
-                    include_sample_schema: f0.unwrap_or_default(),
-                    item_schema: crate::codegen_support::required(f1, "item_schema")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+                "item_schema" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateEvalCustomDataSourceConfig {
+            include_sample_schema: f0.unwrap_or_default(),
+            item_schema: crate::codegen_support::required(f1, "item_schema")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateEvalCustomDataSourceConfig {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.include_sample_schema.is_none() {
+            map.serialize_entry("include_sample_schema", &self.include_sample_schema)?;
+        }
+        map.serialize_entry("item_schema", &self.item_schema)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of data source. Always `custom`.
@@ -588,54 +582,57 @@ impl ::std::convert::From<EvalItem> for CreateEvalItem {
 }
 /**A JsonlRunDataSource object with that specifies a JSONL file that matches the eval
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateEvalJsonlRunDataSource {
     ///Determines what populates the `item` namespace in the data source.
     pub source: CreateEvalJsonlRunDataSourceSource,
     ///The type of data source. Always `jsonl`.
-    #[serde(rename = "type")]
     pub type_: CreateEvalJsonlRunDataSourceType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateEvalJsonlRunDataSource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateEvalJsonlRunDataSource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateEvalJsonlRunDataSource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateEvalJsonlRunDataSource, A::Error> {
-                let mut f0: ::std::option::Option<CreateEvalJsonlRunDataSourceSource> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<CreateEvalJsonlRunDataSourceType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "source" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateEvalJsonlRunDataSource {
-                    source: crate::codegen_support::required(f0, "source")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateEvalJsonlRunDataSource {
+    const EXPECTING: &'static str = "struct CreateEvalJsonlRunDataSource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "source" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateEvalJsonlRunDataSource {
+            source: crate::codegen_support::required(f0, "source")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateEvalJsonlRunDataSource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("source", &self.source)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Determines what populates the `item` namespace in the data source.
@@ -757,83 +754,81 @@ impl<'de> ::serde::Deserialize<'de> for CreateEvalJsonlRunDataSourceType {
 /**A LabelModelGrader object which uses a model to assign labels to each item
 in the evaluation.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateEvalLabelModelGrader {
     ///A list of chat messages forming the prompt or context. May include variable references to the `item` namespace, ie {{item.name}}.
-    #[serde(default)]
     pub input: ::std::vec::Vec<CreateEvalItem>,
     ///The labels to classify to each item in the evaluation.
-    #[serde(default)]
     pub labels: ::std::vec::Vec<::std::string::String>,
     ///The model to use for the evaluation. Must support structured outputs.
     pub model: ::std::string::String,
     ///The name of the grader.
     pub name: ::std::string::String,
     ///The labels that indicate a passing result. Must be a subset of labels.
-    #[serde(default)]
     pub passing_labels: ::std::vec::Vec<::std::string::String>,
     ///The object type, which is always `label_model`.
-    #[serde(rename = "type")]
     pub type_: CreateEvalLabelModelGraderType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateEvalLabelModelGrader {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateEvalLabelModelGrader;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateEvalLabelModelGrader")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateEvalLabelModelGrader, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<CreateEvalItem>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<CreateEvalLabelModelGraderType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "labels" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "passing_labels" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateEvalLabelModelGrader {
-                    input: f0.unwrap_or_default(),
-                    labels: f1.unwrap_or_default(),
-                    model: crate::codegen_support::required(f2, "model")?,
-                    name: crate::codegen_support::required(f3, "name")?,
-                    passing_labels: f4.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateEvalLabelModelGrader {
+    const EXPECTING: &'static str = "struct CreateEvalLabelModelGrader";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "labels" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "passing_labels" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateEvalLabelModelGrader {
+            input: f0.unwrap_or_default(),
+            labels: f1.unwrap_or_default(),
+            model: crate::codegen_support::required(f2, "model")?,
+            name: crate::codegen_support::required(f3, "name")?,
+            passing_labels: f4.unwrap_or_default(),
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateEvalLabelModelGrader {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("input", &self.input)?;
+        map.serialize_entry("labels", &self.labels)?;
+        map.serialize_entry("model", &self.model)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("passing_labels", &self.passing_labels)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which is always `label_model`.
@@ -898,57 +893,59 @@ impl<'de> ::serde::Deserialize<'de> for CreateEvalLabelModelGraderType {
 /**A data source config which specifies the metadata property of your logs query.
 This is usually metadata like `usecase=chatbot` or `prompt-version=v2`, etc.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateEvalLogsDataSourceConfig {
     ///Metadata filters for the logs data source.
-    #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
     pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     ///The type of data source. Always `logs`.
-    #[serde(rename = "type")]
     pub type_: CreateEvalLogsDataSourceConfigType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateEvalLogsDataSourceConfig {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateEvalLogsDataSourceConfig;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateEvalLogsDataSourceConfig")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateEvalLogsDataSourceConfig, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<CreateEvalLogsDataSourceConfigType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateEvalLogsDataSourceConfig {
-                    metadata: f0.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateEvalLogsDataSourceConfig {
+    const EXPECTING: &'static str = "struct CreateEvalLogsDataSourceConfig";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateEvalLogsDataSourceConfig {
+            metadata: f0.unwrap_or_default(),
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateEvalLogsDataSourceConfig {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.metadata.is_empty() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of data source. Always `logs`.
@@ -1011,76 +1008,77 @@ impl<'de> ::serde::Deserialize<'de> for CreateEvalLogsDataSourceConfigType {
     }
 }
 ///`CreateEvalRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateEvalRequest {
     ///The configuration for the data source used for the evaluation runs. Dictates the schema of the data used in the evaluation.
     pub data_source_config: CreateEvalRequestDataSourceConfig,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
     ///The name of the evaluation.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
     ///A list of graders for all eval runs in this group. Graders can reference variables in the data source using double curly braces notation, like `{{item.variable_name}}`. To reference the model's output, use the `sample` namespace (ie, `{{sample.output_text}}`).
-    #[serde(default)]
     pub testing_criteria: ::std::vec::Vec<CreateEvalRequestTestingCriteriaItem>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateEvalRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateEvalRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateEvalRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateEvalRequest, A::Error> {
-                let mut f0: ::std::option::Option<CreateEvalRequestDataSourceConfig> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::vec::Vec<CreateEvalRequestTestingCriteriaItem>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data_source_config" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "metadata" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "testing_criteria" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateEvalRequest {
+    const EXPECTING: &'static str = "struct CreateEvalRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data_source_config" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CreateEvalRequest {
-                    data_source_config: crate::codegen_support::required(
-                        f0,
-                        "data_source_config",
-                    )?,
-                    metadata: f1.unwrap_or_default(),
-                    name: f2.unwrap_or_default(),
-                    testing_criteria: f3.unwrap_or_default(),
-                    extra: extra,
-                })
+                "metadata" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "testing_criteria" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateEvalRequest {
+            data_source_config: crate::codegen_support::required(
+                f0,
+                "data_source_config",
+            )?,
+            metadata: f1.unwrap_or_default(),
+            name: f2.unwrap_or_default(),
+            testing_criteria: f3.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateEvalRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data_source_config", &self.data_source_config)?;
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        if !self.name.is_none() {
+            map.serialize_entry("name", &self.name)?;
+        }
+        map.serialize_entry("testing_criteria", &self.testing_criteria)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The configuration for the data source used for the evaluation runs. Dictates the schema of the data used in the evaluation.
@@ -1200,89 +1198,85 @@ for CreateEvalRequestTestingCriteriaItem {
 }
 /**A ResponsesRunDataSource object describing a model sampling configuration.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateEvalResponsesRunDataSource {
     ///Used when sampling from a model. Dictates the structure of the messages passed into the model. Can either be a reference to a prebuilt trajectory (ie, `item.input_trajectory`), or a template with variable references to the `item` namespace.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub input_messages: ::std::option::Option<
         CreateEvalResponsesRunDataSourceInputMessages,
     >,
     ///The name of the model to use for generating completions (e.g. "o3-mini").
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub model: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub sampling_params: ::std::option::Option<
         CreateEvalResponsesRunDataSourceSamplingParams,
     >,
     ///Determines what populates the `item` namespace in this run's data source.
     pub source: CreateEvalResponsesRunDataSourceSource,
     ///The type of run data source. Always `responses`.
-    #[serde(rename = "type")]
     pub type_: CreateEvalResponsesRunDataSourceType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateEvalResponsesRunDataSource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateEvalResponsesRunDataSource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateEvalResponsesRunDataSource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateEvalResponsesRunDataSource, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<CreateEvalResponsesRunDataSourceInputMessages>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<CreateEvalResponsesRunDataSourceSamplingParams>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    CreateEvalResponsesRunDataSourceSource,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    CreateEvalResponsesRunDataSourceType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "input_messages" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "model" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "sampling_params" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "source" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateEvalResponsesRunDataSource {
-                    input_messages: f0.unwrap_or_default(),
-                    model: f1.unwrap_or_default(),
-                    sampling_params: f2.unwrap_or_default(),
-                    source: crate::codegen_support::required(f3, "source")?,
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateEvalResponsesRunDataSource {
+    const EXPECTING: &'static str = "struct CreateEvalResponsesRunDataSource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "input_messages" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "sampling_params" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "source" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateEvalResponsesRunDataSource {
+            input_messages: f0.unwrap_or_default(),
+            model: f1.unwrap_or_default(),
+            sampling_params: f2.unwrap_or_default(),
+            source: crate::codegen_support::required(f3, "source")?,
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateEvalResponsesRunDataSource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.input_messages.is_none() {
+            map.serialize_entry("input_messages", &self.input_messages)?;
+        }
+        if !self.model.is_none() {
+            map.serialize_entry("model", &self.model)?;
+        }
+        if !self.sampling_params.is_none() {
+            map.serialize_entry("sampling_params", &self.sampling_params)?;
+        }
+        map.serialize_entry("source", &self.source)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Used when sampling from a model. Dictates the structure of the messages passed into the model. Can either be a reference to a prebuilt trajectory (ie, `item.input_trajectory`), or a template with variable references to the `item` namespace.
@@ -1306,20 +1300,15 @@ pub enum CreateEvalResponsesRunDataSourceInputMessages {
     Unknown(::serde_json::Value),
 }
 ///`CreateEvalResponsesRunDataSourceSamplingParams`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateEvalResponsesRunDataSourceSamplingParams {
     ///The maximum number of tokens in the generated output.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_completion_tokens: ::std::option::Option<i64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reasoning_effort: ::std::option::Option<ReasoningEffort>,
     ///A seed value to initialize the randomness, during sampling.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub seed: ::std::option::Option<i64>,
     ///A higher temperature increases randomness in the outputs.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub temperature: ::std::option::Option<f64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text: ::std::option::Option<CreateEvalResponsesRunDataSourceSamplingParamsText>,
     /**An array of tools the model may call while generating a response. You
 can specify which tool to use by setting the `tool_choice` parameter.
@@ -1334,82 +1323,91 @@ The two categories of tools you can provide the model are:
   enabling the model to call your own code. Learn more about
   [function calling](/docs/guides/function-calling).
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub tools: ::std::vec::Vec<Tool>,
     ///An alternative to temperature for nucleus sampling; 1.0 includes all tokens.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateEvalResponsesRunDataSourceSamplingParams {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateEvalResponsesRunDataSourceSamplingParams;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateEvalResponsesRunDataSourceSamplingParams")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateEvalResponsesRunDataSourceSamplingParams,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ReasoningEffort>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<
-                        CreateEvalResponsesRunDataSourceSamplingParamsText,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::vec::Vec<Tool>> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "max_completion_tokens" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "reasoning_effort" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "seed" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "temperature" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "text" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "tools" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "top_p" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateEvalResponsesRunDataSourceSamplingParams {
+    const EXPECTING: &'static str = "struct CreateEvalResponsesRunDataSourceSamplingParams";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "max_completion_tokens" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CreateEvalResponsesRunDataSourceSamplingParams {
-                    max_completion_tokens: f0.unwrap_or_default(),
-                    reasoning_effort: f1.unwrap_or_default(),
-                    seed: f2.unwrap_or_default(),
-                    temperature: f3.unwrap_or_default(),
-                    text: f4.unwrap_or_default(),
-                    tools: f5.unwrap_or_default(),
-                    top_p: f6.unwrap_or_default(),
-                    extra: extra,
-                })
+                "reasoning_effort" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "seed" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "temperature" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "tools" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "top_p" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateEvalResponsesRunDataSourceSamplingParams {
+            max_completion_tokens: f0.unwrap_or_default(),
+            reasoning_effort: f1.unwrap_or_default(),
+            seed: f2.unwrap_or_default(),
+            temperature: f3.unwrap_or_default(),
+            text: f4.unwrap_or_default(),
+            tools: f5.unwrap_or_default(),
+            top_p: f6.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateEvalResponsesRunDataSourceSamplingParams {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.max_completion_tokens.is_none() {
+            map.serialize_entry("max_completion_tokens", &self.max_completion_tokens)?;
+        }
+        if !self.reasoning_effort.is_none() {
+            map.serialize_entry("reasoning_effort", &self.reasoning_effort)?;
+        }
+        if !self.seed.is_none() {
+            map.serialize_entry("seed", &self.seed)?;
+        }
+        if !self.temperature.is_none() {
+            map.serialize_entry("temperature", &self.temperature)?;
+        }
+        if !self.text.is_none() {
+            map.serialize_entry("text", &self.text)?;
+        }
+        if !self.tools.is_empty() {
+            map.serialize_entry("tools", &self.tools)?;
+        }
+        if !self.top_p.is_none() {
+            map.serialize_entry("top_p", &self.top_p)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Configuration options for a text response from the model. Can be plain
@@ -1417,12 +1415,10 @@ text or structured JSON data. Learn more:
 - [Text inputs and outputs](/docs/guides/text)
 - [Structured Outputs](/docs/guides/structured-outputs)
 */
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateEvalResponsesRunDataSourceSamplingParamsText {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub format: ::std::option::Option<TextResponseFormatConfiguration>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -1430,41 +1426,43 @@ for CreateEvalResponsesRunDataSourceSamplingParamsText {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateEvalResponsesRunDataSourceSamplingParamsText;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateEvalResponsesRunDataSourceSamplingParamsText")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateEvalResponsesRunDataSourceSamplingParamsText,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<TextResponseFormatConfiguration>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "format" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateEvalResponsesRunDataSourceSamplingParamsText {
-                    format: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateEvalResponsesRunDataSourceSamplingParamsText {
+    const EXPECTING: &'static str = "struct CreateEvalResponsesRunDataSourceSamplingParamsText";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "format" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateEvalResponsesRunDataSourceSamplingParamsText {
+            format: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateEvalResponsesRunDataSourceSamplingParamsText {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.format.is_none() {
+            map.serialize_entry("format", &self.format)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Determines what populates the `item` namespace in this run's data source.
@@ -1598,63 +1596,66 @@ impl<'de> ::serde::Deserialize<'de> for CreateEvalResponsesRunDataSourceType {
     }
 }
 ///`CreateEvalRunRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateEvalRunRequest {
     ///Details about the run's data source.
     pub data_source: CreateEvalRunRequestDataSource,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
     ///The name of the run.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateEvalRunRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateEvalRunRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateEvalRunRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateEvalRunRequest, A::Error> {
-                let mut f0: ::std::option::Option<CreateEvalRunRequestDataSource> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data_source" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "metadata" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateEvalRunRequest {
-                    data_source: crate::codegen_support::required(f0, "data_source")?,
-                    metadata: f1.unwrap_or_default(),
-                    name: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateEvalRunRequest {
+    const EXPECTING: &'static str = "struct CreateEvalRunRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data_source" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateEvalRunRequest {
+            data_source: crate::codegen_support::required(f0, "data_source")?,
+            metadata: f1.unwrap_or_default(),
+            name: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateEvalRunRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data_source", &self.data_source)?;
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        if !self.name.is_none() {
+            map.serialize_entry("name", &self.name)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Details about the run's data source.
@@ -1733,62 +1734,60 @@ for CreateEvalRunRequestDataSource {
 }
 /**Deprecated in favor of LogsDataSourceConfig.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateEvalStoredCompletionsDataSourceConfig {
     ///Metadata filters for the stored completions data source.
-    #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
     pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     ///The type of data source. Always `stored_completions`.
-    #[serde(rename = "type")]
     pub type_: CreateEvalStoredCompletionsDataSourceConfigType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateEvalStoredCompletionsDataSourceConfig {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateEvalStoredCompletionsDataSourceConfig;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateEvalStoredCompletionsDataSourceConfig")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateEvalStoredCompletionsDataSourceConfig,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    CreateEvalStoredCompletionsDataSourceConfigType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateEvalStoredCompletionsDataSourceConfig {
-                    metadata: f0.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateEvalStoredCompletionsDataSourceConfig {
+    const EXPECTING: &'static str = "struct CreateEvalStoredCompletionsDataSourceConfig";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateEvalStoredCompletionsDataSourceConfig {
+            metadata: f0.unwrap_or_default(),
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateEvalStoredCompletionsDataSourceConfig {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.metadata.is_empty() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of data source. Always `stored_completions`.
@@ -1852,114 +1851,123 @@ impl<'de> ::serde::Deserialize<'de> for CreateEvalStoredCompletionsDataSourceCon
     }
 }
 ///`DeleteEvalResponse`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteEvalResponse {
     pub deleted: bool,
     pub eval_id: ::std::string::String,
     pub object: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for DeleteEvalResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = DeleteEvalResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteEvalResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<DeleteEvalResponse, A::Error> {
-                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "eval_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(DeleteEvalResponse {
-                    deleted: crate::codegen_support::required(f0, "deleted")?,
-                    eval_id: crate::codegen_support::required(f1, "eval_id")?,
-                    object: crate::codegen_support::required(f2, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for DeleteEvalResponse {
+    const EXPECTING: &'static str = "struct DeleteEvalResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "eval_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(DeleteEvalResponse {
+            deleted: crate::codegen_support::required(f0, "deleted")?,
+            eval_id: crate::codegen_support::required(f1, "eval_id")?,
+            object: crate::codegen_support::required(f2, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for DeleteEvalResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("deleted", &self.deleted)?;
+        map.serialize_entry("eval_id", &self.eval_id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`DeleteEvalRunResponse`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteEvalRunResponse {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub deleted: ::std::option::Option<bool>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub object: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub run_id: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for DeleteEvalRunResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = DeleteEvalRunResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteEvalRunResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<DeleteEvalRunResponse, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "run_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(DeleteEvalRunResponse {
-                    deleted: f0.unwrap_or_default(),
-                    object: f1.unwrap_or_default(),
-                    run_id: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for DeleteEvalRunResponse {
+    const EXPECTING: &'static str = "struct DeleteEvalRunResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "run_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(DeleteEvalRunResponse {
+            deleted: f0.unwrap_or_default(),
+            object: f1.unwrap_or_default(),
+            run_id: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for DeleteEvalRunResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.deleted.is_none() {
+            map.serialize_entry("deleted", &self.deleted)?;
+        }
+        if !self.object.is_none() {
+            map.serialize_entry("object", &self.object)?;
+        }
+        if !self.run_id.is_none() {
+            map.serialize_entry("run_id", &self.run_id)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**An Eval object with a data source config and testing criteria.
@@ -1969,7 +1977,7 @@ Like:
  - See how well my chatbot handles customer support
  - Check if o4-mini is better at my usecase than gpt-4o
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Eval {
     ///The Unix timestamp (in seconds) for when the eval was created.
     pub created_at: i64,
@@ -1977,133 +1985,138 @@ pub struct Eval {
     pub data_source_config: EvalDataSourceConfig,
     ///Unique identifier for the evaluation.
     pub id: ::std::string::String,
-    #[serde(default)]
     pub metadata: ::std::option::Option<Metadata>,
     ///The name of the evaluation.
     pub name: ::std::string::String,
     ///The object type.
     pub object: EvalObject,
     ///A list of testing criteria.
-    #[serde(default)]
     pub testing_criteria: ::std::vec::Vec<EvalTestingCriteriaItem>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for Eval {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = Eval;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct Eval")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<Eval, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<EvalDataSourceConfig> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<EvalObject> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::vec::Vec<EvalTestingCriteriaItem>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "data_source_config" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "metadata" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "testing_criteria" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for Eval {
+    const EXPECTING: &'static str = "struct Eval";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "data_source_config" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(Eval {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    data_source_config: crate::codegen_support::required(
-                        f1,
-                        "data_source_config",
-                    )?,
-                    id: crate::codegen_support::required(f2, "id")?,
-                    metadata: f3.unwrap_or_default(),
-                    name: crate::codegen_support::required(f4, "name")?,
-                    object: crate::codegen_support::required(f5, "object")?,
-                    testing_criteria: f6.unwrap_or_default(),
-                    extra: extra,
-                })
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "testing_criteria" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(Eval {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            data_source_config: crate::codegen_support::required(
+                f1,
+                "data_source_config",
+            )?,
+            id: crate::codegen_support::required(f2, "id")?,
+            metadata: f3.unwrap_or_default(),
+            name: crate::codegen_support::required(f4, "name")?,
+            object: crate::codegen_support::required(f5, "object")?,
+            testing_criteria: f6.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for Eval {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("data_source_config", &self.data_source_config)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("metadata", &self.metadata)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("testing_criteria", &self.testing_criteria)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**An object representing an error response from the Eval API.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EvalApiError {
     ///The error code.
     pub code: ::std::string::String,
     ///The error message.
     pub message: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for EvalApiError {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = EvalApiError;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EvalApiError")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<EvalApiError, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(EvalApiError {
-                    code: crate::codegen_support::required(f0, "code")?,
-                    message: crate::codegen_support::required(f1, "message")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for EvalApiError {
+    const EXPECTING: &'static str = "struct EvalApiError";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(EvalApiError {
+            code: crate::codegen_support::required(f0, "code")?,
+            message: crate::codegen_support::required(f1, "message")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for EvalApiError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("code", &self.code)?;
+        map.serialize_entry("message", &self.message)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**A CustomDataSourceConfig which specifies the schema of your `item` and optionally `sample` namespaces.
@@ -2111,58 +2124,59 @@ The response schema defines the shape of the data that will be:
 - Used to define your testing criteria and
 - What data is required when creating a run
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EvalCustomDataSourceConfig {
     /**The json schema for the run data source items.
 Learn how to build JSON schemas [here](https://json-schema.org/).
 */
     pub schema: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     ///The type of data source. Always `custom`.
-    #[serde(rename = "type")]
     pub type_: EvalCustomDataSourceConfigType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for EvalCustomDataSourceConfig {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = EvalCustomDataSourceConfig;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EvalCustomDataSourceConfig")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<EvalCustomDataSourceConfig, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<EvalCustomDataSourceConfigType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "schema" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(EvalCustomDataSourceConfig {
-                    schema: crate::codegen_support::required(f0, "schema")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for EvalCustomDataSourceConfig {
+    const EXPECTING: &'static str = "struct EvalCustomDataSourceConfig";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "schema" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(EvalCustomDataSourceConfig {
+            schema: crate::codegen_support::required(f0, "schema")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for EvalCustomDataSourceConfig {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("schema", &self.schema)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of data source. Always `custom`.
@@ -2315,77 +2329,79 @@ impl ::std::convert::From<GraderLabelModel> for EvalGraderLabelModel {
     }
 }
 ///`EvalGraderPython`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EvalGraderPython {
     ///The image tag to use for the python script.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub image_tag: ::std::option::Option<::std::string::String>,
     ///The name of the grader.
     pub name: ::std::string::String,
     ///The threshold for the score.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub pass_threshold: ::std::option::Option<f64>,
     ///The source code of the python script.
     pub source: ::std::string::String,
     ///The object type, which is always `python`.
-    #[serde(rename = "type")]
     pub type_: EvalGraderPythonType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for EvalGraderPython {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = EvalGraderPython;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EvalGraderPython")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<EvalGraderPython, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<EvalGraderPythonType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "image_tag" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "pass_threshold" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "source" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(EvalGraderPython {
-                    image_tag: f0.unwrap_or_default(),
-                    name: crate::codegen_support::required(f1, "name")?,
-                    pass_threshold: f2.unwrap_or_default(),
-                    source: crate::codegen_support::required(f3, "source")?,
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for EvalGraderPython {
+    const EXPECTING: &'static str = "struct EvalGraderPython";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "image_tag" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "pass_threshold" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "source" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(EvalGraderPython {
+            image_tag: f0.unwrap_or_default(),
+            name: crate::codegen_support::required(f1, "name")?,
+            pass_threshold: f2.unwrap_or_default(),
+            source: crate::codegen_support::required(f3, "source")?,
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for EvalGraderPython {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.image_tag.is_none() {
+            map.serialize_entry("image_tag", &self.image_tag)?;
+        }
+        map.serialize_entry("name", &self.name)?;
+        if !self.pass_threshold.is_none() {
+            map.serialize_entry("pass_threshold", &self.pass_threshold)?;
+        }
+        map.serialize_entry("source", &self.source)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which is always `python`.
@@ -2448,172 +2464,181 @@ impl<'de> ::serde::Deserialize<'de> for EvalGraderPythonType {
     }
 }
 ///`EvalGraderScoreModel`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EvalGraderScoreModel {
     /**The input messages evaluated by the grader. Supports text, output text, input image, and input audio content blocks, and may include template strings.
 */
-    #[serde(default)]
     pub input: ::std::vec::Vec<EvalItem>,
     ///The model to use for the evaluation.
     pub model: ::std::string::String,
     ///The name of the grader.
     pub name: ::std::string::String,
     ///The threshold for the score.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub pass_threshold: ::std::option::Option<f64>,
     ///The range of the score. Defaults to `[0, 1]`.
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub range: ::std::vec::Vec<f64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub sampling_params: ::std::option::Option<EvalGraderScoreModelSamplingParams>,
     ///The object type, which is always `score_model`.
-    #[serde(rename = "type")]
     pub type_: EvalGraderScoreModelType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for EvalGraderScoreModel {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = EvalGraderScoreModel;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EvalGraderScoreModel")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<EvalGraderScoreModel, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<EvalItem>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::vec::Vec<f64>> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<EvalGraderScoreModelSamplingParams>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<EvalGraderScoreModelType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "pass_threshold" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "range" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "sampling_params" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(EvalGraderScoreModel {
-                    input: f0.unwrap_or_default(),
-                    model: crate::codegen_support::required(f1, "model")?,
-                    name: crate::codegen_support::required(f2, "name")?,
-                    pass_threshold: f3.unwrap_or_default(),
-                    range: f4.unwrap_or_default(),
-                    sampling_params: f5.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f6, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for EvalGraderScoreModel {
+    const EXPECTING: &'static str = "struct EvalGraderScoreModel";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "pass_threshold" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "range" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "sampling_params" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(EvalGraderScoreModel {
+            input: f0.unwrap_or_default(),
+            model: crate::codegen_support::required(f1, "model")?,
+            name: crate::codegen_support::required(f2, "name")?,
+            pass_threshold: f3.unwrap_or_default(),
+            range: f4.unwrap_or_default(),
+            sampling_params: f5.unwrap_or_default(),
+            type_: crate::codegen_support::required(f6, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for EvalGraderScoreModel {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("input", &self.input)?;
+        map.serialize_entry("model", &self.model)?;
+        map.serialize_entry("name", &self.name)?;
+        if !self.pass_threshold.is_none() {
+            map.serialize_entry("pass_threshold", &self.pass_threshold)?;
+        }
+        if !self.range.is_empty() {
+            map.serialize_entry("range", &self.range)?;
+        }
+        if !self.sampling_params.is_none() {
+            map.serialize_entry("sampling_params", &self.sampling_params)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The sampling parameters for the model.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EvalGraderScoreModelSamplingParams {
     /**The maximum number of tokens the grader model may generate in its response.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_completions_tokens: ::std::option::Option<::std::num::NonZeroU64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reasoning_effort: ::std::option::Option<ReasoningEffort>,
     /**A seed value to initialize the randomness, during sampling.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub seed: ::std::option::Option<i64>,
     /**A higher temperature increases randomness in the outputs.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub temperature: ::std::option::Option<f64>,
     /**An alternative to temperature for nucleus sampling; 1.0 includes all tokens.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for EvalGraderScoreModelSamplingParams {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = EvalGraderScoreModelSamplingParams;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EvalGraderScoreModelSamplingParams")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<EvalGraderScoreModelSamplingParams, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::num::NonZeroU64>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ReasoningEffort>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "max_completions_tokens" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "reasoning_effort" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "seed" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "temperature" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "top_p" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for EvalGraderScoreModelSamplingParams {
+    const EXPECTING: &'static str = "struct EvalGraderScoreModelSamplingParams";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "max_completions_tokens" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(EvalGraderScoreModelSamplingParams {
-                    max_completions_tokens: f0.unwrap_or_default(),
-                    reasoning_effort: f1.unwrap_or_default(),
-                    seed: f2.unwrap_or_default(),
-                    temperature: f3.unwrap_or_default(),
-                    top_p: f4.unwrap_or_default(),
-                    extra: extra,
-                })
+                "reasoning_effort" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "seed" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "temperature" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "top_p" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(EvalGraderScoreModelSamplingParams {
+            max_completions_tokens: f0.unwrap_or_default(),
+            reasoning_effort: f1.unwrap_or_default(),
+            seed: f2.unwrap_or_default(),
+            temperature: f3.unwrap_or_default(),
+            top_p: f4.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for EvalGraderScoreModelSamplingParams {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.max_completions_tokens.is_none() {
+            map.serialize_entry("max_completions_tokens", &self.max_completions_tokens)?;
+        }
+        if !self.reasoning_effort.is_none() {
+            map.serialize_entry("reasoning_effort", &self.reasoning_effort)?;
+        }
+        if !self.seed.is_none() {
+            map.serialize_entry("seed", &self.seed)?;
+        }
+        if !self.temperature.is_none() {
+            map.serialize_entry("temperature", &self.temperature)?;
+        }
+        if !self.top_p.is_none() {
+            map.serialize_entry("top_p", &self.top_p)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which is always `score_model`.
@@ -2696,7 +2721,7 @@ impl ::std::convert::From<GraderStringCheck> for EvalGraderStringCheck {
     }
 }
 ///`EvalGraderTextSimilarity`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EvalGraderTextSimilarity {
     /**The evaluation metric to use. One of `cosine`, `fuzzy_match`, `bleu`,
 `gleu`, `meteor`, `rouge_1`, `rouge_2`, `rouge_3`, `rouge_4`, `rouge_5`,
@@ -2712,75 +2737,73 @@ or `rouge_l`.
     ///The text being graded against.
     pub reference: ::std::string::String,
     ///The type of grader.
-    #[serde(rename = "type")]
     pub type_: EvalGraderTextSimilarityType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for EvalGraderTextSimilarity {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = EvalGraderTextSimilarity;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EvalGraderTextSimilarity")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<EvalGraderTextSimilarity, A::Error> {
-                let mut f0: ::std::option::Option<
-                    EvalGraderTextSimilarityEvaluationMetric,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<EvalGraderTextSimilarityType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "evaluation_metric" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "input" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "pass_threshold" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "reference" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for EvalGraderTextSimilarity {
+    const EXPECTING: &'static str = "struct EvalGraderTextSimilarity";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "evaluation_metric" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(EvalGraderTextSimilarity {
-                    evaluation_metric: crate::codegen_support::required(
-                        f0,
-                        "evaluation_metric",
-                    )?,
-                    input: crate::codegen_support::required(f1, "input")?,
-                    name: crate::codegen_support::required(f2, "name")?,
-                    pass_threshold: crate::codegen_support::required(
-                        f3,
-                        "pass_threshold",
-                    )?,
-                    reference: crate::codegen_support::required(f4, "reference")?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+                "input" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "pass_threshold" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "reference" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(EvalGraderTextSimilarity {
+            evaluation_metric: crate::codegen_support::required(
+                f0,
+                "evaluation_metric",
+            )?,
+            input: crate::codegen_support::required(f1, "input")?,
+            name: crate::codegen_support::required(f2, "name")?,
+            pass_threshold: crate::codegen_support::required(f3, "pass_threshold")?,
+            reference: crate::codegen_support::required(f4, "reference")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for EvalGraderTextSimilarity {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("evaluation_metric", &self.evaluation_metric)?;
+        map.serialize_entry("input", &self.input)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("pass_threshold", &self.pass_threshold)?;
+        map.serialize_entry("reference", &self.reference)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The evaluation metric to use. One of `cosine`, `fuzzy_match`, `bleu`,
@@ -2956,110 +2979,112 @@ impl<'de> ::serde::Deserialize<'de> for EvalGraderTextSimilarityType {
     }
 }
 ///`EvalJsonlFileContentSource`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EvalJsonlFileContentSource {
     ///The content of the jsonl file.
-    #[serde(default)]
     pub content: ::std::vec::Vec<EvalJsonlFileContentSourceContentItem>,
     ///The type of jsonl source. Always `file_content`.
-    #[serde(rename = "type")]
     pub type_: EvalJsonlFileContentSourceType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for EvalJsonlFileContentSource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = EvalJsonlFileContentSource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EvalJsonlFileContentSource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<EvalJsonlFileContentSource, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<EvalJsonlFileContentSourceContentItem>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<EvalJsonlFileContentSourceType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(EvalJsonlFileContentSource {
-                    content: f0.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for EvalJsonlFileContentSource {
+    const EXPECTING: &'static str = "struct EvalJsonlFileContentSource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(EvalJsonlFileContentSource {
+            content: f0.unwrap_or_default(),
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for EvalJsonlFileContentSource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("content", &self.content)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`EvalJsonlFileContentSourceContentItem`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EvalJsonlFileContentSourceContentItem {
     pub item: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
     pub sample: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for EvalJsonlFileContentSourceContentItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = EvalJsonlFileContentSourceContentItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EvalJsonlFileContentSourceContentItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<EvalJsonlFileContentSourceContentItem, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "item" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "sample" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(EvalJsonlFileContentSourceContentItem {
-                    item: crate::codegen_support::required(f0, "item")?,
-                    sample: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for EvalJsonlFileContentSourceContentItem {
+    const EXPECTING: &'static str = "struct EvalJsonlFileContentSourceContentItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "item" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "sample" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(EvalJsonlFileContentSourceContentItem {
+            item: crate::codegen_support::required(f0, "item")?,
+            sample: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for EvalJsonlFileContentSourceContentItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("item", &self.item)?;
+        if !self.sample.is_empty() {
+            map.serialize_entry("sample", &self.sample)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of jsonl source. Always `file_content`.
@@ -3122,54 +3147,57 @@ impl<'de> ::serde::Deserialize<'de> for EvalJsonlFileContentSourceType {
     }
 }
 ///`EvalJsonlFileIdSource`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EvalJsonlFileIdSource {
     ///The identifier of the file.
     pub id: ::std::string::String,
     ///The type of jsonl source. Always `file_id`.
-    #[serde(rename = "type")]
     pub type_: EvalJsonlFileIdSourceType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for EvalJsonlFileIdSource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = EvalJsonlFileIdSource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EvalJsonlFileIdSource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<EvalJsonlFileIdSource, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<EvalJsonlFileIdSourceType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(EvalJsonlFileIdSource {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for EvalJsonlFileIdSource {
+    const EXPECTING: &'static str = "struct EvalJsonlFileIdSource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(EvalJsonlFileIdSource {
+            id: crate::codegen_support::required(f0, "id")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for EvalJsonlFileIdSource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of jsonl source. Always `file_id`.
@@ -3233,11 +3261,10 @@ impl<'de> ::serde::Deserialize<'de> for EvalJsonlFileIdSourceType {
 }
 /**An object representing a list of evals.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EvalList {
     /**An array of eval objects.
 */
-    #[serde(default)]
     pub data: ::std::vec::Vec<Eval>,
     ///The identifier of the first eval in the data array.
     pub first_id: ::std::string::String,
@@ -3249,55 +3276,62 @@ pub struct EvalList {
 */
     pub object: EvalListObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for EvalList {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = EvalList;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EvalList")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<EvalList, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<Eval>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<EvalListObject> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(EvalList {
-                    data: f0.unwrap_or_default(),
-                    first_id: crate::codegen_support::required(f1, "first_id")?,
-                    has_more: crate::codegen_support::required(f2, "has_more")?,
-                    last_id: crate::codegen_support::required(f3, "last_id")?,
-                    object: crate::codegen_support::required(f4, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for EvalList {
+    const EXPECTING: &'static str = "struct EvalList";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(EvalList {
+            data: f0.unwrap_or_default(),
+            first_id: crate::codegen_support::required(f1, "first_id")?,
+            has_more: crate::codegen_support::required(f2, "has_more")?,
+            last_id: crate::codegen_support::required(f3, "last_id")?,
+            object: crate::codegen_support::required(f4, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for EvalList {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("first_id", &self.first_id)?;
+        map.serialize_entry("has_more", &self.has_more)?;
+        map.serialize_entry("last_id", &self.last_id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of this object. It is always set to "list".
@@ -3365,63 +3399,66 @@ This is usually metadata like `usecase=chatbot` or `prompt-version=v2`, etc.
 The schema returned by this data source config is used to defined what variables are available in your evals.
 `item` and `sample` are both defined when using this data source config.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EvalLogsDataSourceConfig {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
     /**The json schema for the run data source items.
 Learn how to build JSON schemas [here](https://json-schema.org/).
 */
     pub schema: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     ///The type of data source. Always `logs`.
-    #[serde(rename = "type")]
     pub type_: EvalLogsDataSourceConfigType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for EvalLogsDataSourceConfig {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = EvalLogsDataSourceConfig;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EvalLogsDataSourceConfig")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<EvalLogsDataSourceConfig, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<EvalLogsDataSourceConfigType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "schema" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(EvalLogsDataSourceConfig {
-                    metadata: f0.unwrap_or_default(),
-                    schema: crate::codegen_support::required(f1, "schema")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for EvalLogsDataSourceConfig {
+    const EXPECTING: &'static str = "struct EvalLogsDataSourceConfig";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "schema" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(EvalLogsDataSourceConfig {
+            metadata: f0.unwrap_or_default(),
+            schema: crate::codegen_support::required(f1, "schema")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for EvalLogsDataSourceConfig {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        map.serialize_entry("schema", &self.schema)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of data source. Always `logs`.
@@ -3544,135 +3581,135 @@ impl<'de> ::serde::Deserialize<'de> for EvalObject {
 }
 /**A EvalResponsesSource object describing a run data source configuration.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EvalResponsesSource {
     ///Only include items created after this timestamp (inclusive). This is a query parameter used to select responses.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub created_after: ::std::option::Option<u64>,
     ///Only include items created before this timestamp (inclusive). This is a query parameter used to select responses.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub created_before: ::std::option::Option<u64>,
     ///Optional string to search the 'instructions' field. This is a query parameter used to select responses.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub instructions_search: ::std::option::Option<::std::string::String>,
     ///Metadata filter for the responses. This is a query parameter used to select responses.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     >,
     ///The name of the model to find responses for. This is a query parameter used to select responses.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub model: ::std::option::Option<::std::string::String>,
     ///Optional reasoning effort parameter. This is a query parameter used to select responses.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reasoning_effort: ::std::option::Option<ReasoningEffort>,
     ///Sampling temperature. This is a query parameter used to select responses.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub temperature: ::std::option::Option<f64>,
     ///List of tool names. This is a query parameter used to select responses.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tools: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     ///Nucleus sampling parameter. This is a query parameter used to select responses.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
     ///The type of run data source. Always `responses`.
-    #[serde(rename = "type")]
     pub type_: EvalResponsesSourceType,
     ///List of user identifiers. This is a query parameter used to select responses.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub users: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for EvalResponsesSource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = EvalResponsesSource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EvalResponsesSource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<EvalResponsesSource, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<u64>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<u64>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<ReasoningEffort>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-                > = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<EvalResponsesSourceType> = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_after" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "created_before" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "instructions_search" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "metadata" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "reasoning_effort" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "temperature" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tools" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        "top_p" => f8 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f9 = ::std::option::Option::Some(map.next_value()?),
-                        "users" => f10 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for EvalResponsesSource {
+    const EXPECTING: &'static str = "struct EvalResponsesSource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_after" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "created_before" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "instructions_search" => {
+                    f2 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(EvalResponsesSource {
-                    created_after: f0.unwrap_or_default(),
-                    created_before: f1.unwrap_or_default(),
-                    instructions_search: f2.unwrap_or_default(),
-                    metadata: f3.unwrap_or_default(),
-                    model: f4.unwrap_or_default(),
-                    reasoning_effort: f5.unwrap_or_default(),
-                    temperature: f6.unwrap_or_default(),
-                    tools: f7.unwrap_or_default(),
-                    top_p: f8.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f9, "type")?,
-                    users: f10.unwrap_or_default(),
-                    extra: extra,
-                })
+                "metadata" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "reasoning_effort" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "temperature" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "tools" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "top_p" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "users" => f10 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(EvalResponsesSource {
+            created_after: f0.unwrap_or_default(),
+            created_before: f1.unwrap_or_default(),
+            instructions_search: f2.unwrap_or_default(),
+            metadata: f3.unwrap_or_default(),
+            model: f4.unwrap_or_default(),
+            reasoning_effort: f5.unwrap_or_default(),
+            temperature: f6.unwrap_or_default(),
+            tools: f7.unwrap_or_default(),
+            top_p: f8.unwrap_or_default(),
+            type_: crate::codegen_support::required(f9, "type")?,
+            users: f10.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for EvalResponsesSource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.created_after.is_none() {
+            map.serialize_entry("created_after", &self.created_after)?;
+        }
+        if !self.created_before.is_none() {
+            map.serialize_entry("created_before", &self.created_before)?;
+        }
+        if !self.instructions_search.is_none() {
+            map.serialize_entry("instructions_search", &self.instructions_search)?;
+        }
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        if !self.model.is_none() {
+            map.serialize_entry("model", &self.model)?;
+        }
+        if !self.reasoning_effort.is_none() {
+            map.serialize_entry("reasoning_effort", &self.reasoning_effort)?;
+        }
+        if !self.temperature.is_none() {
+            map.serialize_entry("temperature", &self.temperature)?;
+        }
+        if !self.tools.is_none() {
+            map.serialize_entry("tools", &self.tools)?;
+        }
+        if !self.top_p.is_none() {
+            map.serialize_entry("top_p", &self.top_p)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        if !self.users.is_none() {
+            map.serialize_entry("users", &self.users)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of run data source. Always `responses`.
@@ -3736,7 +3773,7 @@ impl<'de> ::serde::Deserialize<'de> for EvalResponsesSourceType {
 }
 /**A schema representing an evaluation run.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EvalRun {
     ///Unix timestamp (in seconds) when the evaluation run was created.
     pub created_at: i64,
@@ -3747,7 +3784,6 @@ pub struct EvalRun {
     pub eval_id: ::std::string::String,
     ///Unique identifier for the evaluation run.
     pub id: ::std::string::String,
-    #[serde(default)]
     pub metadata: ::std::option::Option<Metadata>,
     ///The model that is evaluated, if applicable.
     pub model: ::std::string::String,
@@ -3756,10 +3792,8 @@ pub struct EvalRun {
     ///The type of the object. Always "eval.run".
     pub object: EvalRunObject,
     ///Usage statistics for each model during the evaluation run.
-    #[serde(default)]
     pub per_model_usage: ::std::vec::Vec<EvalRunPerModelUsageItem>,
     ///Results per testing criteria applied during the evaluation run.
-    #[serde(default)]
     pub per_testing_criteria_results: ::std::vec::Vec<
         EvalRunPerTestingCriteriaResultsItem,
     >,
@@ -3769,101 +3803,103 @@ pub struct EvalRun {
     ///The status of the evaluation run.
     pub status: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for EvalRun {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = EvalRun;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EvalRun")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<EvalRun, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<EvalRunDataSource> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<EvalApiError> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<EvalRunObject> = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<
-                    ::std::vec::Vec<EvalRunPerModelUsageItem>,
-                > = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<
-                    ::std::vec::Vec<EvalRunPerTestingCriteriaResultsItem>,
-                > = ::std::option::Option::None;
-                let mut f11: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f12: ::std::option::Option<EvalRunResultCounts> = ::std::option::Option::None;
-                let mut f13: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "data_source" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "error" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "eval_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "metadata" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f8 = ::std::option::Option::Some(map.next_value()?),
-                        "per_model_usage" => {
-                            f9 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "per_testing_criteria_results" => {
-                            f10 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "report_url" => {
-                            f11 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "result_counts" => {
-                            f12 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "status" => f13 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for EvalRun {
+    const EXPECTING: &'static str = "struct EvalRun";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut f11 = ::std::option::Option::None;
+        let mut f12 = ::std::option::Option::None;
+        let mut f13 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "data_source" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "error" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "eval_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "per_model_usage" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "per_testing_criteria_results" => {
+                    f10 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(EvalRun {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    data_source: crate::codegen_support::required(f1, "data_source")?,
-                    error: crate::codegen_support::required(f2, "error")?,
-                    eval_id: crate::codegen_support::required(f3, "eval_id")?,
-                    id: crate::codegen_support::required(f4, "id")?,
-                    metadata: f5.unwrap_or_default(),
-                    model: crate::codegen_support::required(f6, "model")?,
-                    name: crate::codegen_support::required(f7, "name")?,
-                    object: crate::codegen_support::required(f8, "object")?,
-                    per_model_usage: f9.unwrap_or_default(),
-                    per_testing_criteria_results: f10.unwrap_or_default(),
-                    report_url: crate::codegen_support::required(f11, "report_url")?,
-                    result_counts: crate::codegen_support::required(
-                        f12,
-                        "result_counts",
-                    )?,
-                    status: crate::codegen_support::required(f13, "status")?,
-                    extra: extra,
-                })
+                "report_url" => f11 = ::std::option::Option::Some(map.next_value()?),
+                "result_counts" => f12 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f13 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(EvalRun {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            data_source: crate::codegen_support::required(f1, "data_source")?,
+            error: crate::codegen_support::required(f2, "error")?,
+            eval_id: crate::codegen_support::required(f3, "eval_id")?,
+            id: crate::codegen_support::required(f4, "id")?,
+            metadata: f5.unwrap_or_default(),
+            model: crate::codegen_support::required(f6, "model")?,
+            name: crate::codegen_support::required(f7, "name")?,
+            object: crate::codegen_support::required(f8, "object")?,
+            per_model_usage: f9.unwrap_or_default(),
+            per_testing_criteria_results: f10.unwrap_or_default(),
+            report_url: crate::codegen_support::required(f11, "report_url")?,
+            result_counts: crate::codegen_support::required(f12, "result_counts")?,
+            status: crate::codegen_support::required(f13, "status")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for EvalRun {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("data_source", &self.data_source)?;
+        map.serialize_entry("error", &self.error)?;
+        map.serialize_entry("eval_id", &self.eval_id)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("metadata", &self.metadata)?;
+        map.serialize_entry("model", &self.model)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("per_model_usage", &self.per_model_usage)?;
+        map.serialize_entry(
+            "per_testing_criteria_results",
+            &self.per_testing_criteria_results,
+        )?;
+        map.serialize_entry("report_url", &self.report_url)?;
+        map.serialize_entry("result_counts", &self.result_counts)?;
+        map.serialize_entry("status", &self.status)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Information about the run's data source.
@@ -3939,11 +3975,10 @@ impl ::std::convert::From<CreateEvalResponsesRunDataSource> for EvalRunDataSourc
 }
 /**An object representing a list of runs for an evaluation.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EvalRunList {
     /**An array of eval run objects.
 */
-    #[serde(default)]
     pub data: ::std::vec::Vec<EvalRun>,
     ///The identifier of the first eval run in the data array.
     pub first_id: ::std::string::String,
@@ -3955,55 +3990,62 @@ pub struct EvalRunList {
 */
     pub object: EvalRunListObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for EvalRunList {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = EvalRunList;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EvalRunList")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<EvalRunList, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<EvalRun>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<EvalRunListObject> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(EvalRunList {
-                    data: f0.unwrap_or_default(),
-                    first_id: crate::codegen_support::required(f1, "first_id")?,
-                    has_more: crate::codegen_support::required(f2, "has_more")?,
-                    last_id: crate::codegen_support::required(f3, "last_id")?,
-                    object: crate::codegen_support::required(f4, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for EvalRunList {
+    const EXPECTING: &'static str = "struct EvalRunList";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(EvalRunList {
+            data: f0.unwrap_or_default(),
+            first_id: crate::codegen_support::required(f1, "first_id")?,
+            has_more: crate::codegen_support::required(f2, "has_more")?,
+            last_id: crate::codegen_support::required(f3, "last_id")?,
+            object: crate::codegen_support::required(f4, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for EvalRunList {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("first_id", &self.first_id)?;
+        map.serialize_entry("has_more", &self.has_more)?;
+        map.serialize_entry("last_id", &self.last_id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of this object. It is always set to "list".
@@ -4127,7 +4169,7 @@ impl<'de> ::serde::Deserialize<'de> for EvalRunObject {
 }
 /**A schema representing an evaluation run output item.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EvalRunOutputItem {
     ///Unix timestamp (in seconds) when the evaluation run was created.
     pub created_at: i64,
@@ -4142,7 +4184,6 @@ pub struct EvalRunOutputItem {
     ///The type of the object. Always "eval.run.output_item".
     pub object: EvalRunOutputItemObject,
     ///A list of grader results for this output item.
-    #[serde(default)]
     pub results: ::std::vec::Vec<EvalRunOutputItemResult>,
     ///The identifier of the evaluation run associated with this output item.
     pub run_id: ::std::string::String,
@@ -4150,95 +4191,95 @@ pub struct EvalRunOutputItem {
     ///The status of the evaluation run.
     pub status: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for EvalRunOutputItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = EvalRunOutputItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EvalRunOutputItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<EvalRunOutputItem, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<EvalRunOutputItemObject> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::vec::Vec<EvalRunOutputItemResult>,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<EvalRunOutputItemSample> = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "datasource_item" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "datasource_item_id" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "eval_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "results" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "run_id" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        "sample" => f8 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f9 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for EvalRunOutputItem {
+    const EXPECTING: &'static str = "struct EvalRunOutputItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "datasource_item" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "datasource_item_id" => {
+                    f2 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(EvalRunOutputItem {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    datasource_item: crate::codegen_support::required(
-                        f1,
-                        "datasource_item",
-                    )?,
-                    datasource_item_id: crate::codegen_support::required(
-                        f2,
-                        "datasource_item_id",
-                    )?,
-                    eval_id: crate::codegen_support::required(f3, "eval_id")?,
-                    id: crate::codegen_support::required(f4, "id")?,
-                    object: crate::codegen_support::required(f5, "object")?,
-                    results: f6.unwrap_or_default(),
-                    run_id: crate::codegen_support::required(f7, "run_id")?,
-                    sample: crate::codegen_support::required(f8, "sample")?,
-                    status: crate::codegen_support::required(f9, "status")?,
-                    extra: extra,
-                })
+                "eval_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "results" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "run_id" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "sample" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f9 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(EvalRunOutputItem {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            datasource_item: crate::codegen_support::required(f1, "datasource_item")?,
+            datasource_item_id: crate::codegen_support::required(
+                f2,
+                "datasource_item_id",
+            )?,
+            eval_id: crate::codegen_support::required(f3, "eval_id")?,
+            id: crate::codegen_support::required(f4, "id")?,
+            object: crate::codegen_support::required(f5, "object")?,
+            results: f6.unwrap_or_default(),
+            run_id: crate::codegen_support::required(f7, "run_id")?,
+            sample: crate::codegen_support::required(f8, "sample")?,
+            status: crate::codegen_support::required(f9, "status")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for EvalRunOutputItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("datasource_item", &self.datasource_item)?;
+        map.serialize_entry("datasource_item_id", &self.datasource_item_id)?;
+        map.serialize_entry("eval_id", &self.eval_id)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("results", &self.results)?;
+        map.serialize_entry("run_id", &self.run_id)?;
+        map.serialize_entry("sample", &self.sample)?;
+        map.serialize_entry("status", &self.status)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**An object representing a list of output items for an evaluation run.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EvalRunOutputItemList {
     /**An array of eval run output item objects.
 */
-    #[serde(default)]
     pub data: ::std::vec::Vec<EvalRunOutputItem>,
     ///The identifier of the first eval run output item in the data array.
     pub first_id: ::std::string::String,
@@ -4250,55 +4291,62 @@ pub struct EvalRunOutputItemList {
 */
     pub object: EvalRunOutputItemListObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for EvalRunOutputItemList {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = EvalRunOutputItemList;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EvalRunOutputItemList")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<EvalRunOutputItemList, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<EvalRunOutputItem>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<EvalRunOutputItemListObject> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(EvalRunOutputItemList {
-                    data: f0.unwrap_or_default(),
-                    first_id: crate::codegen_support::required(f1, "first_id")?,
-                    has_more: crate::codegen_support::required(f2, "has_more")?,
-                    last_id: crate::codegen_support::required(f3, "last_id")?,
-                    object: crate::codegen_support::required(f4, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for EvalRunOutputItemList {
+    const EXPECTING: &'static str = "struct EvalRunOutputItemList";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(EvalRunOutputItemList {
+            data: f0.unwrap_or_default(),
+            first_id: crate::codegen_support::required(f1, "first_id")?,
+            has_more: crate::codegen_support::required(f2, "has_more")?,
+            last_id: crate::codegen_support::required(f3, "last_id")?,
+            object: crate::codegen_support::required(f4, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for EvalRunOutputItemList {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("first_id", &self.first_id)?;
+        map.serialize_entry("has_more", &self.has_more)?;
+        map.serialize_entry("last_id", &self.last_id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of this object. It is always set to "list".
@@ -4422,95 +4470,96 @@ impl<'de> ::serde::Deserialize<'de> for EvalRunOutputItemObject {
 }
 /**A single grader result for an evaluation run output item.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EvalRunOutputItemResult {
     ///The name of the grader.
     pub name: ::std::string::String,
     ///Whether the grader considered the output a pass.
     pub passed: bool,
     ///Optional sample or intermediate data produced by the grader.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub sample: ::std::option::Option<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     >,
     ///The numeric score produced by the grader.
     pub score: f64,
     ///The grader type (for example, "string-check-grader").
-    #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for EvalRunOutputItemResult {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = EvalRunOutputItemResult;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EvalRunOutputItemResult")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<EvalRunOutputItemResult, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "passed" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "sample" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "score" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(EvalRunOutputItemResult {
-                    name: crate::codegen_support::required(f0, "name")?,
-                    passed: crate::codegen_support::required(f1, "passed")?,
-                    sample: f2.unwrap_or_default(),
-                    score: crate::codegen_support::required(f3, "score")?,
-                    type_: f4.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for EvalRunOutputItemResult {
+    const EXPECTING: &'static str = "struct EvalRunOutputItemResult";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "passed" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "sample" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "score" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(EvalRunOutputItemResult {
+            name: crate::codegen_support::required(f0, "name")?,
+            passed: crate::codegen_support::required(f1, "passed")?,
+            sample: f2.unwrap_or_default(),
+            score: crate::codegen_support::required(f3, "score")?,
+            type_: f4.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for EvalRunOutputItemResult {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("passed", &self.passed)?;
+        if !self.sample.is_none() {
+            map.serialize_entry("sample", &self.sample)?;
+        }
+        map.serialize_entry("score", &self.score)?;
+        if !self.type_.is_none() {
+            map.serialize_entry("type", &self.type_)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///A sample containing the input and output of the evaluation run.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EvalRunOutputItemSample {
     pub error: EvalApiError,
     ///The reason why the sample generation was finished.
     pub finish_reason: ::std::string::String,
     ///An array of input messages.
-    #[serde(default)]
     pub input: ::std::vec::Vec<EvalRunOutputItemSampleInputItem>,
     ///The maximum number of tokens allowed for completion.
     pub max_completion_tokens: i64,
     ///The model used for generating the sample.
     pub model: ::std::string::String,
     ///An array of output messages.
-    #[serde(default)]
     pub output: ::std::vec::Vec<EvalRunOutputItemSampleOutputItem>,
     ///The seed used for generating the sample.
     pub seed: i64,
@@ -4520,196 +4569,205 @@ pub struct EvalRunOutputItemSample {
     pub top_p: f64,
     pub usage: EvalRunOutputItemSampleUsage,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for EvalRunOutputItemSample {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = EvalRunOutputItemSample;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EvalRunOutputItemSample")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<EvalRunOutputItemSample, A::Error> {
-                let mut f0: ::std::option::Option<EvalApiError> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::vec::Vec<EvalRunOutputItemSampleInputItem>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::vec::Vec<EvalRunOutputItemSampleOutputItem>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<EvalRunOutputItemSampleUsage> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "error" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "finish_reason" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "input" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "max_completion_tokens" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "model" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "output" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "seed" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "temperature" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "top_p" => f8 = ::std::option::Option::Some(map.next_value()?),
-                        "usage" => f9 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for EvalRunOutputItemSample {
+    const EXPECTING: &'static str = "struct EvalRunOutputItemSample";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "error" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "finish_reason" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "input" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "max_completion_tokens" => {
+                    f3 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(EvalRunOutputItemSample {
-                    error: crate::codegen_support::required(f0, "error")?,
-                    finish_reason: crate::codegen_support::required(
-                        f1,
-                        "finish_reason",
-                    )?,
-                    input: f2.unwrap_or_default(),
-                    max_completion_tokens: crate::codegen_support::required(
-                        f3,
-                        "max_completion_tokens",
-                    )?,
-                    model: crate::codegen_support::required(f4, "model")?,
-                    output: f5.unwrap_or_default(),
-                    seed: crate::codegen_support::required(f6, "seed")?,
-                    temperature: crate::codegen_support::required(f7, "temperature")?,
-                    top_p: crate::codegen_support::required(f8, "top_p")?,
-                    usage: crate::codegen_support::required(f9, "usage")?,
-                    extra: extra,
-                })
+                "model" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "output" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "seed" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "temperature" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "top_p" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "usage" => f9 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(EvalRunOutputItemSample {
+            error: crate::codegen_support::required(f0, "error")?,
+            finish_reason: crate::codegen_support::required(f1, "finish_reason")?,
+            input: f2.unwrap_or_default(),
+            max_completion_tokens: crate::codegen_support::required(
+                f3,
+                "max_completion_tokens",
+            )?,
+            model: crate::codegen_support::required(f4, "model")?,
+            output: f5.unwrap_or_default(),
+            seed: crate::codegen_support::required(f6, "seed")?,
+            temperature: crate::codegen_support::required(f7, "temperature")?,
+            top_p: crate::codegen_support::required(f8, "top_p")?,
+            usage: crate::codegen_support::required(f9, "usage")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for EvalRunOutputItemSample {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("error", &self.error)?;
+        map.serialize_entry("finish_reason", &self.finish_reason)?;
+        map.serialize_entry("input", &self.input)?;
+        map.serialize_entry("max_completion_tokens", &self.max_completion_tokens)?;
+        map.serialize_entry("model", &self.model)?;
+        map.serialize_entry("output", &self.output)?;
+        map.serialize_entry("seed", &self.seed)?;
+        map.serialize_entry("temperature", &self.temperature)?;
+        map.serialize_entry("top_p", &self.top_p)?;
+        map.serialize_entry("usage", &self.usage)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///An input message.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EvalRunOutputItemSampleInputItem {
     ///The content of the message.
     pub content: ::std::string::String,
     ///The role of the message sender (e.g., system, user, developer).
     pub role: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for EvalRunOutputItemSampleInputItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = EvalRunOutputItemSampleInputItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EvalRunOutputItemSampleInputItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<EvalRunOutputItemSampleInputItem, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "role" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(EvalRunOutputItemSampleInputItem {
-                    content: crate::codegen_support::required(f0, "content")?,
-                    role: crate::codegen_support::required(f1, "role")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for EvalRunOutputItemSampleInputItem {
+    const EXPECTING: &'static str = "struct EvalRunOutputItemSampleInputItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "role" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(EvalRunOutputItemSampleInputItem {
+            content: crate::codegen_support::required(f0, "content")?,
+            role: crate::codegen_support::required(f1, "role")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for EvalRunOutputItemSampleInputItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("content", &self.content)?;
+        map.serialize_entry("role", &self.role)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`EvalRunOutputItemSampleOutputItem`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EvalRunOutputItemSampleOutputItem {
     ///The content of the message.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub content: ::std::option::Option<::std::string::String>,
     ///The role of the message (e.g. "system", "assistant", "user").
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub role: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for EvalRunOutputItemSampleOutputItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = EvalRunOutputItemSampleOutputItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EvalRunOutputItemSampleOutputItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<EvalRunOutputItemSampleOutputItem, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "role" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(EvalRunOutputItemSampleOutputItem {
-                    content: f0.unwrap_or_default(),
-                    role: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for EvalRunOutputItemSampleOutputItem {
+    const EXPECTING: &'static str = "struct EvalRunOutputItemSampleOutputItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "role" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(EvalRunOutputItemSampleOutputItem {
+            content: f0.unwrap_or_default(),
+            role: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for EvalRunOutputItemSampleOutputItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.content.is_none() {
+            map.serialize_entry("content", &self.content)?;
+        }
+        if !self.role.is_none() {
+            map.serialize_entry("role", &self.role)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Token usage details for the sample.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EvalRunOutputItemSampleUsage {
     ///The number of tokens retrieved from cache.
     pub cached_tokens: i64,
@@ -4720,73 +4778,67 @@ pub struct EvalRunOutputItemSampleUsage {
     ///The total number of tokens used.
     pub total_tokens: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for EvalRunOutputItemSampleUsage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = EvalRunOutputItemSampleUsage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EvalRunOutputItemSampleUsage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<EvalRunOutputItemSampleUsage, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "cached_tokens" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "completion_tokens" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_tokens" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "total_tokens" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for EvalRunOutputItemSampleUsage {
+    const EXPECTING: &'static str = "struct EvalRunOutputItemSampleUsage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "cached_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "completion_tokens" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(EvalRunOutputItemSampleUsage {
-                    cached_tokens: crate::codegen_support::required(
-                        f0,
-                        "cached_tokens",
-                    )?,
-                    completion_tokens: crate::codegen_support::required(
-                        f1,
-                        "completion_tokens",
-                    )?,
-                    prompt_tokens: crate::codegen_support::required(
-                        f2,
-                        "prompt_tokens",
-                    )?,
-                    total_tokens: crate::codegen_support::required(f3, "total_tokens")?,
-                    extra: extra,
-                })
+                "prompt_tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "total_tokens" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(EvalRunOutputItemSampleUsage {
+            cached_tokens: crate::codegen_support::required(f0, "cached_tokens")?,
+            completion_tokens: crate::codegen_support::required(
+                f1,
+                "completion_tokens",
+            )?,
+            prompt_tokens: crate::codegen_support::required(f2, "prompt_tokens")?,
+            total_tokens: crate::codegen_support::required(f3, "total_tokens")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for EvalRunOutputItemSampleUsage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("cached_tokens", &self.cached_tokens)?;
+        map.serialize_entry("completion_tokens", &self.completion_tokens)?;
+        map.serialize_entry("prompt_tokens", &self.prompt_tokens)?;
+        map.serialize_entry("total_tokens", &self.total_tokens)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`EvalRunPerModelUsageItem`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EvalRunPerModelUsageItem {
     ///The number of tokens retrieved from cache.
     pub cached_tokens: i64,
@@ -4801,86 +4853,75 @@ pub struct EvalRunPerModelUsageItem {
     ///The total number of tokens used.
     pub total_tokens: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for EvalRunPerModelUsageItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = EvalRunPerModelUsageItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EvalRunPerModelUsageItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<EvalRunPerModelUsageItem, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "cached_tokens" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "completion_tokens" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "invocation_count" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "model_name" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_tokens" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "total_tokens" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for EvalRunPerModelUsageItem {
+    const EXPECTING: &'static str = "struct EvalRunPerModelUsageItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "cached_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "completion_tokens" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(EvalRunPerModelUsageItem {
-                    cached_tokens: crate::codegen_support::required(
-                        f0,
-                        "cached_tokens",
-                    )?,
-                    completion_tokens: crate::codegen_support::required(
-                        f1,
-                        "completion_tokens",
-                    )?,
-                    invocation_count: crate::codegen_support::required(
-                        f2,
-                        "invocation_count",
-                    )?,
-                    model_name: crate::codegen_support::required(f3, "model_name")?,
-                    prompt_tokens: crate::codegen_support::required(
-                        f4,
-                        "prompt_tokens",
-                    )?,
-                    total_tokens: crate::codegen_support::required(f5, "total_tokens")?,
-                    extra: extra,
-                })
+                "invocation_count" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "model_name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "prompt_tokens" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "total_tokens" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(EvalRunPerModelUsageItem {
+            cached_tokens: crate::codegen_support::required(f0, "cached_tokens")?,
+            completion_tokens: crate::codegen_support::required(
+                f1,
+                "completion_tokens",
+            )?,
+            invocation_count: crate::codegen_support::required(f2, "invocation_count")?,
+            model_name: crate::codegen_support::required(f3, "model_name")?,
+            prompt_tokens: crate::codegen_support::required(f4, "prompt_tokens")?,
+            total_tokens: crate::codegen_support::required(f5, "total_tokens")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for EvalRunPerModelUsageItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("cached_tokens", &self.cached_tokens)?;
+        map.serialize_entry("completion_tokens", &self.completion_tokens)?;
+        map.serialize_entry("invocation_count", &self.invocation_count)?;
+        map.serialize_entry("model_name", &self.model_name)?;
+        map.serialize_entry("prompt_tokens", &self.prompt_tokens)?;
+        map.serialize_entry("total_tokens", &self.total_tokens)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`EvalRunPerTestingCriteriaResultsItem`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EvalRunPerTestingCriteriaResultsItem {
     ///Number of tests failed for this criteria.
     pub failed: i64,
@@ -4889,58 +4930,59 @@ pub struct EvalRunPerTestingCriteriaResultsItem {
     ///A description of the testing criteria.
     pub testing_criteria: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for EvalRunPerTestingCriteriaResultsItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = EvalRunPerTestingCriteriaResultsItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EvalRunPerTestingCriteriaResultsItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<EvalRunPerTestingCriteriaResultsItem, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "failed" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "passed" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "testing_criteria" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(EvalRunPerTestingCriteriaResultsItem {
-                    failed: crate::codegen_support::required(f0, "failed")?,
-                    passed: crate::codegen_support::required(f1, "passed")?,
-                    testing_criteria: crate::codegen_support::required(
-                        f2,
-                        "testing_criteria",
-                    )?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for EvalRunPerTestingCriteriaResultsItem {
+    const EXPECTING: &'static str = "struct EvalRunPerTestingCriteriaResultsItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "failed" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "passed" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "testing_criteria" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(EvalRunPerTestingCriteriaResultsItem {
+            failed: crate::codegen_support::required(f0, "failed")?,
+            passed: crate::codegen_support::required(f1, "passed")?,
+            testing_criteria: crate::codegen_support::required(f2, "testing_criteria")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for EvalRunPerTestingCriteriaResultsItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("failed", &self.failed)?;
+        map.serialize_entry("passed", &self.passed)?;
+        map.serialize_entry("testing_criteria", &self.testing_criteria)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Counters summarizing the outcomes of the evaluation run.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EvalRunResultCounts {
     ///Number of output items that resulted in an error.
     pub errored: i64,
@@ -4951,115 +4993,123 @@ pub struct EvalRunResultCounts {
     ///Total number of executed output items.
     pub total: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for EvalRunResultCounts {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = EvalRunResultCounts;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EvalRunResultCounts")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<EvalRunResultCounts, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "errored" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "failed" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "passed" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "total" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(EvalRunResultCounts {
-                    errored: crate::codegen_support::required(f0, "errored")?,
-                    failed: crate::codegen_support::required(f1, "failed")?,
-                    passed: crate::codegen_support::required(f2, "passed")?,
-                    total: crate::codegen_support::required(f3, "total")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for EvalRunResultCounts {
+    const EXPECTING: &'static str = "struct EvalRunResultCounts";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "errored" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "failed" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "passed" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "total" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(EvalRunResultCounts {
+            errored: crate::codegen_support::required(f0, "errored")?,
+            failed: crate::codegen_support::required(f1, "failed")?,
+            passed: crate::codegen_support::required(f2, "passed")?,
+            total: crate::codegen_support::required(f3, "total")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for EvalRunResultCounts {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("errored", &self.errored)?;
+        map.serialize_entry("failed", &self.failed)?;
+        map.serialize_entry("passed", &self.passed)?;
+        map.serialize_entry("total", &self.total)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Deprecated in favor of LogsDataSourceConfig.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EvalStoredCompletionsDataSourceConfig {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
     /**The json schema for the run data source items.
 Learn how to build JSON schemas [here](https://json-schema.org/).
 */
     pub schema: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     ///The type of data source. Always `stored_completions`.
-    #[serde(rename = "type")]
     pub type_: EvalStoredCompletionsDataSourceConfigType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for EvalStoredCompletionsDataSourceConfig {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = EvalStoredCompletionsDataSourceConfig;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EvalStoredCompletionsDataSourceConfig")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<EvalStoredCompletionsDataSourceConfig, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    EvalStoredCompletionsDataSourceConfigType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "schema" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(EvalStoredCompletionsDataSourceConfig {
-                    metadata: f0.unwrap_or_default(),
-                    schema: crate::codegen_support::required(f1, "schema")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for EvalStoredCompletionsDataSourceConfig {
+    const EXPECTING: &'static str = "struct EvalStoredCompletionsDataSourceConfig";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "schema" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(EvalStoredCompletionsDataSourceConfig {
+            metadata: f0.unwrap_or_default(),
+            schema: crate::codegen_support::required(f1, "schema")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for EvalStoredCompletionsDataSourceConfig {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        map.serialize_entry("schema", &self.schema)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of data source. Always `stored_completions`.
@@ -5124,84 +5174,90 @@ impl<'de> ::serde::Deserialize<'de> for EvalStoredCompletionsDataSourceConfigTyp
 }
 /**A StoredCompletionsRunDataSource configuration describing a set of filters
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EvalStoredCompletionsSource {
     ///An optional Unix timestamp to filter items created after this time.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub created_after: ::std::option::Option<i64>,
     ///An optional Unix timestamp to filter items created before this time.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub created_before: ::std::option::Option<i64>,
     ///An optional maximum number of items to return.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub limit: ::std::option::Option<i64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
     ///An optional model to filter by (e.g., 'gpt-4o').
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub model: ::std::option::Option<::std::string::String>,
     ///The type of source. Always `stored_completions`.
-    #[serde(rename = "type")]
     pub type_: EvalStoredCompletionsSourceType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for EvalStoredCompletionsSource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = EvalStoredCompletionsSource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EvalStoredCompletionsSource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<EvalStoredCompletionsSource, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<EvalStoredCompletionsSourceType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_after" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "created_before" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "limit" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "metadata" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(EvalStoredCompletionsSource {
-                    created_after: f0.unwrap_or_default(),
-                    created_before: f1.unwrap_or_default(),
-                    limit: f2.unwrap_or_default(),
-                    metadata: f3.unwrap_or_default(),
-                    model: f4.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for EvalStoredCompletionsSource {
+    const EXPECTING: &'static str = "struct EvalStoredCompletionsSource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_after" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "created_before" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "limit" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(EvalStoredCompletionsSource {
+            created_after: f0.unwrap_or_default(),
+            created_before: f1.unwrap_or_default(),
+            limit: f2.unwrap_or_default(),
+            metadata: f3.unwrap_or_default(),
+            model: f4.unwrap_or_default(),
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for EvalStoredCompletionsSource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.created_after.is_none() {
+            map.serialize_entry("created_after", &self.created_after)?;
+        }
+        if !self.created_before.is_none() {
+            map.serialize_entry("created_before", &self.created_before)?;
+        }
+        if !self.limit.is_none() {
+            map.serialize_entry("limit", &self.limit)?;
+        }
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        if !self.model.is_none() {
+            map.serialize_entry("model", &self.model)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of source. Always `stored_completions`.
@@ -5789,56 +5845,60 @@ impl ::std::convert::From<EvalItem> for TemplateInputMessagesTemplateItem {
     }
 }
 ///`UpdateEvalBody`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateEvalBody {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
     ///Rename the evaluation.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for UpdateEvalBody {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = UpdateEvalBody;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateEvalBody")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<UpdateEvalBody, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(UpdateEvalBody {
-                    metadata: f0.unwrap_or_default(),
-                    name: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for UpdateEvalBody {
+    const EXPECTING: &'static str = "struct UpdateEvalBody";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(UpdateEvalBody {
+            metadata: f0.unwrap_or_default(),
+            name: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for UpdateEvalBody {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        if !self.name.is_none() {
+            map.serialize_entry("name", &self.name)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 impl CreateEvalCompletionsRunDataSourceSamplingParamsResponseFormat {

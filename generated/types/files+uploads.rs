@@ -4,53 +4,57 @@
 // Included by openai.rs under #[cfg(any (feature = "files" , feature = "uploads"))].
 
 ///The expiration policy for a file. By default, files with `purpose=batch` expire after 30 days and all other files are persisted until they are manually deleted.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FileExpirationAfter {
     ///Anchor timestamp after which the expiration policy applies. Supported anchors: `created_at`.
     pub anchor: FileExpirationAfterAnchor,
     ///The number of seconds after the anchor time that the file will expire. Must be between 3600 (1 hour) and 2592000 (30 days).
     pub seconds: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FileExpirationAfter {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FileExpirationAfter;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FileExpirationAfter")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FileExpirationAfter, A::Error> {
-                let mut f0: ::std::option::Option<FileExpirationAfterAnchor> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "anchor" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "seconds" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FileExpirationAfter {
-                    anchor: crate::codegen_support::required(f0, "anchor")?,
-                    seconds: crate::codegen_support::required(f1, "seconds")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FileExpirationAfter {
+    const EXPECTING: &'static str = "struct FileExpirationAfter";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "anchor" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "seconds" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FileExpirationAfter {
+            anchor: crate::codegen_support::required(f0, "anchor")?,
+            seconds: crate::codegen_support::required(f1, "seconds")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FileExpirationAfter {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("anchor", &self.anchor)?;
+        map.serialize_entry("seconds", &self.seconds)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Anchor timestamp after which the expiration policy applies. Supported anchors: `created_at`.
@@ -113,14 +117,13 @@ impl<'de> ::serde::Deserialize<'de> for FileExpirationAfterAnchor {
     }
 }
 ///The `File` object represents a document that has been uploaded to OpenAI.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OpenAiFile {
     ///The size of the file, in bytes.
     pub bytes: i64,
     ///The Unix timestamp (in seconds) for when the file was created.
     pub created_at: i64,
     ///The Unix timestamp (in seconds) for when the file will expire.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub expires_at: ::std::option::Option<i64>,
     ///The name of the file.
     pub filename: ::std::string::String,
@@ -133,78 +136,84 @@ pub struct OpenAiFile {
     ///Deprecated. The current status of the file, which can be either `uploaded`, `processed`, or `error`.
     pub status: OpenAiFileStatus,
     ///Deprecated. For details on why a fine-tuning training file failed validation, see the `error` field on `fine_tuning.job`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status_details: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for OpenAiFile {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = OpenAiFile;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct OpenAiFile")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<OpenAiFile, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<OpenAiFileObject> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<OpenAiFilePurpose> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<OpenAiFileStatus> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "created_at" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "expires_at" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "filename" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "purpose" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        "status_details" => {
-                            f8 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(OpenAiFile {
-                    bytes: crate::codegen_support::required(f0, "bytes")?,
-                    created_at: crate::codegen_support::required(f1, "created_at")?,
-                    expires_at: f2.unwrap_or_default(),
-                    filename: crate::codegen_support::required(f3, "filename")?,
-                    id: crate::codegen_support::required(f4, "id")?,
-                    object: crate::codegen_support::required(f5, "object")?,
-                    purpose: crate::codegen_support::required(f6, "purpose")?,
-                    status: crate::codegen_support::required(f7, "status")?,
-                    status_details: f8.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for OpenAiFile {
+    const EXPECTING: &'static str = "struct OpenAiFile";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "created_at" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "expires_at" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "filename" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "purpose" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "status_details" => f8 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(OpenAiFile {
+            bytes: crate::codegen_support::required(f0, "bytes")?,
+            created_at: crate::codegen_support::required(f1, "created_at")?,
+            expires_at: f2.unwrap_or_default(),
+            filename: crate::codegen_support::required(f3, "filename")?,
+            id: crate::codegen_support::required(f4, "id")?,
+            object: crate::codegen_support::required(f5, "object")?,
+            purpose: crate::codegen_support::required(f6, "purpose")?,
+            status: crate::codegen_support::required(f7, "status")?,
+            status_details: f8.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for OpenAiFile {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("bytes", &self.bytes)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        if !self.expires_at.is_none() {
+            map.serialize_entry("expires_at", &self.expires_at)?;
+        }
+        map.serialize_entry("filename", &self.filename)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("purpose", &self.purpose)?;
+        map.serialize_entry("status", &self.status)?;
+        if !self.status_details.is_none() {
+            map.serialize_entry("status_details", &self.status_details)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which is always `file`.

@@ -4,9 +4,8 @@
 // Included by openai.rs under #[cfg(any (feature = "files"))].
 
 ///`CreateFileRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateFileRequest {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub expires_after: ::std::option::Option<FileExpirationAfter>,
     /**The File object (not file name) to be uploaded.
 */
@@ -21,53 +20,56 @@ pub struct CreateFileRequest {
 */
     pub purpose: CreateFileRequestPurpose,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateFileRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateFileRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateFileRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateFileRequest, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<FileExpirationAfter>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<crate::multipart::FilePart> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<CreateFileRequestPurpose> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "expires_after" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "purpose" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateFileRequest {
-                    expires_after: f0.unwrap_or_default(),
-                    file: crate::codegen_support::required(f1, "file")?,
-                    purpose: crate::codegen_support::required(f2, "purpose")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateFileRequest {
+    const EXPECTING: &'static str = "struct CreateFileRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "expires_after" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "file" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "purpose" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateFileRequest {
+            expires_after: f0.unwrap_or_default(),
+            file: crate::codegen_support::required(f1, "file")?,
+            purpose: crate::codegen_support::required(f2, "purpose")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateFileRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.expires_after.is_none() {
+            map.serialize_entry("expires_after", &self.expires_after)?;
+        }
+        map.serialize_entry("file", &self.file)?;
+        map.serialize_entry("purpose", &self.purpose)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The intended purpose of the uploaded file. One of:
@@ -162,55 +164,60 @@ impl<'de> ::serde::Deserialize<'de> for CreateFileRequestPurpose {
     }
 }
 ///`DeleteFileResponse`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteFileResponse {
     pub deleted: bool,
     pub id: ::std::string::String,
     pub object: DeleteFileResponseObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for DeleteFileResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = DeleteFileResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteFileResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<DeleteFileResponse, A::Error> {
-                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<DeleteFileResponseObject> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(DeleteFileResponse {
-                    deleted: crate::codegen_support::required(f0, "deleted")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    object: crate::codegen_support::required(f2, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for DeleteFileResponse {
+    const EXPECTING: &'static str = "struct DeleteFileResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(DeleteFileResponse {
+            deleted: crate::codegen_support::required(f0, "deleted")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            object: crate::codegen_support::required(f2, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for DeleteFileResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("deleted", &self.deleted)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`DeleteFileResponseObject`
@@ -337,63 +344,69 @@ impl<'de> ::serde::Deserialize<'de> for ListFilesOrder {
     }
 }
 ///`ListFilesResponse`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ListFilesResponse {
-    #[serde(default)]
     pub data: ::std::vec::Vec<OpenAiFile>,
     pub first_id: ::std::string::String,
     pub has_more: bool,
     pub last_id: ::std::string::String,
     pub object: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ListFilesResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ListFilesResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListFilesResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ListFilesResponse, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<OpenAiFile>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ListFilesResponse {
-                    data: f0.unwrap_or_default(),
-                    first_id: crate::codegen_support::required(f1, "first_id")?,
-                    has_more: crate::codegen_support::required(f2, "has_more")?,
-                    last_id: crate::codegen_support::required(f3, "last_id")?,
-                    object: crate::codegen_support::required(f4, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ListFilesResponse {
+    const EXPECTING: &'static str = "struct ListFilesResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ListFilesResponse {
+            data: f0.unwrap_or_default(),
+            first_id: crate::codegen_support::required(f1, "first_id")?,
+            has_more: crate::codegen_support::required(f2, "has_more")?,
+            last_id: crate::codegen_support::required(f3, "last_id")?,
+            object: crate::codegen_support::required(f4, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ListFilesResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("first_id", &self.first_id)?;
+        map.serialize_entry("has_more", &self.has_more)?;
+        map.serialize_entry("last_id", &self.last_id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }

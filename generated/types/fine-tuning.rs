@@ -4,73 +4,65 @@
 // Included by openai.rs under #[cfg(any (feature = "fine-tuning"))].
 
 ///`CreateFineTuningCheckpointPermissionRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateFineTuningCheckpointPermissionRequest {
     ///The project identifiers to grant access to.
-    #[serde(default)]
     pub project_ids: ::std::vec::Vec<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateFineTuningCheckpointPermissionRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateFineTuningCheckpointPermissionRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateFineTuningCheckpointPermissionRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateFineTuningCheckpointPermissionRequest,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "project_ids" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateFineTuningCheckpointPermissionRequest {
-                    project_ids: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateFineTuningCheckpointPermissionRequest {
+    const EXPECTING: &'static str = "struct CreateFineTuningCheckpointPermissionRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "project_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateFineTuningCheckpointPermissionRequest {
+            project_ids: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateFineTuningCheckpointPermissionRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("project_ids", &self.project_ids)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateFineTuningJobRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateFineTuningJobRequest {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub hyperparameters: ::std::option::Option<
         CreateFineTuningJobRequestHyperparameters,
     >,
     ///A list of integrations to enable for your fine-tuning job.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub integrations: ::std::option::Option<
         ::std::vec::Vec<CreateFineTuningJobRequestIntegrationsItem>,
     >,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub method: ::std::option::Option<FineTuneMethod>,
     /**The name of the model to fine-tune. You can select one of the
 [supported models](/docs/guides/fine-tuning#which-models-can-be-fine-tuned).
@@ -79,13 +71,11 @@ pub struct CreateFineTuningJobRequest {
     /**The seed controls the reproducibility of the job. Passing in the same seed and job parameters should produce the same results, but may differ in rare cases.
 If a seed is not specified, one will be generated for you.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub seed: ::std::option::Option<i64>,
     /**A string of up to 64 characters that will be added to your fine-tuned model name.
 
 For example, a `suffix` of "custom-model-name" would produce a model name like `ft:gpt-4o-mini:openai:custom-model-name:7p4lURel`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub suffix: ::std::option::Option<CreateFineTuningJobRequestSuffix>,
     /**The ID of an uploaded file that contains training data.
 
@@ -109,184 +99,180 @@ Your dataset must be formatted as a JSONL file. You must upload your file with t
 
 See the [fine-tuning guide](/docs/guides/model-optimization) for more details.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub validation_file: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateFineTuningJobRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateFineTuningJobRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateFineTuningJobRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateFineTuningJobRequest, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<CreateFineTuningJobRequestHyperparameters>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<
-                        ::std::vec::Vec<CreateFineTuningJobRequestIntegrationsItem>,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<FineTuneMethod>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<CreateFineTuningJobRequestSuffix>,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "hyperparameters" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "integrations" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "metadata" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "method" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "seed" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "suffix" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "training_file" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "validation_file" => {
-                            f8 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateFineTuningJobRequest {
-                    hyperparameters: f0.unwrap_or_default(),
-                    integrations: f1.unwrap_or_default(),
-                    metadata: f2.unwrap_or_default(),
-                    method: f3.unwrap_or_default(),
-                    model: crate::codegen_support::required(f4, "model")?,
-                    seed: f5.unwrap_or_default(),
-                    suffix: f6.unwrap_or_default(),
-                    training_file: crate::codegen_support::required(
-                        f7,
-                        "training_file",
-                    )?,
-                    validation_file: f8.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateFineTuningJobRequest {
+    const EXPECTING: &'static str = "struct CreateFineTuningJobRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "hyperparameters" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "integrations" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "method" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "seed" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "suffix" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "training_file" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "validation_file" => f8 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateFineTuningJobRequest {
+            hyperparameters: f0.unwrap_or_default(),
+            integrations: f1.unwrap_or_default(),
+            metadata: f2.unwrap_or_default(),
+            method: f3.unwrap_or_default(),
+            model: crate::codegen_support::required(f4, "model")?,
+            seed: f5.unwrap_or_default(),
+            suffix: f6.unwrap_or_default(),
+            training_file: crate::codegen_support::required(f7, "training_file")?,
+            validation_file: f8.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateFineTuningJobRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.hyperparameters.is_none() {
+            map.serialize_entry("hyperparameters", &self.hyperparameters)?;
+        }
+        if !self.integrations.is_none() {
+            map.serialize_entry("integrations", &self.integrations)?;
+        }
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        if !self.method.is_none() {
+            map.serialize_entry("method", &self.method)?;
+        }
+        map.serialize_entry("model", &self.model)?;
+        if !self.seed.is_none() {
+            map.serialize_entry("seed", &self.seed)?;
+        }
+        if !self.suffix.is_none() {
+            map.serialize_entry("suffix", &self.suffix)?;
+        }
+        map.serialize_entry("training_file", &self.training_file)?;
+        if !self.validation_file.is_none() {
+            map.serialize_entry("validation_file", &self.validation_file)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The hyperparameters used for the fine-tuning job.
 This value is now deprecated in favor of `method`, and should be passed in under the `method` parameter.
 */
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateFineTuningJobRequestHyperparameters {
     /**Number of examples in each batch. A larger batch size means that model parameters
 are updated less frequently, but with lower variance.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub batch_size: ::std::option::Option<
         CreateFineTuningJobRequestHyperparametersBatchSize,
     >,
     /**Scaling factor for the learning rate. A smaller learning rate may be useful to avoid
 overfitting.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub learning_rate_multiplier: ::std::option::Option<
         CreateFineTuningJobRequestHyperparametersLearningRateMultiplier,
     >,
     /**The number of epochs to train the model for. An epoch refers to one full cycle
 through the training dataset.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub n_epochs: ::std::option::Option<
         CreateFineTuningJobRequestHyperparametersNEpochs,
     >,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateFineTuningJobRequestHyperparameters {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateFineTuningJobRequestHyperparameters;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateFineTuningJobRequestHyperparameters")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateFineTuningJobRequestHyperparameters,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<
-                        CreateFineTuningJobRequestHyperparametersBatchSize,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<
-                        CreateFineTuningJobRequestHyperparametersLearningRateMultiplier,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<
-                        CreateFineTuningJobRequestHyperparametersNEpochs,
-                    >,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "batch_size" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "learning_rate_multiplier" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "n_epochs" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateFineTuningJobRequestHyperparameters {
+    const EXPECTING: &'static str = "struct CreateFineTuningJobRequestHyperparameters";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "batch_size" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "learning_rate_multiplier" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CreateFineTuningJobRequestHyperparameters {
-                    batch_size: f0.unwrap_or_default(),
-                    learning_rate_multiplier: f1.unwrap_or_default(),
-                    n_epochs: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+                "n_epochs" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateFineTuningJobRequestHyperparameters {
+            batch_size: f0.unwrap_or_default(),
+            learning_rate_multiplier: f1.unwrap_or_default(),
+            n_epochs: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateFineTuningJobRequestHyperparameters {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.batch_size.is_none() {
+            map.serialize_entry("batch_size", &self.batch_size)?;
+        }
+        if !self.learning_rate_multiplier.is_none() {
+            map.serialize_entry(
+                "learning_rate_multiplier",
+                &self.learning_rate_multiplier,
+            )?;
+        }
+        if !self.n_epochs.is_none() {
+            map.serialize_entry("n_epochs", &self.n_epochs)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Number of examples in each batch. A larger batch size means that model parameters
@@ -675,61 +661,58 @@ for CreateFineTuningJobRequestHyperparametersNEpochsString {
     }
 }
 ///`CreateFineTuningJobRequestIntegrationsItem`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateFineTuningJobRequestIntegrationsItem {
     /**The type of integration to enable. Currently, only "wandb" (Weights and Biases) is supported.
 */
-    #[serde(rename = "type")]
     pub type_: CreateFineTuningJobRequestIntegrationsItemType,
     pub wandb: CreateFineTuningJobRequestIntegrationsItemWandb,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateFineTuningJobRequestIntegrationsItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateFineTuningJobRequestIntegrationsItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateFineTuningJobRequestIntegrationsItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateFineTuningJobRequestIntegrationsItem,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    CreateFineTuningJobRequestIntegrationsItemType,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    CreateFineTuningJobRequestIntegrationsItemWandb,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "wandb" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateFineTuningJobRequestIntegrationsItem {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    wandb: crate::codegen_support::required(f1, "wandb")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateFineTuningJobRequestIntegrationsItem {
+    const EXPECTING: &'static str = "struct CreateFineTuningJobRequestIntegrationsItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "wandb" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateFineTuningJobRequestIntegrationsItem {
+            type_: crate::codegen_support::required(f0, "type")?,
+            wandb: crate::codegen_support::required(f1, "wandb")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateFineTuningJobRequestIntegrationsItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        map.serialize_entry("wandb", &self.wandb)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of integration to enable. Currently, only "wandb" (Weights and Biases) is supported.
@@ -797,16 +780,14 @@ impl<'de> ::serde::Deserialize<'de> for CreateFineTuningJobRequestIntegrationsIt
 metrics will be sent to. Optionally, you can set an explicit display name for your run, add tags
 to your run, and set a default entity (team, username, etc) to be associated with your run.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateFineTuningJobRequestIntegrationsItemWandb {
     /**The entity to use for the run. This allows you to set the team or username of the WandB user that you would
 like associated with the run. If not set, the default entity for the registered WandB API key is used.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub entity: ::std::option::Option<::std::string::String>,
     /**A display name to set for the run. If not set, we will use the Job ID as the name.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
     /**The name of the project that the new run will be created under.
 */
@@ -814,64 +795,67 @@ like associated with the run. If not set, the default entity for the registered 
     /**A list of tags to be attached to the newly created run. These tags are passed through directly to WandB. Some
 default tags are generated by OpenAI: "openai/finetune", "openai/{base-model}", "openai/{ftjob-abcdef}".
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub tags: ::std::vec::Vec<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateFineTuningJobRequestIntegrationsItemWandb {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateFineTuningJobRequestIntegrationsItemWandb;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateFineTuningJobRequestIntegrationsItemWandb")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateFineTuningJobRequestIntegrationsItemWandb,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "entity" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "project" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "tags" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateFineTuningJobRequestIntegrationsItemWandb {
-                    entity: f0.unwrap_or_default(),
-                    name: f1.unwrap_or_default(),
-                    project: crate::codegen_support::required(f2, "project")?,
-                    tags: f3.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateFineTuningJobRequestIntegrationsItemWandb {
+    const EXPECTING: &'static str = "struct CreateFineTuningJobRequestIntegrationsItemWandb";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "entity" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "project" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "tags" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateFineTuningJobRequestIntegrationsItemWandb {
+            entity: f0.unwrap_or_default(),
+            name: f1.unwrap_or_default(),
+            project: crate::codegen_support::required(f2, "project")?,
+            tags: f3.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateFineTuningJobRequestIntegrationsItemWandb {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.entity.is_none() {
+            map.serialize_entry("entity", &self.entity)?;
+        }
+        if !self.name.is_none() {
+            map.serialize_entry("name", &self.name)?;
+        }
+        map.serialize_entry("project", &self.project)?;
+        if !self.tags.is_empty() {
+            map.serialize_entry("tags", &self.tags)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**A string of up to 64 characters that will be added to your fine-tuned model name.
@@ -936,7 +920,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateFineTuningJobRequestSuffix {
     }
 }
 ///`DeleteFineTuningCheckpointPermissionResponse`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteFineTuningCheckpointPermissionResponse {
     ///Whether the fine-tuned model checkpoint permission was successfully deleted.
     pub deleted: bool,
@@ -945,54 +929,55 @@ pub struct DeleteFineTuningCheckpointPermissionResponse {
     ///The object type, which is always "checkpoint.permission".
     pub object: DeleteFineTuningCheckpointPermissionResponseObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for DeleteFineTuningCheckpointPermissionResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = DeleteFineTuningCheckpointPermissionResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteFineTuningCheckpointPermissionResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                DeleteFineTuningCheckpointPermissionResponse,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    DeleteFineTuningCheckpointPermissionResponseObject,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(DeleteFineTuningCheckpointPermissionResponse {
-                    deleted: crate::codegen_support::required(f0, "deleted")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    object: crate::codegen_support::required(f2, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for DeleteFineTuningCheckpointPermissionResponse {
+    const EXPECTING: &'static str = "struct DeleteFineTuningCheckpointPermissionResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(DeleteFineTuningCheckpointPermissionResponse {
+            deleted: crate::codegen_support::required(f0, "deleted")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            object: crate::codegen_support::required(f2, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for DeleteFineTuningCheckpointPermissionResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("deleted", &self.deleted)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which is always "checkpoint.permission".
@@ -1057,87 +1042,88 @@ for DeleteFineTuningCheckpointPermissionResponseObject {
     }
 }
 ///The hyperparameters used for the DPO fine-tuning job.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FineTuneDpoHyperparameters {
     /**Number of examples in each batch. A larger batch size means that model parameters are updated less frequently, but with lower variance.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub batch_size: ::std::option::Option<FineTuneDpoHyperparametersBatchSize>,
     /**The beta value for the DPO method. A higher beta value will increase the weight of the penalty between the policy and reference model.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub beta: ::std::option::Option<FineTuneDpoHyperparametersBeta>,
     /**Scaling factor for the learning rate. A smaller learning rate may be useful to avoid overfitting.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub learning_rate_multiplier: ::std::option::Option<
         FineTuneDpoHyperparametersLearningRateMultiplier,
     >,
     /**The number of epochs to train the model for. An epoch refers to one full cycle through the training dataset.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub n_epochs: ::std::option::Option<FineTuneDpoHyperparametersNEpochs>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FineTuneDpoHyperparameters {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FineTuneDpoHyperparameters;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FineTuneDpoHyperparameters")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FineTuneDpoHyperparameters, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<FineTuneDpoHyperparametersBatchSize>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<FineTuneDpoHyperparametersBeta>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<
-                        FineTuneDpoHyperparametersLearningRateMultiplier,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<FineTuneDpoHyperparametersNEpochs>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "batch_size" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "beta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "learning_rate_multiplier" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "n_epochs" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FineTuneDpoHyperparameters {
+    const EXPECTING: &'static str = "struct FineTuneDpoHyperparameters";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "batch_size" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "beta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "learning_rate_multiplier" => {
+                    f2 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(FineTuneDpoHyperparameters {
-                    batch_size: f0.unwrap_or_default(),
-                    beta: f1.unwrap_or_default(),
-                    learning_rate_multiplier: f2.unwrap_or_default(),
-                    n_epochs: f3.unwrap_or_default(),
-                    extra: extra,
-                })
+                "n_epochs" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FineTuneDpoHyperparameters {
+            batch_size: f0.unwrap_or_default(),
+            beta: f1.unwrap_or_default(),
+            learning_rate_multiplier: f2.unwrap_or_default(),
+            n_epochs: f3.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FineTuneDpoHyperparameters {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.batch_size.is_none() {
+            map.serialize_entry("batch_size", &self.batch_size)?;
+        }
+        if !self.beta.is_none() {
+            map.serialize_entry("beta", &self.beta)?;
+        }
+        if !self.learning_rate_multiplier.is_none() {
+            map.serialize_entry(
+                "learning_rate_multiplier",
+                &self.learning_rate_multiplier,
+            )?;
+        }
+        if !self.n_epochs.is_none() {
+            map.serialize_entry("n_epochs", &self.n_epochs)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Number of examples in each batch. A larger batch size means that model parameters are updated less frequently, but with lower variance.
@@ -1627,123 +1613,121 @@ impl<'de> ::serde::Deserialize<'de> for FineTuneDpoHyperparametersNEpochsString 
     }
 }
 ///Configuration for the DPO fine-tuning method.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FineTuneDpoMethod {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub hyperparameters: ::std::option::Option<FineTuneDpoHyperparameters>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FineTuneDpoMethod {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FineTuneDpoMethod;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FineTuneDpoMethod")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FineTuneDpoMethod, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<FineTuneDpoHyperparameters>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "hyperparameters" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FineTuneDpoMethod {
-                    hyperparameters: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FineTuneDpoMethod {
+    const EXPECTING: &'static str = "struct FineTuneDpoMethod";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "hyperparameters" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FineTuneDpoMethod {
+            hyperparameters: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FineTuneDpoMethod {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.hyperparameters.is_none() {
+            map.serialize_entry("hyperparameters", &self.hyperparameters)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The method used for fine-tuning.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FineTuneMethod {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub dpo: ::std::option::Option<FineTuneDpoMethod>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reinforcement: ::std::option::Option<FineTuneReinforcementMethod>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub supervised: ::std::option::Option<FineTuneSupervisedMethod>,
     ///The type of method. Is either `supervised`, `dpo`, or `reinforcement`.
-    #[serde(rename = "type")]
     pub type_: FineTuneMethodType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FineTuneMethod {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FineTuneMethod;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FineTuneMethod")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FineTuneMethod, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<FineTuneDpoMethod>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<FineTuneReinforcementMethod>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<FineTuneSupervisedMethod>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<FineTuneMethodType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "dpo" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "reinforcement" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "supervised" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FineTuneMethod {
-                    dpo: f0.unwrap_or_default(),
-                    reinforcement: f1.unwrap_or_default(),
-                    supervised: f2.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FineTuneMethod {
+    const EXPECTING: &'static str = "struct FineTuneMethod";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "dpo" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "reinforcement" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "supervised" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FineTuneMethod {
+            dpo: f0.unwrap_or_default(),
+            reinforcement: f1.unwrap_or_default(),
+            supervised: f2.unwrap_or_default(),
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FineTuneMethod {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.dpo.is_none() {
+            map.serialize_entry("dpo", &self.dpo)?;
+        }
+        if !self.reinforcement.is_none() {
+            map.serialize_entry("reinforcement", &self.reinforcement)?;
+        }
+        if !self.supervised.is_none() {
+            map.serialize_entry("supervised", &self.supervised)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of method. Is either `supervised`, `dpo`, or `reinforcement`.
@@ -1816,138 +1800,126 @@ impl<'de> ::serde::Deserialize<'de> for FineTuneMethodType {
     }
 }
 ///The hyperparameters used for the reinforcement fine-tuning job.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FineTuneReinforcementHyperparameters {
     /**Number of examples in each batch. A larger batch size means that model parameters are updated less frequently, but with lower variance.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub batch_size: ::std::option::Option<FineTuneReinforcementHyperparametersBatchSize>,
     /**Multiplier on amount of compute used for exploring search space during training.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub compute_multiplier: ::std::option::Option<
         FineTuneReinforcementHyperparametersComputeMultiplier,
     >,
     /**The number of training steps between evaluation runs.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub eval_interval: ::std::option::Option<
         FineTuneReinforcementHyperparametersEvalInterval,
     >,
     /**Number of evaluation samples to generate per training step.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub eval_samples: ::std::option::Option<
         FineTuneReinforcementHyperparametersEvalSamples,
     >,
     /**Scaling factor for the learning rate. A smaller learning rate may be useful to avoid overfitting.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub learning_rate_multiplier: ::std::option::Option<
         FineTuneReinforcementHyperparametersLearningRateMultiplier,
     >,
     /**The number of epochs to train the model for. An epoch refers to one full cycle through the training dataset.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub n_epochs: ::std::option::Option<FineTuneReinforcementHyperparametersNEpochs>,
     /**Level of reasoning effort.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reasoning_effort: ::std::option::Option<
         FineTuneReinforcementHyperparametersReasoningEffort,
     >,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FineTuneReinforcementHyperparameters {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FineTuneReinforcementHyperparameters;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FineTuneReinforcementHyperparameters")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FineTuneReinforcementHyperparameters, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<FineTuneReinforcementHyperparametersBatchSize>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<
-                        FineTuneReinforcementHyperparametersComputeMultiplier,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<
-                        FineTuneReinforcementHyperparametersEvalInterval,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<
-                        FineTuneReinforcementHyperparametersEvalSamples,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<
-                        FineTuneReinforcementHyperparametersLearningRateMultiplier,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<FineTuneReinforcementHyperparametersNEpochs>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<
-                        FineTuneReinforcementHyperparametersReasoningEffort,
-                    >,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "batch_size" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "compute_multiplier" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "eval_interval" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "eval_samples" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "learning_rate_multiplier" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "n_epochs" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "reasoning_effort" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for FineTuneReinforcementHyperparameters {
+    const EXPECTING: &'static str = "struct FineTuneReinforcementHyperparameters";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "batch_size" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "compute_multiplier" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(FineTuneReinforcementHyperparameters {
-                    batch_size: f0.unwrap_or_default(),
-                    compute_multiplier: f1.unwrap_or_default(),
-                    eval_interval: f2.unwrap_or_default(),
-                    eval_samples: f3.unwrap_or_default(),
-                    learning_rate_multiplier: f4.unwrap_or_default(),
-                    n_epochs: f5.unwrap_or_default(),
-                    reasoning_effort: f6.unwrap_or_default(),
-                    extra: extra,
-                })
+                "eval_interval" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "eval_samples" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "learning_rate_multiplier" => {
+                    f4 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "n_epochs" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "reasoning_effort" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FineTuneReinforcementHyperparameters {
+            batch_size: f0.unwrap_or_default(),
+            compute_multiplier: f1.unwrap_or_default(),
+            eval_interval: f2.unwrap_or_default(),
+            eval_samples: f3.unwrap_or_default(),
+            learning_rate_multiplier: f4.unwrap_or_default(),
+            n_epochs: f5.unwrap_or_default(),
+            reasoning_effort: f6.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FineTuneReinforcementHyperparameters {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.batch_size.is_none() {
+            map.serialize_entry("batch_size", &self.batch_size)?;
+        }
+        if !self.compute_multiplier.is_none() {
+            map.serialize_entry("compute_multiplier", &self.compute_multiplier)?;
+        }
+        if !self.eval_interval.is_none() {
+            map.serialize_entry("eval_interval", &self.eval_interval)?;
+        }
+        if !self.eval_samples.is_none() {
+            map.serialize_entry("eval_samples", &self.eval_samples)?;
+        }
+        if !self.learning_rate_multiplier.is_none() {
+            map.serialize_entry(
+                "learning_rate_multiplier",
+                &self.learning_rate_multiplier,
+            )?;
+        }
+        if !self.n_epochs.is_none() {
+            map.serialize_entry("n_epochs", &self.n_epochs)?;
+        }
+        if !self.reasoning_effort.is_none() {
+            map.serialize_entry("reasoning_effort", &self.reasoning_effort)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Number of examples in each batch. A larger batch size means that model parameters are updated less frequently, but with lower variance.
@@ -2780,57 +2752,58 @@ for FineTuneReinforcementHyperparametersReasoningEffort {
     }
 }
 ///Configuration for the reinforcement fine-tuning method.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FineTuneReinforcementMethod {
     ///The grader used for the fine-tuning job.
     pub grader: FineTuneReinforcementMethodGrader,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub hyperparameters: ::std::option::Option<FineTuneReinforcementHyperparameters>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FineTuneReinforcementMethod {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FineTuneReinforcementMethod;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FineTuneReinforcementMethod")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FineTuneReinforcementMethod, A::Error> {
-                let mut f0: ::std::option::Option<FineTuneReinforcementMethodGrader> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<FineTuneReinforcementHyperparameters>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "grader" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "hyperparameters" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FineTuneReinforcementMethod {
-                    grader: crate::codegen_support::required(f0, "grader")?,
-                    hyperparameters: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FineTuneReinforcementMethod {
+    const EXPECTING: &'static str = "struct FineTuneReinforcementMethod";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "grader" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "hyperparameters" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FineTuneReinforcementMethod {
+            grader: crate::codegen_support::required(f0, "grader")?,
+            hyperparameters: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FineTuneReinforcementMethod {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("grader", &self.grader)?;
+        if !self.hyperparameters.is_none() {
+            map.serialize_entry("hyperparameters", &self.hyperparameters)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The grader used for the fine-tuning job.
@@ -2921,78 +2894,80 @@ impl ::std::convert::From<GraderMulti> for FineTuneReinforcementMethodGrader {
     }
 }
 ///The hyperparameters used for the fine-tuning job.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FineTuneSupervisedHyperparameters {
     /**Number of examples in each batch. A larger batch size means that model parameters are updated less frequently, but with lower variance.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub batch_size: ::std::option::Option<FineTuneSupervisedHyperparametersBatchSize>,
     /**Scaling factor for the learning rate. A smaller learning rate may be useful to avoid overfitting.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub learning_rate_multiplier: ::std::option::Option<
         FineTuneSupervisedHyperparametersLearningRateMultiplier,
     >,
     /**The number of epochs to train the model for. An epoch refers to one full cycle through the training dataset.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub n_epochs: ::std::option::Option<FineTuneSupervisedHyperparametersNEpochs>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FineTuneSupervisedHyperparameters {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FineTuneSupervisedHyperparameters;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FineTuneSupervisedHyperparameters")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FineTuneSupervisedHyperparameters, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<FineTuneSupervisedHyperparametersBatchSize>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<
-                        FineTuneSupervisedHyperparametersLearningRateMultiplier,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<FineTuneSupervisedHyperparametersNEpochs>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "batch_size" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "learning_rate_multiplier" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "n_epochs" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for FineTuneSupervisedHyperparameters {
+    const EXPECTING: &'static str = "struct FineTuneSupervisedHyperparameters";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "batch_size" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "learning_rate_multiplier" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(FineTuneSupervisedHyperparameters {
-                    batch_size: f0.unwrap_or_default(),
-                    learning_rate_multiplier: f1.unwrap_or_default(),
-                    n_epochs: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+                "n_epochs" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FineTuneSupervisedHyperparameters {
+            batch_size: f0.unwrap_or_default(),
+            learning_rate_multiplier: f1.unwrap_or_default(),
+            n_epochs: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FineTuneSupervisedHyperparameters {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.batch_size.is_none() {
+            map.serialize_entry("batch_size", &self.batch_size)?;
+        }
+        if !self.learning_rate_multiplier.is_none() {
+            map.serialize_entry(
+                "learning_rate_multiplier",
+                &self.learning_rate_multiplier,
+            )?;
+        }
+        if !self.n_epochs.is_none() {
+            map.serialize_entry("n_epochs", &self.n_epochs)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Number of examples in each batch. A larger batch size means that model parameters are updated less frequently, but with lower variance.
@@ -3371,57 +3346,57 @@ impl<'de> ::serde::Deserialize<'de> for FineTuneSupervisedHyperparametersNEpochs
     }
 }
 ///Configuration for the supervised fine-tuning method.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FineTuneSupervisedMethod {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub hyperparameters: ::std::option::Option<FineTuneSupervisedHyperparameters>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FineTuneSupervisedMethod {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FineTuneSupervisedMethod;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FineTuneSupervisedMethod")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FineTuneSupervisedMethod, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<FineTuneSupervisedHyperparameters>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "hyperparameters" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FineTuneSupervisedMethod {
-                    hyperparameters: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FineTuneSupervisedMethod {
+    const EXPECTING: &'static str = "struct FineTuneSupervisedMethod";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "hyperparameters" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FineTuneSupervisedMethod {
+            hyperparameters: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FineTuneSupervisedMethod {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.hyperparameters.is_none() {
+            map.serialize_entry("hyperparameters", &self.hyperparameters)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The `checkpoint.permission` object represents a permission for a fine-tuned model checkpoint.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FineTuningCheckpointPermission {
     ///The Unix timestamp (in seconds) for when the permission was created.
     pub created_at: i64,
@@ -3432,58 +3407,58 @@ pub struct FineTuningCheckpointPermission {
     ///The project identifier that the permission is for.
     pub project_id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FineTuningCheckpointPermission {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FineTuningCheckpointPermission;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FineTuningCheckpointPermission")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FineTuningCheckpointPermission, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    FineTuningCheckpointPermissionObject,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "project_id" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FineTuningCheckpointPermission {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    object: crate::codegen_support::required(f2, "object")?,
-                    project_id: crate::codegen_support::required(f3, "project_id")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FineTuningCheckpointPermission {
+    const EXPECTING: &'static str = "struct FineTuningCheckpointPermission";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "project_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FineTuningCheckpointPermission {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            object: crate::codegen_support::required(f2, "object")?,
+            project_id: crate::codegen_support::required(f3, "project_id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FineTuningCheckpointPermission {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("project_id", &self.project_id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which is always "checkpoint.permission".
@@ -3547,53 +3522,56 @@ impl<'de> ::serde::Deserialize<'de> for FineTuningCheckpointPermissionObject {
     }
 }
 ///`FineTuningIntegration`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FineTuningIntegration {
     ///The type of the integration being enabled for the fine-tuning job
-    #[serde(rename = "type")]
     pub type_: FineTuningIntegrationType,
     pub wandb: FineTuningIntegrationWandb,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FineTuningIntegration {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FineTuningIntegration;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FineTuningIntegration")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FineTuningIntegration, A::Error> {
-                let mut f0: ::std::option::Option<FineTuningIntegrationType> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<FineTuningIntegrationWandb> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "wandb" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FineTuningIntegration {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    wandb: crate::codegen_support::required(f1, "wandb")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FineTuningIntegration {
+    const EXPECTING: &'static str = "struct FineTuningIntegration";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "wandb" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FineTuningIntegration {
+            type_: crate::codegen_support::required(f0, "type")?,
+            wandb: crate::codegen_support::required(f1, "wandb")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FineTuningIntegration {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        map.serialize_entry("wandb", &self.wandb)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the integration being enabled for the fine-tuning job
@@ -3659,16 +3637,14 @@ impl<'de> ::serde::Deserialize<'de> for FineTuningIntegrationType {
 metrics will be sent to. Optionally, you can set an explicit display name for your run, add tags
 to your run, and set a default entity (team, username, etc) to be associated with your run.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FineTuningIntegrationWandb {
     /**The entity to use for the run. This allows you to set the team or username of the WandB user that you would
 like associated with the run. If not set, the default entity for the registered WandB API key is used.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub entity: ::std::option::Option<::std::string::String>,
     /**A display name to set for the run. If not set, we will use the Job ID as the name.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
     /**The name of the project that the new run will be created under.
 */
@@ -3676,90 +3652,88 @@ like associated with the run. If not set, the default entity for the registered 
     /**A list of tags to be attached to the newly created run. These tags are passed through directly to WandB. Some
 default tags are generated by OpenAI: "openai/finetune", "openai/{base-model}", "openai/{ftjob-abcdef}".
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub tags: ::std::vec::Vec<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FineTuningIntegrationWandb {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FineTuningIntegrationWandb;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FineTuningIntegrationWandb")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FineTuningIntegrationWandb, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "entity" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "project" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "tags" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FineTuningIntegrationWandb {
-                    entity: f0.unwrap_or_default(),
-                    name: f1.unwrap_or_default(),
-                    project: crate::codegen_support::required(f2, "project")?,
-                    tags: f3.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FineTuningIntegrationWandb {
+    const EXPECTING: &'static str = "struct FineTuningIntegrationWandb";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "entity" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "project" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "tags" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FineTuningIntegrationWandb {
+            entity: f0.unwrap_or_default(),
+            name: f1.unwrap_or_default(),
+            project: crate::codegen_support::required(f2, "project")?,
+            tags: f3.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FineTuningIntegrationWandb {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.entity.is_none() {
+            map.serialize_entry("entity", &self.entity)?;
+        }
+        if !self.name.is_none() {
+            map.serialize_entry("name", &self.name)?;
+        }
+        map.serialize_entry("project", &self.project)?;
+        if !self.tags.is_empty() {
+            map.serialize_entry("tags", &self.tags)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The `fine_tuning.job` object represents a fine-tuning job that has been created through the API.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FineTuningJob {
     ///The Unix timestamp (in seconds) for when the fine-tuning job was created.
     pub created_at: i64,
     ///For fine-tuning jobs that have `failed`, this will contain more information on the cause of the failure.
-    #[serde(default)]
     pub error: ::std::option::Option<FineTuningJobError>,
     ///The Unix timestamp (in seconds) for when the fine-tuning job is estimated to finish. The value will be null if the fine-tuning job is not running.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub estimated_finish: ::std::option::Option<i64>,
     ///The name of the fine-tuned model that is being created. The value will be null if the fine-tuning job is still running.
-    #[serde(default)]
     pub fine_tuned_model: ::std::option::Option<::std::string::String>,
     ///The Unix timestamp (in seconds) for when the fine-tuning job was finished. The value will be null if the fine-tuning job is still running.
-    #[serde(default)]
     pub finished_at: ::std::option::Option<i64>,
     pub hyperparameters: FineTuningJobHyperparameters,
     ///The object identifier, which can be referenced in the API endpoints.
     pub id: ::std::string::String,
     ///A list of integrations to enable for this fine-tuning job.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub integrations: ::std::option::Option<::std::vec::Vec<FineTuningIntegration>>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub method: ::std::option::Option<FineTuneMethod>,
     ///The base model that is being fine-tuned.
     pub model: ::std::string::String,
@@ -3768,160 +3742,143 @@ pub struct FineTuningJob {
     ///The organization that owns the fine-tuning job.
     pub organization_id: ::std::string::String,
     ///The compiled results file ID(s) for the fine-tuning job. You can retrieve the results with the [Files API](/docs/api-reference/files/retrieve-contents).
-    #[serde(default)]
     pub result_files: ::std::vec::Vec<::std::string::String>,
     ///The seed used for the fine-tuning job.
     pub seed: i64,
     ///The current status of the fine-tuning job, which can be either `validating_files`, `queued`, `running`, `succeeded`, `failed`, or `cancelled`.
     pub status: FineTuningJobStatus,
     ///The total number of billable tokens processed by this fine-tuning job. The value will be null if the fine-tuning job is still running.
-    #[serde(default)]
     pub trained_tokens: ::std::option::Option<i64>,
     ///The file ID used for training. You can retrieve the training data with the [Files API](/docs/api-reference/files/retrieve-contents).
     pub training_file: ::std::string::String,
     ///The file ID used for validation. You can retrieve the validation results with the [Files API](/docs/api-reference/files/retrieve-contents).
-    #[serde(default)]
     pub validation_file: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FineTuningJob {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FineTuningJob;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FineTuningJob")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FineTuningJob, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<FineTuningJobError>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<FineTuningJobHyperparameters> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<FineTuningIntegration>>,
-                > = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<
-                    ::std::option::Option<FineTuneMethod>,
-                > = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f11: ::std::option::Option<FineTuningJobObject> = ::std::option::Option::None;
-                let mut f12: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f13: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f14: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f15: ::std::option::Option<FineTuningJobStatus> = ::std::option::Option::None;
-                let mut f16: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f17: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f18: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "error" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "estimated_finish" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "fine_tuned_model" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "finished_at" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "hyperparameters" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "integrations" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "metadata" => f8 = ::std::option::Option::Some(map.next_value()?),
-                        "method" => f9 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f10 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f11 = ::std::option::Option::Some(map.next_value()?),
-                        "organization_id" => {
-                            f12 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "result_files" => {
-                            f13 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "seed" => f14 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f15 = ::std::option::Option::Some(map.next_value()?),
-                        "trained_tokens" => {
-                            f16 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "training_file" => {
-                            f17 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "validation_file" => {
-                            f18 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FineTuningJob {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    error: f1.unwrap_or_default(),
-                    estimated_finish: f2.unwrap_or_default(),
-                    fine_tuned_model: f3.unwrap_or_default(),
-                    finished_at: f4.unwrap_or_default(),
-                    hyperparameters: crate::codegen_support::required(
-                        f5,
-                        "hyperparameters",
-                    )?,
-                    id: crate::codegen_support::required(f6, "id")?,
-                    integrations: f7.unwrap_or_default(),
-                    metadata: f8.unwrap_or_default(),
-                    method: f9.unwrap_or_default(),
-                    model: crate::codegen_support::required(f10, "model")?,
-                    object: crate::codegen_support::required(f11, "object")?,
-                    organization_id: crate::codegen_support::required(
-                        f12,
-                        "organization_id",
-                    )?,
-                    result_files: f13.unwrap_or_default(),
-                    seed: crate::codegen_support::required(f14, "seed")?,
-                    status: crate::codegen_support::required(f15, "status")?,
-                    trained_tokens: f16.unwrap_or_default(),
-                    training_file: crate::codegen_support::required(
-                        f17,
-                        "training_file",
-                    )?,
-                    validation_file: f18.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FineTuningJob {
+    const EXPECTING: &'static str = "struct FineTuningJob";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut f11 = ::std::option::Option::None;
+        let mut f12 = ::std::option::Option::None;
+        let mut f13 = ::std::option::Option::None;
+        let mut f14 = ::std::option::Option::None;
+        let mut f15 = ::std::option::Option::None;
+        let mut f16 = ::std::option::Option::None;
+        let mut f17 = ::std::option::Option::None;
+        let mut f18 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "error" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "estimated_finish" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "fine_tuned_model" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "finished_at" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "hyperparameters" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "integrations" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "method" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f10 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f11 = ::std::option::Option::Some(map.next_value()?),
+                "organization_id" => f12 = ::std::option::Option::Some(map.next_value()?),
+                "result_files" => f13 = ::std::option::Option::Some(map.next_value()?),
+                "seed" => f14 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f15 = ::std::option::Option::Some(map.next_value()?),
+                "trained_tokens" => f16 = ::std::option::Option::Some(map.next_value()?),
+                "training_file" => f17 = ::std::option::Option::Some(map.next_value()?),
+                "validation_file" => f18 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FineTuningJob {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            error: f1.unwrap_or_default(),
+            estimated_finish: f2.unwrap_or_default(),
+            fine_tuned_model: f3.unwrap_or_default(),
+            finished_at: f4.unwrap_or_default(),
+            hyperparameters: crate::codegen_support::required(f5, "hyperparameters")?,
+            id: crate::codegen_support::required(f6, "id")?,
+            integrations: f7.unwrap_or_default(),
+            metadata: f8.unwrap_or_default(),
+            method: f9.unwrap_or_default(),
+            model: crate::codegen_support::required(f10, "model")?,
+            object: crate::codegen_support::required(f11, "object")?,
+            organization_id: crate::codegen_support::required(f12, "organization_id")?,
+            result_files: f13.unwrap_or_default(),
+            seed: crate::codegen_support::required(f14, "seed")?,
+            status: crate::codegen_support::required(f15, "status")?,
+            trained_tokens: f16.unwrap_or_default(),
+            training_file: crate::codegen_support::required(f17, "training_file")?,
+            validation_file: f18.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FineTuningJob {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("error", &self.error)?;
+        if !self.estimated_finish.is_none() {
+            map.serialize_entry("estimated_finish", &self.estimated_finish)?;
+        }
+        map.serialize_entry("fine_tuned_model", &self.fine_tuned_model)?;
+        map.serialize_entry("finished_at", &self.finished_at)?;
+        map.serialize_entry("hyperparameters", &self.hyperparameters)?;
+        map.serialize_entry("id", &self.id)?;
+        if !self.integrations.is_none() {
+            map.serialize_entry("integrations", &self.integrations)?;
+        }
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        if !self.method.is_none() {
+            map.serialize_entry("method", &self.method)?;
+        }
+        map.serialize_entry("model", &self.model)?;
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("organization_id", &self.organization_id)?;
+        map.serialize_entry("result_files", &self.result_files)?;
+        map.serialize_entry("seed", &self.seed)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("trained_tokens", &self.trained_tokens)?;
+        map.serialize_entry("training_file", &self.training_file)?;
+        map.serialize_entry("validation_file", &self.validation_file)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The `fine_tuning.job.checkpoint` object represents a model checkpoint for a fine-tuning job that is ready to use.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FineTuningJobCheckpoint {
     ///The Unix timestamp (in seconds) for when the checkpoint was created.
     pub created_at: i64,
@@ -3937,162 +3894,189 @@ pub struct FineTuningJobCheckpoint {
     ///The step number that the checkpoint was created at.
     pub step_number: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FineTuningJobCheckpoint {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FineTuningJobCheckpoint;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FineTuningJobCheckpoint")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FineTuningJobCheckpoint, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<FineTuningJobCheckpointMetrics> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<FineTuningJobCheckpointObject> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "fine_tuned_model_checkpoint" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "fine_tuning_job_id" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "metrics" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "step_number" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FineTuningJobCheckpoint {
+    const EXPECTING: &'static str = "struct FineTuningJobCheckpoint";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "fine_tuned_model_checkpoint" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(FineTuningJobCheckpoint {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    fine_tuned_model_checkpoint: crate::codegen_support::required(
-                        f1,
-                        "fine_tuned_model_checkpoint",
-                    )?,
-                    fine_tuning_job_id: crate::codegen_support::required(
-                        f2,
-                        "fine_tuning_job_id",
-                    )?,
-                    id: crate::codegen_support::required(f3, "id")?,
-                    metrics: crate::codegen_support::required(f4, "metrics")?,
-                    object: crate::codegen_support::required(f5, "object")?,
-                    step_number: crate::codegen_support::required(f6, "step_number")?,
-                    extra: extra,
-                })
+                "fine_tuning_job_id" => {
+                    f2 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "metrics" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "step_number" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FineTuningJobCheckpoint {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            fine_tuned_model_checkpoint: crate::codegen_support::required(
+                f1,
+                "fine_tuned_model_checkpoint",
+            )?,
+            fine_tuning_job_id: crate::codegen_support::required(
+                f2,
+                "fine_tuning_job_id",
+            )?,
+            id: crate::codegen_support::required(f3, "id")?,
+            metrics: crate::codegen_support::required(f4, "metrics")?,
+            object: crate::codegen_support::required(f5, "object")?,
+            step_number: crate::codegen_support::required(f6, "step_number")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FineTuningJobCheckpoint {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry(
+            "fine_tuned_model_checkpoint",
+            &self.fine_tuned_model_checkpoint,
+        )?;
+        map.serialize_entry("fine_tuning_job_id", &self.fine_tuning_job_id)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("metrics", &self.metrics)?;
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("step_number", &self.step_number)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Metrics at the step number during the fine-tuning job.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FineTuningJobCheckpointMetrics {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub full_valid_loss: ::std::option::Option<f64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub full_valid_mean_token_accuracy: ::std::option::Option<f64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub step: ::std::option::Option<f64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub train_loss: ::std::option::Option<f64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub train_mean_token_accuracy: ::std::option::Option<f64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub valid_loss: ::std::option::Option<f64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub valid_mean_token_accuracy: ::std::option::Option<f64>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FineTuningJobCheckpointMetrics {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FineTuningJobCheckpointMetrics;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FineTuningJobCheckpointMetrics")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FineTuningJobCheckpointMetrics, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "full_valid_loss" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "full_valid_mean_token_accuracy" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "step" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "train_loss" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "train_mean_token_accuracy" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "valid_loss" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "valid_mean_token_accuracy" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FineTuningJobCheckpointMetrics {
+    const EXPECTING: &'static str = "struct FineTuningJobCheckpointMetrics";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "full_valid_loss" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "full_valid_mean_token_accuracy" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(FineTuningJobCheckpointMetrics {
-                    full_valid_loss: f0.unwrap_or_default(),
-                    full_valid_mean_token_accuracy: f1.unwrap_or_default(),
-                    step: f2.unwrap_or_default(),
-                    train_loss: f3.unwrap_or_default(),
-                    train_mean_token_accuracy: f4.unwrap_or_default(),
-                    valid_loss: f5.unwrap_or_default(),
-                    valid_mean_token_accuracy: f6.unwrap_or_default(),
-                    extra: extra,
-                })
+                "step" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "train_loss" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "train_mean_token_accuracy" => {
+                    f4 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "valid_loss" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "valid_mean_token_accuracy" => {
+                    f6 = ::std::option::Option::Some(map.next_value()?);
+                }
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FineTuningJobCheckpointMetrics {
+            full_valid_loss: f0.unwrap_or_default(),
+            full_valid_mean_token_accuracy: f1.unwrap_or_default(),
+            step: f2.unwrap_or_default(),
+            train_loss: f3.unwrap_or_default(),
+            train_mean_token_accuracy: f4.unwrap_or_default(),
+            valid_loss: f5.unwrap_or_default(),
+            valid_mean_token_accuracy: f6.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FineTuningJobCheckpointMetrics {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.full_valid_loss.is_none() {
+            map.serialize_entry("full_valid_loss", &self.full_valid_loss)?;
+        }
+        if !self.full_valid_mean_token_accuracy.is_none() {
+            map.serialize_entry(
+                "full_valid_mean_token_accuracy",
+                &self.full_valid_mean_token_accuracy,
+            )?;
+        }
+        if !self.step.is_none() {
+            map.serialize_entry("step", &self.step)?;
+        }
+        if !self.train_loss.is_none() {
+            map.serialize_entry("train_loss", &self.train_loss)?;
+        }
+        if !self.train_mean_token_accuracy.is_none() {
+            map.serialize_entry(
+                "train_mean_token_accuracy",
+                &self.train_mean_token_accuracy,
+            )?;
+        }
+        if !self.valid_loss.is_none() {
+            map.serialize_entry("valid_loss", &self.valid_loss)?;
+        }
+        if !self.valid_mean_token_accuracy.is_none() {
+            map.serialize_entry(
+                "valid_mean_token_accuracy",
+                &self.valid_mean_token_accuracy,
+            )?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which is always "fine_tuning.job.checkpoint".
@@ -4155,70 +4139,71 @@ impl<'de> ::serde::Deserialize<'de> for FineTuningJobCheckpointObject {
     }
 }
 ///For fine-tuning jobs that have `failed`, this will contain more information on the cause of the failure.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FineTuningJobError {
     ///A machine-readable error code.
     pub code: ::std::string::String,
     ///A human-readable error message.
     pub message: ::std::string::String,
     ///The parameter that was invalid, usually `training_file` or `validation_file`. This field will be null if the failure was not parameter-specific.
-    #[serde(default)]
     pub param: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FineTuningJobError {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FineTuningJobError;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FineTuningJobError")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FineTuningJobError, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "param" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FineTuningJobError {
-                    code: crate::codegen_support::required(f0, "code")?,
-                    message: crate::codegen_support::required(f1, "message")?,
-                    param: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FineTuningJobError {
+    const EXPECTING: &'static str = "struct FineTuningJobError";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "param" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FineTuningJobError {
+            code: crate::codegen_support::required(f0, "code")?,
+            message: crate::codegen_support::required(f1, "message")?,
+            param: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FineTuningJobError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("code", &self.code)?;
+        map.serialize_entry("message", &self.message)?;
+        map.serialize_entry("param", &self.param)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Fine-tuning job event object
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FineTuningJobEvent {
     ///The Unix timestamp (in seconds) for when the fine-tuning job was created.
     pub created_at: i64,
     ///The data associated with the event.
-    #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
     pub data: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     ///The object identifier.
     pub id: ::std::string::String,
@@ -4229,70 +4214,76 @@ pub struct FineTuningJobEvent {
     ///The object type, which is always "fine_tuning.job.event".
     pub object: FineTuningJobEventObject,
     ///The type of event.
-    #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<FineTuningJobEventType>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FineTuningJobEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FineTuningJobEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FineTuningJobEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FineTuningJobEvent, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<FineTuningJobEventLevel> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<FineTuningJobEventObject> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<FineTuningJobEventType>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "level" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "message" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FineTuningJobEvent {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    data: f1.unwrap_or_default(),
-                    id: crate::codegen_support::required(f2, "id")?,
-                    level: crate::codegen_support::required(f3, "level")?,
-                    message: crate::codegen_support::required(f4, "message")?,
-                    object: crate::codegen_support::required(f5, "object")?,
-                    type_: f6.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FineTuningJobEvent {
+    const EXPECTING: &'static str = "struct FineTuningJobEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "level" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "message" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FineTuningJobEvent {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            data: f1.unwrap_or_default(),
+            id: crate::codegen_support::required(f2, "id")?,
+            level: crate::codegen_support::required(f3, "level")?,
+            message: crate::codegen_support::required(f4, "message")?,
+            object: crate::codegen_support::required(f5, "object")?,
+            type_: f6.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FineTuningJobEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        if !self.data.is_empty() {
+            map.serialize_entry("data", &self.data)?;
+        }
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("level", &self.level)?;
+        map.serialize_entry("message", &self.message)?;
+        map.serialize_entry("object", &self.object)?;
+        if !self.type_.is_none() {
+            map.serialize_entry("type", &self.type_)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The log level of the event.
@@ -4488,81 +4479,82 @@ impl<'de> ::serde::Deserialize<'de> for FineTuningJobEventType {
     }
 }
 ///The hyperparameters used for the fine-tuning job. This value will only be returned when running `supervised` jobs.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FineTuningJobHyperparameters {
     /**Number of examples in each batch. A larger batch size means that model parameters
 are updated less frequently, but with lower variance.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub batch_size: ::std::option::Option<FineTuningJobHyperparametersBatchSize>,
     /**Scaling factor for the learning rate. A smaller learning rate may be useful to avoid
 overfitting.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub learning_rate_multiplier: ::std::option::Option<
         FineTuningJobHyperparametersLearningRateMultiplier,
     >,
     /**The number of epochs to train the model for. An epoch refers to one full cycle
 through the training dataset.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub n_epochs: ::std::option::Option<FineTuningJobHyperparametersNEpochs>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FineTuningJobHyperparameters {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FineTuningJobHyperparameters;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FineTuningJobHyperparameters")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FineTuningJobHyperparameters, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<FineTuningJobHyperparametersBatchSize>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<
-                        FineTuningJobHyperparametersLearningRateMultiplier,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<FineTuningJobHyperparametersNEpochs>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "batch_size" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "learning_rate_multiplier" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "n_epochs" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FineTuningJobHyperparameters {
+    const EXPECTING: &'static str = "struct FineTuningJobHyperparameters";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "batch_size" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "learning_rate_multiplier" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(FineTuningJobHyperparameters {
-                    batch_size: f0.unwrap_or_default(),
-                    learning_rate_multiplier: f1.unwrap_or_default(),
-                    n_epochs: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+                "n_epochs" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FineTuningJobHyperparameters {
+            batch_size: f0.unwrap_or_default(),
+            learning_rate_multiplier: f1.unwrap_or_default(),
+            n_epochs: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FineTuningJobHyperparameters {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.batch_size.is_none() {
+            map.serialize_entry("batch_size", &self.batch_size)?;
+        }
+        if !self.learning_rate_multiplier.is_none() {
+            map.serialize_entry(
+                "learning_rate_multiplier",
+                &self.learning_rate_multiplier,
+            )?;
+        }
+        if !self.n_epochs.is_none() {
+            map.serialize_entry("n_epochs", &self.n_epochs)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`FineTuningJobHyperparametersBatchSize`
@@ -5078,7 +5070,7 @@ impl<'de> ::serde::Deserialize<'de> for FineTuningJobStatus {
     }
 }
 ///A MultiGrader object combines the output of multiple graders to produce a single score.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GraderMulti {
     ///A formula to calculate the output based on grader results.
     pub calculate_output: ::std::string::String,
@@ -5086,60 +5078,60 @@ pub struct GraderMulti {
     ///The name of the grader.
     pub name: ::std::string::String,
     ///The object type, which is always `multi`.
-    #[serde(rename = "type")]
     pub type_: GraderMultiType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for GraderMulti {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = GraderMulti;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GraderMulti")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<GraderMulti, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<GraderMultiGraders> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<GraderMultiType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "calculate_output" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "graders" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(GraderMulti {
-                    calculate_output: crate::codegen_support::required(
-                        f0,
-                        "calculate_output",
-                    )?,
-                    graders: crate::codegen_support::required(f1, "graders")?,
-                    name: crate::codegen_support::required(f2, "name")?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for GraderMulti {
+    const EXPECTING: &'static str = "struct GraderMulti";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "calculate_output" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "graders" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(GraderMulti {
+            calculate_output: crate::codegen_support::required(f0, "calculate_output")?,
+            graders: crate::codegen_support::required(f1, "graders")?,
+            name: crate::codegen_support::required(f2, "name")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for GraderMulti {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("calculate_output", &self.calculate_output)?;
+        map.serialize_entry("graders", &self.graders)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`GraderMultiGraders`
@@ -5291,69 +5283,71 @@ impl<'de> ::serde::Deserialize<'de> for GraderMultiType {
 }
 /**A PythonGrader object that runs a python script on the input.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GraderPython {
     ///The image tag to use for the python script.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub image_tag: ::std::option::Option<::std::string::String>,
     ///The name of the grader.
     pub name: ::std::string::String,
     ///The source code of the python script.
     pub source: ::std::string::String,
     ///The object type, which is always `python`.
-    #[serde(rename = "type")]
     pub type_: GraderPythonType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for GraderPython {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = GraderPython;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GraderPython")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<GraderPython, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<GraderPythonType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "image_tag" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "source" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(GraderPython {
-                    image_tag: f0.unwrap_or_default(),
-                    name: crate::codegen_support::required(f1, "name")?,
-                    source: crate::codegen_support::required(f2, "source")?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for GraderPython {
+    const EXPECTING: &'static str = "struct GraderPython";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "image_tag" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "source" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(GraderPython {
+            image_tag: f0.unwrap_or_default(),
+            name: crate::codegen_support::required(f1, "name")?,
+            source: crate::codegen_support::required(f2, "source")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for GraderPython {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.image_tag.is_none() {
+            map.serialize_entry("image_tag", &self.image_tag)?;
+        }
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("source", &self.source)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which is always `python`.
@@ -5417,164 +5411,172 @@ impl<'de> ::serde::Deserialize<'de> for GraderPythonType {
 }
 /**A ScoreModelGrader object that uses a model to assign a score to the input.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GraderScoreModel {
     /**The input messages evaluated by the grader. Supports text, output text, input image, and input audio content blocks, and may include template strings.
 */
-    #[serde(default)]
     pub input: ::std::vec::Vec<EvalItem>,
     ///The model to use for the evaluation.
     pub model: ::std::string::String,
     ///The name of the grader.
     pub name: ::std::string::String,
     ///The range of the score. Defaults to `[0, 1]`.
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub range: ::std::vec::Vec<f64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub sampling_params: ::std::option::Option<GraderScoreModelSamplingParams>,
     ///The object type, which is always `score_model`.
-    #[serde(rename = "type")]
     pub type_: GraderScoreModelType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for GraderScoreModel {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = GraderScoreModel;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GraderScoreModel")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<GraderScoreModel, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<EvalItem>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::vec::Vec<f64>> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<GraderScoreModelSamplingParams>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<GraderScoreModelType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "range" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "sampling_params" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(GraderScoreModel {
-                    input: f0.unwrap_or_default(),
-                    model: crate::codegen_support::required(f1, "model")?,
-                    name: crate::codegen_support::required(f2, "name")?,
-                    range: f3.unwrap_or_default(),
-                    sampling_params: f4.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for GraderScoreModel {
+    const EXPECTING: &'static str = "struct GraderScoreModel";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "range" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "sampling_params" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(GraderScoreModel {
+            input: f0.unwrap_or_default(),
+            model: crate::codegen_support::required(f1, "model")?,
+            name: crate::codegen_support::required(f2, "name")?,
+            range: f3.unwrap_or_default(),
+            sampling_params: f4.unwrap_or_default(),
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for GraderScoreModel {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("input", &self.input)?;
+        map.serialize_entry("model", &self.model)?;
+        map.serialize_entry("name", &self.name)?;
+        if !self.range.is_empty() {
+            map.serialize_entry("range", &self.range)?;
+        }
+        if !self.sampling_params.is_none() {
+            map.serialize_entry("sampling_params", &self.sampling_params)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The sampling parameters for the model.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GraderScoreModelSamplingParams {
     /**The maximum number of tokens the grader model may generate in its response.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_completions_tokens: ::std::option::Option<::std::num::NonZeroU64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reasoning_effort: ::std::option::Option<ReasoningEffort>,
     /**A seed value to initialize the randomness, during sampling.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub seed: ::std::option::Option<i64>,
     /**A higher temperature increases randomness in the outputs.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub temperature: ::std::option::Option<f64>,
     /**An alternative to temperature for nucleus sampling; 1.0 includes all tokens.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for GraderScoreModelSamplingParams {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = GraderScoreModelSamplingParams;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GraderScoreModelSamplingParams")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<GraderScoreModelSamplingParams, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::num::NonZeroU64>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ReasoningEffort>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "max_completions_tokens" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "reasoning_effort" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "seed" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "temperature" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "top_p" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for GraderScoreModelSamplingParams {
+    const EXPECTING: &'static str = "struct GraderScoreModelSamplingParams";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "max_completions_tokens" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(GraderScoreModelSamplingParams {
-                    max_completions_tokens: f0.unwrap_or_default(),
-                    reasoning_effort: f1.unwrap_or_default(),
-                    seed: f2.unwrap_or_default(),
-                    temperature: f3.unwrap_or_default(),
-                    top_p: f4.unwrap_or_default(),
-                    extra: extra,
-                })
+                "reasoning_effort" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "seed" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "temperature" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "top_p" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(GraderScoreModelSamplingParams {
+            max_completions_tokens: f0.unwrap_or_default(),
+            reasoning_effort: f1.unwrap_or_default(),
+            seed: f2.unwrap_or_default(),
+            temperature: f3.unwrap_or_default(),
+            top_p: f4.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for GraderScoreModelSamplingParams {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.max_completions_tokens.is_none() {
+            map.serialize_entry("max_completions_tokens", &self.max_completions_tokens)?;
+        }
+        if !self.reasoning_effort.is_none() {
+            map.serialize_entry("reasoning_effort", &self.reasoning_effort)?;
+        }
+        if !self.seed.is_none() {
+            map.serialize_entry("seed", &self.seed)?;
+        }
+        if !self.temperature.is_none() {
+            map.serialize_entry("temperature", &self.temperature)?;
+        }
+        if !self.top_p.is_none() {
+            map.serialize_entry("top_p", &self.top_p)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which is always `score_model`.
@@ -5638,7 +5640,7 @@ impl<'de> ::serde::Deserialize<'de> for GraderScoreModelType {
 }
 /**A TextSimilarityGrader object which grades text based on similarity metrics.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GraderTextSimilarity {
     /**The evaluation metric to use. One of `cosine`, `fuzzy_match`, `bleu`,
 `gleu`, `meteor`, `rouge_1`, `rouge_2`, `rouge_3`, `rouge_4`, `rouge_5`,
@@ -5652,67 +5654,69 @@ or `rouge_l`.
     ///The text being graded against.
     pub reference: ::std::string::String,
     ///The type of grader.
-    #[serde(rename = "type")]
     pub type_: GraderTextSimilarityType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for GraderTextSimilarity {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = GraderTextSimilarity;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GraderTextSimilarity")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<GraderTextSimilarity, A::Error> {
-                let mut f0: ::std::option::Option<
-                    GraderTextSimilarityEvaluationMetric,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<GraderTextSimilarityType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "evaluation_metric" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "input" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "reference" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for GraderTextSimilarity {
+    const EXPECTING: &'static str = "struct GraderTextSimilarity";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "evaluation_metric" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(GraderTextSimilarity {
-                    evaluation_metric: crate::codegen_support::required(
-                        f0,
-                        "evaluation_metric",
-                    )?,
-                    input: crate::codegen_support::required(f1, "input")?,
-                    name: crate::codegen_support::required(f2, "name")?,
-                    reference: crate::codegen_support::required(f3, "reference")?,
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+                "input" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "reference" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(GraderTextSimilarity {
+            evaluation_metric: crate::codegen_support::required(
+                f0,
+                "evaluation_metric",
+            )?,
+            input: crate::codegen_support::required(f1, "input")?,
+            name: crate::codegen_support::required(f2, "name")?,
+            reference: crate::codegen_support::required(f3, "reference")?,
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for GraderTextSimilarity {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("evaluation_metric", &self.evaluation_metric)?;
+        map.serialize_entry("input", &self.input)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("reference", &self.reference)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The evaluation metric to use. One of `cosine`, `fuzzy_match`, `bleu`,
@@ -5888,77 +5892,75 @@ impl<'de> ::serde::Deserialize<'de> for GraderTextSimilarityType {
     }
 }
 ///`ListFineTuningCheckpointPermissionResponse`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ListFineTuningCheckpointPermissionResponse {
-    #[serde(default)]
     pub data: ::std::vec::Vec<FineTuningCheckpointPermission>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub first_id: ::std::option::Option<::std::string::String>,
     pub has_more: bool,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub last_id: ::std::option::Option<::std::string::String>,
     pub object: ListFineTuningCheckpointPermissionResponseObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ListFineTuningCheckpointPermissionResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ListFineTuningCheckpointPermissionResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListFineTuningCheckpointPermissionResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ListFineTuningCheckpointPermissionResponse,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<FineTuningCheckpointPermission>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ListFineTuningCheckpointPermissionResponseObject,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ListFineTuningCheckpointPermissionResponse {
-                    data: f0.unwrap_or_default(),
-                    first_id: f1.unwrap_or_default(),
-                    has_more: crate::codegen_support::required(f2, "has_more")?,
-                    last_id: f3.unwrap_or_default(),
-                    object: crate::codegen_support::required(f4, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ListFineTuningCheckpointPermissionResponse {
+    const EXPECTING: &'static str = "struct ListFineTuningCheckpointPermissionResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ListFineTuningCheckpointPermissionResponse {
+            data: f0.unwrap_or_default(),
+            first_id: f1.unwrap_or_default(),
+            has_more: crate::codegen_support::required(f2, "has_more")?,
+            last_id: f3.unwrap_or_default(),
+            object: crate::codegen_support::required(f4, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ListFineTuningCheckpointPermissionResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        if !self.first_id.is_none() {
+            map.serialize_entry("first_id", &self.first_id)?;
+        }
+        map.serialize_entry("has_more", &self.has_more)?;
+        if !self.last_id.is_none() {
+            map.serialize_entry("last_id", &self.last_id)?;
+        }
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ListFineTuningCheckpointPermissionResponseObject`
@@ -6088,74 +6090,75 @@ impl<'de> ::serde::Deserialize<'de> for ListFineTuningCheckpointPermissionsOrder
     }
 }
 ///`ListFineTuningJobCheckpointsResponse`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ListFineTuningJobCheckpointsResponse {
-    #[serde(default)]
     pub data: ::std::vec::Vec<FineTuningJobCheckpoint>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub first_id: ::std::option::Option<::std::string::String>,
     pub has_more: bool,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub last_id: ::std::option::Option<::std::string::String>,
     pub object: ListFineTuningJobCheckpointsResponseObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ListFineTuningJobCheckpointsResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ListFineTuningJobCheckpointsResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListFineTuningJobCheckpointsResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ListFineTuningJobCheckpointsResponse, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<FineTuningJobCheckpoint>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ListFineTuningJobCheckpointsResponseObject,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ListFineTuningJobCheckpointsResponse {
-                    data: f0.unwrap_or_default(),
-                    first_id: f1.unwrap_or_default(),
-                    has_more: crate::codegen_support::required(f2, "has_more")?,
-                    last_id: f3.unwrap_or_default(),
-                    object: crate::codegen_support::required(f4, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ListFineTuningJobCheckpointsResponse {
+    const EXPECTING: &'static str = "struct ListFineTuningJobCheckpointsResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ListFineTuningJobCheckpointsResponse {
+            data: f0.unwrap_or_default(),
+            first_id: f1.unwrap_or_default(),
+            has_more: crate::codegen_support::required(f2, "has_more")?,
+            last_id: f3.unwrap_or_default(),
+            object: crate::codegen_support::required(f4, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ListFineTuningJobCheckpointsResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        if !self.first_id.is_none() {
+            map.serialize_entry("first_id", &self.first_id)?;
+        }
+        map.serialize_entry("has_more", &self.has_more)?;
+        if !self.last_id.is_none() {
+            map.serialize_entry("last_id", &self.last_id)?;
+        }
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ListFineTuningJobCheckpointsResponseObject`
@@ -6219,58 +6222,60 @@ impl<'de> ::serde::Deserialize<'de> for ListFineTuningJobCheckpointsResponseObje
     }
 }
 ///`ListFineTuningJobEventsResponse`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ListFineTuningJobEventsResponse {
-    #[serde(default)]
     pub data: ::std::vec::Vec<FineTuningJobEvent>,
     pub has_more: bool,
     pub object: ListFineTuningJobEventsResponseObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ListFineTuningJobEventsResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ListFineTuningJobEventsResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListFineTuningJobEventsResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ListFineTuningJobEventsResponse, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<FineTuningJobEvent>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ListFineTuningJobEventsResponseObject,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "has_more" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ListFineTuningJobEventsResponse {
-                    data: f0.unwrap_or_default(),
-                    has_more: crate::codegen_support::required(f1, "has_more")?,
-                    object: crate::codegen_support::required(f2, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ListFineTuningJobEventsResponse {
+    const EXPECTING: &'static str = "struct ListFineTuningJobEventsResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "has_more" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ListFineTuningJobEventsResponse {
+            data: f0.unwrap_or_default(),
+            has_more: crate::codegen_support::required(f1, "has_more")?,
+            object: crate::codegen_support::required(f2, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ListFineTuningJobEventsResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("has_more", &self.has_more)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ListFineTuningJobEventsResponseObject`
@@ -6334,58 +6339,61 @@ impl<'de> ::serde::Deserialize<'de> for ListFineTuningJobEventsResponseObject {
     }
 }
 ///`ListPaginatedFineTuningJobsResponse`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ListPaginatedFineTuningJobsResponse {
-    #[serde(default)]
     pub data: ::std::vec::Vec<FineTuningJob>,
     pub has_more: bool,
     pub object: ListPaginatedFineTuningJobsResponseObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ListPaginatedFineTuningJobsResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ListPaginatedFineTuningJobsResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListPaginatedFineTuningJobsResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ListPaginatedFineTuningJobsResponse, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<FineTuningJob>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ListPaginatedFineTuningJobsResponseObject,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "has_more" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ListPaginatedFineTuningJobsResponse {
-                    data: f0.unwrap_or_default(),
-                    has_more: crate::codegen_support::required(f1, "has_more")?,
-                    object: crate::codegen_support::required(f2, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ListPaginatedFineTuningJobsResponse {
+    const EXPECTING: &'static str = "struct ListPaginatedFineTuningJobsResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "has_more" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ListPaginatedFineTuningJobsResponse {
+            data: f0.unwrap_or_default(),
+            has_more: crate::codegen_support::required(f1, "has_more")?,
+            object: crate::codegen_support::required(f2, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ListPaginatedFineTuningJobsResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("has_more", &self.has_more)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ListPaginatedFineTuningJobsResponseObject`
@@ -6449,14 +6457,13 @@ impl<'de> ::serde::Deserialize<'de> for ListPaginatedFineTuningJobsResponseObjec
     }
 }
 ///`RunGraderRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunGraderRequest {
     ///The grader used for the fine-tuning job.
     pub grader: RunGraderRequestGrader,
     /**The dataset item provided to the grader. This will be used to populate
 the `item` namespace. See [the guide](/docs/guides/graders) for more details.
 */
-    #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
     pub item: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     /**The model sample to be evaluated. This value will be used to populate
 the `sample` namespace. See [the guide](/docs/guides/graders) for more details.
@@ -6466,53 +6473,56 @@ valid JSON string.
 */
     pub model_sample: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunGraderRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunGraderRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunGraderRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<RunGraderRequest, A::Error> {
-                let mut f0: ::std::option::Option<RunGraderRequestGrader> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "grader" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "item" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "model_sample" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RunGraderRequest {
-                    grader: crate::codegen_support::required(f0, "grader")?,
-                    item: f1.unwrap_or_default(),
-                    model_sample: crate::codegen_support::required(f2, "model_sample")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for RunGraderRequest {
+    const EXPECTING: &'static str = "struct RunGraderRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "grader" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "item" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "model_sample" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunGraderRequest {
+            grader: crate::codegen_support::required(f0, "grader")?,
+            item: f1.unwrap_or_default(),
+            model_sample: crate::codegen_support::required(f2, "model_sample")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunGraderRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("grader", &self.grader)?;
+        if !self.item.is_empty() {
+            map.serialize_entry("item", &self.item)?;
+        }
+        map.serialize_entry("model_sample", &self.model_sample)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The grader used for the fine-tuning job.
@@ -6603,7 +6613,7 @@ impl ::std::convert::From<GraderMulti> for RunGraderRequestGrader {
     }
 }
 ///`RunGraderResponse`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunGraderResponse {
     pub metadata: RunGraderResponseMetadata,
     pub model_grader_token_usage_per_model: ::serde_json::Map<
@@ -6613,357 +6623,390 @@ pub struct RunGraderResponse {
     pub reward: f64,
     pub sub_rewards: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunGraderResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunGraderResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunGraderResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<RunGraderResponse, A::Error> {
-                let mut f0: ::std::option::Option<RunGraderResponseMetadata> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "model_grader_token_usage_per_model" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "reward" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "sub_rewards" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for RunGraderResponse {
+    const EXPECTING: &'static str = "struct RunGraderResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "model_grader_token_usage_per_model" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(RunGraderResponse {
-                    metadata: crate::codegen_support::required(f0, "metadata")?,
-                    model_grader_token_usage_per_model: crate::codegen_support::required(
-                        f1,
-                        "model_grader_token_usage_per_model",
-                    )?,
-                    reward: crate::codegen_support::required(f2, "reward")?,
-                    sub_rewards: crate::codegen_support::required(f3, "sub_rewards")?,
-                    extra: extra,
-                })
+                "reward" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "sub_rewards" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunGraderResponse {
+            metadata: crate::codegen_support::required(f0, "metadata")?,
+            model_grader_token_usage_per_model: crate::codegen_support::required(
+                f1,
+                "model_grader_token_usage_per_model",
+            )?,
+            reward: crate::codegen_support::required(f2, "reward")?,
+            sub_rewards: crate::codegen_support::required(f3, "sub_rewards")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunGraderResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("metadata", &self.metadata)?;
+        map.serialize_entry(
+            "model_grader_token_usage_per_model",
+            &self.model_grader_token_usage_per_model,
+        )?;
+        map.serialize_entry("reward", &self.reward)?;
+        map.serialize_entry("sub_rewards", &self.sub_rewards)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`RunGraderResponseMetadata`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunGraderResponseMetadata {
     pub errors: RunGraderResponseMetadataErrors,
     pub execution_time: f64,
     pub name: ::std::string::String,
-    #[serde(default)]
     pub sampled_model_name: ::std::option::Option<::std::string::String>,
     pub scores: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    #[serde(default)]
     pub token_usage: ::std::option::Option<i64>,
-    #[serde(rename = "type")]
     pub type_: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunGraderResponseMetadata {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunGraderResponseMetadata;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunGraderResponseMetadata")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<RunGraderResponseMetadata, A::Error> {
-                let mut f0: ::std::option::Option<RunGraderResponseMetadataErrors> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "errors" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "execution_time" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "sampled_model_name" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "scores" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "token_usage" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for RunGraderResponseMetadata {
+    const EXPECTING: &'static str = "struct RunGraderResponseMetadata";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "errors" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "execution_time" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "sampled_model_name" => {
+                    f3 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(RunGraderResponseMetadata {
-                    errors: crate::codegen_support::required(f0, "errors")?,
-                    execution_time: crate::codegen_support::required(
-                        f1,
-                        "execution_time",
-                    )?,
-                    name: crate::codegen_support::required(f2, "name")?,
-                    sampled_model_name: f3.unwrap_or_default(),
-                    scores: crate::codegen_support::required(f4, "scores")?,
-                    token_usage: f5.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f6, "type")?,
-                    extra: extra,
-                })
+                "scores" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "token_usage" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunGraderResponseMetadata {
+            errors: crate::codegen_support::required(f0, "errors")?,
+            execution_time: crate::codegen_support::required(f1, "execution_time")?,
+            name: crate::codegen_support::required(f2, "name")?,
+            sampled_model_name: f3.unwrap_or_default(),
+            scores: crate::codegen_support::required(f4, "scores")?,
+            token_usage: f5.unwrap_or_default(),
+            type_: crate::codegen_support::required(f6, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunGraderResponseMetadata {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("errors", &self.errors)?;
+        map.serialize_entry("execution_time", &self.execution_time)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("sampled_model_name", &self.sampled_model_name)?;
+        map.serialize_entry("scores", &self.scores)?;
+        map.serialize_entry("token_usage", &self.token_usage)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`RunGraderResponseMetadataErrors`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunGraderResponseMetadataErrors {
     pub formula_parse_error: bool,
     pub invalid_variable_error: bool,
     pub model_grader_parse_error: bool,
     pub model_grader_refusal_error: bool,
     pub model_grader_server_error: bool,
-    #[serde(default)]
     pub model_grader_server_error_details: ::std::option::Option<::std::string::String>,
     pub other_error: bool,
     pub python_grader_runtime_error: bool,
-    #[serde(default)]
     pub python_grader_runtime_error_details: ::std::option::Option<
         ::std::string::String,
     >,
     pub python_grader_server_error: bool,
-    #[serde(default)]
     pub python_grader_server_error_type: ::std::option::Option<::std::string::String>,
     pub sample_parse_error: bool,
     pub truncated_observation_error: bool,
     pub unresponsive_reward_error: bool,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RunGraderResponseMetadataErrors {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RunGraderResponseMetadataErrors;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RunGraderResponseMetadataErrors")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<RunGraderResponseMetadataErrors, A::Error> {
-                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f11: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f12: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f13: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "formula_parse_error" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "invalid_variable_error" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "model_grader_parse_error" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "model_grader_refusal_error" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "model_grader_server_error" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "model_grader_server_error_details" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "other_error" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "python_grader_runtime_error" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "python_grader_runtime_error_details" => {
-                            f8 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "python_grader_server_error" => {
-                            f9 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "python_grader_server_error_type" => {
-                            f10 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sample_parse_error" => {
-                            f11 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "truncated_observation_error" => {
-                            f12 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "unresponsive_reward_error" => {
-                            f13 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for RunGraderResponseMetadataErrors {
+    const EXPECTING: &'static str = "struct RunGraderResponseMetadataErrors";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut f11 = ::std::option::Option::None;
+        let mut f12 = ::std::option::Option::None;
+        let mut f13 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "formula_parse_error" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(RunGraderResponseMetadataErrors {
-                    formula_parse_error: crate::codegen_support::required(
-                        f0,
-                        "formula_parse_error",
-                    )?,
-                    invalid_variable_error: crate::codegen_support::required(
-                        f1,
-                        "invalid_variable_error",
-                    )?,
-                    model_grader_parse_error: crate::codegen_support::required(
-                        f2,
-                        "model_grader_parse_error",
-                    )?,
-                    model_grader_refusal_error: crate::codegen_support::required(
-                        f3,
-                        "model_grader_refusal_error",
-                    )?,
-                    model_grader_server_error: crate::codegen_support::required(
-                        f4,
-                        "model_grader_server_error",
-                    )?,
-                    model_grader_server_error_details: f5.unwrap_or_default(),
-                    other_error: crate::codegen_support::required(f6, "other_error")?,
-                    python_grader_runtime_error: crate::codegen_support::required(
-                        f7,
-                        "python_grader_runtime_error",
-                    )?,
-                    python_grader_runtime_error_details: f8.unwrap_or_default(),
-                    python_grader_server_error: crate::codegen_support::required(
-                        f9,
-                        "python_grader_server_error",
-                    )?,
-                    python_grader_server_error_type: f10.unwrap_or_default(),
-                    sample_parse_error: crate::codegen_support::required(
-                        f11,
-                        "sample_parse_error",
-                    )?,
-                    truncated_observation_error: crate::codegen_support::required(
-                        f12,
-                        "truncated_observation_error",
-                    )?,
-                    unresponsive_reward_error: crate::codegen_support::required(
-                        f13,
-                        "unresponsive_reward_error",
-                    )?,
-                    extra: extra,
-                })
+                "invalid_variable_error" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "model_grader_parse_error" => {
+                    f2 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "model_grader_refusal_error" => {
+                    f3 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "model_grader_server_error" => {
+                    f4 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "model_grader_server_error_details" => {
+                    f5 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "other_error" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "python_grader_runtime_error" => {
+                    f7 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "python_grader_runtime_error_details" => {
+                    f8 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "python_grader_server_error" => {
+                    f9 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "python_grader_server_error_type" => {
+                    f10 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "sample_parse_error" => {
+                    f11 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "truncated_observation_error" => {
+                    f12 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "unresponsive_reward_error" => {
+                    f13 = ::std::option::Option::Some(map.next_value()?);
+                }
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RunGraderResponseMetadataErrors {
+            formula_parse_error: crate::codegen_support::required(
+                f0,
+                "formula_parse_error",
+            )?,
+            invalid_variable_error: crate::codegen_support::required(
+                f1,
+                "invalid_variable_error",
+            )?,
+            model_grader_parse_error: crate::codegen_support::required(
+                f2,
+                "model_grader_parse_error",
+            )?,
+            model_grader_refusal_error: crate::codegen_support::required(
+                f3,
+                "model_grader_refusal_error",
+            )?,
+            model_grader_server_error: crate::codegen_support::required(
+                f4,
+                "model_grader_server_error",
+            )?,
+            model_grader_server_error_details: f5.unwrap_or_default(),
+            other_error: crate::codegen_support::required(f6, "other_error")?,
+            python_grader_runtime_error: crate::codegen_support::required(
+                f7,
+                "python_grader_runtime_error",
+            )?,
+            python_grader_runtime_error_details: f8.unwrap_or_default(),
+            python_grader_server_error: crate::codegen_support::required(
+                f9,
+                "python_grader_server_error",
+            )?,
+            python_grader_server_error_type: f10.unwrap_or_default(),
+            sample_parse_error: crate::codegen_support::required(
+                f11,
+                "sample_parse_error",
+            )?,
+            truncated_observation_error: crate::codegen_support::required(
+                f12,
+                "truncated_observation_error",
+            )?,
+            unresponsive_reward_error: crate::codegen_support::required(
+                f13,
+                "unresponsive_reward_error",
+            )?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RunGraderResponseMetadataErrors {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("formula_parse_error", &self.formula_parse_error)?;
+        map.serialize_entry("invalid_variable_error", &self.invalid_variable_error)?;
+        map.serialize_entry("model_grader_parse_error", &self.model_grader_parse_error)?;
+        map.serialize_entry(
+            "model_grader_refusal_error",
+            &self.model_grader_refusal_error,
+        )?;
+        map.serialize_entry(
+            "model_grader_server_error",
+            &self.model_grader_server_error,
+        )?;
+        map.serialize_entry(
+            "model_grader_server_error_details",
+            &self.model_grader_server_error_details,
+        )?;
+        map.serialize_entry("other_error", &self.other_error)?;
+        map.serialize_entry(
+            "python_grader_runtime_error",
+            &self.python_grader_runtime_error,
+        )?;
+        map.serialize_entry(
+            "python_grader_runtime_error_details",
+            &self.python_grader_runtime_error_details,
+        )?;
+        map.serialize_entry(
+            "python_grader_server_error",
+            &self.python_grader_server_error,
+        )?;
+        map.serialize_entry(
+            "python_grader_server_error_type",
+            &self.python_grader_server_error_type,
+        )?;
+        map.serialize_entry("sample_parse_error", &self.sample_parse_error)?;
+        map.serialize_entry(
+            "truncated_observation_error",
+            &self.truncated_observation_error,
+        )?;
+        map.serialize_entry(
+            "unresponsive_reward_error",
+            &self.unresponsive_reward_error,
+        )?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ValidateGraderRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ValidateGraderRequest {
     ///The grader used for the fine-tuning job.
     pub grader: ValidateGraderRequestGrader,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ValidateGraderRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ValidateGraderRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ValidateGraderRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ValidateGraderRequest, A::Error> {
-                let mut f0: ::std::option::Option<ValidateGraderRequestGrader> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "grader" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ValidateGraderRequest {
-                    grader: crate::codegen_support::required(f0, "grader")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ValidateGraderRequest {
+    const EXPECTING: &'static str = "struct ValidateGraderRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "grader" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ValidateGraderRequest {
+            grader: crate::codegen_support::required(f0, "grader")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ValidateGraderRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("grader", &self.grader)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The grader used for the fine-tuning job.
@@ -7054,51 +7097,53 @@ impl ::std::convert::From<GraderMulti> for ValidateGraderRequestGrader {
     }
 }
 ///`ValidateGraderResponse`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ValidateGraderResponse {
     ///The grader used for the fine-tuning job.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub grader: ::std::option::Option<ValidateGraderResponseGrader>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ValidateGraderResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ValidateGraderResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ValidateGraderResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ValidateGraderResponse, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<ValidateGraderResponseGrader>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "grader" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ValidateGraderResponse {
-                    grader: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ValidateGraderResponse {
+    const EXPECTING: &'static str = "struct ValidateGraderResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "grader" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ValidateGraderResponse {
+            grader: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ValidateGraderResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.grader.is_none() {
+            map.serialize_entry("grader", &self.grader)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The grader used for the fine-tuning job.

@@ -4,61 +4,64 @@
 // Included by openai.rs under #[cfg(any (feature = "full"))].
 
 ///Instruction describing how to create a file via the apply_patch tool.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BetaApplyPatchCreateFileOperation {
     ///Diff to apply.
     pub diff: ::std::string::String,
     ///Path of the file to create.
     pub path: ::std::string::String,
     ///Create a new file with the provided diff.
-    #[serde(rename = "type")]
     pub type_: BetaApplyPatchCreateFileOperationType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BetaApplyPatchCreateFileOperation {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BetaApplyPatchCreateFileOperation;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BetaApplyPatchCreateFileOperation")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<BetaApplyPatchCreateFileOperation, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    BetaApplyPatchCreateFileOperationType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "diff" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "path" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(BetaApplyPatchCreateFileOperation {
-                    diff: crate::codegen_support::required(f0, "diff")?,
-                    path: crate::codegen_support::required(f1, "path")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for BetaApplyPatchCreateFileOperation {
+    const EXPECTING: &'static str = "struct BetaApplyPatchCreateFileOperation";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "diff" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "path" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BetaApplyPatchCreateFileOperation {
+            diff: crate::codegen_support::required(f0, "diff")?,
+            path: crate::codegen_support::required(f1, "path")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BetaApplyPatchCreateFileOperation {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("diff", &self.diff)?;
+        map.serialize_entry("path", &self.path)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Create a new file with the provided diff.
@@ -122,56 +125,58 @@ impl<'de> ::serde::Deserialize<'de> for BetaApplyPatchCreateFileOperationType {
     }
 }
 ///Instruction describing how to delete a file via the apply_patch tool.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BetaApplyPatchDeleteFileOperation {
     ///Path of the file to delete.
     pub path: ::std::string::String,
     ///Delete the specified file.
-    #[serde(rename = "type")]
     pub type_: BetaApplyPatchDeleteFileOperationType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BetaApplyPatchDeleteFileOperation {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BetaApplyPatchDeleteFileOperation;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BetaApplyPatchDeleteFileOperation")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<BetaApplyPatchDeleteFileOperation, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    BetaApplyPatchDeleteFileOperationType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "path" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(BetaApplyPatchDeleteFileOperation {
-                    path: crate::codegen_support::required(f0, "path")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for BetaApplyPatchDeleteFileOperation {
+    const EXPECTING: &'static str = "struct BetaApplyPatchDeleteFileOperation";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "path" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BetaApplyPatchDeleteFileOperation {
+            path: crate::codegen_support::required(f0, "path")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BetaApplyPatchDeleteFileOperation {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("path", &self.path)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Delete the specified file.
@@ -235,61 +240,64 @@ impl<'de> ::serde::Deserialize<'de> for BetaApplyPatchDeleteFileOperationType {
     }
 }
 ///Instruction describing how to update a file via the apply_patch tool.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BetaApplyPatchUpdateFileOperation {
     ///Diff to apply.
     pub diff: ::std::string::String,
     ///Path of the file to update.
     pub path: ::std::string::String,
     ///Update an existing file with the provided diff.
-    #[serde(rename = "type")]
     pub type_: BetaApplyPatchUpdateFileOperationType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BetaApplyPatchUpdateFileOperation {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BetaApplyPatchUpdateFileOperation;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BetaApplyPatchUpdateFileOperation")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<BetaApplyPatchUpdateFileOperation, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    BetaApplyPatchUpdateFileOperationType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "diff" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "path" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(BetaApplyPatchUpdateFileOperation {
-                    diff: crate::codegen_support::required(f0, "diff")?,
-                    path: crate::codegen_support::required(f1, "path")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for BetaApplyPatchUpdateFileOperation {
+    const EXPECTING: &'static str = "struct BetaApplyPatchUpdateFileOperation";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "diff" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "path" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BetaApplyPatchUpdateFileOperation {
+            diff: crate::codegen_support::required(f0, "diff")?,
+            path: crate::codegen_support::required(f1, "path")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BetaApplyPatchUpdateFileOperation {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("diff", &self.diff)?;
+        map.serialize_entry("path", &self.path)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Update an existing file with the provided diff.
@@ -423,97 +431,106 @@ impl<'de> ::serde::Deserialize<'de> for BetaComputerCallOutputStatus {
 }
 /**The output of a computer tool call.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BetaComputerToolCallOutput {
     /**The safety checks reported by the API that have been acknowledged by the
 developer.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub acknowledged_safety_checks: ::std::vec::Vec<BetaComputerCallSafetyCheckParam>,
     ///The agent that produced this item.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub agent: ::std::option::Option<BetaAgentTag>,
     /**The ID of the computer tool call that produced the output.
 */
     pub call_id: ::std::string::String,
     /**The ID of the computer tool call output.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
     pub output: BetaComputerScreenshotImage,
     /**The status of the message input. One of `in_progress`, `completed`, or
 `incomplete`. Populated when input items are returned via API.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status: ::std::option::Option<BetaComputerToolCallOutputStatus>,
     /**The type of the computer tool call output. Always `computer_call_output`.
 */
-    #[serde(rename = "type")]
     pub type_: BetaComputerToolCallOutputType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BetaComputerToolCallOutput {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BetaComputerToolCallOutput;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BetaComputerToolCallOutput")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<BetaComputerToolCallOutput, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<BetaComputerCallSafetyCheckParam>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<BetaComputerScreenshotImage> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<BetaComputerToolCallOutputStatus>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<BetaComputerToolCallOutputType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "acknowledged_safety_checks" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "agent" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "output" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for BetaComputerToolCallOutput {
+    const EXPECTING: &'static str = "struct BetaComputerToolCallOutput";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "acknowledged_safety_checks" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(BetaComputerToolCallOutput {
-                    acknowledged_safety_checks: f0.unwrap_or_default(),
-                    agent: f1.unwrap_or_default(),
-                    call_id: crate::codegen_support::required(f2, "call_id")?,
-                    id: f3.unwrap_or_default(),
-                    output: crate::codegen_support::required(f4, "output")?,
-                    status: f5.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f6, "type")?,
-                    extra: extra,
-                })
+                "agent" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "output" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BetaComputerToolCallOutput {
+            acknowledged_safety_checks: f0.unwrap_or_default(),
+            agent: f1.unwrap_or_default(),
+            call_id: crate::codegen_support::required(f2, "call_id")?,
+            id: f3.unwrap_or_default(),
+            output: crate::codegen_support::required(f4, "output")?,
+            status: f5.unwrap_or_default(),
+            type_: crate::codegen_support::required(f6, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BetaComputerToolCallOutput {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.acknowledged_safety_checks.is_empty() {
+            map.serialize_entry(
+                "acknowledged_safety_checks",
+                &self.acknowledged_safety_checks,
+            )?;
+        }
+        if !self.agent.is_none() {
+            map.serialize_entry("agent", &self.agent)?;
+        }
+        map.serialize_entry("call_id", &self.call_id)?;
+        if !self.id.is_none() {
+            map.serialize_entry("id", &self.id)?;
+        }
+        map.serialize_entry("output", &self.output)?;
+        if !self.status.is_none() {
+            map.serialize_entry("status", &self.status)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The status of the message input. One of `in_progress`, `completed`, or
@@ -668,15 +685,12 @@ impl ::std::convert::From<BetaOutputContent> for BetaContent {
     }
 }
 ///`BetaCreateModelResponseProperties`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BetaCreateModelResponseProperties {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<BetaMetadata>,
     /**Used by OpenAI to cache responses for similar requests to optimize your cache hit rates. Replaces the `user` field. [Learn more](/docs/guides/prompt-caching).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_key: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_options: ::std::option::Option<BetaPromptCacheOptionsParam>,
     /**Deprecated. Use `prompt_cache_options.ttl` instead.
 
@@ -690,23 +704,19 @@ For older models that support both `in_memory` and `24h`, the default depends on
   - Organizations without ZDR enabled default to `24h`.
   - Organizations with ZDR enabled default to `in_memory` when `prompt_cache_retention` is not specified.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_retention: ::std::option::Option<
         BetaCreateModelResponsePropertiesPromptCacheRetention,
     >,
     /**A stable identifier used to help detect users of your application that may be violating OpenAI's usage policies.
 The IDs should be a string that uniquely identifies each user, with a maximum length of 64 characters. We recommend hashing their username or email address, in order to avoid sending us any identifying information. [Learn more](/docs/guides/safety-best-practices#safety-identifiers).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub safety_identifier: ::std::option::Option<
         BetaCreateModelResponsePropertiesSafetyIdentifier,
     >,
     /**What sampling temperature to use, between 0 and 2. Higher values like 0.8 will make the output more random, while lower values like 0.2 will make it more focused and deterministic.
 We generally recommend altering this or `top_p` but not both.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub temperature: ::std::option::Option<f64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_logprobs: ::std::option::Option<i64>,
     /**An alternative to sampling with temperature, called nucleus sampling,
 where the model considers the results of the tokens with top_p probability
@@ -715,102 +725,110 @@ are considered.
 
 We generally recommend altering this or `temperature` but not both.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
     /**This field is being replaced by `safety_identifier` and `prompt_cache_key`. Use `prompt_cache_key` instead to maintain caching optimizations.
 A stable identifier for your end-users.
 Used to boost cache hit rates by better bucketing similar requests and  to help OpenAI detect and prevent abuse. [Learn more](/docs/guides/safety-best-practices#safety-identifiers).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BetaCreateModelResponseProperties {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BetaCreateModelResponseProperties;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BetaCreateModelResponseProperties")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<BetaCreateModelResponseProperties, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<BetaMetadata>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<BetaPromptCacheOptionsParam>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<
-                        BetaCreateModelResponsePropertiesPromptCacheRetention,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<
-                        BetaCreateModelResponsePropertiesSafetyIdentifier,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "prompt_cache_key" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_cache_options" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_cache_retention" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "safety_identifier" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "temperature" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "top_logprobs" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "top_p" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        "user" => f8 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for BetaCreateModelResponseProperties {
+    const EXPECTING: &'static str = "struct BetaCreateModelResponseProperties";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "prompt_cache_key" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "prompt_cache_options" => {
+                    f2 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(BetaCreateModelResponseProperties {
-                    metadata: f0.unwrap_or_default(),
-                    prompt_cache_key: f1.unwrap_or_default(),
-                    prompt_cache_options: f2.unwrap_or_default(),
-                    prompt_cache_retention: f3.unwrap_or_default(),
-                    safety_identifier: f4.unwrap_or_default(),
-                    temperature: f5.unwrap_or_default(),
-                    top_logprobs: f6.unwrap_or_default(),
-                    top_p: f7.unwrap_or_default(),
-                    user: f8.unwrap_or_default(),
-                    extra: extra,
-                })
+                "prompt_cache_retention" => {
+                    f3 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "safety_identifier" => {
+                    f4 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "temperature" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "top_logprobs" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "top_p" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "user" => f8 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BetaCreateModelResponseProperties {
+            metadata: f0.unwrap_or_default(),
+            prompt_cache_key: f1.unwrap_or_default(),
+            prompt_cache_options: f2.unwrap_or_default(),
+            prompt_cache_retention: f3.unwrap_or_default(),
+            safety_identifier: f4.unwrap_or_default(),
+            temperature: f5.unwrap_or_default(),
+            top_logprobs: f6.unwrap_or_default(),
+            top_p: f7.unwrap_or_default(),
+            user: f8.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BetaCreateModelResponseProperties {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        if !self.prompt_cache_key.is_none() {
+            map.serialize_entry("prompt_cache_key", &self.prompt_cache_key)?;
+        }
+        if !self.prompt_cache_options.is_none() {
+            map.serialize_entry("prompt_cache_options", &self.prompt_cache_options)?;
+        }
+        if !self.prompt_cache_retention.is_none() {
+            map.serialize_entry("prompt_cache_retention", &self.prompt_cache_retention)?;
+        }
+        if !self.safety_identifier.is_none() {
+            map.serialize_entry("safety_identifier", &self.safety_identifier)?;
+        }
+        if !self.temperature.is_none() {
+            map.serialize_entry("temperature", &self.temperature)?;
+        }
+        if !self.top_logprobs.is_none() {
+            map.serialize_entry("top_logprobs", &self.top_logprobs)?;
+        }
+        if !self.top_p.is_none() {
+            map.serialize_entry("top_p", &self.top_p)?;
+        }
+        if !self.user.is_none() {
+            map.serialize_entry("user", &self.user)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Deprecated. Use `prompt_cache_options.ttl` instead.
@@ -952,76 +970,73 @@ for BetaCreateModelResponsePropertiesSafetyIdentifier {
     }
 }
 ///`BetaError`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BetaError {
-    #[serde(default)]
     pub code: ::std::option::Option<::std::string::String>,
     pub message: ::std::string::String,
-    #[serde(default)]
     pub param: ::std::option::Option<::std::string::String>,
-    #[serde(rename = "type")]
     pub type_: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BetaError {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BetaError;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BetaError")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<BetaError, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "param" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(BetaError {
-                    code: f0.unwrap_or_default(),
-                    message: crate::codegen_support::required(f1, "message")?,
-                    param: f2.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for BetaError {
+    const EXPECTING: &'static str = "struct BetaError";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "param" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BetaError {
+            code: f0.unwrap_or_default(),
+            message: crate::codegen_support::required(f1, "message")?,
+            param: f2.unwrap_or_default(),
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BetaError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("code", &self.code)?;
+        map.serialize_entry("message", &self.message)?;
+        map.serialize_entry("param", &self.param)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///An error payload that was emitted for a streaming error event.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BetaErrorPayload {
     ///The error code that was emitted, if any.
-    #[serde(default)]
     pub code: ::std::option::Option<::std::string::String>,
     ///The response headers that were emitted with the error, if any.
-    #[serde(default, skip_serializing_if = ":: std :: collections :: HashMap::is_empty")]
     pub headers: ::std::collections::HashMap<
         ::std::string::String,
         ::std::string::String,
@@ -1029,128 +1044,123 @@ pub struct BetaErrorPayload {
     ///The human-readable error message that was emitted.
     pub message: ::std::string::String,
     ///The parameter name that was associated with the error, if any.
-    #[serde(default)]
     pub param: ::std::option::Option<::std::string::String>,
     ///The error type that was emitted.
-    #[serde(rename = "type")]
     pub type_: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BetaErrorPayload {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BetaErrorPayload;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BetaErrorPayload")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<BetaErrorPayload, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::collections::HashMap<
-                        ::std::string::String,
-                        ::std::string::String,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "headers" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "message" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "param" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(BetaErrorPayload {
-                    code: f0.unwrap_or_default(),
-                    headers: f1.unwrap_or_default(),
-                    message: crate::codegen_support::required(f2, "message")?,
-                    param: f3.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for BetaErrorPayload {
+    const EXPECTING: &'static str = "struct BetaErrorPayload";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "headers" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "message" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "param" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BetaErrorPayload {
+            code: f0.unwrap_or_default(),
+            headers: f1.unwrap_or_default(),
+            message: crate::codegen_support::required(f2, "message")?,
+            param: f3.unwrap_or_default(),
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BetaErrorPayload {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("code", &self.code)?;
+        if !self.headers.is_empty() {
+            map.serialize_entry("headers", &self.headers)?;
+        }
+        map.serialize_entry("message", &self.message)?;
+        map.serialize_entry("param", &self.param)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Indicates that the shell commands finished and returned an exit code.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BetaFunctionShellCallOutputExitOutcome {
     ///Exit code from the shell process.
     pub exit_code: i64,
     ///The outcome type. Always `exit`.
-    #[serde(rename = "type")]
     pub type_: BetaFunctionShellCallOutputExitOutcomeType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BetaFunctionShellCallOutputExitOutcome {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BetaFunctionShellCallOutputExitOutcome;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BetaFunctionShellCallOutputExitOutcome")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                BetaFunctionShellCallOutputExitOutcome,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    BetaFunctionShellCallOutputExitOutcomeType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "exit_code" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(BetaFunctionShellCallOutputExitOutcome {
-                    exit_code: crate::codegen_support::required(f0, "exit_code")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for BetaFunctionShellCallOutputExitOutcome {
+    const EXPECTING: &'static str = "struct BetaFunctionShellCallOutputExitOutcome";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "exit_code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BetaFunctionShellCallOutputExitOutcome {
+            exit_code: crate::codegen_support::required(f0, "exit_code")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BetaFunctionShellCallOutputExitOutcome {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("exit_code", &self.exit_code)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The outcome type. Always `exit`.
@@ -1214,54 +1224,52 @@ impl<'de> ::serde::Deserialize<'de> for BetaFunctionShellCallOutputExitOutcomeTy
     }
 }
 ///Indicates that the shell call exceeded its configured time limit.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BetaFunctionShellCallOutputTimeoutOutcome {
     ///The outcome type. Always `timeout`.
-    #[serde(rename = "type")]
     pub type_: BetaFunctionShellCallOutputTimeoutOutcomeType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BetaFunctionShellCallOutputTimeoutOutcome {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BetaFunctionShellCallOutputTimeoutOutcome;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BetaFunctionShellCallOutputTimeoutOutcome")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                BetaFunctionShellCallOutputTimeoutOutcome,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    BetaFunctionShellCallOutputTimeoutOutcomeType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(BetaFunctionShellCallOutputTimeoutOutcome {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for BetaFunctionShellCallOutputTimeoutOutcome {
+    const EXPECTING: &'static str = "struct BetaFunctionShellCallOutputTimeoutOutcome";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BetaFunctionShellCallOutputTimeoutOutcome {
+            type_: crate::codegen_support::required(f0, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BetaFunctionShellCallOutputTimeoutOutcome {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The outcome type. Always `timeout`.
@@ -1326,60 +1334,61 @@ impl<'de> ::serde::Deserialize<'de> for BetaFunctionShellCallOutputTimeoutOutcom
 }
 /**An audio input to the model.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BetaInputAudio {
     pub input_audio: BetaInputAudioInputAudio,
     /**The type of the input item. Always `input_audio`.
 */
-    #[serde(rename = "type")]
     pub type_: BetaInputAudioType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BetaInputAudio {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BetaInputAudio;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BetaInputAudio")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<BetaInputAudio, A::Error> {
-                let mut f0: ::std::option::Option<BetaInputAudioInputAudio> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<BetaInputAudioType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "input_audio" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(BetaInputAudio {
-                    input_audio: crate::codegen_support::required(f0, "input_audio")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for BetaInputAudio {
+    const EXPECTING: &'static str = "struct BetaInputAudio";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "input_audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BetaInputAudio {
+            input_audio: crate::codegen_support::required(f0, "input_audio")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BetaInputAudio {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("input_audio", &self.input_audio)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`BetaInputAudioInputAudio`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BetaInputAudioInputAudio {
     /**Base64-encoded audio data.
 */
@@ -1389,46 +1398,50 @@ pub struct BetaInputAudioInputAudio {
 */
     pub format: BetaInputAudioInputAudioFormat,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BetaInputAudioInputAudio {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BetaInputAudioInputAudio;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BetaInputAudioInputAudio")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<BetaInputAudioInputAudio, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<BetaInputAudioInputAudioFormat> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "format" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(BetaInputAudioInputAudio {
-                    data: crate::codegen_support::required(f0, "data")?,
-                    format: crate::codegen_support::required(f1, "format")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for BetaInputAudioInputAudio {
+    const EXPECTING: &'static str = "struct BetaInputAudioInputAudio";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "format" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BetaInputAudioInputAudio {
+            data: crate::codegen_support::required(f0, "data")?,
+            format: crate::codegen_support::required(f1, "format")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BetaInputAudioInputAudio {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("format", &self.format)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The format of the audio data. Currently supported formats are `mp3` and
@@ -1558,13 +1571,11 @@ impl<'de> ::serde::Deserialize<'de> for BetaInputAudioType {
     }
 }
 ///`BetaModelResponseProperties`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BetaModelResponseProperties {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<BetaMetadata>,
     /**Used by OpenAI to cache responses for similar requests to optimize your cache hit rates. Replaces the `user` field. [Learn more](/docs/guides/prompt-caching).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_key: ::std::option::Option<::std::string::String>,
     /**Deprecated. Use `prompt_cache_options.ttl` instead.
 
@@ -1578,28 +1589,24 @@ For older models that support both `in_memory` and `24h`, the default depends on
   - Organizations without ZDR enabled default to `24h`.
   - Organizations with ZDR enabled default to `in_memory` when `prompt_cache_retention` is not specified.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_retention: ::std::option::Option<
         BetaModelResponsePropertiesPromptCacheRetention,
     >,
     /**A stable identifier used to help detect users of your application that may be violating OpenAI's usage policies.
 The IDs should be a string that uniquely identifies each user, with a maximum length of 64 characters. We recommend hashing their username or email address, in order to avoid sending us any identifying information. [Learn more](/docs/guides/safety-best-practices#safety-identifiers).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub safety_identifier: ::std::option::Option<
         BetaModelResponsePropertiesSafetyIdentifier,
     >,
     /**What sampling temperature to use, between 0 and 2. Higher values like 0.8 will make the output more random, while lower values like 0.2 will make it more focused and deterministic.
 We generally recommend altering this or `top_p` but not both.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub temperature: ::std::option::Option<f64>,
     /**An integer between 0 and 20 specifying the maximum number of most likely
 tokens to return at each token position, each with an associated log
 probability. In some cases, the number of returned tokens may be fewer than
 requested.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_logprobs: ::std::option::Option<i64>,
     /**An alternative to sampling with temperature, called nucleus sampling,
 where the model considers the results of the tokens with top_p probability
@@ -1608,93 +1615,101 @@ are considered.
 
 We generally recommend altering this or `temperature` but not both.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
     /**This field is being replaced by `safety_identifier` and `prompt_cache_key`. Use `prompt_cache_key` instead to maintain caching optimizations.
 A stable identifier for your end-users.
 Used to boost cache hit rates by better bucketing similar requests and  to help OpenAI detect and prevent abuse. [Learn more](/docs/guides/safety-best-practices#safety-identifiers).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BetaModelResponseProperties {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BetaModelResponseProperties;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BetaModelResponseProperties")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<BetaModelResponseProperties, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<BetaMetadata>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<
-                        BetaModelResponsePropertiesPromptCacheRetention,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<BetaModelResponsePropertiesSafetyIdentifier>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "prompt_cache_key" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_cache_retention" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "safety_identifier" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "temperature" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "top_logprobs" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "top_p" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "user" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for BetaModelResponseProperties {
+    const EXPECTING: &'static str = "struct BetaModelResponseProperties";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "prompt_cache_key" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "prompt_cache_retention" => {
+                    f2 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(BetaModelResponseProperties {
-                    metadata: f0.unwrap_or_default(),
-                    prompt_cache_key: f1.unwrap_or_default(),
-                    prompt_cache_retention: f2.unwrap_or_default(),
-                    safety_identifier: f3.unwrap_or_default(),
-                    temperature: f4.unwrap_or_default(),
-                    top_logprobs: f5.unwrap_or_default(),
-                    top_p: f6.unwrap_or_default(),
-                    user: f7.unwrap_or_default(),
-                    extra: extra,
-                })
+                "safety_identifier" => {
+                    f3 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "temperature" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "top_logprobs" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "top_p" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "user" => f7 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BetaModelResponseProperties {
+            metadata: f0.unwrap_or_default(),
+            prompt_cache_key: f1.unwrap_or_default(),
+            prompt_cache_retention: f2.unwrap_or_default(),
+            safety_identifier: f3.unwrap_or_default(),
+            temperature: f4.unwrap_or_default(),
+            top_logprobs: f5.unwrap_or_default(),
+            top_p: f6.unwrap_or_default(),
+            user: f7.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BetaModelResponseProperties {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        if !self.prompt_cache_key.is_none() {
+            map.serialize_entry("prompt_cache_key", &self.prompt_cache_key)?;
+        }
+        if !self.prompt_cache_retention.is_none() {
+            map.serialize_entry("prompt_cache_retention", &self.prompt_cache_retention)?;
+        }
+        if !self.safety_identifier.is_none() {
+            map.serialize_entry("safety_identifier", &self.safety_identifier)?;
+        }
+        if !self.temperature.is_none() {
+            map.serialize_entry("temperature", &self.temperature)?;
+        }
+        if !self.top_logprobs.is_none() {
+            map.serialize_entry("top_logprobs", &self.top_logprobs)?;
+        }
+        if !self.top_p.is_none() {
+            map.serialize_entry("top_p", &self.top_p)?;
+        }
+        if !self.user.is_none() {
+            map.serialize_entry("user", &self.user)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Deprecated. Use `prompt_cache_options.ttl` instead.
@@ -1833,7 +1848,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaModelResponsePropertiesSafetyIdentif
 }
 /**An audio output from the model.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BetaOutputAudio {
     /**Base64-encoded audio data from the model.
 */
@@ -1843,54 +1858,56 @@ pub struct BetaOutputAudio {
     pub transcript: ::std::string::String,
     /**The type of the output audio. Always `output_audio`.
 */
-    #[serde(rename = "type")]
     pub type_: BetaOutputAudioType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BetaOutputAudio {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BetaOutputAudio;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BetaOutputAudio")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<BetaOutputAudio, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<BetaOutputAudioType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "transcript" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(BetaOutputAudio {
-                    data: crate::codegen_support::required(f0, "data")?,
-                    transcript: crate::codegen_support::required(f1, "transcript")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for BetaOutputAudio {
+    const EXPECTING: &'static str = "struct BetaOutputAudio";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "transcript" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BetaOutputAudio {
+            data: crate::codegen_support::required(f0, "data")?,
+            transcript: crate::codegen_support::required(f1, "transcript")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BetaOutputAudio {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("transcript", &self.transcript)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the output audio. Always `output_audio`.
@@ -3439,7 +3456,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseInWsProgressType {
 /**Emitted when all injected input items were validated and committed to the
 active response.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BetaResponseInjectCreatedEvent {
     ///The ID of the response that accepted the input.
     pub response_id: ::std::string::String,
@@ -3448,69 +3465,64 @@ pub struct BetaResponseInjectCreatedEvent {
     /**The multiplexed WebSocket stream that emitted the event. This field is
 present only when WebSocket multiplexing is enabled separately.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stream_id: ::std::option::Option<::std::string::String>,
     ///The event discriminator. Always `response.inject.created`.
-    #[serde(rename = "type")]
     pub type_: BetaResponseInjectCreatedEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BetaResponseInjectCreatedEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BetaResponseInjectCreatedEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BetaResponseInjectCreatedEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<BetaResponseInjectCreatedEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<BetaResponseInjectCreatedEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "response_id" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "stream_id" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(BetaResponseInjectCreatedEvent {
-                    response_id: crate::codegen_support::required(f0, "response_id")?,
-                    sequence_number: crate::codegen_support::required(
-                        f1,
-                        "sequence_number",
-                    )?,
-                    stream_id: f2.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseInjectCreatedEvent {
+    const EXPECTING: &'static str = "struct BetaResponseInjectCreatedEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "response_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "stream_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BetaResponseInjectCreatedEvent {
+            response_id: crate::codegen_support::required(f0, "response_id")?,
+            sequence_number: crate::codegen_support::required(f1, "sequence_number")?,
+            stream_id: f2.unwrap_or_default(),
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BetaResponseInjectCreatedEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("response_id", &self.response_id)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        if !self.stream_id.is_none() {
+            map.serialize_entry("stream_id", &self.stream_id)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The event discriminator. Always `response.inject.created`.
@@ -3576,62 +3588,63 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseInjectCreatedEventType {
 The items are validated and committed atomically. Currently, the server
 accepts client-owned tool outputs that resume a waiting agent.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BetaResponseInjectEvent {
     ///Input items to inject into the active response.
-    #[serde(default)]
     pub input: ::std::vec::Vec<BetaInputItem>,
     ///The ID of the active response that should receive the input.
     pub response_id: ::std::string::String,
     ///The event discriminator. Always `response.inject`.
-    #[serde(rename = "type")]
     pub type_: BetaResponseInjectEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BetaResponseInjectEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BetaResponseInjectEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BetaResponseInjectEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<BetaResponseInjectEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<BetaInputItem>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<BetaResponseInjectEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "response_id" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(BetaResponseInjectEvent {
-                    input: f0.unwrap_or_default(),
-                    response_id: crate::codegen_support::required(f1, "response_id")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseInjectEvent {
+    const EXPECTING: &'static str = "struct BetaResponseInjectEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "response_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BetaResponseInjectEvent {
+            input: f0.unwrap_or_default(),
+            response_id: crate::codegen_support::required(f1, "response_id")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BetaResponseInjectEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("input", &self.input)?;
+        map.serialize_entry("response_id", &self.response_id)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The event discriminator. Always `response.inject`.
@@ -3697,11 +3710,10 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseInjectEventType {
 returns the uncommitted raw input so the client can retry it in another
 response when appropriate.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BetaResponseInjectFailedEvent {
     pub error: BetaResponseInjectFailedEventError,
     ///The raw input items that were not committed.
-    #[serde(default)]
     pub input: ::std::vec::Vec<BetaInputItem>,
     ///The ID of the response that rejected the input.
     pub response_id: ::std::string::String,
@@ -3710,127 +3722,127 @@ pub struct BetaResponseInjectFailedEvent {
     /**The multiplexed WebSocket stream that emitted the event. This field is
 present only when WebSocket multiplexing is enabled separately.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stream_id: ::std::option::Option<::std::string::String>,
     ///The event discriminator. Always `response.inject.failed`.
-    #[serde(rename = "type")]
     pub type_: BetaResponseInjectFailedEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BetaResponseInjectFailedEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BetaResponseInjectFailedEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BetaResponseInjectFailedEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<BetaResponseInjectFailedEvent, A::Error> {
-                let mut f0: ::std::option::Option<BetaResponseInjectFailedEventError> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::vec::Vec<BetaInputItem>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<BetaResponseInjectFailedEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "error" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "input" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "response_id" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "stream_id" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(BetaResponseInjectFailedEvent {
-                    error: crate::codegen_support::required(f0, "error")?,
-                    input: f1.unwrap_or_default(),
-                    response_id: crate::codegen_support::required(f2, "response_id")?,
-                    sequence_number: crate::codegen_support::required(
-                        f3,
-                        "sequence_number",
-                    )?,
-                    stream_id: f4.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseInjectFailedEvent {
+    const EXPECTING: &'static str = "struct BetaResponseInjectFailedEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "error" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "input" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "response_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "stream_id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BetaResponseInjectFailedEvent {
+            error: crate::codegen_support::required(f0, "error")?,
+            input: f1.unwrap_or_default(),
+            response_id: crate::codegen_support::required(f2, "response_id")?,
+            sequence_number: crate::codegen_support::required(f3, "sequence_number")?,
+            stream_id: f4.unwrap_or_default(),
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BetaResponseInjectFailedEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("error", &self.error)?;
+        map.serialize_entry("input", &self.input)?;
+        map.serialize_entry("response_id", &self.response_id)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        if !self.stream_id.is_none() {
+            map.serialize_entry("stream_id", &self.stream_id)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Information about why the input was not committed.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BetaResponseInjectFailedEventError {
     ///A machine-readable error code.
     pub code: BetaResponseInjectFailedEventErrorCode,
     ///A human-readable description of the error.
     pub message: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BetaResponseInjectFailedEventError {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BetaResponseInjectFailedEventError;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BetaResponseInjectFailedEventError")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<BetaResponseInjectFailedEventError, A::Error> {
-                let mut f0: ::std::option::Option<
-                    BetaResponseInjectFailedEventErrorCode,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(BetaResponseInjectFailedEventError {
-                    code: crate::codegen_support::required(f0, "code")?,
-                    message: crate::codegen_support::required(f1, "message")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for BetaResponseInjectFailedEventError {
+    const EXPECTING: &'static str = "struct BetaResponseInjectFailedEventError";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BetaResponseInjectFailedEventError {
+            code: crate::codegen_support::required(f0, "code")?,
+            message: crate::codegen_support::required(f1, "message")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BetaResponseInjectFailedEventError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("code", &self.code)?;
+        map.serialize_entry("message", &self.message)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///A machine-readable error code.
@@ -4622,172 +4634,173 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseOutputTextAnnotationWsAddedT
     }
 }
 ///`BetaResponseProperties`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BetaResponseProperties {
     /**Whether to run the model response in the background.
 [Learn more](/docs/guides/background).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub background: ::std::option::Option<bool>,
     /**The maximum number of total calls to built-in tools that can be processed in a response. This maximum number applies across all built-in tool calls, not per individual tool. Any further attempts to call a tool by the model will be ignored.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_tool_calls: ::std::option::Option<i64>,
     /**Model ID used to generate the response, like `gpt-4o` or `o3`. OpenAI
 offers a wide range of models with different capabilities, performance
 characteristics, and price points. Refer to the [model guide](/docs/models)
 to browse and compare available models.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub model: ::std::option::Option<BetaModelIdsResponses>,
     /**The unique ID of the previous response to the model. Use this to
 create multi-turn conversations. Learn more about
 [conversation state](/docs/guides/conversation-state). Cannot be used in conjunction with `conversation`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub previous_response_id: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt: ::std::option::Option<BetaPrompt>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text: ::std::option::Option<BetaResponseTextParam>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tool_choice: ::std::option::Option<BetaToolChoiceParam>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tools: ::std::option::Option<BetaToolsArray>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BetaResponseProperties {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BetaResponseProperties;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BetaResponseProperties")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<BetaResponseProperties, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<BetaModelIdsResponses>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<BetaPrompt>> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<BetaResponseTextParam>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<BetaToolChoiceParam>,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<
-                    ::std::option::Option<BetaToolsArray>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "background" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "max_tool_calls" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "model" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "previous_response_id" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "text" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "tool_choice" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tools" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseProperties {
+    const EXPECTING: &'static str = "struct BetaResponseProperties";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "background" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "max_tool_calls" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "previous_response_id" => {
+                    f3 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(BetaResponseProperties {
-                    background: f0.unwrap_or_default(),
-                    max_tool_calls: f1.unwrap_or_default(),
-                    model: f2.unwrap_or_default(),
-                    previous_response_id: f3.unwrap_or_default(),
-                    prompt: f4.unwrap_or_default(),
-                    text: f5.unwrap_or_default(),
-                    tool_choice: f6.unwrap_or_default(),
-                    tools: f7.unwrap_or_default(),
-                    extra: extra,
-                })
+                "prompt" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "tool_choice" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "tools" => f7 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BetaResponseProperties {
+            background: f0.unwrap_or_default(),
+            max_tool_calls: f1.unwrap_or_default(),
+            model: f2.unwrap_or_default(),
+            previous_response_id: f3.unwrap_or_default(),
+            prompt: f4.unwrap_or_default(),
+            text: f5.unwrap_or_default(),
+            tool_choice: f6.unwrap_or_default(),
+            tools: f7.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BetaResponseProperties {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.background.is_none() {
+            map.serialize_entry("background", &self.background)?;
+        }
+        if !self.max_tool_calls.is_none() {
+            map.serialize_entry("max_tool_calls", &self.max_tool_calls)?;
+        }
+        if !self.model.is_none() {
+            map.serialize_entry("model", &self.model)?;
+        }
+        if !self.previous_response_id.is_none() {
+            map.serialize_entry("previous_response_id", &self.previous_response_id)?;
+        }
+        if !self.prompt.is_none() {
+            map.serialize_entry("prompt", &self.prompt)?;
+        }
+        if !self.text.is_none() {
+            map.serialize_entry("text", &self.text)?;
+        }
+        if !self.tool_choice.is_none() {
+            map.serialize_entry("tool_choice", &self.tool_choice)?;
+        }
+        if !self.tools.is_none() {
+            map.serialize_entry("tools", &self.tools)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The summary part that was added.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BetaResponseReasoningSummaryPartWsAddedPart {
     ///The text of the summary part.
     pub text: ::std::string::String,
     ///The type of the summary part. Always `summary_text`.
-    #[serde(rename = "type")]
     pub type_: BetaResponseReasoningSummaryPartWsAddedPartType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BetaResponseReasoningSummaryPartWsAddedPart {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BetaResponseReasoningSummaryPartWsAddedPart;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BetaResponseReasoningSummaryPartWsAddedPart")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                BetaResponseReasoningSummaryPartWsAddedPart,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    BetaResponseReasoningSummaryPartWsAddedPartType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(BetaResponseReasoningSummaryPartWsAddedPart {
-                    text: crate::codegen_support::required(f0, "text")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for BetaResponseReasoningSummaryPartWsAddedPart {
+    const EXPECTING: &'static str = "struct BetaResponseReasoningSummaryPartWsAddedPart";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BetaResponseReasoningSummaryPartWsAddedPart {
+            text: crate::codegen_support::required(f0, "text")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BetaResponseReasoningSummaryPartWsAddedPart {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the summary part. Always `summary_text`.
@@ -4919,59 +4932,58 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseReasoningSummaryPartWsAddedT
 }
 /**The completed summary part.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BetaResponseReasoningSummaryPartWsDonePart {
     ///The text of the summary part.
     pub text: ::std::string::String,
     ///The type of the summary part. Always `summary_text`.
-    #[serde(rename = "type")]
     pub type_: BetaResponseReasoningSummaryPartWsDonePartType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BetaResponseReasoningSummaryPartWsDonePart {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BetaResponseReasoningSummaryPartWsDonePart;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BetaResponseReasoningSummaryPartWsDonePart")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                BetaResponseReasoningSummaryPartWsDonePart,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    BetaResponseReasoningSummaryPartWsDonePartType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(BetaResponseReasoningSummaryPartWsDonePart {
-                    text: crate::codegen_support::required(f0, "text")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for BetaResponseReasoningSummaryPartWsDonePart {
+    const EXPECTING: &'static str = "struct BetaResponseReasoningSummaryPartWsDonePart";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BetaResponseReasoningSummaryPartWsDonePart {
+            text: crate::codegen_support::required(f0, "text")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BetaResponseReasoningSummaryPartWsDonePart {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the summary part. Always `summary_text`.
@@ -6281,86 +6293,91 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseWsCreatedType {
     }
 }
 ///Emitted when an error occurs while processing a Responses WebSocket request.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BetaResponseWsError {
     ///The agent that owns this multi-agent streaming event.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub agent: ::std::option::Option<BetaAgentTag>,
     ///Details about the error.
     pub error: BetaErrorPayload,
     ///The sequence number of an error emitted by the response stream.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub sequence_number: ::std::option::Option<i64>,
     ///The HTTP status code associated with a WebSocket protocol error.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status: ::std::option::Option<i64>,
     /**The WebSocket lane that emitted this event. This field is present when the
 originating `response.create` event supplied a `stream_id`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stream_id: ::std::option::Option<::std::string::String>,
     ///The type of the event. Always `error`.
-    #[serde(rename = "type")]
     pub type_: BetaResponseWsErrorType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BetaResponseWsError {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BetaResponseWsError;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BetaResponseWsError")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<BetaResponseWsError, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<BetaErrorPayload> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<BetaResponseWsErrorType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "error" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "sequence_number" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "status" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "stream_id" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(BetaResponseWsError {
-                    agent: f0.unwrap_or_default(),
-                    error: crate::codegen_support::required(f1, "error")?,
-                    sequence_number: f2.unwrap_or_default(),
-                    status: f3.unwrap_or_default(),
-                    stream_id: f4.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseWsError {
+    const EXPECTING: &'static str = "struct BetaResponseWsError";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "error" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "stream_id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BetaResponseWsError {
+            agent: f0.unwrap_or_default(),
+            error: crate::codegen_support::required(f1, "error")?,
+            sequence_number: f2.unwrap_or_default(),
+            status: f3.unwrap_or_default(),
+            stream_id: f4.unwrap_or_default(),
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BetaResponseWsError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.agent.is_none() {
+            map.serialize_entry("agent", &self.agent)?;
+        }
+        map.serialize_entry("error", &self.error)?;
+        if !self.sequence_number.is_none() {
+            map.serialize_entry("sequence_number", &self.sequence_number)?;
+        }
+        if !self.status.is_none() {
+            map.serialize_entry("status", &self.status)?;
+        }
+        if !self.stream_id.is_none() {
+            map.serialize_entry("stream_id", &self.stream_id)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the event. Always `error`.
@@ -6670,20 +6687,17 @@ Notes:
 - `background` is not supported over WebSocket.
 - `stream_id` is WebSocket-only and is not part of `POST /v1/responses`.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BetaResponsesClientEventResponseCreate {
     /**Whether to run the model response in the background.
 [Learn more](/docs/guides/background).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub background: ::std::option::Option<bool>,
     /**Context management configuration for this request.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub context_management: ::std::option::Option<
         ::std::vec::Vec<BetaContextManagementParam>,
     >,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub conversation: ::std::option::Option<BetaConversationParam>,
     /**Specify additional output data to include in the model response. Currently supported values are:
 - `web_search_call.action.sources`: Include the sources of the web search tool call.
@@ -6693,9 +6707,7 @@ pub struct BetaResponsesClientEventResponseCreate {
 - `message.input_image.image_url`: Include image urls from the input message.
 - `message.output_text.logprobs`: Include logprobs with assistant messages.
 - `reasoning.encrypted_content`: Includes an encrypted version of reasoning tokens in reasoning item outputs. This enables reasoning items to be used in multi-turn conversations when using the Responses API statelessly (like when the `store` parameter is set to `false`, or when an organization is enrolled in the zero data retention program).*/
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub include: ::std::option::Option<::std::vec::Vec<BetaIncludeEnum>>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub input: ::std::option::Option<BetaInputParam>,
     /**A system (or developer) message inserted into the model's context.
 
@@ -6703,49 +6715,37 @@ When using along with `previous_response_id`, the instructions from a previous
 response will not be carried over to the next response. This makes it simple
 to swap out system (or developer) messages in new responses.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub instructions: ::std::option::Option<::std::string::String>,
     /**An upper bound for the number of tokens that can be generated for a response, including visible output tokens and [reasoning tokens](/docs/guides/reasoning).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_output_tokens: ::std::option::Option<i64>,
     /**The maximum number of total calls to built-in tools that can be processed in a response. This maximum number applies across all built-in tool calls, not per individual tool. Any further attempts to call a tool by the model will be ignored.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_tool_calls: ::std::option::Option<i64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<BetaMetadata>,
     /**Model ID used to generate the response, like `gpt-4o` or `o3`. OpenAI
 offers a wide range of models with different capabilities, performance
 characteristics, and price points. Refer to the [model guide](/docs/models)
 to browse and compare available models.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub model: ::std::option::Option<BetaModelIdsResponses>,
     /**Configuration for running moderation on the input and output of this response.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub moderation: ::std::option::Option<BetaModerationParam>,
     ///Configuration for server-hosted multi-agent execution.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub multi_agent: ::std::option::Option<BetaMultiAgentParam>,
     /**Whether to allow the model to run tool calls in parallel.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub parallel_tool_calls: ::std::option::Option<bool>,
     /**The unique ID of the previous response to the model. Use this to
 create multi-turn conversations. Learn more about
 [conversation state](/docs/guides/conversation-state). Cannot be used in conjunction with `conversation`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub previous_response_id: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt: ::std::option::Option<BetaPrompt>,
     /**Used by OpenAI to cache responses for similar requests to optimize your cache hit rates. Replaces the `user` field. [Learn more](/docs/guides/prompt-caching).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_key: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_options: ::std::option::Option<BetaPromptCacheOptionsParam>,
     /**Deprecated. Use `prompt_cache_options.ttl` instead.
 
@@ -6759,32 +6759,26 @@ For older models that support both `in_memory` and `24h`, the default depends on
   - Organizations without ZDR enabled default to `24h`.
   - Organizations with ZDR enabled default to `in_memory` when `prompt_cache_retention` is not specified.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_retention: ::std::option::Option<
         BetaResponsesClientEventResponseCreatePromptCacheRetention,
     >,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reasoning: ::std::option::Option<BetaReasoning>,
     /**A stable identifier used to help detect users of your application that may be violating OpenAI's usage policies.
 The IDs should be a string that uniquely identifies each user, with a maximum length of 64 characters. We recommend hashing their username or email address, in order to avoid sending us any identifying information. [Learn more](/docs/guides/safety-best-practices#safety-identifiers).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub safety_identifier: ::std::option::Option<
         BetaResponsesClientEventResponseCreateSafetyIdentifier,
     >,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub service_tier: ::std::option::Option<BetaServiceTierResponses>,
     /**Whether to store the generated model response for later retrieval via
 API.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub store: ::std::option::Option<bool>,
     /**If set to true, the model response data will be streamed to the client
 as it is generated using [server-sent events](https://developer.mozilla.org/en-US/docs/Web/API/Server-sent_events/Using_server-sent_events#Event_stream_format).
 See the [Streaming section below](/docs/api-reference/responses-streaming)
 for more information.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stream: ::std::option::Option<bool>,
     /**The WebSocket lane for this response. Requests with the same
 `stream_id` are processed FIFO, and events for the response echo the
@@ -6794,22 +6788,15 @@ same `stream_id`.
 conversation lineage, so a new lane can fork from a response created
 on another lane.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stream_id: ::std::option::Option<BetaResponsesClientEventResponseCreateStreamId>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stream_options: ::std::option::Option<BetaResponseStreamOptions>,
     /**What sampling temperature to use, between 0 and 2. Higher values like 0.8 will make the output more random, while lower values like 0.2 will make it more focused and deterministic.
 We generally recommend altering this or `top_p` but not both.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub temperature: ::std::option::Option<f64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text: ::std::option::Option<BetaResponseTextParam>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tool_choice: ::std::option::Option<BetaToolChoiceParam>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tools: ::std::option::Option<BetaToolsArray>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_logprobs: ::std::option::Option<i64>,
     /**An alternative to sampling with temperature, called nucleus sampling,
 where the model considers the results of the tokens with top_p probability
@@ -6818,7 +6805,6 @@ are considered.
 
 We generally recommend altering this or `temperature` but not both.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
     /**The truncation strategy to use for the model response.
 - `auto`: If the input to this Response exceeds
@@ -6827,256 +6813,273 @@ We generally recommend altering this or `temperature` but not both.
 - `disabled` (default): If the input size will exceed the context window
   size for a model, the request will fail with a 400 error.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub truncation: ::std::option::Option<
         BetaResponsesClientEventResponseCreateTruncation,
     >,
     /**The type of the client event. Always `response.create`.
 */
-    #[serde(rename = "type")]
     pub type_: BetaResponsesClientEventResponseCreateType,
     /**This field is being replaced by `safety_identifier` and `prompt_cache_key`. Use `prompt_cache_key` instead to maintain caching optimizations.
 A stable identifier for your end-users.
 Used to boost cache hit rates by better bucketing similar requests and  to help OpenAI detect and prevent abuse. [Learn more](/docs/guides/safety-best-practices#safety-identifiers).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BetaResponsesClientEventResponseCreate {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BetaResponsesClientEventResponseCreate;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BetaResponsesClientEventResponseCreate")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                BetaResponsesClientEventResponseCreate,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<BetaContextManagementParam>>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<BetaConversationParam>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<BetaIncludeEnum>>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<BetaInputParam>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<::std::option::Option<BetaMetadata>> = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<
-                    ::std::option::Option<BetaModelIdsResponses>,
-                > = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<
-                    ::std::option::Option<BetaModerationParam>,
-                > = ::std::option::Option::None;
-                let mut f11: ::std::option::Option<
-                    ::std::option::Option<BetaMultiAgentParam>,
-                > = ::std::option::Option::None;
-                let mut f12: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f13: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f14: ::std::option::Option<::std::option::Option<BetaPrompt>> = ::std::option::Option::None;
-                let mut f15: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f16: ::std::option::Option<
-                    ::std::option::Option<BetaPromptCacheOptionsParam>,
-                > = ::std::option::Option::None;
-                let mut f17: ::std::option::Option<
-                    ::std::option::Option<
-                        BetaResponsesClientEventResponseCreatePromptCacheRetention,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f18: ::std::option::Option<
-                    ::std::option::Option<BetaReasoning>,
-                > = ::std::option::Option::None;
-                let mut f19: ::std::option::Option<
-                    ::std::option::Option<
-                        BetaResponsesClientEventResponseCreateSafetyIdentifier,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f20: ::std::option::Option<
-                    ::std::option::Option<BetaServiceTierResponses>,
-                > = ::std::option::Option::None;
-                let mut f21: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f22: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f23: ::std::option::Option<
-                    ::std::option::Option<BetaResponsesClientEventResponseCreateStreamId>,
-                > = ::std::option::Option::None;
-                let mut f24: ::std::option::Option<
-                    ::std::option::Option<BetaResponseStreamOptions>,
-                > = ::std::option::Option::None;
-                let mut f25: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f26: ::std::option::Option<
-                    ::std::option::Option<BetaResponseTextParam>,
-                > = ::std::option::Option::None;
-                let mut f27: ::std::option::Option<
-                    ::std::option::Option<BetaToolChoiceParam>,
-                > = ::std::option::Option::None;
-                let mut f28: ::std::option::Option<
-                    ::std::option::Option<BetaToolsArray>,
-                > = ::std::option::Option::None;
-                let mut f29: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f30: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f31: ::std::option::Option<
-                    ::std::option::Option<
-                        BetaResponsesClientEventResponseCreateTruncation,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f32: ::std::option::Option<
-                    BetaResponsesClientEventResponseCreateType,
-                > = ::std::option::Option::None;
-                let mut f33: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "background" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "context_management" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "conversation" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "include" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "input" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "instructions" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "max_output_tokens" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "max_tool_calls" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "metadata" => f8 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f9 = ::std::option::Option::Some(map.next_value()?),
-                        "moderation" => {
-                            f10 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "multi_agent" => {
-                            f11 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "parallel_tool_calls" => {
-                            f12 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "previous_response_id" => {
-                            f13 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt" => f14 = ::std::option::Option::Some(map.next_value()?),
-                        "prompt_cache_key" => {
-                            f15 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_cache_options" => {
-                            f16 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_cache_retention" => {
-                            f17 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "reasoning" => {
-                            f18 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "safety_identifier" => {
-                            f19 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "service_tier" => {
-                            f20 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "store" => f21 = ::std::option::Option::Some(map.next_value()?),
-                        "stream" => f22 = ::std::option::Option::Some(map.next_value()?),
-                        "stream_id" => {
-                            f23 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "stream_options" => {
-                            f24 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "temperature" => {
-                            f25 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "text" => f26 = ::std::option::Option::Some(map.next_value()?),
-                        "tool_choice" => {
-                            f27 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tools" => f28 = ::std::option::Option::Some(map.next_value()?),
-                        "top_logprobs" => {
-                            f29 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "top_p" => f30 = ::std::option::Option::Some(map.next_value()?),
-                        "truncation" => {
-                            f31 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f32 = ::std::option::Option::Some(map.next_value()?),
-                        "user" => f33 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for BetaResponsesClientEventResponseCreate {
+    const EXPECTING: &'static str = "struct BetaResponsesClientEventResponseCreate";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut f11 = ::std::option::Option::None;
+        let mut f12 = ::std::option::Option::None;
+        let mut f13 = ::std::option::Option::None;
+        let mut f14 = ::std::option::Option::None;
+        let mut f15 = ::std::option::Option::None;
+        let mut f16 = ::std::option::Option::None;
+        let mut f17 = ::std::option::Option::None;
+        let mut f18 = ::std::option::Option::None;
+        let mut f19 = ::std::option::Option::None;
+        let mut f20 = ::std::option::Option::None;
+        let mut f21 = ::std::option::Option::None;
+        let mut f22 = ::std::option::Option::None;
+        let mut f23 = ::std::option::Option::None;
+        let mut f24 = ::std::option::Option::None;
+        let mut f25 = ::std::option::Option::None;
+        let mut f26 = ::std::option::Option::None;
+        let mut f27 = ::std::option::Option::None;
+        let mut f28 = ::std::option::Option::None;
+        let mut f29 = ::std::option::Option::None;
+        let mut f30 = ::std::option::Option::None;
+        let mut f31 = ::std::option::Option::None;
+        let mut f32 = ::std::option::Option::None;
+        let mut f33 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "background" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "context_management" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(BetaResponsesClientEventResponseCreate {
-                    background: f0.unwrap_or_default(),
-                    context_management: f1.unwrap_or_default(),
-                    conversation: f2.unwrap_or_default(),
-                    include: f3.unwrap_or_default(),
-                    input: f4.unwrap_or_default(),
-                    instructions: f5.unwrap_or_default(),
-                    max_output_tokens: f6.unwrap_or_default(),
-                    max_tool_calls: f7.unwrap_or_default(),
-                    metadata: f8.unwrap_or_default(),
-                    model: f9.unwrap_or_default(),
-                    moderation: f10.unwrap_or_default(),
-                    multi_agent: f11.unwrap_or_default(),
-                    parallel_tool_calls: f12.unwrap_or_default(),
-                    previous_response_id: f13.unwrap_or_default(),
-                    prompt: f14.unwrap_or_default(),
-                    prompt_cache_key: f15.unwrap_or_default(),
-                    prompt_cache_options: f16.unwrap_or_default(),
-                    prompt_cache_retention: f17.unwrap_or_default(),
-                    reasoning: f18.unwrap_or_default(),
-                    safety_identifier: f19.unwrap_or_default(),
-                    service_tier: f20.unwrap_or_default(),
-                    store: f21.unwrap_or_default(),
-                    stream: f22.unwrap_or_default(),
-                    stream_id: f23.unwrap_or_default(),
-                    stream_options: f24.unwrap_or_default(),
-                    temperature: f25.unwrap_or_default(),
-                    text: f26.unwrap_or_default(),
-                    tool_choice: f27.unwrap_or_default(),
-                    tools: f28.unwrap_or_default(),
-                    top_logprobs: f29.unwrap_or_default(),
-                    top_p: f30.unwrap_or_default(),
-                    truncation: f31.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f32, "type")?,
-                    user: f33.unwrap_or_default(),
-                    extra: extra,
-                })
+                "conversation" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "include" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "input" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "instructions" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "max_output_tokens" => {
+                    f6 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "max_tool_calls" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "moderation" => f10 = ::std::option::Option::Some(map.next_value()?),
+                "multi_agent" => f11 = ::std::option::Option::Some(map.next_value()?),
+                "parallel_tool_calls" => {
+                    f12 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "previous_response_id" => {
+                    f13 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "prompt" => f14 = ::std::option::Option::Some(map.next_value()?),
+                "prompt_cache_key" => {
+                    f15 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "prompt_cache_options" => {
+                    f16 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "prompt_cache_retention" => {
+                    f17 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "reasoning" => f18 = ::std::option::Option::Some(map.next_value()?),
+                "safety_identifier" => {
+                    f19 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "service_tier" => f20 = ::std::option::Option::Some(map.next_value()?),
+                "store" => f21 = ::std::option::Option::Some(map.next_value()?),
+                "stream" => f22 = ::std::option::Option::Some(map.next_value()?),
+                "stream_id" => f23 = ::std::option::Option::Some(map.next_value()?),
+                "stream_options" => f24 = ::std::option::Option::Some(map.next_value()?),
+                "temperature" => f25 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f26 = ::std::option::Option::Some(map.next_value()?),
+                "tool_choice" => f27 = ::std::option::Option::Some(map.next_value()?),
+                "tools" => f28 = ::std::option::Option::Some(map.next_value()?),
+                "top_logprobs" => f29 = ::std::option::Option::Some(map.next_value()?),
+                "top_p" => f30 = ::std::option::Option::Some(map.next_value()?),
+                "truncation" => f31 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f32 = ::std::option::Option::Some(map.next_value()?),
+                "user" => f33 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BetaResponsesClientEventResponseCreate {
+            background: f0.unwrap_or_default(),
+            context_management: f1.unwrap_or_default(),
+            conversation: f2.unwrap_or_default(),
+            include: f3.unwrap_or_default(),
+            input: f4.unwrap_or_default(),
+            instructions: f5.unwrap_or_default(),
+            max_output_tokens: f6.unwrap_or_default(),
+            max_tool_calls: f7.unwrap_or_default(),
+            metadata: f8.unwrap_or_default(),
+            model: f9.unwrap_or_default(),
+            moderation: f10.unwrap_or_default(),
+            multi_agent: f11.unwrap_or_default(),
+            parallel_tool_calls: f12.unwrap_or_default(),
+            previous_response_id: f13.unwrap_or_default(),
+            prompt: f14.unwrap_or_default(),
+            prompt_cache_key: f15.unwrap_or_default(),
+            prompt_cache_options: f16.unwrap_or_default(),
+            prompt_cache_retention: f17.unwrap_or_default(),
+            reasoning: f18.unwrap_or_default(),
+            safety_identifier: f19.unwrap_or_default(),
+            service_tier: f20.unwrap_or_default(),
+            store: f21.unwrap_or_default(),
+            stream: f22.unwrap_or_default(),
+            stream_id: f23.unwrap_or_default(),
+            stream_options: f24.unwrap_or_default(),
+            temperature: f25.unwrap_or_default(),
+            text: f26.unwrap_or_default(),
+            tool_choice: f27.unwrap_or_default(),
+            tools: f28.unwrap_or_default(),
+            top_logprobs: f29.unwrap_or_default(),
+            top_p: f30.unwrap_or_default(),
+            truncation: f31.unwrap_or_default(),
+            type_: crate::codegen_support::required(f32, "type")?,
+            user: f33.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BetaResponsesClientEventResponseCreate {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.background.is_none() {
+            map.serialize_entry("background", &self.background)?;
+        }
+        if !self.context_management.is_none() {
+            map.serialize_entry("context_management", &self.context_management)?;
+        }
+        if !self.conversation.is_none() {
+            map.serialize_entry("conversation", &self.conversation)?;
+        }
+        if !self.include.is_none() {
+            map.serialize_entry("include", &self.include)?;
+        }
+        if !self.input.is_none() {
+            map.serialize_entry("input", &self.input)?;
+        }
+        if !self.instructions.is_none() {
+            map.serialize_entry("instructions", &self.instructions)?;
+        }
+        if !self.max_output_tokens.is_none() {
+            map.serialize_entry("max_output_tokens", &self.max_output_tokens)?;
+        }
+        if !self.max_tool_calls.is_none() {
+            map.serialize_entry("max_tool_calls", &self.max_tool_calls)?;
+        }
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        if !self.model.is_none() {
+            map.serialize_entry("model", &self.model)?;
+        }
+        if !self.moderation.is_none() {
+            map.serialize_entry("moderation", &self.moderation)?;
+        }
+        if !self.multi_agent.is_none() {
+            map.serialize_entry("multi_agent", &self.multi_agent)?;
+        }
+        if !self.parallel_tool_calls.is_none() {
+            map.serialize_entry("parallel_tool_calls", &self.parallel_tool_calls)?;
+        }
+        if !self.previous_response_id.is_none() {
+            map.serialize_entry("previous_response_id", &self.previous_response_id)?;
+        }
+        if !self.prompt.is_none() {
+            map.serialize_entry("prompt", &self.prompt)?;
+        }
+        if !self.prompt_cache_key.is_none() {
+            map.serialize_entry("prompt_cache_key", &self.prompt_cache_key)?;
+        }
+        if !self.prompt_cache_options.is_none() {
+            map.serialize_entry("prompt_cache_options", &self.prompt_cache_options)?;
+        }
+        if !self.prompt_cache_retention.is_none() {
+            map.serialize_entry("prompt_cache_retention", &self.prompt_cache_retention)?;
+        }
+        if !self.reasoning.is_none() {
+            map.serialize_entry("reasoning", &self.reasoning)?;
+        }
+        if !self.safety_identifier.is_none() {
+            map.serialize_entry("safety_identifier", &self.safety_identifier)?;
+        }
+        if !self.service_tier.is_none() {
+            map.serialize_entry("service_tier", &self.service_tier)?;
+        }
+        if !self.store.is_none() {
+            map.serialize_entry("store", &self.store)?;
+        }
+        if !self.stream.is_none() {
+            map.serialize_entry("stream", &self.stream)?;
+        }
+        if !self.stream_id.is_none() {
+            map.serialize_entry("stream_id", &self.stream_id)?;
+        }
+        if !self.stream_options.is_none() {
+            map.serialize_entry("stream_options", &self.stream_options)?;
+        }
+        if !self.temperature.is_none() {
+            map.serialize_entry("temperature", &self.temperature)?;
+        }
+        if !self.text.is_none() {
+            map.serialize_entry("text", &self.text)?;
+        }
+        if !self.tool_choice.is_none() {
+            map.serialize_entry("tool_choice", &self.tool_choice)?;
+        }
+        if !self.tools.is_none() {
+            map.serialize_entry("tools", &self.tools)?;
+        }
+        if !self.top_logprobs.is_none() {
+            map.serialize_entry("top_logprobs", &self.top_logprobs)?;
+        }
+        if !self.top_p.is_none() {
+            map.serialize_entry("top_p", &self.top_p)?;
+        }
+        if !self.truncation.is_none() {
+            map.serialize_entry("truncation", &self.truncation)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        if !self.user.is_none() {
+            map.serialize_entry("user", &self.user)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Deprecated. Use `prompt_cache_options.ttl` instead.
@@ -11422,59 +11425,58 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponsesWebSocketStreamEventVariant
 }
 /**The summary part that was added.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BetaResponsesWebSocketStreamEventVariant28Part {
     ///The text of the summary part.
     pub text: ::std::string::String,
     ///The type of the summary part. Always `summary_text`.
-    #[serde(rename = "type")]
     pub type_: BetaResponsesWebSocketStreamEventVariant28PartType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BetaResponsesWebSocketStreamEventVariant28Part {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BetaResponsesWebSocketStreamEventVariant28Part;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BetaResponsesWebSocketStreamEventVariant28Part")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                BetaResponsesWebSocketStreamEventVariant28Part,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    BetaResponsesWebSocketStreamEventVariant28PartType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(BetaResponsesWebSocketStreamEventVariant28Part {
-                    text: crate::codegen_support::required(f0, "text")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for BetaResponsesWebSocketStreamEventVariant28Part {
+    const EXPECTING: &'static str = "struct BetaResponsesWebSocketStreamEventVariant28Part";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BetaResponsesWebSocketStreamEventVariant28Part {
+            text: crate::codegen_support::required(f0, "text")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BetaResponsesWebSocketStreamEventVariant28Part {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the summary part. Always `summary_text`.
@@ -11607,59 +11609,58 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponsesWebSocketStreamEventVariant
 }
 /**The completed summary part.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BetaResponsesWebSocketStreamEventVariant29Part {
     ///The text of the summary part.
     pub text: ::std::string::String,
     ///The type of the summary part. Always `summary_text`.
-    #[serde(rename = "type")]
     pub type_: BetaResponsesWebSocketStreamEventVariant29PartType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for BetaResponsesWebSocketStreamEventVariant29Part {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = BetaResponsesWebSocketStreamEventVariant29Part;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BetaResponsesWebSocketStreamEventVariant29Part")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                BetaResponsesWebSocketStreamEventVariant29Part,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    BetaResponsesWebSocketStreamEventVariant29PartType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(BetaResponsesWebSocketStreamEventVariant29Part {
-                    text: crate::codegen_support::required(f0, "text")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for BetaResponsesWebSocketStreamEventVariant29Part {
+    const EXPECTING: &'static str = "struct BetaResponsesWebSocketStreamEventVariant29Part";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(BetaResponsesWebSocketStreamEventVariant29Part {
+            text: crate::codegen_support::required(f0, "text")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for BetaResponsesWebSocketStreamEventVariant29Part {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the summary part. Always `summary_text`.
@@ -14239,61 +14240,61 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionRole {
 }
 /**The output of a code interpreter tool call that is a file.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CodeInterpreterFileOutput {
-    #[serde(default)]
     pub files: ::std::vec::Vec<CodeInterpreterFileOutputFilesItem>,
     /**The type of the code interpreter file output. Always `files`.
 */
-    #[serde(rename = "type")]
     pub type_: CodeInterpreterFileOutputType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CodeInterpreterFileOutput {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CodeInterpreterFileOutput;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CodeInterpreterFileOutput")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CodeInterpreterFileOutput, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<CodeInterpreterFileOutputFilesItem>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<CodeInterpreterFileOutputType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "files" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CodeInterpreterFileOutput {
-                    files: f0.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CodeInterpreterFileOutput {
+    const EXPECTING: &'static str = "struct CodeInterpreterFileOutput";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "files" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CodeInterpreterFileOutput {
+            files: f0.unwrap_or_default(),
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CodeInterpreterFileOutput {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("files", &self.files)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CodeInterpreterFileOutputFilesItem`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CodeInterpreterFileOutputFilesItem {
     /**The ID of the file.
 */
@@ -14302,48 +14303,51 @@ pub struct CodeInterpreterFileOutputFilesItem {
 */
     pub mime_type: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CodeInterpreterFileOutputFilesItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CodeInterpreterFileOutputFilesItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CodeInterpreterFileOutputFilesItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CodeInterpreterFileOutputFilesItem, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "mime_type" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CodeInterpreterFileOutputFilesItem {
-                    file_id: crate::codegen_support::required(f0, "file_id")?,
-                    mime_type: crate::codegen_support::required(f1, "mime_type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CodeInterpreterFileOutputFilesItem {
+    const EXPECTING: &'static str = "struct CodeInterpreterFileOutputFilesItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "mime_type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CodeInterpreterFileOutputFilesItem {
+            file_id: crate::codegen_support::required(f0, "file_id")?,
+            mime_type: crate::codegen_support::required(f1, "mime_type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CodeInterpreterFileOutputFilesItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("file_id", &self.file_id)?;
+        map.serialize_entry("mime_type", &self.mime_type)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the code interpreter file output. Always `files`.
@@ -14408,56 +14412,59 @@ impl<'de> ::serde::Deserialize<'de> for CodeInterpreterFileOutputType {
 }
 /**The output of a code interpreter tool call that is text.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CodeInterpreterTextOutput {
     /**The logs of the code interpreter tool call.
 */
     pub logs: ::std::string::String,
     /**The type of the code interpreter text output. Always `logs`.
 */
-    #[serde(rename = "type")]
     pub type_: CodeInterpreterTextOutputType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CodeInterpreterTextOutput {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CodeInterpreterTextOutput;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CodeInterpreterTextOutput")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CodeInterpreterTextOutput, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<CodeInterpreterTextOutputType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "logs" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CodeInterpreterTextOutput {
-                    logs: crate::codegen_support::required(f0, "logs")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CodeInterpreterTextOutput {
+    const EXPECTING: &'static str = "struct CodeInterpreterTextOutput";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "logs" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CodeInterpreterTextOutput {
+            logs: crate::codegen_support::required(f0, "logs")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CodeInterpreterTextOutput {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("logs", &self.logs)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the code interpreter text output. Always `logs`.
@@ -14591,91 +14598,98 @@ impl<'de> ::serde::Deserialize<'de> for ComputerCallOutputStatus {
 }
 /**The output of a computer tool call.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ComputerToolCallOutput {
     /**The safety checks reported by the API that have been acknowledged by the
 developer.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub acknowledged_safety_checks: ::std::vec::Vec<ComputerCallSafetyCheckParam>,
     /**The ID of the computer tool call that produced the output.
 */
     pub call_id: ::std::string::String,
     /**The ID of the computer tool call output.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
     pub output: ComputerScreenshotImage,
     /**The status of the message input. One of `in_progress`, `completed`, or
 `incomplete`. Populated when input items are returned via API.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status: ::std::option::Option<ComputerToolCallOutputStatus>,
     /**The type of the computer tool call output. Always `computer_call_output`.
 */
-    #[serde(rename = "type")]
     pub type_: ComputerToolCallOutputType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ComputerToolCallOutput {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ComputerToolCallOutput;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ComputerToolCallOutput")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ComputerToolCallOutput, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<ComputerCallSafetyCheckParam>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<ComputerScreenshotImage> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<ComputerToolCallOutputStatus>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<ComputerToolCallOutputType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "acknowledged_safety_checks" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "output" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ComputerToolCallOutput {
+    const EXPECTING: &'static str = "struct ComputerToolCallOutput";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "acknowledged_safety_checks" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ComputerToolCallOutput {
-                    acknowledged_safety_checks: f0.unwrap_or_default(),
-                    call_id: crate::codegen_support::required(f1, "call_id")?,
-                    id: f2.unwrap_or_default(),
-                    output: crate::codegen_support::required(f3, "output")?,
-                    status: f4.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ComputerToolCallOutput {
+            acknowledged_safety_checks: f0.unwrap_or_default(),
+            call_id: crate::codegen_support::required(f1, "call_id")?,
+            id: f2.unwrap_or_default(),
+            output: crate::codegen_support::required(f3, "output")?,
+            status: f4.unwrap_or_default(),
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ComputerToolCallOutput {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.acknowledged_safety_checks.is_empty() {
+            map.serialize_entry(
+                "acknowledged_safety_checks",
+                &self.acknowledged_safety_checks,
+            )?;
+        }
+        map.serialize_entry("call_id", &self.call_id)?;
+        if !self.id.is_none() {
+            map.serialize_entry("id", &self.id)?;
+        }
+        map.serialize_entry("output", &self.output)?;
+        if !self.status.is_none() {
+            map.serialize_entry("status", &self.status)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The status of the message input. One of `in_progress`, `completed`, or
@@ -14810,7 +14824,7 @@ impl<'de> ::serde::Deserialize<'de> for ComputerToolCallOutputType {
     }
 }
 ///`ContainerFileCitationParam`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContainerFileCitationParam {
     ///The ID of the container.
     pub container_id: ::std::string::String,
@@ -14823,67 +14837,68 @@ pub struct ContainerFileCitationParam {
     ///The index of the first character of the citation in the message.
     pub start_index: u64,
     ///The citation type. Always `container_file_citation`.
-    #[serde(rename = "type")]
     pub type_: ContainerFileCitationParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ContainerFileCitationParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ContainerFileCitationParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ContainerFileCitationParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ContainerFileCitationParam, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<u64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<u64> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<ContainerFileCitationParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "container_id" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "end_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "filename" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "start_index" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ContainerFileCitationParam {
-                    container_id: crate::codegen_support::required(f0, "container_id")?,
-                    end_index: crate::codegen_support::required(f1, "end_index")?,
-                    file_id: crate::codegen_support::required(f2, "file_id")?,
-                    filename: crate::codegen_support::required(f3, "filename")?,
-                    start_index: crate::codegen_support::required(f4, "start_index")?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ContainerFileCitationParam {
+    const EXPECTING: &'static str = "struct ContainerFileCitationParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "container_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "end_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "filename" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "start_index" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ContainerFileCitationParam {
+            container_id: crate::codegen_support::required(f0, "container_id")?,
+            end_index: crate::codegen_support::required(f1, "end_index")?,
+            file_id: crate::codegen_support::required(f2, "file_id")?,
+            filename: crate::codegen_support::required(f3, "filename")?,
+            start_index: crate::codegen_support::required(f4, "start_index")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ContainerFileCitationParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("container_id", &self.container_id)?;
+        map.serialize_entry("end_index", &self.end_index)?;
+        map.serialize_entry("file_id", &self.file_id)?;
+        map.serialize_entry("filename", &self.filename)?;
+        map.serialize_entry("start_index", &self.start_index)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The citation type. Always `container_file_citation`.
@@ -14966,15 +14981,12 @@ impl ::std::convert::From<OutputContent> for Content {
     }
 }
 ///`CreateModelResponseProperties`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateModelResponseProperties {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
     /**Used by OpenAI to cache responses for similar requests to optimize your cache hit rates. Replaces the `user` field. [Learn more](/docs/guides/prompt-caching).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_key: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_options: ::std::option::Option<PromptCacheOptionsParam>,
     /**Deprecated. Use `prompt_cache_options.ttl` instead.
 
@@ -14988,23 +15000,19 @@ For older models that support both `in_memory` and `24h`, the default depends on
   - Organizations without ZDR enabled default to `24h`.
   - Organizations with ZDR enabled default to `in_memory` when `prompt_cache_retention` is not specified.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_retention: ::std::option::Option<
         CreateModelResponsePropertiesPromptCacheRetention,
     >,
     /**A stable identifier used to help detect users of your application that may be violating OpenAI's usage policies.
 The IDs should be a string that uniquely identifies each user, with a maximum length of 64 characters. We recommend hashing their username or email address, in order to avoid sending us any identifying information. [Learn more](/docs/guides/safety-best-practices#safety-identifiers).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub safety_identifier: ::std::option::Option<
         CreateModelResponsePropertiesSafetyIdentifier,
     >,
     /**What sampling temperature to use, between 0 and 2. Higher values like 0.8 will make the output more random, while lower values like 0.2 will make it more focused and deterministic.
 We generally recommend altering this or `top_p` but not both.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub temperature: ::std::option::Option<f64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_logprobs: ::std::option::Option<i64>,
     /**An alternative to sampling with temperature, called nucleus sampling,
 where the model considers the results of the tokens with top_p probability
@@ -15013,100 +15021,109 @@ are considered.
 
 We generally recommend altering this or `temperature` but not both.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
     /**This field is being replaced by `safety_identifier` and `prompt_cache_key`. Use `prompt_cache_key` instead to maintain caching optimizations.
 A stable identifier for your end-users.
 Used to boost cache hit rates by better bucketing similar requests and  to help OpenAI detect and prevent abuse. [Learn more](/docs/guides/safety-best-practices#safety-identifiers).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateModelResponseProperties {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateModelResponseProperties;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateModelResponseProperties")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateModelResponseProperties, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<PromptCacheOptionsParam>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<
-                        CreateModelResponsePropertiesPromptCacheRetention,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<CreateModelResponsePropertiesSafetyIdentifier>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "prompt_cache_key" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_cache_options" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_cache_retention" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "safety_identifier" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "temperature" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "top_logprobs" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "top_p" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        "user" => f8 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateModelResponseProperties {
+    const EXPECTING: &'static str = "struct CreateModelResponseProperties";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "prompt_cache_key" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "prompt_cache_options" => {
+                    f2 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CreateModelResponseProperties {
-                    metadata: f0.unwrap_or_default(),
-                    prompt_cache_key: f1.unwrap_or_default(),
-                    prompt_cache_options: f2.unwrap_or_default(),
-                    prompt_cache_retention: f3.unwrap_or_default(),
-                    safety_identifier: f4.unwrap_or_default(),
-                    temperature: f5.unwrap_or_default(),
-                    top_logprobs: f6.unwrap_or_default(),
-                    top_p: f7.unwrap_or_default(),
-                    user: f8.unwrap_or_default(),
-                    extra: extra,
-                })
+                "prompt_cache_retention" => {
+                    f3 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "safety_identifier" => {
+                    f4 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "temperature" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "top_logprobs" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "top_p" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "user" => f8 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateModelResponseProperties {
+            metadata: f0.unwrap_or_default(),
+            prompt_cache_key: f1.unwrap_or_default(),
+            prompt_cache_options: f2.unwrap_or_default(),
+            prompt_cache_retention: f3.unwrap_or_default(),
+            safety_identifier: f4.unwrap_or_default(),
+            temperature: f5.unwrap_or_default(),
+            top_logprobs: f6.unwrap_or_default(),
+            top_p: f7.unwrap_or_default(),
+            user: f8.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateModelResponseProperties {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        if !self.prompt_cache_key.is_none() {
+            map.serialize_entry("prompt_cache_key", &self.prompt_cache_key)?;
+        }
+        if !self.prompt_cache_options.is_none() {
+            map.serialize_entry("prompt_cache_options", &self.prompt_cache_options)?;
+        }
+        if !self.prompt_cache_retention.is_none() {
+            map.serialize_entry("prompt_cache_retention", &self.prompt_cache_retention)?;
+        }
+        if !self.safety_identifier.is_none() {
+            map.serialize_entry("safety_identifier", &self.safety_identifier)?;
+        }
+        if !self.temperature.is_none() {
+            map.serialize_entry("temperature", &self.temperature)?;
+        }
+        if !self.top_logprobs.is_none() {
+            map.serialize_entry("top_logprobs", &self.top_logprobs)?;
+        }
+        if !self.top_p.is_none() {
+            map.serialize_entry("top_p", &self.top_p)?;
+        }
+        if !self.user.is_none() {
+            map.serialize_entry("user", &self.user)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Deprecated. Use `prompt_cache_options.ttl` instead.
@@ -15265,57 +15282,61 @@ impl ::std::convert::From<DeletedConversationResource> for DeletedConversation {
     }
 }
 ///An x/y coordinate pair, e.g. `{ x: 100, y: 200 }`.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DragPoint {
     ///The x-coordinate.
     pub x: i64,
     ///The y-coordinate.
     pub y: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for DragPoint {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = DragPoint;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DragPoint")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<DragPoint, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "x" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "y" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(DragPoint {
-                    x: crate::codegen_support::required(f0, "x")?,
-                    y: crate::codegen_support::required(f1, "y")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for DragPoint {
+    const EXPECTING: &'static str = "struct DragPoint";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "x" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "y" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(DragPoint {
+            x: crate::codegen_support::required(f0, "x")?,
+            y: crate::codegen_support::required(f1, "y")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for DragPoint {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("x", &self.x)?;
+        map.serialize_entry("y", &self.y)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`FileCitationParam`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FileCitationParam {
     ///The ID of the file.
     pub file_id: ::std::string::String,
@@ -15324,55 +15345,60 @@ pub struct FileCitationParam {
     ///The index of the file in the list of files.
     pub index: u64,
     ///The citation type. Always `file_citation`.
-    #[serde(rename = "type")]
     pub type_: FileCitationParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FileCitationParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FileCitationParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FileCitationParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FileCitationParam, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<u64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<FileCitationParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "filename" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FileCitationParam {
-                    file_id: crate::codegen_support::required(f0, "file_id")?,
-                    filename: crate::codegen_support::required(f1, "filename")?,
-                    index: crate::codegen_support::required(f2, "index")?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FileCitationParam {
+    const EXPECTING: &'static str = "struct FileCitationParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "filename" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FileCitationParam {
+            file_id: crate::codegen_support::required(f0, "file_id")?,
+            filename: crate::codegen_support::required(f1, "filename")?,
+            index: crate::codegen_support::required(f2, "index")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FileCitationParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("file_id", &self.file_id)?;
+        map.serialize_entry("filename", &self.filename)?;
+        map.serialize_entry("index", &self.index)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The citation type. Always `file_citation`.
@@ -15435,141 +15461,127 @@ impl<'de> ::serde::Deserialize<'de> for FileCitationParamType {
     }
 }
 ///`FineTuneChatCompletionRequestAssistantMessage`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FineTuneChatCompletionRequestAssistantMessage {
     /**Data about a previous audio response from the model.
 [Learn more](/docs/guides/audio).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub audio: ::std::option::Option<FineTuneChatCompletionRequestAssistantMessageAudio>,
     /**The contents of the assistant message. Required unless `tool_calls` or `function_call` is specified.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub content: ::std::option::Option<
         FineTuneChatCompletionRequestAssistantMessageContent,
     >,
     ///Deprecated and replaced by `tool_calls`. The name and arguments of a function that should be called, as generated by the model.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub function_call: ::std::option::Option<
         FineTuneChatCompletionRequestAssistantMessageFunctionCall,
     >,
     ///An optional name for the participant. Provides the model information to differentiate between participants of the same role.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
     ///The refusal message by the assistant.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub refusal: ::std::option::Option<::std::string::String>,
     ///The role of the messages author, in this case `assistant`.
     pub role: FineTuneChatCompletionRequestAssistantMessageRole,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tool_calls: ::std::option::Option<ChatCompletionMessageToolCalls>,
     ///Controls whether the assistant message is trained against (0 or 1)
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub weight: ::std::option::Option<
         FineTuneChatCompletionRequestAssistantMessageWeight,
     >,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FineTuneChatCompletionRequestAssistantMessage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FineTuneChatCompletionRequestAssistantMessage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FineTuneChatCompletionRequestAssistantMessage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                FineTuneChatCompletionRequestAssistantMessage,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<
-                        FineTuneChatCompletionRequestAssistantMessageAudio,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<
-                        FineTuneChatCompletionRequestAssistantMessageContent,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<
-                        FineTuneChatCompletionRequestAssistantMessageFunctionCall,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    FineTuneChatCompletionRequestAssistantMessageRole,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<ChatCompletionMessageToolCalls>,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<
-                    ::std::option::Option<
-                        FineTuneChatCompletionRequestAssistantMessageWeight,
-                    >,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "content" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "function_call" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "refusal" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "role" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "tool_calls" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "weight" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FineTuneChatCompletionRequestAssistantMessage {
-                    audio: f0.unwrap_or_default(),
-                    content: f1.unwrap_or_default(),
-                    function_call: f2.unwrap_or_default(),
-                    name: f3.unwrap_or_default(),
-                    refusal: f4.unwrap_or_default(),
-                    role: crate::codegen_support::required(f5, "role")?,
-                    tool_calls: f6.unwrap_or_default(),
-                    weight: f7.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for FineTuneChatCompletionRequestAssistantMessage {
+    const EXPECTING: &'static str = "struct FineTuneChatCompletionRequestAssistantMessage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "content" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "function_call" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "refusal" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "role" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "tool_calls" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "weight" => f7 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FineTuneChatCompletionRequestAssistantMessage {
+            audio: f0.unwrap_or_default(),
+            content: f1.unwrap_or_default(),
+            function_call: f2.unwrap_or_default(),
+            name: f3.unwrap_or_default(),
+            refusal: f4.unwrap_or_default(),
+            role: crate::codegen_support::required(f5, "role")?,
+            tool_calls: f6.unwrap_or_default(),
+            weight: f7.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FineTuneChatCompletionRequestAssistantMessage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.audio.is_none() {
+            map.serialize_entry("audio", &self.audio)?;
+        }
+        if !self.content.is_none() {
+            map.serialize_entry("content", &self.content)?;
+        }
+        if !self.function_call.is_none() {
+            map.serialize_entry("function_call", &self.function_call)?;
+        }
+        if !self.name.is_none() {
+            map.serialize_entry("name", &self.name)?;
+        }
+        if !self.refusal.is_none() {
+            map.serialize_entry("refusal", &self.refusal)?;
+        }
+        map.serialize_entry("role", &self.role)?;
+        if !self.tool_calls.is_none() {
+            map.serialize_entry("tool_calls", &self.tool_calls)?;
+        }
+        if !self.weight.is_none() {
+            map.serialize_entry("weight", &self.weight)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Data about a previous audio response from the model.
 [Learn more](/docs/guides/audio).
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FineTuneChatCompletionRequestAssistantMessageAudio {
     /**Unique identifier for a previous audio response from the model.
 */
     pub id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -15577,39 +15589,41 @@ for FineTuneChatCompletionRequestAssistantMessageAudio {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FineTuneChatCompletionRequestAssistantMessageAudio;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FineTuneChatCompletionRequestAssistantMessageAudio")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                FineTuneChatCompletionRequestAssistantMessageAudio,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FineTuneChatCompletionRequestAssistantMessageAudio {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for FineTuneChatCompletionRequestAssistantMessageAudio {
+    const EXPECTING: &'static str = "struct FineTuneChatCompletionRequestAssistantMessageAudio";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FineTuneChatCompletionRequestAssistantMessageAudio {
+            id: crate::codegen_support::required(f0, "id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FineTuneChatCompletionRequestAssistantMessageAudio {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`FineTuneChatCompletionRequestAssistantMessageContent`
@@ -15633,14 +15647,13 @@ impl ::std::convert::From<
     }
 }
 ///Deprecated and replaced by `tool_calls`. The name and arguments of a function that should be called, as generated by the model.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FineTuneChatCompletionRequestAssistantMessageFunctionCall {
     ///The arguments to call the function with, as generated by the model in JSON format. Note that the model does not always generate valid JSON, and may hallucinate parameters not defined by your function schema. Validate the arguments in your code before calling your function.
     pub arguments: ::std::string::String,
     ///The name of the function to call.
     pub name: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -15648,46 +15661,45 @@ for FineTuneChatCompletionRequestAssistantMessageFunctionCall {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FineTuneChatCompletionRequestAssistantMessageFunctionCall;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str(
-                    "struct FineTuneChatCompletionRequestAssistantMessageFunctionCall",
-                )
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                FineTuneChatCompletionRequestAssistantMessageFunctionCall,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "arguments" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FineTuneChatCompletionRequestAssistantMessageFunctionCall {
-                    arguments: crate::codegen_support::required(f0, "arguments")?,
-                    name: crate::codegen_support::required(f1, "name")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for FineTuneChatCompletionRequestAssistantMessageFunctionCall {
+    const EXPECTING: &'static str = "struct FineTuneChatCompletionRequestAssistantMessageFunctionCall";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FineTuneChatCompletionRequestAssistantMessageFunctionCall {
+            arguments: crate::codegen_support::required(f0, "arguments")?,
+            name: crate::codegen_support::required(f1, "name")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FineTuneChatCompletionRequestAssistantMessageFunctionCall {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("arguments", &self.arguments)?;
+        map.serialize_entry("name", &self.name)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The role of the messages author, in this case `assistant`.
@@ -15809,13 +15821,11 @@ impl ::std::convert::From<ModelIdsResponses> for ModelIds {
     }
 }
 ///`ModelResponseProperties`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ModelResponseProperties {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
     /**Used by OpenAI to cache responses for similar requests to optimize your cache hit rates. Replaces the `user` field. [Learn more](/docs/guides/prompt-caching).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_key: ::std::option::Option<::std::string::String>,
     /**Deprecated. Use `prompt_cache_options.ttl` instead.
 
@@ -15829,28 +15839,24 @@ For older models that support both `in_memory` and `24h`, the default depends on
   - Organizations without ZDR enabled default to `24h`.
   - Organizations with ZDR enabled default to `in_memory` when `prompt_cache_retention` is not specified.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_retention: ::std::option::Option<
         ModelResponsePropertiesPromptCacheRetention,
     >,
     /**A stable identifier used to help detect users of your application that may be violating OpenAI's usage policies.
 The IDs should be a string that uniquely identifies each user, with a maximum length of 64 characters. We recommend hashing their username or email address, in order to avoid sending us any identifying information. [Learn more](/docs/guides/safety-best-practices#safety-identifiers).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub safety_identifier: ::std::option::Option<
         ModelResponsePropertiesSafetyIdentifier,
     >,
     /**What sampling temperature to use, between 0 and 2. Higher values like 0.8 will make the output more random, while lower values like 0.2 will make it more focused and deterministic.
 We generally recommend altering this or `top_p` but not both.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub temperature: ::std::option::Option<f64>,
     /**An integer between 0 and 20 specifying the maximum number of most likely
 tokens to return at each token position, each with an associated log
 probability. In some cases, the number of returned tokens may be fewer than
 requested.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_logprobs: ::std::option::Option<i64>,
     /**An alternative to sampling with temperature, called nucleus sampling,
 where the model considers the results of the tokens with top_p probability
@@ -15859,91 +15865,101 @@ are considered.
 
 We generally recommend altering this or `temperature` but not both.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
     /**This field is being replaced by `safety_identifier` and `prompt_cache_key`. Use `prompt_cache_key` instead to maintain caching optimizations.
 A stable identifier for your end-users.
 Used to boost cache hit rates by better bucketing similar requests and  to help OpenAI detect and prevent abuse. [Learn more](/docs/guides/safety-best-practices#safety-identifiers).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ModelResponseProperties {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ModelResponseProperties;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ModelResponseProperties")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ModelResponseProperties, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<ModelResponsePropertiesPromptCacheRetention>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<ModelResponsePropertiesSafetyIdentifier>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "prompt_cache_key" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_cache_retention" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "safety_identifier" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "temperature" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "top_logprobs" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "top_p" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "user" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ModelResponseProperties {
+    const EXPECTING: &'static str = "struct ModelResponseProperties";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "prompt_cache_key" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "prompt_cache_retention" => {
+                    f2 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ModelResponseProperties {
-                    metadata: f0.unwrap_or_default(),
-                    prompt_cache_key: f1.unwrap_or_default(),
-                    prompt_cache_retention: f2.unwrap_or_default(),
-                    safety_identifier: f3.unwrap_or_default(),
-                    temperature: f4.unwrap_or_default(),
-                    top_logprobs: f5.unwrap_or_default(),
-                    top_p: f6.unwrap_or_default(),
-                    user: f7.unwrap_or_default(),
-                    extra: extra,
-                })
+                "safety_identifier" => {
+                    f3 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "temperature" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "top_logprobs" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "top_p" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "user" => f7 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ModelResponseProperties {
+            metadata: f0.unwrap_or_default(),
+            prompt_cache_key: f1.unwrap_or_default(),
+            prompt_cache_retention: f2.unwrap_or_default(),
+            safety_identifier: f3.unwrap_or_default(),
+            temperature: f4.unwrap_or_default(),
+            top_logprobs: f5.unwrap_or_default(),
+            top_p: f6.unwrap_or_default(),
+            user: f7.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ModelResponseProperties {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        if !self.prompt_cache_key.is_none() {
+            map.serialize_entry("prompt_cache_key", &self.prompt_cache_key)?;
+        }
+        if !self.prompt_cache_retention.is_none() {
+            map.serialize_entry("prompt_cache_retention", &self.prompt_cache_retention)?;
+        }
+        if !self.safety_identifier.is_none() {
+            map.serialize_entry("safety_identifier", &self.safety_identifier)?;
+        }
+        if !self.temperature.is_none() {
+            map.serialize_entry("temperature", &self.temperature)?;
+        }
+        if !self.top_logprobs.is_none() {
+            map.serialize_entry("top_logprobs", &self.top_logprobs)?;
+        }
+        if !self.top_p.is_none() {
+            map.serialize_entry("top_p", &self.top_p)?;
+        }
+        if !self.user.is_none() {
+            map.serialize_entry("user", &self.user)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Deprecated. Use `prompt_cache_options.ttl` instead.
@@ -16082,7 +16098,7 @@ impl<'de> ::serde::Deserialize<'de> for ModelResponsePropertiesSafetyIdentifier 
 }
 /**An audio output from the model.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OutputAudio {
     /**Base64-encoded audio data from the model.
 */
@@ -16092,54 +16108,56 @@ pub struct OutputAudio {
     pub transcript: ::std::string::String,
     /**The type of the output audio. Always `output_audio`.
 */
-    #[serde(rename = "type")]
     pub type_: OutputAudioType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for OutputAudio {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = OutputAudio;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct OutputAudio")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<OutputAudio, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<OutputAudioType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "transcript" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(OutputAudio {
-                    data: crate::codegen_support::required(f0, "data")?,
-                    transcript: crate::codegen_support::required(f1, "transcript")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for OutputAudio {
+    const EXPECTING: &'static str = "struct OutputAudio";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "transcript" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(OutputAudio {
+            data: crate::codegen_support::required(f0, "data")?,
+            transcript: crate::codegen_support::required(f1, "transcript")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for OutputAudio {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("transcript", &self.transcript)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the output audio. Always `output_audio`.
@@ -16204,68 +16222,65 @@ impl<'de> ::serde::Deserialize<'de> for OutputAudioType {
 }
 /**Send this event to update a transcription session.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RealtimeClientEventTranscriptionSessionUpdate {
     ///Optional client-generated ID used to identify this event.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub event_id: ::std::option::Option<::std::string::String>,
     pub session: RealtimeTranscriptionSessionCreateRequest,
     ///The event type, must be `transcription_session.update`.
-    #[serde(rename = "type")]
     pub type_: RealtimeClientEventTranscriptionSessionUpdateType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RealtimeClientEventTranscriptionSessionUpdate {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RealtimeClientEventTranscriptionSessionUpdate;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RealtimeClientEventTranscriptionSessionUpdate")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                RealtimeClientEventTranscriptionSessionUpdate,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    RealtimeTranscriptionSessionCreateRequest,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    RealtimeClientEventTranscriptionSessionUpdateType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "session" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RealtimeClientEventTranscriptionSessionUpdate {
-                    event_id: f0.unwrap_or_default(),
-                    session: crate::codegen_support::required(f1, "session")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RealtimeClientEventTranscriptionSessionUpdate {
+    const EXPECTING: &'static str = "struct RealtimeClientEventTranscriptionSessionUpdate";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "session" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RealtimeClientEventTranscriptionSessionUpdate {
+            event_id: f0.unwrap_or_default(),
+            session: crate::codegen_support::required(f1, "session")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RealtimeClientEventTranscriptionSessionUpdate {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.event_id.is_none() {
+            map.serialize_entry("event_id", &self.event_id)?;
+        }
+        map.serialize_entry("session", &self.session)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The event type, must be `transcription_session.update`.
@@ -16330,18 +16345,16 @@ for RealtimeClientEventTranscriptionSessionUpdateType {
     }
 }
 ///The item to add to the conversation.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RealtimeConversationItemWithReference {
     /**The arguments of the function call (for `function_call` items).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub arguments: ::std::option::Option<::std::string::String>,
     /**The ID of the function call (for `function_call` and
 `function_call_output` items). If passed on a `function_call_output`
 item, the server will check that a `function_call` item with the same
 ID exists in the conversation history.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub call_id: ::std::option::Option<::std::string::String>,
     /**The content of the message, applicable for `message` items.
 - Message items of role `system` support only `input_text` content
@@ -16349,7 +16362,6 @@ ID exists in the conversation history.
   content
 - Message items of role `assistant` support `text` content.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub content: ::std::vec::Vec<RealtimeConversationItemWithReferenceContentItem>,
     /**For an item of type (`message` | `function_call` | `function_call_output`)
 this field allows the client to assign the unique ID of the item. It is
@@ -16358,153 +16370,151 @@ not required because the server will generate one if not provided.
 For an item of type `item_reference`, this field is required and is a
 reference to any item that has previously existed in the conversation.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
     /**The name of the function being called (for `function_call` items).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
     /**Identifier for the API object being returned - always `realtime.item`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub object: ::std::option::Option<RealtimeConversationItemWithReferenceObject>,
     /**The output of the function call (for `function_call_output` items).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output: ::std::option::Option<::std::string::String>,
     /**The role of the message sender (`user`, `assistant`, `system`), only
 applicable for `message` items.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub role: ::std::option::Option<RealtimeConversationItemWithReferenceRole>,
     /**The status of the item (`completed`, `incomplete`, `in_progress`). These have no effect
 on the conversation, but are accepted for consistency with the
 `conversation.item.created` event.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status: ::std::option::Option<RealtimeConversationItemWithReferenceStatus>,
     /**The type of the item (`message`, `function_call`, `function_call_output`, `item_reference`).
 */
-    #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<RealtimeConversationItemWithReferenceType>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RealtimeConversationItemWithReference {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RealtimeConversationItemWithReference;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RealtimeConversationItemWithReference")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<RealtimeConversationItemWithReference, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::vec::Vec<RealtimeConversationItemWithReferenceContentItem>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<RealtimeConversationItemWithReferenceObject>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<
-                    ::std::option::Option<RealtimeConversationItemWithReferenceRole>,
-                > = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<
-                    ::std::option::Option<RealtimeConversationItemWithReferenceStatus>,
-                > = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<
-                    ::std::option::Option<RealtimeConversationItemWithReferenceType>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "arguments" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "content" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "output" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "role" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f8 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f9 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RealtimeConversationItemWithReference {
-                    arguments: f0.unwrap_or_default(),
-                    call_id: f1.unwrap_or_default(),
-                    content: f2.unwrap_or_default(),
-                    id: f3.unwrap_or_default(),
-                    name: f4.unwrap_or_default(),
-                    object: f5.unwrap_or_default(),
-                    output: f6.unwrap_or_default(),
-                    role: f7.unwrap_or_default(),
-                    status: f8.unwrap_or_default(),
-                    type_: f9.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RealtimeConversationItemWithReference {
+    const EXPECTING: &'static str = "struct RealtimeConversationItemWithReference";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "content" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "output" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "role" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f9 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RealtimeConversationItemWithReference {
+            arguments: f0.unwrap_or_default(),
+            call_id: f1.unwrap_or_default(),
+            content: f2.unwrap_or_default(),
+            id: f3.unwrap_or_default(),
+            name: f4.unwrap_or_default(),
+            object: f5.unwrap_or_default(),
+            output: f6.unwrap_or_default(),
+            role: f7.unwrap_or_default(),
+            status: f8.unwrap_or_default(),
+            type_: f9.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RealtimeConversationItemWithReference {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.arguments.is_none() {
+            map.serialize_entry("arguments", &self.arguments)?;
+        }
+        if !self.call_id.is_none() {
+            map.serialize_entry("call_id", &self.call_id)?;
+        }
+        if !self.content.is_empty() {
+            map.serialize_entry("content", &self.content)?;
+        }
+        if !self.id.is_none() {
+            map.serialize_entry("id", &self.id)?;
+        }
+        if !self.name.is_none() {
+            map.serialize_entry("name", &self.name)?;
+        }
+        if !self.object.is_none() {
+            map.serialize_entry("object", &self.object)?;
+        }
+        if !self.output.is_none() {
+            map.serialize_entry("output", &self.output)?;
+        }
+        if !self.role.is_none() {
+            map.serialize_entry("role", &self.role)?;
+        }
+        if !self.status.is_none() {
+            map.serialize_entry("status", &self.status)?;
+        }
+        if !self.type_.is_none() {
+            map.serialize_entry("type", &self.type_)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`RealtimeConversationItemWithReferenceContentItem`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RealtimeConversationItemWithReferenceContentItem {
     /**Base64-encoded audio bytes, used for `input_audio` content type.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub audio: ::std::option::Option<::std::string::String>,
     /**ID of a previous conversation item to reference (for `item_reference`
 content types in `response.create` events). These can reference both
 client and server created items.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
     /**The text content, used for `input_text` and `text` content types.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text: ::std::option::Option<::std::string::String>,
     /**The transcript of the audio, used for `input_audio` content type.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub transcript: ::std::option::Option<::std::string::String>,
     /**The content type (`input_text`, `input_audio`, `item_reference`, `text`).
 */
-    #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<
         RealtimeConversationItemWithReferenceContentItemType,
     >,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -16512,65 +16522,67 @@ for RealtimeConversationItemWithReferenceContentItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RealtimeConversationItemWithReferenceContentItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RealtimeConversationItemWithReferenceContentItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                RealtimeConversationItemWithReferenceContentItem,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<
-                        RealtimeConversationItemWithReferenceContentItemType,
-                    >,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "text" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "transcript" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RealtimeConversationItemWithReferenceContentItem {
-                    audio: f0.unwrap_or_default(),
-                    id: f1.unwrap_or_default(),
-                    text: f2.unwrap_or_default(),
-                    transcript: f3.unwrap_or_default(),
-                    type_: f4.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RealtimeConversationItemWithReferenceContentItem {
+    const EXPECTING: &'static str = "struct RealtimeConversationItemWithReferenceContentItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "transcript" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RealtimeConversationItemWithReferenceContentItem {
+            audio: f0.unwrap_or_default(),
+            id: f1.unwrap_or_default(),
+            text: f2.unwrap_or_default(),
+            transcript: f3.unwrap_or_default(),
+            type_: f4.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RealtimeConversationItemWithReferenceContentItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.audio.is_none() {
+            map.serialize_entry("audio", &self.audio)?;
+        }
+        if !self.id.is_none() {
+            map.serialize_entry("id", &self.id)?;
+        }
+        if !self.text.is_none() {
+            map.serialize_entry("text", &self.text)?;
+        }
+        if !self.transcript.is_none() {
+            map.serialize_entry("transcript", &self.transcript)?;
+        }
+        if !self.type_.is_none() {
+            map.serialize_entry("type", &self.type_)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The content type (`input_text`, `input_audio`, `item_reference`, `text`).
@@ -16931,65 +16943,63 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeConversationItemWithReferenceTyp
 /**Returned when a transcription session is updated with a `transcription_session.update` event, unless
 there is an error.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventTranscriptionSessionUpdated {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
     pub session: RealtimeTranscriptionSessionCreateResponse,
     ///The event type, must be `transcription_session.updated`.
-    #[serde(rename = "type")]
     pub type_: RealtimeServerEventTranscriptionSessionUpdatedType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventTranscriptionSessionUpdated {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = RealtimeServerEventTranscriptionSessionUpdated;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RealtimeServerEventTranscriptionSessionUpdated")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                RealtimeServerEventTranscriptionSessionUpdated,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    RealtimeTranscriptionSessionCreateResponse,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    RealtimeServerEventTranscriptionSessionUpdatedType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "session" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(RealtimeServerEventTranscriptionSessionUpdated {
-                    event_id: crate::codegen_support::required(f0, "event_id")?,
-                    session: crate::codegen_support::required(f1, "session")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for RealtimeServerEventTranscriptionSessionUpdated {
+    const EXPECTING: &'static str = "struct RealtimeServerEventTranscriptionSessionUpdated";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "session" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(RealtimeServerEventTranscriptionSessionUpdated {
+            event_id: crate::codegen_support::required(f0, "event_id")?,
+            session: crate::codegen_support::required(f1, "session")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for RealtimeServerEventTranscriptionSessionUpdated {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("event_id", &self.event_id)?;
+        map.serialize_entry("session", &self.session)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The event type, must be `transcription_session.updated`.
@@ -17269,54 +17279,57 @@ for RealtimeTranslationServerEvent {
 /**A custom grammar for the model to follow when generating text.
 Learn more in the [custom grammars guide](/docs/guides/custom-grammars).
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseFormatTextGrammar {
     ///The custom grammar for the model to follow.
     pub grammar: ::std::string::String,
     ///The type of response format being defined. Always `grammar`.
-    #[serde(rename = "type")]
     pub type_: ResponseFormatTextGrammarType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseFormatTextGrammar {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseFormatTextGrammar;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseFormatTextGrammar")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseFormatTextGrammar, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<ResponseFormatTextGrammarType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "grammar" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseFormatTextGrammar {
-                    grammar: crate::codegen_support::required(f0, "grammar")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseFormatTextGrammar {
+    const EXPECTING: &'static str = "struct ResponseFormatTextGrammar";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "grammar" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseFormatTextGrammar {
+            grammar: crate::codegen_support::required(f0, "grammar")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseFormatTextGrammar {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("grammar", &self.grammar)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of response format being defined. Always `grammar`.
@@ -17381,49 +17394,51 @@ impl<'de> ::serde::Deserialize<'de> for ResponseFormatTextGrammarType {
 /**Configure the model to generate valid Python code. See the
 [custom grammars guide](/docs/guides/custom-grammars) for more details.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseFormatTextPython {
     ///The type of response format being defined. Always `python`.
-    #[serde(rename = "type")]
     pub type_: ResponseFormatTextPythonType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseFormatTextPython {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseFormatTextPython;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseFormatTextPython")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseFormatTextPython, A::Error> {
-                let mut f0: ::std::option::Option<ResponseFormatTextPythonType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseFormatTextPython {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseFormatTextPython {
+    const EXPECTING: &'static str = "struct ResponseFormatTextPython";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseFormatTextPython {
+            type_: crate::codegen_support::required(f0, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseFormatTextPython {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of response format being defined. Always `python`.
@@ -17486,113 +17501,117 @@ impl<'de> ::serde::Deserialize<'de> for ResponseFormatTextPythonType {
     }
 }
 ///`ResponseProperties`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResponseProperties {
     /**Whether to run the model response in the background.
 [Learn more](/docs/guides/background).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub background: ::std::option::Option<bool>,
     /**The maximum number of total calls to built-in tools that can be processed in a response. This maximum number applies across all built-in tool calls, not per individual tool. Any further attempts to call a tool by the model will be ignored.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_tool_calls: ::std::option::Option<i64>,
     /**Model ID used to generate the response, like `gpt-4o` or `o3`. OpenAI
 offers a wide range of models with different capabilities, performance
 characteristics, and price points. Refer to the [model guide](/docs/models)
 to browse and compare available models.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub model: ::std::option::Option<ModelIdsResponses>,
     /**The unique ID of the previous response to the model. Use this to
 create multi-turn conversations. Learn more about
 [conversation state](/docs/guides/conversation-state). Cannot be used in conjunction with `conversation`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub previous_response_id: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt: ::std::option::Option<Prompt>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text: ::std::option::Option<ResponseTextParam>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tool_choice: ::std::option::Option<ToolChoiceParam>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tools: ::std::option::Option<ToolsArray>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseProperties {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseProperties;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseProperties")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseProperties, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<ModelIdsResponses>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<Prompt>> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<ResponseTextParam>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<ToolChoiceParam>,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<::std::option::Option<ToolsArray>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "background" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "max_tool_calls" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "model" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "previous_response_id" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "text" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "tool_choice" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tools" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseProperties {
+    const EXPECTING: &'static str = "struct ResponseProperties";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "background" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "max_tool_calls" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "previous_response_id" => {
+                    f3 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ResponseProperties {
-                    background: f0.unwrap_or_default(),
-                    max_tool_calls: f1.unwrap_or_default(),
-                    model: f2.unwrap_or_default(),
-                    previous_response_id: f3.unwrap_or_default(),
-                    prompt: f4.unwrap_or_default(),
-                    text: f5.unwrap_or_default(),
-                    tool_choice: f6.unwrap_or_default(),
-                    tools: f7.unwrap_or_default(),
-                    extra: extra,
-                })
+                "prompt" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "tool_choice" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "tools" => f7 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseProperties {
+            background: f0.unwrap_or_default(),
+            max_tool_calls: f1.unwrap_or_default(),
+            model: f2.unwrap_or_default(),
+            previous_response_id: f3.unwrap_or_default(),
+            prompt: f4.unwrap_or_default(),
+            text: f5.unwrap_or_default(),
+            tool_choice: f6.unwrap_or_default(),
+            tools: f7.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseProperties {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.background.is_none() {
+            map.serialize_entry("background", &self.background)?;
+        }
+        if !self.max_tool_calls.is_none() {
+            map.serialize_entry("max_tool_calls", &self.max_tool_calls)?;
+        }
+        if !self.model.is_none() {
+            map.serialize_entry("model", &self.model)?;
+        }
+        if !self.previous_response_id.is_none() {
+            map.serialize_entry("previous_response_id", &self.previous_response_id)?;
+        }
+        if !self.prompt.is_none() {
+            map.serialize_entry("prompt", &self.prompt)?;
+        }
+        if !self.text.is_none() {
+            map.serialize_entry("text", &self.text)?;
+        }
+        if !self.tool_choice.is_none() {
+            map.serialize_entry("tool_choice", &self.tool_choice)?;
+        }
+        if !self.tools.is_none() {
+            map.serialize_entry("tools", &self.tools)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ResponsesWebSocketStreamEvent`
@@ -20060,59 +20079,58 @@ impl<'de> ::serde::Deserialize<'de> for ResponsesWebSocketStreamEventVariant27Ty
 }
 /**The summary part that was added.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponsesWebSocketStreamEventVariant28Part {
     ///The text of the summary part.
     pub text: ::std::string::String,
     ///The type of the summary part. Always `summary_text`.
-    #[serde(rename = "type")]
     pub type_: ResponsesWebSocketStreamEventVariant28PartType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponsesWebSocketStreamEventVariant28Part {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponsesWebSocketStreamEventVariant28Part;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponsesWebSocketStreamEventVariant28Part")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ResponsesWebSocketStreamEventVariant28Part,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ResponsesWebSocketStreamEventVariant28PartType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponsesWebSocketStreamEventVariant28Part {
-                    text: crate::codegen_support::required(f0, "text")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponsesWebSocketStreamEventVariant28Part {
+    const EXPECTING: &'static str = "struct ResponsesWebSocketStreamEventVariant28Part";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponsesWebSocketStreamEventVariant28Part {
+            text: crate::codegen_support::required(f0, "text")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponsesWebSocketStreamEventVariant28Part {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the summary part. Always `summary_text`.
@@ -20244,59 +20262,58 @@ impl<'de> ::serde::Deserialize<'de> for ResponsesWebSocketStreamEventVariant28Ty
 }
 /**The completed summary part.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponsesWebSocketStreamEventVariant29Part {
     ///The text of the summary part.
     pub text: ::std::string::String,
     ///The type of the summary part. Always `summary_text`.
-    #[serde(rename = "type")]
     pub type_: ResponsesWebSocketStreamEventVariant29PartType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponsesWebSocketStreamEventVariant29Part {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponsesWebSocketStreamEventVariant29Part;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponsesWebSocketStreamEventVariant29Part")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ResponsesWebSocketStreamEventVariant29Part,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ResponsesWebSocketStreamEventVariant29PartType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponsesWebSocketStreamEventVariant29Part {
-                    text: crate::codegen_support::required(f0, "text")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponsesWebSocketStreamEventVariant29Part {
+    const EXPECTING: &'static str = "struct ResponsesWebSocketStreamEventVariant29Part";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponsesWebSocketStreamEventVariant29Part {
+            text: crate::codegen_support::required(f0, "text")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponsesWebSocketStreamEventVariant29Part {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the summary part. Always `summary_text`.
@@ -22777,7 +22794,7 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptionChunkingStrategyString {
     }
 }
 ///`UrlCitationParam`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UrlCitationParam {
     ///The index of the last character of the citation in the message.
     pub end_index: u64,
@@ -22786,64 +22803,66 @@ pub struct UrlCitationParam {
     ///The title of the cited resource.
     pub title: ::std::string::String,
     ///The citation type. Always `url_citation`.
-    #[serde(rename = "type")]
     pub type_: UrlCitationParamType,
     ///The URL of the cited resource.
     pub url: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for UrlCitationParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = UrlCitationParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UrlCitationParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<UrlCitationParam, A::Error> {
-                let mut f0: ::std::option::Option<u64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<u64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<UrlCitationParamType> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "end_index" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "start_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "title" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "url" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(UrlCitationParam {
-                    end_index: crate::codegen_support::required(f0, "end_index")?,
-                    start_index: crate::codegen_support::required(f1, "start_index")?,
-                    title: crate::codegen_support::required(f2, "title")?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    url: crate::codegen_support::required(f4, "url")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for UrlCitationParam {
+    const EXPECTING: &'static str = "struct UrlCitationParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "end_index" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "start_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "title" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "url" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(UrlCitationParam {
+            end_index: crate::codegen_support::required(f0, "end_index")?,
+            start_index: crate::codegen_support::required(f1, "start_index")?,
+            title: crate::codegen_support::required(f2, "title")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            url: crate::codegen_support::required(f4, "url")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for UrlCitationParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("end_index", &self.end_index)?;
+        map.serialize_entry("start_index", &self.start_index)?;
+        map.serialize_entry("title", &self.title)?;
+        map.serialize_entry("type", &self.type_)?;
+        map.serialize_entry("url", &self.url)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The citation type. Always `url_citation`.

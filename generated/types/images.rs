@@ -4,7 +4,7 @@
 // Included by openai.rs under #[cfg(any (feature = "images"))].
 
 ///`CreateImageEditRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateImageEditRequest {
     /**Set the background of the generated image(s). This parameter is only
 supported for the GPT image models. Must be one of `transparent`, `opaque`,
@@ -15,7 +15,6 @@ Transparent backgrounds are available for supported GPT Image models. For
 `gpt-image-2` and `gpt-image-2-2026-04-21`, this support is in preview. When
 using `transparent`, set the output format to `png` or `webp`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub background: ::std::option::Option<CreateImageEditRequestBackground>,
     /**The image(s) to edit. Must be a supported image file or an array of images.
 
@@ -27,166 +26,165 @@ For `dall-e-2`, you can only provide one image, and it should be a square
 `png` file less than 4MB.
 */
     pub image: CreateImageEditRequestImage,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub input_fidelity: ::std::option::Option<InputFidelity>,
     ///An additional image whose fully transparent areas (e.g. where alpha is zero) indicate where `image` should be edited. If there are multiple images provided, the mask will be applied on the first image. Must be a valid PNG file, less than 4MB, and have the same dimensions as `image`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub mask: ::std::option::Option<crate::multipart::FilePart>,
     ///The model to use for image generation. One of `dall-e-2` or a GPT image model (`gpt-image-1`, `gpt-image-1-mini`, `gpt-image-1.5`, `gpt-image-2`, `gpt-image-2-2026-04-21`, or `chatgpt-image-latest`). Defaults to `gpt-image-1.5`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub model: ::std::option::Option<::std::string::String>,
     ///The number of images to generate. Must be between 1 and 10.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub n: ::std::option::Option<::std::num::NonZeroU64>,
     /**The compression level (0-100%) for the generated images. This parameter
 is only supported for the GPT image models with the `webp` or `jpeg` output
 formats, and defaults to 100.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output_compression: ::std::option::Option<i64>,
     /**The format in which the generated images are returned. This parameter is
 only supported for the GPT image models. Must be one of `png`, `jpeg`, or `webp`.
 The default value is `png`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output_format: ::std::option::Option<CreateImageEditRequestOutputFormat>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub partial_images: ::std::option::Option<PartialImages>,
     ///A text description of the desired image(s). The maximum length is 1000 characters for `dall-e-2`, and 32000 characters for the GPT image models.
     pub prompt: ::std::string::String,
     /**The quality of the image that will be generated for GPT image models. Defaults to `auto`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub quality: ::std::option::Option<CreateImageEditRequestQuality>,
     ///The format in which the generated images are returned. Must be one of `url` or `b64_json`. URLs are only valid for 60 minutes after the image has been generated. This parameter is only supported for `dall-e-2` (default is `url` for `dall-e-2`), as GPT image models always return base64-encoded images.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub response_format: ::std::option::Option<CreateImageEditRequestResponseFormat>,
     ///The size of the generated images. For `gpt-image-2` and `gpt-image-2-2026-04-21`, arbitrary resolutions are supported as `WIDTHxHEIGHT` strings, for example `1536x864`. Width and height must both be divisible by 16 and the requested aspect ratio must be between 1:3 and 3:1. Resolutions above `2560x1440` are experimental, and the maximum supported resolution is `3840x2160`. The requested size must also satisfy the model's current pixel and edge limits. The standard sizes `1024x1024`, `1536x1024`, and `1024x1536` are supported by the GPT image models; `auto` is supported for models that allow automatic sizing. For `dall-e-2`, use one of `256x256`, `512x512`, or `1024x1024`. For `dall-e-3`, use one of `1024x1024`, `1792x1024`, or `1024x1792`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub size: ::std::option::Option<::std::string::String>,
     /**Edit the image in streaming mode. Defaults to `false`. See the
 [Image generation guide](/docs/guides/image-generation) for more information.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stream: ::std::option::Option<bool>,
     /**A unique identifier representing your end-user, which can help OpenAI to monitor and detect abuse. [Learn more](/docs/guides/safety-best-practices#end-user-ids).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateImageEditRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateImageEditRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateImageEditRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateImageEditRequest, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<CreateImageEditRequestBackground>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<CreateImageEditRequestImage> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<InputFidelity>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<crate::multipart::FilePart>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<::std::num::NonZeroU64>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<
-                    ::std::option::Option<CreateImageEditRequestOutputFormat>,
-                > = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<
-                    ::std::option::Option<PartialImages>,
-                > = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<
-                    ::std::option::Option<CreateImageEditRequestQuality>,
-                > = ::std::option::Option::None;
-                let mut f11: ::std::option::Option<
-                    ::std::option::Option<CreateImageEditRequestResponseFormat>,
-                > = ::std::option::Option::None;
-                let mut f12: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f13: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f14: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "background" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "image" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "input_fidelity" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "mask" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "n" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "output_compression" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output_format" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "partial_images" => {
-                            f8 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt" => f9 = ::std::option::Option::Some(map.next_value()?),
-                        "quality" => f10 = ::std::option::Option::Some(map.next_value()?),
-                        "response_format" => {
-                            f11 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "size" => f12 = ::std::option::Option::Some(map.next_value()?),
-                        "stream" => f13 = ::std::option::Option::Some(map.next_value()?),
-                        "user" => f14 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateImageEditRequest {
+    const EXPECTING: &'static str = "struct CreateImageEditRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut f11 = ::std::option::Option::None;
+        let mut f12 = ::std::option::Option::None;
+        let mut f13 = ::std::option::Option::None;
+        let mut f14 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "background" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "image" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "input_fidelity" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "mask" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "n" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "output_compression" => {
+                    f6 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CreateImageEditRequest {
-                    background: f0.unwrap_or_default(),
-                    image: crate::codegen_support::required(f1, "image")?,
-                    input_fidelity: f2.unwrap_or_default(),
-                    mask: f3.unwrap_or_default(),
-                    model: f4.unwrap_or_default(),
-                    n: f5.unwrap_or_default(),
-                    output_compression: f6.unwrap_or_default(),
-                    output_format: f7.unwrap_or_default(),
-                    partial_images: f8.unwrap_or_default(),
-                    prompt: crate::codegen_support::required(f9, "prompt")?,
-                    quality: f10.unwrap_or_default(),
-                    response_format: f11.unwrap_or_default(),
-                    size: f12.unwrap_or_default(),
-                    stream: f13.unwrap_or_default(),
-                    user: f14.unwrap_or_default(),
-                    extra: extra,
-                })
+                "output_format" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "partial_images" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "prompt" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "quality" => f10 = ::std::option::Option::Some(map.next_value()?),
+                "response_format" => f11 = ::std::option::Option::Some(map.next_value()?),
+                "size" => f12 = ::std::option::Option::Some(map.next_value()?),
+                "stream" => f13 = ::std::option::Option::Some(map.next_value()?),
+                "user" => f14 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateImageEditRequest {
+            background: f0.unwrap_or_default(),
+            image: crate::codegen_support::required(f1, "image")?,
+            input_fidelity: f2.unwrap_or_default(),
+            mask: f3.unwrap_or_default(),
+            model: f4.unwrap_or_default(),
+            n: f5.unwrap_or_default(),
+            output_compression: f6.unwrap_or_default(),
+            output_format: f7.unwrap_or_default(),
+            partial_images: f8.unwrap_or_default(),
+            prompt: crate::codegen_support::required(f9, "prompt")?,
+            quality: f10.unwrap_or_default(),
+            response_format: f11.unwrap_or_default(),
+            size: f12.unwrap_or_default(),
+            stream: f13.unwrap_or_default(),
+            user: f14.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateImageEditRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.background.is_none() {
+            map.serialize_entry("background", &self.background)?;
+        }
+        map.serialize_entry("image", &self.image)?;
+        if !self.input_fidelity.is_none() {
+            map.serialize_entry("input_fidelity", &self.input_fidelity)?;
+        }
+        if !self.mask.is_none() {
+            map.serialize_entry("mask", &self.mask)?;
+        }
+        if !self.model.is_none() {
+            map.serialize_entry("model", &self.model)?;
+        }
+        if !self.n.is_none() {
+            map.serialize_entry("n", &self.n)?;
+        }
+        if !self.output_compression.is_none() {
+            map.serialize_entry("output_compression", &self.output_compression)?;
+        }
+        if !self.output_format.is_none() {
+            map.serialize_entry("output_format", &self.output_format)?;
+        }
+        if !self.partial_images.is_none() {
+            map.serialize_entry("partial_images", &self.partial_images)?;
+        }
+        map.serialize_entry("prompt", &self.prompt)?;
+        if !self.quality.is_none() {
+            map.serialize_entry("quality", &self.quality)?;
+        }
+        if !self.response_format.is_none() {
+            map.serialize_entry("response_format", &self.response_format)?;
+        }
+        if !self.size.is_none() {
+            map.serialize_entry("size", &self.size)?;
+        }
+        if !self.stream.is_none() {
+            map.serialize_entry("stream", &self.stream)?;
+        }
+        if !self.user.is_none() {
+            map.serialize_entry("user", &self.user)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Set the background of the generated image(s). This parameter is only
@@ -512,7 +510,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateImageEditRequestResponseFormat {
     }
 }
 ///`CreateImageRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateImageRequest {
     /**Set the background of the generated image(s). This parameter is only
 supported for the GPT image models. Must be one of `transparent`, `opaque`,
@@ -523,24 +521,17 @@ Transparent backgrounds are available for supported GPT Image models. For
 `gpt-image-2` and `gpt-image-2-2026-04-21`, this support is in preview. When
 using `transparent`, set the output format to `png` or `webp`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub background: ::std::option::Option<CreateImageRequestBackground>,
     ///The model to use for image generation. One of `dall-e-2`, `dall-e-3`, or a GPT image model (`gpt-image-1`, `gpt-image-1-mini`, `gpt-image-1.5`, `gpt-image-2`, `gpt-image-2-2026-04-21`). Defaults to `dall-e-2` unless a parameter specific to the GPT image models is used.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub model: ::std::option::Option<::std::string::String>,
     ///Control the content-moderation level for images generated by the GPT image models. Must be either `low` for less restrictive filtering or `auto` (default value).
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub moderation: ::std::option::Option<CreateImageRequestModeration>,
     ///The number of images to generate. Must be between 1 and 10. For `dall-e-3`, only `n=1` is supported.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub n: ::std::option::Option<::std::num::NonZeroU64>,
     ///The compression level (0-100%) for the generated images. This parameter is only supported for the GPT image models with the `webp` or `jpeg` output formats, and defaults to 100.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output_compression: ::std::option::Option<i64>,
     ///The format in which the generated images are returned. This parameter is only supported for the GPT image models. Must be one of `png`, `jpeg`, or `webp`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output_format: ::std::option::Option<CreateImageRequestOutputFormat>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub partial_images: ::std::option::Option<PartialImages>,
     ///A text description of the desired image(s). The maximum length is 32000 characters for the GPT image models, 1000 characters for `dall-e-2` and 4000 characters for `dall-e-3`.
     pub prompt: ::std::string::String,
@@ -551,138 +542,142 @@ using `transparent`, set the output format to `png` or `webp`.
 - `hd` and `standard` are supported for `dall-e-3`.
 - `standard` is the only option for `dall-e-2`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub quality: ::std::option::Option<CreateImageRequestQuality>,
     ///The format in which generated images with `dall-e-2` and `dall-e-3` are returned. Must be one of `url` or `b64_json`. URLs are only valid for 60 minutes after the image has been generated. This parameter isn't supported for the GPT image models, which always return base64-encoded images.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub response_format: ::std::option::Option<CreateImageRequestResponseFormat>,
     ///The size of the generated images. For `gpt-image-2` and `gpt-image-2-2026-04-21`, arbitrary resolutions are supported as `WIDTHxHEIGHT` strings, for example `1536x864`. Width and height must both be divisible by 16 and the requested aspect ratio must be between 1:3 and 3:1. Resolutions above `2560x1440` are experimental, and the maximum supported resolution is `3840x2160`. The requested size must also satisfy the model's current pixel and edge limits. The standard sizes `1024x1024`, `1536x1024`, and `1024x1536` are supported by the GPT image models; `auto` is supported for models that allow automatic sizing. For `dall-e-2`, use one of `256x256`, `512x512`, or `1024x1024`. For `dall-e-3`, use one of `1024x1024`, `1792x1024`, or `1024x1792`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub size: ::std::option::Option<::std::string::String>,
     /**Generate the image in streaming mode. Defaults to `false`. See the
 [Image generation guide](/docs/guides/image-generation) for more information.
 This parameter is only supported for the GPT image models.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stream: ::std::option::Option<bool>,
     ///The style of the generated images. This parameter is only supported for `dall-e-3`. Must be one of `vivid` or `natural`. Vivid causes the model to lean towards generating hyper-real and dramatic images. Natural causes the model to produce more natural, less hyper-real looking images.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub style: ::std::option::Option<CreateImageRequestStyle>,
     /**A unique identifier representing your end-user, which can help OpenAI to monitor and detect abuse. [Learn more](/docs/guides/safety-best-practices#end-user-ids).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateImageRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateImageRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateImageRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateImageRequest, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<CreateImageRequestBackground>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<CreateImageRequestModeration>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::num::NonZeroU64>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<CreateImageRequestOutputFormat>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<PartialImages>,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<
-                    ::std::option::Option<CreateImageRequestQuality>,
-                > = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<
-                    ::std::option::Option<CreateImageRequestResponseFormat>,
-                > = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f11: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f12: ::std::option::Option<
-                    ::std::option::Option<CreateImageRequestStyle>,
-                > = ::std::option::Option::None;
-                let mut f13: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "background" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "model" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "moderation" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "n" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "output_compression" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output_format" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "partial_images" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        "quality" => f8 = ::std::option::Option::Some(map.next_value()?),
-                        "response_format" => {
-                            f9 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "size" => f10 = ::std::option::Option::Some(map.next_value()?),
-                        "stream" => f11 = ::std::option::Option::Some(map.next_value()?),
-                        "style" => f12 = ::std::option::Option::Some(map.next_value()?),
-                        "user" => f13 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateImageRequest {
+    const EXPECTING: &'static str = "struct CreateImageRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut f11 = ::std::option::Option::None;
+        let mut f12 = ::std::option::Option::None;
+        let mut f13 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "background" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "moderation" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "n" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "output_compression" => {
+                    f4 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CreateImageRequest {
-                    background: f0.unwrap_or_default(),
-                    model: f1.unwrap_or_default(),
-                    moderation: f2.unwrap_or_default(),
-                    n: f3.unwrap_or_default(),
-                    output_compression: f4.unwrap_or_default(),
-                    output_format: f5.unwrap_or_default(),
-                    partial_images: f6.unwrap_or_default(),
-                    prompt: crate::codegen_support::required(f7, "prompt")?,
-                    quality: f8.unwrap_or_default(),
-                    response_format: f9.unwrap_or_default(),
-                    size: f10.unwrap_or_default(),
-                    stream: f11.unwrap_or_default(),
-                    style: f12.unwrap_or_default(),
-                    user: f13.unwrap_or_default(),
-                    extra: extra,
-                })
+                "output_format" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "partial_images" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "prompt" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "quality" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "response_format" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "size" => f10 = ::std::option::Option::Some(map.next_value()?),
+                "stream" => f11 = ::std::option::Option::Some(map.next_value()?),
+                "style" => f12 = ::std::option::Option::Some(map.next_value()?),
+                "user" => f13 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateImageRequest {
+            background: f0.unwrap_or_default(),
+            model: f1.unwrap_or_default(),
+            moderation: f2.unwrap_or_default(),
+            n: f3.unwrap_or_default(),
+            output_compression: f4.unwrap_or_default(),
+            output_format: f5.unwrap_or_default(),
+            partial_images: f6.unwrap_or_default(),
+            prompt: crate::codegen_support::required(f7, "prompt")?,
+            quality: f8.unwrap_or_default(),
+            response_format: f9.unwrap_or_default(),
+            size: f10.unwrap_or_default(),
+            stream: f11.unwrap_or_default(),
+            style: f12.unwrap_or_default(),
+            user: f13.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateImageRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.background.is_none() {
+            map.serialize_entry("background", &self.background)?;
+        }
+        if !self.model.is_none() {
+            map.serialize_entry("model", &self.model)?;
+        }
+        if !self.moderation.is_none() {
+            map.serialize_entry("moderation", &self.moderation)?;
+        }
+        if !self.n.is_none() {
+            map.serialize_entry("n", &self.n)?;
+        }
+        if !self.output_compression.is_none() {
+            map.serialize_entry("output_compression", &self.output_compression)?;
+        }
+        if !self.output_format.is_none() {
+            map.serialize_entry("output_format", &self.output_format)?;
+        }
+        if !self.partial_images.is_none() {
+            map.serialize_entry("partial_images", &self.partial_images)?;
+        }
+        map.serialize_entry("prompt", &self.prompt)?;
+        if !self.quality.is_none() {
+            map.serialize_entry("quality", &self.quality)?;
+        }
+        if !self.response_format.is_none() {
+            map.serialize_entry("response_format", &self.response_format)?;
+        }
+        if !self.size.is_none() {
+            map.serialize_entry("size", &self.size)?;
+        }
+        if !self.stream.is_none() {
+            map.serialize_entry("stream", &self.stream)?;
+        }
+        if !self.style.is_none() {
+            map.serialize_entry("style", &self.style)?;
+        }
+        if !self.user.is_none() {
+            map.serialize_entry("user", &self.user)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Set the background of the generated image(s). This parameter is only
@@ -1114,93 +1109,94 @@ impl<'de> ::serde::Deserialize<'de> for CreateImageRequestStyle {
     }
 }
 ///`CreateImageVariationRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateImageVariationRequest {
     ///The image to use as the basis for the variation(s). Must be a valid PNG file, less than 4MB, and square.
     pub image: crate::multipart::FilePart,
     ///The model to use for image generation. Only `dall-e-2` is supported at this time.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub model: ::std::option::Option<::std::string::String>,
     ///The number of images to generate. Must be between 1 and 10.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub n: ::std::option::Option<::std::num::NonZeroU64>,
     ///The format in which the generated images are returned. Must be one of `url` or `b64_json`. URLs are only valid for 60 minutes after the image has been generated.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub response_format: ::std::option::Option<
         CreateImageVariationRequestResponseFormat,
     >,
     ///The size of the generated images. Must be one of `256x256`, `512x512`, or `1024x1024`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub size: ::std::option::Option<CreateImageVariationRequestSize>,
     /**A unique identifier representing your end-user, which can help OpenAI to monitor and detect abuse. [Learn more](/docs/guides/safety-best-practices#end-user-ids).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateImageVariationRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateImageVariationRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateImageVariationRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateImageVariationRequest, A::Error> {
-                let mut f0: ::std::option::Option<crate::multipart::FilePart> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::num::NonZeroU64>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<CreateImageVariationRequestResponseFormat>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<CreateImageVariationRequestSize>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "image" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "n" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "response_format" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "size" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "user" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateImageVariationRequest {
-                    image: crate::codegen_support::required(f0, "image")?,
-                    model: f1.unwrap_or_default(),
-                    n: f2.unwrap_or_default(),
-                    response_format: f3.unwrap_or_default(),
-                    size: f4.unwrap_or_default(),
-                    user: f5.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateImageVariationRequest {
+    const EXPECTING: &'static str = "struct CreateImageVariationRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "image" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "n" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "response_format" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "size" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "user" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateImageVariationRequest {
+            image: crate::codegen_support::required(f0, "image")?,
+            model: f1.unwrap_or_default(),
+            n: f2.unwrap_or_default(),
+            response_format: f3.unwrap_or_default(),
+            size: f4.unwrap_or_default(),
+            user: f5.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateImageVariationRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("image", &self.image)?;
+        if !self.model.is_none() {
+            map.serialize_entry("model", &self.model)?;
+        }
+        if !self.n.is_none() {
+            map.serialize_entry("n", &self.n)?;
+        }
+        if !self.response_format.is_none() {
+            map.serialize_entry("response_format", &self.response_format)?;
+        }
+        if !self.size.is_none() {
+            map.serialize_entry("size", &self.size)?;
+        }
+        if !self.user.is_none() {
+            map.serialize_entry("user", &self.user)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The format in which the generated images are returned. Must be one of `url` or `b64_json`. URLs are only valid for 60 minutes after the image has been generated.
@@ -1343,169 +1339,166 @@ Use `images` (array of `ImageRefParam`) instead of multipart `image` uploads.
 You can reference images via external URLs, data URLs, or uploaded file IDs.
 JSON edits support GPT image models only; DALL-E edits require multipart (`dall-e-2` only).
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EditImageBodyJsonParam {
     ///Set the background of the generated image output. Transparent backgrounds are available for supported GPT Image models. For `gpt-image-2` and `gpt-image-2-2026-04-21`, this support is in preview. When using `transparent`, set the output format to `png` or `webp`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub background: ::std::option::Option<EditImageBodyJsonParamBackground>,
     /**Input image references to edit.
 For GPT image models, you can provide up to 16 images.
 */
-    #[serde(default)]
     pub images: ::std::vec::Vec<ImageRefParam>,
     ///Controls fidelity to the original input image(s).
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub input_fidelity: ::std::option::Option<EditImageBodyJsonParamInputFidelity>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub mask: ::std::option::Option<ImageRefParam>,
     ///The GPT image model to use for image editing, including `gpt-image-2` and its dated snapshot `gpt-image-2-2026-04-21`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub model: ::std::option::Option<::std::string::String>,
     ///Moderation level for GPT image models.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub moderation: ::std::option::Option<EditImageBodyJsonParamModeration>,
     ///The number of edited images to generate.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub n: ::std::option::Option<::std::num::NonZeroU64>,
     ///Compression level for `jpeg` or `webp` output.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output_compression: ::std::option::Option<i64>,
     ///Output image format. Supported for GPT image models.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output_format: ::std::option::Option<EditImageBodyJsonParamOutputFormat>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub partial_images: ::std::option::Option<PartialImages>,
     ///A text description of the desired image edit.
     pub prompt: EditImageBodyJsonParamPrompt,
     /**Output quality for GPT image models.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub quality: ::std::option::Option<EditImageBodyJsonParamQuality>,
     ///Requested output image size.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub size: ::std::option::Option<EditImageBodyJsonParamSize>,
     ///Stream partial image results as events.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stream: ::std::option::Option<bool>,
     /**A unique identifier representing your end-user, which can help OpenAI
 monitor and detect abuse.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for EditImageBodyJsonParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = EditImageBodyJsonParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EditImageBodyJsonParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<EditImageBodyJsonParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<EditImageBodyJsonParamBackground>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::vec::Vec<ImageRefParam>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<EditImageBodyJsonParamInputFidelity>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<ImageRefParam>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<EditImageBodyJsonParamModeration>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<::std::num::NonZeroU64>,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<
-                    ::std::option::Option<EditImageBodyJsonParamOutputFormat>,
-                > = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<
-                    ::std::option::Option<PartialImages>,
-                > = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<EditImageBodyJsonParamPrompt> = ::std::option::Option::None;
-                let mut f11: ::std::option::Option<
-                    ::std::option::Option<EditImageBodyJsonParamQuality>,
-                > = ::std::option::Option::None;
-                let mut f12: ::std::option::Option<
-                    ::std::option::Option<EditImageBodyJsonParamSize>,
-                > = ::std::option::Option::None;
-                let mut f13: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f14: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "background" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "images" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "input_fidelity" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "mask" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "moderation" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "n" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "output_compression" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output_format" => {
-                            f8 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "partial_images" => {
-                            f9 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt" => f10 = ::std::option::Option::Some(map.next_value()?),
-                        "quality" => f11 = ::std::option::Option::Some(map.next_value()?),
-                        "size" => f12 = ::std::option::Option::Some(map.next_value()?),
-                        "stream" => f13 = ::std::option::Option::Some(map.next_value()?),
-                        "user" => f14 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for EditImageBodyJsonParam {
+    const EXPECTING: &'static str = "struct EditImageBodyJsonParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut f11 = ::std::option::Option::None;
+        let mut f12 = ::std::option::Option::None;
+        let mut f13 = ::std::option::Option::None;
+        let mut f14 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "background" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "images" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "input_fidelity" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "mask" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "moderation" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "n" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "output_compression" => {
+                    f7 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(EditImageBodyJsonParam {
-                    background: f0.unwrap_or_default(),
-                    images: f1.unwrap_or_default(),
-                    input_fidelity: f2.unwrap_or_default(),
-                    mask: f3.unwrap_or_default(),
-                    model: f4.unwrap_or_default(),
-                    moderation: f5.unwrap_or_default(),
-                    n: f6.unwrap_or_default(),
-                    output_compression: f7.unwrap_or_default(),
-                    output_format: f8.unwrap_or_default(),
-                    partial_images: f9.unwrap_or_default(),
-                    prompt: crate::codegen_support::required(f10, "prompt")?,
-                    quality: f11.unwrap_or_default(),
-                    size: f12.unwrap_or_default(),
-                    stream: f13.unwrap_or_default(),
-                    user: f14.unwrap_or_default(),
-                    extra: extra,
-                })
+                "output_format" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "partial_images" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "prompt" => f10 = ::std::option::Option::Some(map.next_value()?),
+                "quality" => f11 = ::std::option::Option::Some(map.next_value()?),
+                "size" => f12 = ::std::option::Option::Some(map.next_value()?),
+                "stream" => f13 = ::std::option::Option::Some(map.next_value()?),
+                "user" => f14 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(EditImageBodyJsonParam {
+            background: f0.unwrap_or_default(),
+            images: f1.unwrap_or_default(),
+            input_fidelity: f2.unwrap_or_default(),
+            mask: f3.unwrap_or_default(),
+            model: f4.unwrap_or_default(),
+            moderation: f5.unwrap_or_default(),
+            n: f6.unwrap_or_default(),
+            output_compression: f7.unwrap_or_default(),
+            output_format: f8.unwrap_or_default(),
+            partial_images: f9.unwrap_or_default(),
+            prompt: crate::codegen_support::required(f10, "prompt")?,
+            quality: f11.unwrap_or_default(),
+            size: f12.unwrap_or_default(),
+            stream: f13.unwrap_or_default(),
+            user: f14.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for EditImageBodyJsonParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.background.is_none() {
+            map.serialize_entry("background", &self.background)?;
+        }
+        map.serialize_entry("images", &self.images)?;
+        if !self.input_fidelity.is_none() {
+            map.serialize_entry("input_fidelity", &self.input_fidelity)?;
+        }
+        if !self.mask.is_none() {
+            map.serialize_entry("mask", &self.mask)?;
+        }
+        if !self.model.is_none() {
+            map.serialize_entry("model", &self.model)?;
+        }
+        if !self.moderation.is_none() {
+            map.serialize_entry("moderation", &self.moderation)?;
+        }
+        if !self.n.is_none() {
+            map.serialize_entry("n", &self.n)?;
+        }
+        if !self.output_compression.is_none() {
+            map.serialize_entry("output_compression", &self.output_compression)?;
+        }
+        if !self.output_format.is_none() {
+            map.serialize_entry("output_format", &self.output_format)?;
+        }
+        if !self.partial_images.is_none() {
+            map.serialize_entry("partial_images", &self.partial_images)?;
+        }
+        map.serialize_entry("prompt", &self.prompt)?;
+        if !self.quality.is_none() {
+            map.serialize_entry("quality", &self.quality)?;
+        }
+        if !self.size.is_none() {
+            map.serialize_entry("size", &self.size)?;
+        }
+        if !self.stream.is_none() {
+            map.serialize_entry("stream", &self.stream)?;
+        }
+        if !self.user.is_none() {
+            map.serialize_entry("user", &self.user)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Set the background of the generated image output. Transparent backgrounds are available for supported GPT Image models. For `gpt-image-2` and `gpt-image-2-2026-04-21`, this support is in preview. When using `transparent`, set the output format to `png` or `webp`.
@@ -1982,74 +1975,74 @@ impl<'de> ::serde::Deserialize<'de> for EditImageBodyJsonParamSize {
     }
 }
 ///Represents the content or the URL of an image generated by the OpenAI API.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Image {
     ///The base64-encoded JSON of the generated image. Returned by default for the GPT image models, and only present if `response_format` is set to `b64_json` for `dall-e-2` and `dall-e-3`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub b64_json: ::std::option::Option<::std::string::String>,
     ///For `dall-e-3` only, the revised prompt that was used to generate the image.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub revised_prompt: ::std::option::Option<::std::string::String>,
     ///When using `dall-e-2` or `dall-e-3`, the URL of the generated image if `response_format` is set to `url` (default value). Unsupported for the GPT image models.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub url: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for Image {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = Image;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct Image")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<Image, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "b64_json" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "revised_prompt" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "url" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(Image {
-                    b64_json: f0.unwrap_or_default(),
-                    revised_prompt: f1.unwrap_or_default(),
-                    url: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for Image {
+    const EXPECTING: &'static str = "struct Image";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "b64_json" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "revised_prompt" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "url" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(Image {
+            b64_json: f0.unwrap_or_default(),
+            revised_prompt: f1.unwrap_or_default(),
+            url: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for Image {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.b64_json.is_none() {
+            map.serialize_entry("b64_json", &self.b64_json)?;
+        }
+        if !self.revised_prompt.is_none() {
+            map.serialize_entry("revised_prompt", &self.revised_prompt)?;
+        }
+        if !self.url.is_none() {
+            map.serialize_entry("url", &self.url)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Emitted when image editing has completed and the final image is available.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ImageEditCompletedEvent {
     /**Base64-encoded final edited image data, suitable for rendering as an image.
 */
@@ -2071,77 +2064,77 @@ pub struct ImageEditCompletedEvent {
     pub size: ImageEditCompletedEventSize,
     /**The type of the event. Always `image_edit.completed`.
 */
-    #[serde(rename = "type")]
     pub type_: ImageEditCompletedEventType,
     pub usage: ImagesUsage,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ImageEditCompletedEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ImageEditCompletedEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ImageEditCompletedEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ImageEditCompletedEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<ImageEditCompletedEventBackground> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<ImageEditCompletedEventOutputFormat> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<ImageEditCompletedEventQuality> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<ImageEditCompletedEventSize> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<ImageEditCompletedEventType> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<ImagesUsage> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "b64_json" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "background" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "created_at" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output_format" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "quality" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "size" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "usage" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ImageEditCompletedEvent {
-                    b64_json: crate::codegen_support::required(f0, "b64_json")?,
-                    background: crate::codegen_support::required(f1, "background")?,
-                    created_at: crate::codegen_support::required(f2, "created_at")?,
-                    output_format: crate::codegen_support::required(
-                        f3,
-                        "output_format",
-                    )?,
-                    quality: crate::codegen_support::required(f4, "quality")?,
-                    size: crate::codegen_support::required(f5, "size")?,
-                    type_: crate::codegen_support::required(f6, "type")?,
-                    usage: crate::codegen_support::required(f7, "usage")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ImageEditCompletedEvent {
+    const EXPECTING: &'static str = "struct ImageEditCompletedEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "b64_json" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "background" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "created_at" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output_format" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "quality" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "size" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "usage" => f7 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ImageEditCompletedEvent {
+            b64_json: crate::codegen_support::required(f0, "b64_json")?,
+            background: crate::codegen_support::required(f1, "background")?,
+            created_at: crate::codegen_support::required(f2, "created_at")?,
+            output_format: crate::codegen_support::required(f3, "output_format")?,
+            quality: crate::codegen_support::required(f4, "quality")?,
+            size: crate::codegen_support::required(f5, "size")?,
+            type_: crate::codegen_support::required(f6, "type")?,
+            usage: crate::codegen_support::required(f7, "usage")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ImageEditCompletedEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("b64_json", &self.b64_json)?;
+        map.serialize_entry("background", &self.background)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("output_format", &self.output_format)?;
+        map.serialize_entry("quality", &self.quality)?;
+        map.serialize_entry("size", &self.size)?;
+        map.serialize_entry("type", &self.type_)?;
+        map.serialize_entry("usage", &self.usage)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The background setting for the edited image.
@@ -2497,7 +2490,7 @@ impl<'de> ::serde::Deserialize<'de> for ImageEditCompletedEventType {
 }
 /**Emitted when a partial image is available during image editing streaming.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ImageEditPartialImageEvent {
     /**Base64-encoded partial image data, suitable for rendering as an image.
 */
@@ -2522,85 +2515,81 @@ pub struct ImageEditPartialImageEvent {
     pub size: ImageEditPartialImageEventSize,
     /**The type of the event. Always `image_edit.partial_image`.
 */
-    #[serde(rename = "type")]
     pub type_: ImageEditPartialImageEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ImageEditPartialImageEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ImageEditPartialImageEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ImageEditPartialImageEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ImageEditPartialImageEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ImageEditPartialImageEventBackground,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ImageEditPartialImageEventOutputFormat,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<ImageEditPartialImageEventQuality> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<ImageEditPartialImageEventSize> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<ImageEditPartialImageEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "b64_json" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "background" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "created_at" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output_format" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "partial_image_index" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "quality" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "size" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ImageEditPartialImageEvent {
+    const EXPECTING: &'static str = "struct ImageEditPartialImageEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "b64_json" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "background" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "created_at" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output_format" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "partial_image_index" => {
+                    f4 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ImageEditPartialImageEvent {
-                    b64_json: crate::codegen_support::required(f0, "b64_json")?,
-                    background: crate::codegen_support::required(f1, "background")?,
-                    created_at: crate::codegen_support::required(f2, "created_at")?,
-                    output_format: crate::codegen_support::required(
-                        f3,
-                        "output_format",
-                    )?,
-                    partial_image_index: crate::codegen_support::required(
-                        f4,
-                        "partial_image_index",
-                    )?,
-                    quality: crate::codegen_support::required(f5, "quality")?,
-                    size: crate::codegen_support::required(f6, "size")?,
-                    type_: crate::codegen_support::required(f7, "type")?,
-                    extra: extra,
-                })
+                "quality" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "size" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ImageEditPartialImageEvent {
+            b64_json: crate::codegen_support::required(f0, "b64_json")?,
+            background: crate::codegen_support::required(f1, "background")?,
+            created_at: crate::codegen_support::required(f2, "created_at")?,
+            output_format: crate::codegen_support::required(f3, "output_format")?,
+            partial_image_index: crate::codegen_support::required(
+                f4,
+                "partial_image_index",
+            )?,
+            quality: crate::codegen_support::required(f5, "quality")?,
+            size: crate::codegen_support::required(f6, "size")?,
+            type_: crate::codegen_support::required(f7, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ImageEditPartialImageEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("b64_json", &self.b64_json)?;
+        map.serialize_entry("background", &self.background)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("output_format", &self.output_format)?;
+        map.serialize_entry("partial_image_index", &self.partial_image_index)?;
+        map.serialize_entry("quality", &self.quality)?;
+        map.serialize_entry("size", &self.size)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The background setting for the requested edited image.
@@ -3013,7 +3002,7 @@ impl ::std::convert::From<ImageEditCompletedEvent> for ImageEditStreamEvent {
 }
 /**Emitted when image generation has completed and the final image is available.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ImageGenCompletedEvent {
     /**Base64-encoded image data, suitable for rendering as an image.
 */
@@ -3035,77 +3024,77 @@ pub struct ImageGenCompletedEvent {
     pub size: ImageGenCompletedEventSize,
     /**The type of the event. Always `image_generation.completed`.
 */
-    #[serde(rename = "type")]
     pub type_: ImageGenCompletedEventType,
     pub usage: ImagesUsage,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ImageGenCompletedEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ImageGenCompletedEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ImageGenCompletedEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ImageGenCompletedEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<ImageGenCompletedEventBackground> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<ImageGenCompletedEventOutputFormat> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<ImageGenCompletedEventQuality> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<ImageGenCompletedEventSize> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<ImageGenCompletedEventType> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<ImagesUsage> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "b64_json" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "background" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "created_at" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output_format" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "quality" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "size" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "usage" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ImageGenCompletedEvent {
-                    b64_json: crate::codegen_support::required(f0, "b64_json")?,
-                    background: crate::codegen_support::required(f1, "background")?,
-                    created_at: crate::codegen_support::required(f2, "created_at")?,
-                    output_format: crate::codegen_support::required(
-                        f3,
-                        "output_format",
-                    )?,
-                    quality: crate::codegen_support::required(f4, "quality")?,
-                    size: crate::codegen_support::required(f5, "size")?,
-                    type_: crate::codegen_support::required(f6, "type")?,
-                    usage: crate::codegen_support::required(f7, "usage")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ImageGenCompletedEvent {
+    const EXPECTING: &'static str = "struct ImageGenCompletedEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "b64_json" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "background" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "created_at" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output_format" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "quality" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "size" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "usage" => f7 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ImageGenCompletedEvent {
+            b64_json: crate::codegen_support::required(f0, "b64_json")?,
+            background: crate::codegen_support::required(f1, "background")?,
+            created_at: crate::codegen_support::required(f2, "created_at")?,
+            output_format: crate::codegen_support::required(f3, "output_format")?,
+            quality: crate::codegen_support::required(f4, "quality")?,
+            size: crate::codegen_support::required(f5, "size")?,
+            type_: crate::codegen_support::required(f6, "type")?,
+            usage: crate::codegen_support::required(f7, "usage")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ImageGenCompletedEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("b64_json", &self.b64_json)?;
+        map.serialize_entry("background", &self.background)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("output_format", &self.output_format)?;
+        map.serialize_entry("quality", &self.quality)?;
+        map.serialize_entry("size", &self.size)?;
+        map.serialize_entry("type", &self.type_)?;
+        map.serialize_entry("usage", &self.usage)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The background setting for the generated image.
@@ -3459,116 +3448,116 @@ impl<'de> ::serde::Deserialize<'de> for ImageGenCompletedEventType {
     }
 }
 ///The input tokens detailed information for the image generation.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ImageGenInputUsageDetails {
     ///The number of image tokens in the input prompt.
     pub image_tokens: i64,
     ///The number of text tokens in the input prompt.
     pub text_tokens: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ImageGenInputUsageDetails {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ImageGenInputUsageDetails;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ImageGenInputUsageDetails")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ImageGenInputUsageDetails, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "image_tokens" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "text_tokens" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ImageGenInputUsageDetails {
-                    image_tokens: crate::codegen_support::required(f0, "image_tokens")?,
-                    text_tokens: crate::codegen_support::required(f1, "text_tokens")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ImageGenInputUsageDetails {
+    const EXPECTING: &'static str = "struct ImageGenInputUsageDetails";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "image_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "text_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ImageGenInputUsageDetails {
+            image_tokens: crate::codegen_support::required(f0, "image_tokens")?,
+            text_tokens: crate::codegen_support::required(f1, "text_tokens")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ImageGenInputUsageDetails {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("image_tokens", &self.image_tokens)?;
+        map.serialize_entry("text_tokens", &self.text_tokens)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The output token details for the image generation.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ImageGenOutputTokensDetails {
     ///The number of image output tokens generated by the model.
     pub image_tokens: i64,
     ///The number of text output tokens generated by the model.
     pub text_tokens: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ImageGenOutputTokensDetails {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ImageGenOutputTokensDetails;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ImageGenOutputTokensDetails")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ImageGenOutputTokensDetails, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "image_tokens" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "text_tokens" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ImageGenOutputTokensDetails {
-                    image_tokens: crate::codegen_support::required(f0, "image_tokens")?,
-                    text_tokens: crate::codegen_support::required(f1, "text_tokens")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ImageGenOutputTokensDetails {
+    const EXPECTING: &'static str = "struct ImageGenOutputTokensDetails";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "image_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "text_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ImageGenOutputTokensDetails {
+            image_tokens: crate::codegen_support::required(f0, "image_tokens")?,
+            text_tokens: crate::codegen_support::required(f1, "text_tokens")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ImageGenOutputTokensDetails {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("image_tokens", &self.image_tokens)?;
+        map.serialize_entry("text_tokens", &self.text_tokens)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Emitted when a partial image is available during image generation streaming.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ImageGenPartialImageEvent {
     /**Base64-encoded partial image data, suitable for rendering as an image.
 */
@@ -3593,83 +3582,81 @@ pub struct ImageGenPartialImageEvent {
     pub size: ImageGenPartialImageEventSize,
     /**The type of the event. Always `image_generation.partial_image`.
 */
-    #[serde(rename = "type")]
     pub type_: ImageGenPartialImageEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ImageGenPartialImageEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ImageGenPartialImageEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ImageGenPartialImageEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ImageGenPartialImageEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<ImageGenPartialImageEventBackground> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ImageGenPartialImageEventOutputFormat,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<ImageGenPartialImageEventQuality> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<ImageGenPartialImageEventSize> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<ImageGenPartialImageEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "b64_json" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "background" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "created_at" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output_format" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "partial_image_index" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "quality" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "size" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ImageGenPartialImageEvent {
+    const EXPECTING: &'static str = "struct ImageGenPartialImageEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "b64_json" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "background" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "created_at" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output_format" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "partial_image_index" => {
+                    f4 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ImageGenPartialImageEvent {
-                    b64_json: crate::codegen_support::required(f0, "b64_json")?,
-                    background: crate::codegen_support::required(f1, "background")?,
-                    created_at: crate::codegen_support::required(f2, "created_at")?,
-                    output_format: crate::codegen_support::required(
-                        f3,
-                        "output_format",
-                    )?,
-                    partial_image_index: crate::codegen_support::required(
-                        f4,
-                        "partial_image_index",
-                    )?,
-                    quality: crate::codegen_support::required(f5, "quality")?,
-                    size: crate::codegen_support::required(f6, "size")?,
-                    type_: crate::codegen_support::required(f7, "type")?,
-                    extra: extra,
-                })
+                "quality" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "size" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ImageGenPartialImageEvent {
+            b64_json: crate::codegen_support::required(f0, "b64_json")?,
+            background: crate::codegen_support::required(f1, "background")?,
+            created_at: crate::codegen_support::required(f2, "created_at")?,
+            output_format: crate::codegen_support::required(f3, "output_format")?,
+            partial_image_index: crate::codegen_support::required(
+                f4,
+                "partial_image_index",
+            )?,
+            quality: crate::codegen_support::required(f5, "quality")?,
+            size: crate::codegen_support::required(f6, "size")?,
+            type_: crate::codegen_support::required(f7, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ImageGenPartialImageEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("b64_json", &self.b64_json)?;
+        map.serialize_entry("background", &self.background)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("output_format", &self.output_format)?;
+        map.serialize_entry("partial_image_index", &self.partial_image_index)?;
+        map.serialize_entry("quality", &self.quality)?;
+        map.serialize_entry("size", &self.size)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The background setting for the requested image.
@@ -4081,145 +4068,142 @@ impl ::std::convert::From<ImageGenCompletedEvent> for ImageGenStreamEvent {
     }
 }
 ///For `gpt-image-1` only, the token usage information for the image generation.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ImageGenUsage {
     ///The number of tokens (images and text) in the input prompt.
     pub input_tokens: i64,
     pub input_tokens_details: ImageGenInputUsageDetails,
     ///The number of output tokens generated by the model.
     pub output_tokens: i64,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output_tokens_details: ::std::option::Option<ImageGenOutputTokensDetails>,
     ///The total number of tokens (images and text) used for the image generation.
     pub total_tokens: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ImageGenUsage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ImageGenUsage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ImageGenUsage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ImageGenUsage, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<ImageGenInputUsageDetails> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<ImageGenOutputTokensDetails>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "input_tokens" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "input_tokens_details" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output_tokens" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output_tokens_details" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "total_tokens" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ImageGenUsage {
+    const EXPECTING: &'static str = "struct ImageGenUsage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "input_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "input_tokens_details" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ImageGenUsage {
-                    input_tokens: crate::codegen_support::required(f0, "input_tokens")?,
-                    input_tokens_details: crate::codegen_support::required(
-                        f1,
-                        "input_tokens_details",
-                    )?,
-                    output_tokens: crate::codegen_support::required(
-                        f2,
-                        "output_tokens",
-                    )?,
-                    output_tokens_details: f3.unwrap_or_default(),
-                    total_tokens: crate::codegen_support::required(f4, "total_tokens")?,
-                    extra: extra,
-                })
+                "output_tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output_tokens_details" => {
+                    f3 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "total_tokens" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ImageGenUsage {
+            input_tokens: crate::codegen_support::required(f0, "input_tokens")?,
+            input_tokens_details: crate::codegen_support::required(
+                f1,
+                "input_tokens_details",
+            )?,
+            output_tokens: crate::codegen_support::required(f2, "output_tokens")?,
+            output_tokens_details: f3.unwrap_or_default(),
+            total_tokens: crate::codegen_support::required(f4, "total_tokens")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ImageGenUsage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("input_tokens", &self.input_tokens)?;
+        map.serialize_entry("input_tokens_details", &self.input_tokens_details)?;
+        map.serialize_entry("output_tokens", &self.output_tokens)?;
+        if !self.output_tokens_details.is_none() {
+            map.serialize_entry("output_tokens_details", &self.output_tokens_details)?;
+        }
+        map.serialize_entry("total_tokens", &self.total_tokens)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Reference an input image by either URL or uploaded file ID.
 Provide exactly one of `image_url` or `file_id`.
 */
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ImageRefParam {
     ///The File API ID of an uploaded image to use as input.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_id: ::std::option::Option<::std::string::String>,
     ///A fully qualified URL or base64-encoded data URL.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub image_url: ::std::option::Option<ImageRefParamImageUrl>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ImageRefParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ImageRefParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ImageRefParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ImageRefParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ImageRefParamImageUrl>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "image_url" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ImageRefParam {
-                    file_id: f0.unwrap_or_default(),
-                    image_url: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ImageRefParam {
+    const EXPECTING: &'static str = "struct ImageRefParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "image_url" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ImageRefParam {
+            file_id: f0.unwrap_or_default(),
+            image_url: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ImageRefParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.file_id.is_none() {
+            map.serialize_entry("file_id", &self.file_id)?;
+        }
+        if !self.image_url.is_none() {
+            map.serialize_entry("image_url", &self.image_url)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///A fully qualified URL or base64-encoded data URL.
@@ -4277,97 +4261,98 @@ impl<'de> ::serde::Deserialize<'de> for ImageRefParamImageUrl {
     }
 }
 ///The response from the image generation endpoint.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ImagesResponse {
     ///The background parameter used for the image generation. Either `transparent` or `opaque`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub background: ::std::option::Option<ImagesResponseBackground>,
     ///The Unix timestamp (in seconds) of when the image was created.
     pub created: i64,
     ///The list of generated images.
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub data: ::std::vec::Vec<Image>,
     ///The output format of the image generation. Either `png`, `webp`, or `jpeg`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output_format: ::std::option::Option<ImagesResponseOutputFormat>,
     ///The quality of the image generated. Either `low`, `medium`, or `high`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub quality: ::std::option::Option<ImagesResponseQuality>,
     ///The size of the image generated. Either `1024x1024`, `1024x1536`, or `1536x1024`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub size: ::std::option::Option<ImagesResponseSize>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub usage: ::std::option::Option<ImageGenUsage>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ImagesResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ImagesResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ImagesResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ImagesResponse, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<ImagesResponseBackground>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::vec::Vec<Image>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<ImagesResponseOutputFormat>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<ImagesResponseQuality>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<ImagesResponseSize>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<ImageGenUsage>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "background" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "created" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "data" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "output_format" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "quality" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "size" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "usage" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ImagesResponse {
-                    background: f0.unwrap_or_default(),
-                    created: crate::codegen_support::required(f1, "created")?,
-                    data: f2.unwrap_or_default(),
-                    output_format: f3.unwrap_or_default(),
-                    quality: f4.unwrap_or_default(),
-                    size: f5.unwrap_or_default(),
-                    usage: f6.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ImagesResponse {
+    const EXPECTING: &'static str = "struct ImagesResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "background" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "created" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "data" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output_format" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "quality" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "size" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "usage" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ImagesResponse {
+            background: f0.unwrap_or_default(),
+            created: crate::codegen_support::required(f1, "created")?,
+            data: f2.unwrap_or_default(),
+            output_format: f3.unwrap_or_default(),
+            quality: f4.unwrap_or_default(),
+            size: f5.unwrap_or_default(),
+            usage: f6.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ImagesResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.background.is_none() {
+            map.serialize_entry("background", &self.background)?;
+        }
+        map.serialize_entry("created", &self.created)?;
+        if !self.data.is_empty() {
+            map.serialize_entry("data", &self.data)?;
+        }
+        if !self.output_format.is_none() {
+            map.serialize_entry("output_format", &self.output_format)?;
+        }
+        if !self.quality.is_none() {
+            map.serialize_entry("quality", &self.quality)?;
+        }
+        if !self.size.is_none() {
+            map.serialize_entry("size", &self.size)?;
+        }
+        if !self.usage.is_none() {
+            map.serialize_entry("usage", &self.usage)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The background parameter used for the image generation. Either `transparent` or `opaque`.
@@ -4643,7 +4628,7 @@ impl<'de> ::serde::Deserialize<'de> for ImagesResponseSize {
 }
 /**For the GPT image models only, the token usage information for the image generation.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ImagesUsage {
     ///The number of tokens (images and text) in the input prompt.
     pub input_tokens: i64,
@@ -4654,120 +4639,117 @@ pub struct ImagesUsage {
 */
     pub total_tokens: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ImagesUsage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ImagesUsage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ImagesUsage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ImagesUsage, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<ImagesUsageInputTokensDetails> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "input_tokens" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "input_tokens_details" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output_tokens" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "total_tokens" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ImagesUsage {
+    const EXPECTING: &'static str = "struct ImagesUsage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "input_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "input_tokens_details" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ImagesUsage {
-                    input_tokens: crate::codegen_support::required(f0, "input_tokens")?,
-                    input_tokens_details: crate::codegen_support::required(
-                        f1,
-                        "input_tokens_details",
-                    )?,
-                    output_tokens: crate::codegen_support::required(
-                        f2,
-                        "output_tokens",
-                    )?,
-                    total_tokens: crate::codegen_support::required(f3, "total_tokens")?,
-                    extra: extra,
-                })
+                "output_tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "total_tokens" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ImagesUsage {
+            input_tokens: crate::codegen_support::required(f0, "input_tokens")?,
+            input_tokens_details: crate::codegen_support::required(
+                f1,
+                "input_tokens_details",
+            )?,
+            output_tokens: crate::codegen_support::required(f2, "output_tokens")?,
+            total_tokens: crate::codegen_support::required(f3, "total_tokens")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ImagesUsage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("input_tokens", &self.input_tokens)?;
+        map.serialize_entry("input_tokens_details", &self.input_tokens_details)?;
+        map.serialize_entry("output_tokens", &self.output_tokens)?;
+        map.serialize_entry("total_tokens", &self.total_tokens)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The input tokens detailed information for the image generation.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ImagesUsageInputTokensDetails {
     ///The number of image tokens in the input prompt.
     pub image_tokens: i64,
     ///The number of text tokens in the input prompt.
     pub text_tokens: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ImagesUsageInputTokensDetails {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ImagesUsageInputTokensDetails;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ImagesUsageInputTokensDetails")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ImagesUsageInputTokensDetails, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "image_tokens" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "text_tokens" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ImagesUsageInputTokensDetails {
-                    image_tokens: crate::codegen_support::required(f0, "image_tokens")?,
-                    text_tokens: crate::codegen_support::required(f1, "text_tokens")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ImagesUsageInputTokensDetails {
+    const EXPECTING: &'static str = "struct ImagesUsageInputTokensDetails";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "image_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "text_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ImagesUsageInputTokensDetails {
+            image_tokens: crate::codegen_support::required(f0, "image_tokens")?,
+            text_tokens: crate::codegen_support::required(f1, "text_tokens")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ImagesUsageInputTokensDetails {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("image_tokens", &self.image_tokens)?;
+        map.serialize_entry("text_tokens", &self.text_tokens)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The number of partial images to generate. This parameter is used for

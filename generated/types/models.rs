@@ -4,104 +4,112 @@
 // Included by openai.rs under #[cfg(any (feature = "models"))].
 
 ///`DeleteModelResponse`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteModelResponse {
     pub deleted: bool,
     pub id: ::std::string::String,
     pub object: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for DeleteModelResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = DeleteModelResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteModelResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<DeleteModelResponse, A::Error> {
-                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(DeleteModelResponse {
-                    deleted: crate::codegen_support::required(f0, "deleted")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    object: crate::codegen_support::required(f2, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for DeleteModelResponse {
+    const EXPECTING: &'static str = "struct DeleteModelResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(DeleteModelResponse {
+            deleted: crate::codegen_support::required(f0, "deleted")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            object: crate::codegen_support::required(f2, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for DeleteModelResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("deleted", &self.deleted)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ListModelsResponse`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ListModelsResponse {
-    #[serde(default)]
     pub data: ::std::vec::Vec<Model>,
     pub object: ListModelsResponseObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ListModelsResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ListModelsResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListModelsResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ListModelsResponse, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<Model>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<ListModelsResponseObject> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ListModelsResponse {
-                    data: f0.unwrap_or_default(),
-                    object: crate::codegen_support::required(f1, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ListModelsResponse {
+    const EXPECTING: &'static str = "struct ListModelsResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ListModelsResponse {
+            data: f0.unwrap_or_default(),
+            object: crate::codegen_support::required(f1, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ListModelsResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ListModelsResponseObject`
@@ -164,7 +172,7 @@ impl<'de> ::serde::Deserialize<'de> for ListModelsResponseObject {
     }
 }
 ///Describes an OpenAI model offering that can be used with the API.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Model {
     ///The Unix timestamp (in seconds) when the model was created.
     pub created: i64,
@@ -175,62 +183,66 @@ pub struct Model {
     ///The organization that owns the model.
     pub owned_by: ::std::string::String,
     ///The date when the model will shut down, or null if not announced.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub shutdown_date: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for Model {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = Model;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct Model")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<Model, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<ModelObject> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "owned_by" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "shutdown_date" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(Model {
-                    created: crate::codegen_support::required(f0, "created")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    object: crate::codegen_support::required(f2, "object")?,
-                    owned_by: crate::codegen_support::required(f3, "owned_by")?,
-                    shutdown_date: f4.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for Model {
+    const EXPECTING: &'static str = "struct Model";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "owned_by" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "shutdown_date" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(Model {
+            created: crate::codegen_support::required(f0, "created")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            object: crate::codegen_support::required(f2, "object")?,
+            owned_by: crate::codegen_support::required(f3, "owned_by")?,
+            shutdown_date: f4.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for Model {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created", &self.created)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("owned_by", &self.owned_by)?;
+        if !self.shutdown_date.is_none() {
+            map.serialize_entry("shutdown_date", &self.shutdown_date)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which is always "model".

@@ -4,7 +4,7 @@
 // Included by openai.rs under #[cfg(any (feature = "moderations"))].
 
 ///`CreateModerationRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateModerationRequest {
     /**Input (or inputs) to classify. Can be a single string, an array of strings, or
 an array of multi-modal input objects similar to other models.
@@ -14,51 +14,54 @@ an array of multi-modal input objects similar to other models.
 [the moderation guide](/docs/guides/moderation), and learn about
 available models [here](/docs/models#moderation).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub model: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateModerationRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateModerationRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateModerationRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateModerationRequest, A::Error> {
-                let mut f0: ::std::option::Option<CreateModerationRequestInput> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateModerationRequest {
-                    input: crate::codegen_support::required(f0, "input")?,
-                    model: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateModerationRequest {
+    const EXPECTING: &'static str = "struct CreateModerationRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateModerationRequest {
+            input: crate::codegen_support::required(f0, "input")?,
+            model: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateModerationRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("input", &self.input)?;
+        if !self.model.is_none() {
+            map.serialize_entry("model", &self.model)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Input (or inputs) to classify. Can be a single string, an array of strings, or
@@ -103,12 +106,11 @@ pub enum CreateModerationRequestInputVariant2Item {
     Unknown(::serde_json::Value),
 }
 ///Contains either an image URL or a data URL for a base64 encoded image.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateModerationRequestInputVariant2ItemImageUrl {
     ///Either a URL of the image or the base64 encoded image data.
     pub url: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -116,101 +118,105 @@ for CreateModerationRequestInputVariant2ItemImageUrl {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateModerationRequestInputVariant2ItemImageUrl;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateModerationRequestInputVariant2ItemImageUrl")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateModerationRequestInputVariant2ItemImageUrl,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "url" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateModerationRequestInputVariant2ItemImageUrl {
-                    url: crate::codegen_support::required(f0, "url")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateModerationRequestInputVariant2ItemImageUrl {
+    const EXPECTING: &'static str = "struct CreateModerationRequestInputVariant2ItemImageUrl";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "url" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateModerationRequestInputVariant2ItemImageUrl {
+            url: crate::codegen_support::required(f0, "url")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateModerationRequestInputVariant2ItemImageUrl {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("url", &self.url)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Represents if a given text input is potentially harmful.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateModerationResponse {
     ///The unique identifier for the moderation request.
     pub id: ::std::string::String,
     ///The model used to generate the moderation results.
     pub model: ::std::string::String,
     ///A list of moderation objects.
-    #[serde(default)]
     pub results: ::std::vec::Vec<CreateModerationResponseResultsItem>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateModerationResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateModerationResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateModerationResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateModerationResponse, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::vec::Vec<CreateModerationResponseResultsItem>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "results" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateModerationResponse {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    model: crate::codegen_support::required(f1, "model")?,
-                    results: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateModerationResponse {
+    const EXPECTING: &'static str = "struct CreateModerationResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "results" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateModerationResponse {
+            id: crate::codegen_support::required(f0, "id")?,
+            model: crate::codegen_support::required(f1, "model")?,
+            results: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateModerationResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("model", &self.model)?;
+        map.serialize_entry("results", &self.results)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateModerationResponseResultsItem`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateModerationResponseResultsItem {
     pub categories: CreateModerationResponseResultsItemCategories,
     pub category_applied_input_types: CreateModerationResponseResultsItemCategoryAppliedInputTypes,
@@ -218,305 +224,258 @@ pub struct CreateModerationResponseResultsItem {
     ///Whether any of the below categories are flagged.
     pub flagged: bool,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateModerationResponseResultsItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateModerationResponseResultsItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateModerationResponseResultsItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateModerationResponseResultsItem, A::Error> {
-                let mut f0: ::std::option::Option<
-                    CreateModerationResponseResultsItemCategories,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    CreateModerationResponseResultsItemCategoryAppliedInputTypes,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    CreateModerationResponseResultsItemCategoryScores,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "categories" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "category_applied_input_types" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "category_scores" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "flagged" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateModerationResponseResultsItem {
+    const EXPECTING: &'static str = "struct CreateModerationResponseResultsItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "categories" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "category_applied_input_types" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CreateModerationResponseResultsItem {
-                    categories: crate::codegen_support::required(f0, "categories")?,
-                    category_applied_input_types: crate::codegen_support::required(
-                        f1,
-                        "category_applied_input_types",
-                    )?,
-                    category_scores: crate::codegen_support::required(
-                        f2,
-                        "category_scores",
-                    )?,
-                    flagged: crate::codegen_support::required(f3, "flagged")?,
-                    extra: extra,
-                })
+                "category_scores" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "flagged" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateModerationResponseResultsItem {
+            categories: crate::codegen_support::required(f0, "categories")?,
+            category_applied_input_types: crate::codegen_support::required(
+                f1,
+                "category_applied_input_types",
+            )?,
+            category_scores: crate::codegen_support::required(f2, "category_scores")?,
+            flagged: crate::codegen_support::required(f3, "flagged")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateModerationResponseResultsItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("categories", &self.categories)?;
+        map.serialize_entry(
+            "category_applied_input_types",
+            &self.category_applied_input_types,
+        )?;
+        map.serialize_entry("category_scores", &self.category_scores)?;
+        map.serialize_entry("flagged", &self.flagged)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///A list of the categories, and whether they are flagged or not.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateModerationResponseResultsItemCategories {
     ///Content that expresses, incites, or promotes harassing language towards any target.
     pub harassment: bool,
     ///Harassment content that also includes violence or serious harm towards any target.
-    #[serde(rename = "harassment/threatening")]
     pub harassment_threatening: bool,
     ///Content that expresses, incites, or promotes hate based on race, gender, ethnicity, religion, nationality, sexual orientation, disability status, or caste. Hateful content aimed at non-protected groups (e.g., chess players) is harassment.
     pub hate: bool,
     ///Hateful content that also includes violence or serious harm towards the targeted group based on race, gender, ethnicity, religion, nationality, sexual orientation, disability status, or caste.
-    #[serde(rename = "hate/threatening")]
     pub hate_threatening: bool,
     ///Content that includes instructions or advice that facilitate the planning or execution of wrongdoing, or that gives advice or instruction on how to commit illicit acts. For example, "how to shoplift" would fit this category.
-    #[serde(default)]
     pub illicit: ::std::option::Option<bool>,
     ///Content that includes instructions or advice that facilitate the planning or execution of wrongdoing that also includes violence, or that gives advice or instruction on the procurement of any weapon.
-    #[serde(rename = "illicit/violent", default)]
     pub illicit_violent: ::std::option::Option<bool>,
     ///Content that promotes, encourages, or depicts acts of self-harm, such as suicide, cutting, and eating disorders.
-    #[serde(rename = "self-harm")]
     pub self_harm: bool,
     ///Content that encourages performing acts of self-harm, such as suicide, cutting, and eating disorders, or that gives instructions or advice on how to commit such acts.
-    #[serde(rename = "self-harm/instructions")]
     pub self_harm_instructions: bool,
     ///Content where the speaker expresses that they are engaging or intend to engage in acts of self-harm, such as suicide, cutting, and eating disorders.
-    #[serde(rename = "self-harm/intent")]
     pub self_harm_intent: bool,
     ///Content meant to arouse sexual excitement, such as the description of sexual activity, or that promotes sexual services (excluding sex education and wellness).
     pub sexual: bool,
     ///Sexual content that includes an individual who is under 18 years old.
-    #[serde(rename = "sexual/minors")]
     pub sexual_minors: bool,
     ///Content that depicts death, violence, or physical injury.
     pub violence: bool,
     ///Content that depicts death, violence, or physical injury in graphic detail.
-    #[serde(rename = "violence/graphic")]
     pub violence_graphic: bool,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateModerationResponseResultsItemCategories {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateModerationResponseResultsItemCategories;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateModerationResponseResultsItemCategories")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateModerationResponseResultsItemCategories,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f11: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f12: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "harassment" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "harassment/threatening" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "hate" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "hate/threatening" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "illicit" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "illicit/violent" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "self-harm" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "self-harm/instructions" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "self-harm/intent" => {
-                            f8 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sexual" => f9 = ::std::option::Option::Some(map.next_value()?),
-                        "sexual/minors" => {
-                            f10 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "violence" => {
-                            f11 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "violence/graphic" => {
-                            f12 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateModerationResponseResultsItemCategories {
+    const EXPECTING: &'static str = "struct CreateModerationResponseResultsItemCategories";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut f11 = ::std::option::Option::None;
+        let mut f12 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "harassment" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "harassment/threatening" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CreateModerationResponseResultsItemCategories {
-                    harassment: crate::codegen_support::required(f0, "harassment")?,
-                    harassment_threatening: crate::codegen_support::required(
-                        f1,
-                        "harassment/threatening",
-                    )?,
-                    hate: crate::codegen_support::required(f2, "hate")?,
-                    hate_threatening: crate::codegen_support::required(
-                        f3,
-                        "hate/threatening",
-                    )?,
-                    illicit: f4.unwrap_or_default(),
-                    illicit_violent: f5.unwrap_or_default(),
-                    self_harm: crate::codegen_support::required(f6, "self-harm")?,
-                    self_harm_instructions: crate::codegen_support::required(
-                        f7,
-                        "self-harm/instructions",
-                    )?,
-                    self_harm_intent: crate::codegen_support::required(
-                        f8,
-                        "self-harm/intent",
-                    )?,
-                    sexual: crate::codegen_support::required(f9, "sexual")?,
-                    sexual_minors: crate::codegen_support::required(
-                        f10,
-                        "sexual/minors",
-                    )?,
-                    violence: crate::codegen_support::required(f11, "violence")?,
-                    violence_graphic: crate::codegen_support::required(
-                        f12,
-                        "violence/graphic",
-                    )?,
-                    extra: extra,
-                })
+                "hate" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "hate/threatening" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "illicit" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "illicit/violent" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "self-harm" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "self-harm/instructions" => {
+                    f7 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "self-harm/intent" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "sexual" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "sexual/minors" => f10 = ::std::option::Option::Some(map.next_value()?),
+                "violence" => f11 = ::std::option::Option::Some(map.next_value()?),
+                "violence/graphic" => {
+                    f12 = ::std::option::Option::Some(map.next_value()?);
+                }
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateModerationResponseResultsItemCategories {
+            harassment: crate::codegen_support::required(f0, "harassment")?,
+            harassment_threatening: crate::codegen_support::required(
+                f1,
+                "harassment/threatening",
+            )?,
+            hate: crate::codegen_support::required(f2, "hate")?,
+            hate_threatening: crate::codegen_support::required(f3, "hate/threatening")?,
+            illicit: f4.unwrap_or_default(),
+            illicit_violent: f5.unwrap_or_default(),
+            self_harm: crate::codegen_support::required(f6, "self-harm")?,
+            self_harm_instructions: crate::codegen_support::required(
+                f7,
+                "self-harm/instructions",
+            )?,
+            self_harm_intent: crate::codegen_support::required(f8, "self-harm/intent")?,
+            sexual: crate::codegen_support::required(f9, "sexual")?,
+            sexual_minors: crate::codegen_support::required(f10, "sexual/minors")?,
+            violence: crate::codegen_support::required(f11, "violence")?,
+            violence_graphic: crate::codegen_support::required(f12, "violence/graphic")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateModerationResponseResultsItemCategories {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("harassment", &self.harassment)?;
+        map.serialize_entry("harassment/threatening", &self.harassment_threatening)?;
+        map.serialize_entry("hate", &self.hate)?;
+        map.serialize_entry("hate/threatening", &self.hate_threatening)?;
+        map.serialize_entry("illicit", &self.illicit)?;
+        map.serialize_entry("illicit/violent", &self.illicit_violent)?;
+        map.serialize_entry("self-harm", &self.self_harm)?;
+        map.serialize_entry("self-harm/instructions", &self.self_harm_instructions)?;
+        map.serialize_entry("self-harm/intent", &self.self_harm_intent)?;
+        map.serialize_entry("sexual", &self.sexual)?;
+        map.serialize_entry("sexual/minors", &self.sexual_minors)?;
+        map.serialize_entry("violence", &self.violence)?;
+        map.serialize_entry("violence/graphic", &self.violence_graphic)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///A list of the categories along with the input type(s) that the score applies to.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateModerationResponseResultsItemCategoryAppliedInputTypes {
     ///The applied input type(s) for the category 'harassment'.
-    #[serde(default)]
     pub harassment: ::std::vec::Vec<
         CreateModerationResponseResultsItemCategoryAppliedInputTypesHarassmentItem,
     >,
     ///The applied input type(s) for the category 'harassment/threatening'.
-    #[serde(rename = "harassment/threatening")]
-    #[serde(default)]
     pub harassment_threatening: ::std::vec::Vec<
         CreateModerationResponseResultsItemCategoryAppliedInputTypesHarassmentThreateningItem,
     >,
     ///The applied input type(s) for the category 'hate'.
-    #[serde(default)]
     pub hate: ::std::vec::Vec<
         CreateModerationResponseResultsItemCategoryAppliedInputTypesHateItem,
     >,
     ///The applied input type(s) for the category 'hate/threatening'.
-    #[serde(rename = "hate/threatening")]
-    #[serde(default)]
     pub hate_threatening: ::std::vec::Vec<
         CreateModerationResponseResultsItemCategoryAppliedInputTypesHateThreateningItem,
     >,
     ///The applied input type(s) for the category 'illicit'.
-    #[serde(default)]
     pub illicit: ::std::vec::Vec<
         CreateModerationResponseResultsItemCategoryAppliedInputTypesIllicitItem,
     >,
     ///The applied input type(s) for the category 'illicit/violent'.
-    #[serde(rename = "illicit/violent")]
-    #[serde(default)]
     pub illicit_violent: ::std::vec::Vec<
         CreateModerationResponseResultsItemCategoryAppliedInputTypesIllicitViolentItem,
     >,
     ///The applied input type(s) for the category 'self-harm'.
-    #[serde(rename = "self-harm")]
-    #[serde(default)]
     pub self_harm: ::std::vec::Vec<
         CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem,
     >,
     ///The applied input type(s) for the category 'self-harm/instructions'.
-    #[serde(rename = "self-harm/instructions")]
-    #[serde(default)]
     pub self_harm_instructions: ::std::vec::Vec<
         CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmInstructionsItem,
     >,
     ///The applied input type(s) for the category 'self-harm/intent'.
-    #[serde(rename = "self-harm/intent")]
-    #[serde(default)]
     pub self_harm_intent: ::std::vec::Vec<
         CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmIntentItem,
     >,
     ///The applied input type(s) for the category 'sexual'.
-    #[serde(default)]
     pub sexual: ::std::vec::Vec<
         CreateModerationResponseResultsItemCategoryAppliedInputTypesSexualItem,
     >,
     ///The applied input type(s) for the category 'sexual/minors'.
-    #[serde(rename = "sexual/minors")]
-    #[serde(default)]
     pub sexual_minors: ::std::vec::Vec<
         CreateModerationResponseResultsItemCategoryAppliedInputTypesSexualMinorsItem,
     >,
     ///The applied input type(s) for the category 'violence'.
-    #[serde(default)]
     pub violence: ::std::vec::Vec<
         CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceItem,
     >,
     ///The applied input type(s) for the category 'violence/graphic'.
-    #[serde(rename = "violence/graphic")]
-    #[serde(default)]
     pub violence_graphic: ::std::vec::Vec<
         CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceGraphicItem,
     >,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -524,149 +483,96 @@ for CreateModerationResponseResultsItemCategoryAppliedInputTypes {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateModerationResponseResultsItemCategoryAppliedInputTypes;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str(
-                    "struct CreateModerationResponseResultsItemCategoryAppliedInputTypes",
-                )
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateModerationResponseResultsItemCategoryAppliedInputTypes,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<
-                        CreateModerationResponseResultsItemCategoryAppliedInputTypesHarassmentItem,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::vec::Vec<
-                        CreateModerationResponseResultsItemCategoryAppliedInputTypesHarassmentThreateningItem,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::vec::Vec<
-                        CreateModerationResponseResultsItemCategoryAppliedInputTypesHateItem,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::vec::Vec<
-                        CreateModerationResponseResultsItemCategoryAppliedInputTypesHateThreateningItem,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::vec::Vec<
-                        CreateModerationResponseResultsItemCategoryAppliedInputTypesIllicitItem,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::vec::Vec<
-                        CreateModerationResponseResultsItemCategoryAppliedInputTypesIllicitViolentItem,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::vec::Vec<
-                        CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<
-                    ::std::vec::Vec<
-                        CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmInstructionsItem,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<
-                    ::std::vec::Vec<
-                        CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmIntentItem,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<
-                    ::std::vec::Vec<
-                        CreateModerationResponseResultsItemCategoryAppliedInputTypesSexualItem,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<
-                    ::std::vec::Vec<
-                        CreateModerationResponseResultsItemCategoryAppliedInputTypesSexualMinorsItem,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f11: ::std::option::Option<
-                    ::std::vec::Vec<
-                        CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceItem,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f12: ::std::option::Option<
-                    ::std::vec::Vec<
-                        CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceGraphicItem,
-                    >,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "harassment" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "harassment/threatening" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "hate" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "hate/threatening" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "illicit" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "illicit/violent" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "self-harm" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "self-harm/instructions" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "self-harm/intent" => {
-                            f8 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sexual" => f9 = ::std::option::Option::Some(map.next_value()?),
-                        "sexual/minors" => {
-                            f10 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "violence" => {
-                            f11 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "violence/graphic" => {
-                            f12 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateModerationResponseResultsItemCategoryAppliedInputTypes {
+    const EXPECTING: &'static str = "struct CreateModerationResponseResultsItemCategoryAppliedInputTypes";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut f11 = ::std::option::Option::None;
+        let mut f12 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "harassment" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "harassment/threatening" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CreateModerationResponseResultsItemCategoryAppliedInputTypes {
-                    harassment: f0.unwrap_or_default(),
-                    harassment_threatening: f1.unwrap_or_default(),
-                    hate: f2.unwrap_or_default(),
-                    hate_threatening: f3.unwrap_or_default(),
-                    illicit: f4.unwrap_or_default(),
-                    illicit_violent: f5.unwrap_or_default(),
-                    self_harm: f6.unwrap_or_default(),
-                    self_harm_instructions: f7.unwrap_or_default(),
-                    self_harm_intent: f8.unwrap_or_default(),
-                    sexual: f9.unwrap_or_default(),
-                    sexual_minors: f10.unwrap_or_default(),
-                    violence: f11.unwrap_or_default(),
-                    violence_graphic: f12.unwrap_or_default(),
-                    extra: extra,
-                })
+                "hate" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "hate/threatening" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "illicit" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "illicit/violent" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "self-harm" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "self-harm/instructions" => {
+                    f7 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "self-harm/intent" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "sexual" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "sexual/minors" => f10 = ::std::option::Option::Some(map.next_value()?),
+                "violence" => f11 = ::std::option::Option::Some(map.next_value()?),
+                "violence/graphic" => {
+                    f12 = ::std::option::Option::Some(map.next_value()?);
+                }
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateModerationResponseResultsItemCategoryAppliedInputTypes {
+            harassment: f0.unwrap_or_default(),
+            harassment_threatening: f1.unwrap_or_default(),
+            hate: f2.unwrap_or_default(),
+            hate_threatening: f3.unwrap_or_default(),
+            illicit: f4.unwrap_or_default(),
+            illicit_violent: f5.unwrap_or_default(),
+            self_harm: f6.unwrap_or_default(),
+            self_harm_instructions: f7.unwrap_or_default(),
+            self_harm_intent: f8.unwrap_or_default(),
+            sexual: f9.unwrap_or_default(),
+            sexual_minors: f10.unwrap_or_default(),
+            violence: f11.unwrap_or_default(),
+            violence_graphic: f12.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize
+for CreateModerationResponseResultsItemCategoryAppliedInputTypes {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("harassment", &self.harassment)?;
+        map.serialize_entry("harassment/threatening", &self.harassment_threatening)?;
+        map.serialize_entry("hate", &self.hate)?;
+        map.serialize_entry("hate/threatening", &self.hate_threatening)?;
+        map.serialize_entry("illicit", &self.illicit)?;
+        map.serialize_entry("illicit/violent", &self.illicit_violent)?;
+        map.serialize_entry("self-harm", &self.self_harm)?;
+        map.serialize_entry("self-harm/instructions", &self.self_harm_instructions)?;
+        map.serialize_entry("self-harm/intent", &self.self_harm_intent)?;
+        map.serialize_entry("sexual", &self.sexual)?;
+        map.serialize_entry("sexual/minors", &self.sexual_minors)?;
+        map.serialize_entry("violence", &self.violence)?;
+        map.serialize_entry("violence/graphic", &self.violence_graphic)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateModerationResponseResultsItemCategoryAppliedInputTypesHarassmentItem`
@@ -1545,44 +1451,35 @@ for CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceItem {
     }
 }
 ///A list of the categories along with their scores as predicted by model.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateModerationResponseResultsItemCategoryScores {
     ///The score for the category 'harassment'.
     pub harassment: f64,
     ///The score for the category 'harassment/threatening'.
-    #[serde(rename = "harassment/threatening")]
     pub harassment_threatening: f64,
     ///The score for the category 'hate'.
     pub hate: f64,
     ///The score for the category 'hate/threatening'.
-    #[serde(rename = "hate/threatening")]
     pub hate_threatening: f64,
     ///The score for the category 'illicit'.
     pub illicit: f64,
     ///The score for the category 'illicit/violent'.
-    #[serde(rename = "illicit/violent")]
     pub illicit_violent: f64,
     ///The score for the category 'self-harm'.
-    #[serde(rename = "self-harm")]
     pub self_harm: f64,
     ///The score for the category 'self-harm/instructions'.
-    #[serde(rename = "self-harm/instructions")]
     pub self_harm_instructions: f64,
     ///The score for the category 'self-harm/intent'.
-    #[serde(rename = "self-harm/intent")]
     pub self_harm_intent: f64,
     ///The score for the category 'sexual'.
     pub sexual: f64,
     ///The score for the category 'sexual/minors'.
-    #[serde(rename = "sexual/minors")]
     pub sexual_minors: f64,
     ///The score for the category 'violence'.
     pub violence: f64,
     ///The score for the category 'violence/graphic'.
-    #[serde(rename = "violence/graphic")]
     pub violence_graphic: f64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -1590,115 +1487,100 @@ for CreateModerationResponseResultsItemCategoryScores {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateModerationResponseResultsItemCategoryScores;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateModerationResponseResultsItemCategoryScores")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                CreateModerationResponseResultsItemCategoryScores,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f11: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f12: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "harassment" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "harassment/threatening" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "hate" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "hate/threatening" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "illicit" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "illicit/violent" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "self-harm" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "self-harm/instructions" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "self-harm/intent" => {
-                            f8 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sexual" => f9 = ::std::option::Option::Some(map.next_value()?),
-                        "sexual/minors" => {
-                            f10 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "violence" => {
-                            f11 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "violence/graphic" => {
-                            f12 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateModerationResponseResultsItemCategoryScores {
+    const EXPECTING: &'static str = "struct CreateModerationResponseResultsItemCategoryScores";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut f11 = ::std::option::Option::None;
+        let mut f12 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "harassment" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "harassment/threatening" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CreateModerationResponseResultsItemCategoryScores {
-                    harassment: crate::codegen_support::required(f0, "harassment")?,
-                    harassment_threatening: crate::codegen_support::required(
-                        f1,
-                        "harassment/threatening",
-                    )?,
-                    hate: crate::codegen_support::required(f2, "hate")?,
-                    hate_threatening: crate::codegen_support::required(
-                        f3,
-                        "hate/threatening",
-                    )?,
-                    illicit: crate::codegen_support::required(f4, "illicit")?,
-                    illicit_violent: crate::codegen_support::required(
-                        f5,
-                        "illicit/violent",
-                    )?,
-                    self_harm: crate::codegen_support::required(f6, "self-harm")?,
-                    self_harm_instructions: crate::codegen_support::required(
-                        f7,
-                        "self-harm/instructions",
-                    )?,
-                    self_harm_intent: crate::codegen_support::required(
-                        f8,
-                        "self-harm/intent",
-                    )?,
-                    sexual: crate::codegen_support::required(f9, "sexual")?,
-                    sexual_minors: crate::codegen_support::required(
-                        f10,
-                        "sexual/minors",
-                    )?,
-                    violence: crate::codegen_support::required(f11, "violence")?,
-                    violence_graphic: crate::codegen_support::required(
-                        f12,
-                        "violence/graphic",
-                    )?,
-                    extra: extra,
-                })
+                "hate" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "hate/threatening" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "illicit" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "illicit/violent" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "self-harm" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "self-harm/instructions" => {
+                    f7 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "self-harm/intent" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "sexual" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "sexual/minors" => f10 = ::std::option::Option::Some(map.next_value()?),
+                "violence" => f11 = ::std::option::Option::Some(map.next_value()?),
+                "violence/graphic" => {
+                    f12 = ::std::option::Option::Some(map.next_value()?);
+                }
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateModerationResponseResultsItemCategoryScores {
+            harassment: crate::codegen_support::required(f0, "harassment")?,
+            harassment_threatening: crate::codegen_support::required(
+                f1,
+                "harassment/threatening",
+            )?,
+            hate: crate::codegen_support::required(f2, "hate")?,
+            hate_threatening: crate::codegen_support::required(f3, "hate/threatening")?,
+            illicit: crate::codegen_support::required(f4, "illicit")?,
+            illicit_violent: crate::codegen_support::required(f5, "illicit/violent")?,
+            self_harm: crate::codegen_support::required(f6, "self-harm")?,
+            self_harm_instructions: crate::codegen_support::required(
+                f7,
+                "self-harm/instructions",
+            )?,
+            self_harm_intent: crate::codegen_support::required(f8, "self-harm/intent")?,
+            sexual: crate::codegen_support::required(f9, "sexual")?,
+            sexual_minors: crate::codegen_support::required(f10, "sexual/minors")?,
+            violence: crate::codegen_support::required(f11, "violence")?,
+            violence_graphic: crate::codegen_support::required(f12, "violence/graphic")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateModerationResponseResultsItemCategoryScores {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("harassment", &self.harassment)?;
+        map.serialize_entry("harassment/threatening", &self.harassment_threatening)?;
+        map.serialize_entry("hate", &self.hate)?;
+        map.serialize_entry("hate/threatening", &self.hate_threatening)?;
+        map.serialize_entry("illicit", &self.illicit)?;
+        map.serialize_entry("illicit/violent", &self.illicit_violent)?;
+        map.serialize_entry("self-harm", &self.self_harm)?;
+        map.serialize_entry("self-harm/instructions", &self.self_harm_instructions)?;
+        map.serialize_entry("self-harm/intent", &self.self_harm_intent)?;
+        map.serialize_entry("sexual", &self.sexual)?;
+        map.serialize_entry("sexual/minors", &self.sexual_minors)?;
+        map.serialize_entry("violence", &self.violence)?;
+        map.serialize_entry("violence/graphic", &self.violence_graphic)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }

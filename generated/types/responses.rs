@@ -4,7 +4,7 @@
 // Included by openai.rs under #[cfg(any (feature = "responses"))].
 
 ///`CompactResource`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CompactResource {
     ///Unix timestamp (in seconds) when the compacted conversation was created.
     pub created_at: i64,
@@ -13,62 +13,66 @@ pub struct CompactResource {
     ///The object type. Always `response.compaction`.
     pub object: CompactResourceObject,
     ///The compacted list of output items.
-    #[serde(default)]
     pub output: ::std::vec::Vec<ItemField>,
     ///Token accounting for the compaction pass, including cached, reasoning, and total tokens.
     pub usage: ResponseUsage,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CompactResource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CompactResource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CompactResource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CompactResource, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<CompactResourceObject> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::vec::Vec<ItemField>> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<ResponseUsage> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "output" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "usage" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CompactResource {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    object: crate::codegen_support::required(f2, "object")?,
-                    output: f3.unwrap_or_default(),
-                    usage: crate::codegen_support::required(f4, "usage")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CompactResource {
+    const EXPECTING: &'static str = "struct CompactResource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "usage" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CompactResource {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            object: crate::codegen_support::required(f2, "object")?,
+            output: f3.unwrap_or_default(),
+            usage: crate::codegen_support::required(f4, "usage")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CompactResource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("output", &self.output)?;
+        map.serialize_entry("usage", &self.usage)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type. Always `response.compaction`.
@@ -131,121 +135,115 @@ impl<'de> ::serde::Deserialize<'de> for CompactResourceObject {
     }
 }
 ///`CompactResponseMethodPublicBody`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CompactResponseMethodPublicBody {
     ///Text, image, or file inputs to the model, used to generate a response
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub input: ::std::option::Option<CompactResponseMethodPublicBodyInput>,
     /**A system (or developer) message inserted into the model's context.
 When used along with `previous_response_id`, the instructions from a previous response will not be carried over to the next response. This makes it simple to swap out system (or developer) messages in new responses.*/
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub instructions: ::std::option::Option<::std::string::String>,
-    #[serde(default)]
     pub model: ::std::option::Option<ModelIdsCompaction>,
     ///The unique ID of the previous response to the model. Use this to create multi-turn conversations. Learn more about [conversation state](/docs/guides/conversation-state). Cannot be used in conjunction with `conversation`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub previous_response_id: ::std::option::Option<::std::string::String>,
     ///A key to use when reading from or writing to the prompt cache.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_key: ::std::option::Option<
         CompactResponseMethodPublicBodyPromptCacheKey,
     >,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_options: ::std::option::Option<PromptCacheOptionsParam>,
     ///How long to retain a prompt cache entry created by this request.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_retention: ::std::option::Option<PromptCacheRetentionEnum>,
     /**Specifies the processing type used for serving the request.   - If set to 'auto', then the request will be processed with the service tier configured in the Project settings. Unless otherwise configured, the Project will use 'default'.   - If set to 'default', then the request will be processed with the standard pricing and performance for the selected model.   - If set to '[flex](/docs/guides/flex-processing)', then the request will be processed with the Flex Processing service tier.   - To opt-in to [Fast mode](/api/docs/guides/fast-mode) at the request level, include the `service_tier=fast` or `service_tier=priority` parameter for Responses or Chat Completions. The response will show `service_tier=priority` regardless of if you specify `service_tier=fast` or `priority` in your request.   - When not set, the default behavior is 'auto'.
   When the `service_tier` parameter is set, the response body will include the `service_tier` value based on the processing mode actually used to serve the request. This response value may be different from the value set in the parameter.*/
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub service_tier: ::std::option::Option<ServiceTierEnum>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CompactResponseMethodPublicBody {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CompactResponseMethodPublicBody;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CompactResponseMethodPublicBody")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CompactResponseMethodPublicBody, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<CompactResponseMethodPublicBodyInput>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<ModelIdsCompaction>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<CompactResponseMethodPublicBodyPromptCacheKey>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<PromptCacheOptionsParam>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<PromptCacheRetentionEnum>,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<
-                    ::std::option::Option<ServiceTierEnum>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "instructions" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "model" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "previous_response_id" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_cache_key" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_cache_options" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_cache_retention" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "service_tier" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CompactResponseMethodPublicBody {
+    const EXPECTING: &'static str = "struct CompactResponseMethodPublicBody";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "instructions" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "previous_response_id" => {
+                    f3 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CompactResponseMethodPublicBody {
-                    input: f0.unwrap_or_default(),
-                    instructions: f1.unwrap_or_default(),
-                    model: f2.unwrap_or_default(),
-                    previous_response_id: f3.unwrap_or_default(),
-                    prompt_cache_key: f4.unwrap_or_default(),
-                    prompt_cache_options: f5.unwrap_or_default(),
-                    prompt_cache_retention: f6.unwrap_or_default(),
-                    service_tier: f7.unwrap_or_default(),
-                    extra: extra,
-                })
+                "prompt_cache_key" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "prompt_cache_options" => {
+                    f5 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "prompt_cache_retention" => {
+                    f6 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "service_tier" => f7 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CompactResponseMethodPublicBody {
+            input: f0.unwrap_or_default(),
+            instructions: f1.unwrap_or_default(),
+            model: f2.unwrap_or_default(),
+            previous_response_id: f3.unwrap_or_default(),
+            prompt_cache_key: f4.unwrap_or_default(),
+            prompt_cache_options: f5.unwrap_or_default(),
+            prompt_cache_retention: f6.unwrap_or_default(),
+            service_tier: f7.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CompactResponseMethodPublicBody {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.input.is_none() {
+            map.serialize_entry("input", &self.input)?;
+        }
+        if !self.instructions.is_none() {
+            map.serialize_entry("instructions", &self.instructions)?;
+        }
+        map.serialize_entry("model", &self.model)?;
+        if !self.previous_response_id.is_none() {
+            map.serialize_entry("previous_response_id", &self.previous_response_id)?;
+        }
+        if !self.prompt_cache_key.is_none() {
+            map.serialize_entry("prompt_cache_key", &self.prompt_cache_key)?;
+        }
+        if !self.prompt_cache_options.is_none() {
+            map.serialize_entry("prompt_cache_options", &self.prompt_cache_options)?;
+        }
+        if !self.prompt_cache_retention.is_none() {
+            map.serialize_entry("prompt_cache_retention", &self.prompt_cache_retention)?;
+        }
+        if !self.service_tier.is_none() {
+            map.serialize_entry("service_tier", &self.service_tier)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CompactResponseMethodPublicBodyInput`
@@ -382,57 +380,61 @@ impl<'de> ::serde::Deserialize<'de> for CompactResponseMethodPublicBodyPromptCac
     }
 }
 ///`ContextManagementParam`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContextManagementParam {
     ///Token threshold at which compaction should be triggered for this entry.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub compact_threshold: ::std::option::Option<i64>,
     ///The context management entry type. Currently only 'compaction' is supported.
-    #[serde(rename = "type")]
     pub type_: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ContextManagementParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ContextManagementParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ContextManagementParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ContextManagementParam, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "compact_threshold" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ContextManagementParam {
+    const EXPECTING: &'static str = "struct ContextManagementParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "compact_threshold" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ContextManagementParam {
-                    compact_threshold: f0.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ContextManagementParam {
+            compact_threshold: f0.unwrap_or_default(),
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ContextManagementParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.compact_threshold.is_none() {
+            map.serialize_entry("compact_threshold", &self.compact_threshold)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The conversation that this response belongs to. Items from this conversation are prepended to `input_items` for this response request.
@@ -452,65 +454,65 @@ impl ::std::convert::From<ConversationParam2> for ConversationParam {
     }
 }
 ///The conversation that this response belongs to.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ConversationParam2 {
     ///The unique ID of the conversation.
     pub id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ConversationParam2 {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ConversationParam2;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ConversationParam2")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ConversationParam2, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ConversationParam2 {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ConversationParam2 {
+    const EXPECTING: &'static str = "struct ConversationParam2";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ConversationParam2 {
+            id: crate::codegen_support::required(f0, "id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ConversationParam2 {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateResponse`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateResponse {
     /**Whether to run the model response in the background.
 [Learn more](/docs/guides/background).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub background: ::std::option::Option<bool>,
     /**Context management configuration for this request.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub context_management: ::std::option::Option<
         ::std::vec::Vec<ContextManagementParam>,
     >,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub conversation: ::std::option::Option<ConversationParam>,
     /**Specify additional output data to include in the model response. Currently supported values are:
 - `web_search_call.action.sources`: Include the sources of the web search tool call.
@@ -520,9 +522,7 @@ pub struct CreateResponse {
 - `message.input_image.image_url`: Include image urls from the input message.
 - `message.output_text.logprobs`: Include logprobs with assistant messages.
 - `reasoning.encrypted_content`: Includes an encrypted version of reasoning tokens in reasoning item outputs. This enables reasoning items to be used in multi-turn conversations when using the Responses API statelessly (like when the `store` parameter is set to `false`, or when an organization is enrolled in the zero data retention program).*/
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub include: ::std::option::Option<::std::vec::Vec<IncludeEnum>>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub input: ::std::option::Option<InputParam>,
     /**A system (or developer) message inserted into the model's context.
 
@@ -530,46 +530,35 @@ When using along with `previous_response_id`, the instructions from a previous
 response will not be carried over to the next response. This makes it simple
 to swap out system (or developer) messages in new responses.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub instructions: ::std::option::Option<::std::string::String>,
     /**An upper bound for the number of tokens that can be generated for a response, including visible output tokens and [reasoning tokens](/docs/guides/reasoning).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_output_tokens: ::std::option::Option<i64>,
     /**The maximum number of total calls to built-in tools that can be processed in a response. This maximum number applies across all built-in tool calls, not per individual tool. Any further attempts to call a tool by the model will be ignored.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_tool_calls: ::std::option::Option<i64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
     /**Model ID used to generate the response, like `gpt-4o` or `o3`. OpenAI
 offers a wide range of models with different capabilities, performance
 characteristics, and price points. Refer to the [model guide](/docs/models)
 to browse and compare available models.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub model: ::std::option::Option<ModelIdsResponses>,
     /**Configuration for running moderation on the input and output of this response.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub moderation: ::std::option::Option<ModerationParam>,
     /**Whether to allow the model to run tool calls in parallel.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub parallel_tool_calls: ::std::option::Option<bool>,
     /**The unique ID of the previous response to the model. Use this to
 create multi-turn conversations. Learn more about
 [conversation state](/docs/guides/conversation-state). Cannot be used in conjunction with `conversation`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub previous_response_id: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt: ::std::option::Option<Prompt>,
     /**Used by OpenAI to cache responses for similar requests to optimize your cache hit rates. Replaces the `user` field. [Learn more](/docs/guides/prompt-caching).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_key: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_options: ::std::option::Option<PromptCacheOptionsParam>,
     /**Deprecated. Use `prompt_cache_options.ttl` instead.
 
@@ -583,45 +572,33 @@ For older models that support both `in_memory` and `24h`, the default depends on
   - Organizations without ZDR enabled default to `24h`.
   - Organizations with ZDR enabled default to `in_memory` when `prompt_cache_retention` is not specified.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_retention: ::std::option::Option<
         CreateResponsePromptCacheRetention,
     >,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reasoning: ::std::option::Option<Reasoning>,
     /**A stable identifier used to help detect users of your application that may be violating OpenAI's usage policies.
 The IDs should be a string that uniquely identifies each user, with a maximum length of 64 characters. We recommend hashing their username or email address, in order to avoid sending us any identifying information. [Learn more](/docs/guides/safety-best-practices#safety-identifiers).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub safety_identifier: ::std::option::Option<CreateResponseSafetyIdentifier>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub service_tier: ::std::option::Option<ServiceTierResponses>,
     /**Whether to store the generated model response for later retrieval via
 API.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub store: ::std::option::Option<bool>,
     /**If set to true, the model response data will be streamed to the client
 as it is generated using [server-sent events](https://developer.mozilla.org/en-US/docs/Web/API/Server-sent_events/Using_server-sent_events#Event_stream_format).
 See the [Streaming section below](/docs/api-reference/responses-streaming)
 for more information.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stream: ::std::option::Option<bool>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stream_options: ::std::option::Option<ResponseStreamOptions>,
     /**What sampling temperature to use, between 0 and 2. Higher values like 0.8 will make the output more random, while lower values like 0.2 will make it more focused and deterministic.
 We generally recommend altering this or `top_p` but not both.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub temperature: ::std::option::Option<f64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text: ::std::option::Option<ResponseTextParam>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tool_choice: ::std::option::Option<ToolChoiceParam>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tools: ::std::option::Option<ToolsArray>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_logprobs: ::std::option::Option<i64>,
     /**An alternative to sampling with temperature, called nucleus sampling,
 where the model considers the results of the tokens with top_p probability
@@ -630,7 +607,6 @@ are considered.
 
 We generally recommend altering this or `temperature` but not both.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
     /**The truncation strategy to use for the model response.
 - `auto`: If the input to this Response exceeds
@@ -639,216 +615,251 @@ We generally recommend altering this or `temperature` but not both.
 - `disabled` (default): If the input size will exceed the context window
   size for a model, the request will fail with a 400 error.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub truncation: ::std::option::Option<CreateResponseTruncation>,
     /**This field is being replaced by `safety_identifier` and `prompt_cache_key`. Use `prompt_cache_key` instead to maintain caching optimizations.
 A stable identifier for your end-users.
 Used to boost cache hit rates by better bucketing similar requests and  to help OpenAI detect and prevent abuse. [Learn more](/docs/guides/safety-best-practices#safety-identifiers).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateResponse, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<ContextManagementParam>>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<ConversationParam>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<IncludeEnum>>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<InputParam>> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<
-                    ::std::option::Option<ModelIdsResponses>,
-                > = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<
-                    ::std::option::Option<ModerationParam>,
-                > = ::std::option::Option::None;
-                let mut f11: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f12: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f13: ::std::option::Option<::std::option::Option<Prompt>> = ::std::option::Option::None;
-                let mut f14: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f15: ::std::option::Option<
-                    ::std::option::Option<PromptCacheOptionsParam>,
-                > = ::std::option::Option::None;
-                let mut f16: ::std::option::Option<
-                    ::std::option::Option<CreateResponsePromptCacheRetention>,
-                > = ::std::option::Option::None;
-                let mut f17: ::std::option::Option<::std::option::Option<Reasoning>> = ::std::option::Option::None;
-                let mut f18: ::std::option::Option<
-                    ::std::option::Option<CreateResponseSafetyIdentifier>,
-                > = ::std::option::Option::None;
-                let mut f19: ::std::option::Option<
-                    ::std::option::Option<ServiceTierResponses>,
-                > = ::std::option::Option::None;
-                let mut f20: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f21: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f22: ::std::option::Option<
-                    ::std::option::Option<ResponseStreamOptions>,
-                > = ::std::option::Option::None;
-                let mut f23: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f24: ::std::option::Option<
-                    ::std::option::Option<ResponseTextParam>,
-                > = ::std::option::Option::None;
-                let mut f25: ::std::option::Option<
-                    ::std::option::Option<ToolChoiceParam>,
-                > = ::std::option::Option::None;
-                let mut f26: ::std::option::Option<::std::option::Option<ToolsArray>> = ::std::option::Option::None;
-                let mut f27: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f28: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f29: ::std::option::Option<
-                    ::std::option::Option<CreateResponseTruncation>,
-                > = ::std::option::Option::None;
-                let mut f30: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "background" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "context_management" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "conversation" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "include" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "input" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "instructions" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "max_output_tokens" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "max_tool_calls" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "metadata" => f8 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f9 = ::std::option::Option::Some(map.next_value()?),
-                        "moderation" => {
-                            f10 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "parallel_tool_calls" => {
-                            f11 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "previous_response_id" => {
-                            f12 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt" => f13 = ::std::option::Option::Some(map.next_value()?),
-                        "prompt_cache_key" => {
-                            f14 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_cache_options" => {
-                            f15 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_cache_retention" => {
-                            f16 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "reasoning" => {
-                            f17 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "safety_identifier" => {
-                            f18 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "service_tier" => {
-                            f19 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "store" => f20 = ::std::option::Option::Some(map.next_value()?),
-                        "stream" => f21 = ::std::option::Option::Some(map.next_value()?),
-                        "stream_options" => {
-                            f22 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "temperature" => {
-                            f23 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "text" => f24 = ::std::option::Option::Some(map.next_value()?),
-                        "tool_choice" => {
-                            f25 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tools" => f26 = ::std::option::Option::Some(map.next_value()?),
-                        "top_logprobs" => {
-                            f27 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "top_p" => f28 = ::std::option::Option::Some(map.next_value()?),
-                        "truncation" => {
-                            f29 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "user" => f30 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateResponse {
+    const EXPECTING: &'static str = "struct CreateResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut f11 = ::std::option::Option::None;
+        let mut f12 = ::std::option::Option::None;
+        let mut f13 = ::std::option::Option::None;
+        let mut f14 = ::std::option::Option::None;
+        let mut f15 = ::std::option::Option::None;
+        let mut f16 = ::std::option::Option::None;
+        let mut f17 = ::std::option::Option::None;
+        let mut f18 = ::std::option::Option::None;
+        let mut f19 = ::std::option::Option::None;
+        let mut f20 = ::std::option::Option::None;
+        let mut f21 = ::std::option::Option::None;
+        let mut f22 = ::std::option::Option::None;
+        let mut f23 = ::std::option::Option::None;
+        let mut f24 = ::std::option::Option::None;
+        let mut f25 = ::std::option::Option::None;
+        let mut f26 = ::std::option::Option::None;
+        let mut f27 = ::std::option::Option::None;
+        let mut f28 = ::std::option::Option::None;
+        let mut f29 = ::std::option::Option::None;
+        let mut f30 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "background" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "context_management" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CreateResponse {
-                    background: f0.unwrap_or_default(),
-                    context_management: f1.unwrap_or_default(),
-                    conversation: f2.unwrap_or_default(),
-                    include: f3.unwrap_or_default(),
-                    input: f4.unwrap_or_default(),
-                    instructions: f5.unwrap_or_default(),
-                    max_output_tokens: f6.unwrap_or_default(),
-                    max_tool_calls: f7.unwrap_or_default(),
-                    metadata: f8.unwrap_or_default(),
-                    model: f9.unwrap_or_default(),
-                    moderation: f10.unwrap_or_default(),
-                    parallel_tool_calls: f11.unwrap_or_default(),
-                    previous_response_id: f12.unwrap_or_default(),
-                    prompt: f13.unwrap_or_default(),
-                    prompt_cache_key: f14.unwrap_or_default(),
-                    prompt_cache_options: f15.unwrap_or_default(),
-                    prompt_cache_retention: f16.unwrap_or_default(),
-                    reasoning: f17.unwrap_or_default(),
-                    safety_identifier: f18.unwrap_or_default(),
-                    service_tier: f19.unwrap_or_default(),
-                    store: f20.unwrap_or_default(),
-                    stream: f21.unwrap_or_default(),
-                    stream_options: f22.unwrap_or_default(),
-                    temperature: f23.unwrap_or_default(),
-                    text: f24.unwrap_or_default(),
-                    tool_choice: f25.unwrap_or_default(),
-                    tools: f26.unwrap_or_default(),
-                    top_logprobs: f27.unwrap_or_default(),
-                    top_p: f28.unwrap_or_default(),
-                    truncation: f29.unwrap_or_default(),
-                    user: f30.unwrap_or_default(),
-                    extra: extra,
-                })
+                "conversation" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "include" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "input" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "instructions" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "max_output_tokens" => {
+                    f6 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "max_tool_calls" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "moderation" => f10 = ::std::option::Option::Some(map.next_value()?),
+                "parallel_tool_calls" => {
+                    f11 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "previous_response_id" => {
+                    f12 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "prompt" => f13 = ::std::option::Option::Some(map.next_value()?),
+                "prompt_cache_key" => {
+                    f14 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "prompt_cache_options" => {
+                    f15 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "prompt_cache_retention" => {
+                    f16 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "reasoning" => f17 = ::std::option::Option::Some(map.next_value()?),
+                "safety_identifier" => {
+                    f18 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "service_tier" => f19 = ::std::option::Option::Some(map.next_value()?),
+                "store" => f20 = ::std::option::Option::Some(map.next_value()?),
+                "stream" => f21 = ::std::option::Option::Some(map.next_value()?),
+                "stream_options" => f22 = ::std::option::Option::Some(map.next_value()?),
+                "temperature" => f23 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f24 = ::std::option::Option::Some(map.next_value()?),
+                "tool_choice" => f25 = ::std::option::Option::Some(map.next_value()?),
+                "tools" => f26 = ::std::option::Option::Some(map.next_value()?),
+                "top_logprobs" => f27 = ::std::option::Option::Some(map.next_value()?),
+                "top_p" => f28 = ::std::option::Option::Some(map.next_value()?),
+                "truncation" => f29 = ::std::option::Option::Some(map.next_value()?),
+                "user" => f30 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateResponse {
+            background: f0.unwrap_or_default(),
+            context_management: f1.unwrap_or_default(),
+            conversation: f2.unwrap_or_default(),
+            include: f3.unwrap_or_default(),
+            input: f4.unwrap_or_default(),
+            instructions: f5.unwrap_or_default(),
+            max_output_tokens: f6.unwrap_or_default(),
+            max_tool_calls: f7.unwrap_or_default(),
+            metadata: f8.unwrap_or_default(),
+            model: f9.unwrap_or_default(),
+            moderation: f10.unwrap_or_default(),
+            parallel_tool_calls: f11.unwrap_or_default(),
+            previous_response_id: f12.unwrap_or_default(),
+            prompt: f13.unwrap_or_default(),
+            prompt_cache_key: f14.unwrap_or_default(),
+            prompt_cache_options: f15.unwrap_or_default(),
+            prompt_cache_retention: f16.unwrap_or_default(),
+            reasoning: f17.unwrap_or_default(),
+            safety_identifier: f18.unwrap_or_default(),
+            service_tier: f19.unwrap_or_default(),
+            store: f20.unwrap_or_default(),
+            stream: f21.unwrap_or_default(),
+            stream_options: f22.unwrap_or_default(),
+            temperature: f23.unwrap_or_default(),
+            text: f24.unwrap_or_default(),
+            tool_choice: f25.unwrap_or_default(),
+            tools: f26.unwrap_or_default(),
+            top_logprobs: f27.unwrap_or_default(),
+            top_p: f28.unwrap_or_default(),
+            truncation: f29.unwrap_or_default(),
+            user: f30.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.background.is_none() {
+            map.serialize_entry("background", &self.background)?;
+        }
+        if !self.context_management.is_none() {
+            map.serialize_entry("context_management", &self.context_management)?;
+        }
+        if !self.conversation.is_none() {
+            map.serialize_entry("conversation", &self.conversation)?;
+        }
+        if !self.include.is_none() {
+            map.serialize_entry("include", &self.include)?;
+        }
+        if !self.input.is_none() {
+            map.serialize_entry("input", &self.input)?;
+        }
+        if !self.instructions.is_none() {
+            map.serialize_entry("instructions", &self.instructions)?;
+        }
+        if !self.max_output_tokens.is_none() {
+            map.serialize_entry("max_output_tokens", &self.max_output_tokens)?;
+        }
+        if !self.max_tool_calls.is_none() {
+            map.serialize_entry("max_tool_calls", &self.max_tool_calls)?;
+        }
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        if !self.model.is_none() {
+            map.serialize_entry("model", &self.model)?;
+        }
+        if !self.moderation.is_none() {
+            map.serialize_entry("moderation", &self.moderation)?;
+        }
+        if !self.parallel_tool_calls.is_none() {
+            map.serialize_entry("parallel_tool_calls", &self.parallel_tool_calls)?;
+        }
+        if !self.previous_response_id.is_none() {
+            map.serialize_entry("previous_response_id", &self.previous_response_id)?;
+        }
+        if !self.prompt.is_none() {
+            map.serialize_entry("prompt", &self.prompt)?;
+        }
+        if !self.prompt_cache_key.is_none() {
+            map.serialize_entry("prompt_cache_key", &self.prompt_cache_key)?;
+        }
+        if !self.prompt_cache_options.is_none() {
+            map.serialize_entry("prompt_cache_options", &self.prompt_cache_options)?;
+        }
+        if !self.prompt_cache_retention.is_none() {
+            map.serialize_entry("prompt_cache_retention", &self.prompt_cache_retention)?;
+        }
+        if !self.reasoning.is_none() {
+            map.serialize_entry("reasoning", &self.reasoning)?;
+        }
+        if !self.safety_identifier.is_none() {
+            map.serialize_entry("safety_identifier", &self.safety_identifier)?;
+        }
+        if !self.service_tier.is_none() {
+            map.serialize_entry("service_tier", &self.service_tier)?;
+        }
+        if !self.store.is_none() {
+            map.serialize_entry("store", &self.store)?;
+        }
+        if !self.stream.is_none() {
+            map.serialize_entry("stream", &self.stream)?;
+        }
+        if !self.stream_options.is_none() {
+            map.serialize_entry("stream_options", &self.stream_options)?;
+        }
+        if !self.temperature.is_none() {
+            map.serialize_entry("temperature", &self.temperature)?;
+        }
+        if !self.text.is_none() {
+            map.serialize_entry("text", &self.text)?;
+        }
+        if !self.tool_choice.is_none() {
+            map.serialize_entry("tool_choice", &self.tool_choice)?;
+        }
+        if !self.tools.is_none() {
+            map.serialize_entry("tools", &self.tools)?;
+        }
+        if !self.top_logprobs.is_none() {
+            map.serialize_entry("top_logprobs", &self.top_logprobs)?;
+        }
+        if !self.top_p.is_none() {
+            map.serialize_entry("top_p", &self.top_p)?;
+        }
+        if !self.truncation.is_none() {
+            map.serialize_entry("truncation", &self.truncation)?;
+        }
+        if !self.user.is_none() {
+            map.serialize_entry("user", &self.user)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Deprecated. Use `prompt_cache_options.ttl` instead.
@@ -1053,16 +1064,14 @@ impl<'de> ::serde::Deserialize<'de> for CreateResponseTruncation {
     }
 }
 ///`CustomToolCallOutputResource`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CustomToolCallOutputResource {
     /**The call ID, used to map this custom tool call output to a custom tool call.
 */
     pub call_id: ::std::string::String,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub caller: ::std::option::Option<ToolCallCallerParam>,
     /**The identifier of the actor that created the item.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub created_by: ::std::option::Option<::std::string::String>,
     pub id: ::std::string::String,
     /**The output from the custom tool call generated by your code.
@@ -1075,70 +1084,76 @@ Can be a string or an list of output content.
     pub status: FunctionCallOutputStatusEnum,
     /**The type of the custom tool call output. Always `custom_tool_call_output`.
 */
-    #[serde(rename = "type")]
     pub type_: CustomToolCallOutputResourceType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CustomToolCallOutputResource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CustomToolCallOutputResource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CustomToolCallOutputResource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CustomToolCallOutputResource, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ToolCallCallerParam>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<CustomToolCallOutputResourceOutput> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<FunctionCallOutputStatusEnum> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<CustomToolCallOutputResourceType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "created_by" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "output" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CustomToolCallOutputResource {
-                    call_id: crate::codegen_support::required(f0, "call_id")?,
-                    caller: f1.unwrap_or_default(),
-                    created_by: f2.unwrap_or_default(),
-                    id: crate::codegen_support::required(f3, "id")?,
-                    output: crate::codegen_support::required(f4, "output")?,
-                    status: crate::codegen_support::required(f5, "status")?,
-                    type_: crate::codegen_support::required(f6, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CustomToolCallOutputResource {
+    const EXPECTING: &'static str = "struct CustomToolCallOutputResource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "created_by" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "output" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CustomToolCallOutputResource {
+            call_id: crate::codegen_support::required(f0, "call_id")?,
+            caller: f1.unwrap_or_default(),
+            created_by: f2.unwrap_or_default(),
+            id: crate::codegen_support::required(f3, "id")?,
+            output: crate::codegen_support::required(f4, "output")?,
+            status: crate::codegen_support::required(f5, "status")?,
+            type_: crate::codegen_support::required(f6, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CustomToolCallOutputResource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("call_id", &self.call_id)?;
+        if !self.caller.is_none() {
+            map.serialize_entry("caller", &self.caller)?;
+        }
+        if !self.created_by.is_none() {
+            map.serialize_entry("created_by", &self.created_by)?;
+        }
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("output", &self.output)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The output from the custom tool call generated by your code.
@@ -1219,16 +1234,14 @@ impl<'de> ::serde::Deserialize<'de> for CustomToolCallOutputResourceType {
     }
 }
 ///`CustomToolCallResource`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CustomToolCallResource {
     /**An identifier used to map this custom tool call to a tool call output.
 */
     pub call_id: ::std::string::String,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub caller: ::std::option::Option<ToolCallCaller>,
     /**The identifier of the actor that created the item.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub created_by: ::std::option::Option<::std::string::String>,
     pub id: ::std::string::String,
     /**The input for the custom tool call generated by the model.
@@ -1239,7 +1252,6 @@ pub struct CustomToolCallResource {
     pub name: ::std::string::String,
     /**The namespace of the custom tool being called.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub namespace: ::std::option::Option<::std::string::String>,
     /**The status of the item. One of `in_progress`, `completed`, or
 `incomplete`. Populated when items are returned via API.
@@ -1247,80 +1259,86 @@ pub struct CustomToolCallResource {
     pub status: FunctionCallStatus,
     /**The type of the custom tool call. Always `custom_tool_call`.
 */
-    #[serde(rename = "type")]
     pub type_: CustomToolCallResourceType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CustomToolCallResource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CustomToolCallResource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CustomToolCallResource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CustomToolCallResource, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ToolCallCaller>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<FunctionCallStatus> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<CustomToolCallResourceType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "created_by" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "input" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "namespace" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "status" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f8 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CustomToolCallResource {
-                    call_id: crate::codegen_support::required(f0, "call_id")?,
-                    caller: f1.unwrap_or_default(),
-                    created_by: f2.unwrap_or_default(),
-                    id: crate::codegen_support::required(f3, "id")?,
-                    input: crate::codegen_support::required(f4, "input")?,
-                    name: crate::codegen_support::required(f5, "name")?,
-                    namespace: f6.unwrap_or_default(),
-                    status: crate::codegen_support::required(f7, "status")?,
-                    type_: crate::codegen_support::required(f8, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CustomToolCallResource {
+    const EXPECTING: &'static str = "struct CustomToolCallResource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "created_by" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "input" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "namespace" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f8 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CustomToolCallResource {
+            call_id: crate::codegen_support::required(f0, "call_id")?,
+            caller: f1.unwrap_or_default(),
+            created_by: f2.unwrap_or_default(),
+            id: crate::codegen_support::required(f3, "id")?,
+            input: crate::codegen_support::required(f4, "input")?,
+            name: crate::codegen_support::required(f5, "name")?,
+            namespace: f6.unwrap_or_default(),
+            status: crate::codegen_support::required(f7, "status")?,
+            type_: crate::codegen_support::required(f8, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CustomToolCallResource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("call_id", &self.call_id)?;
+        if !self.caller.is_none() {
+            map.serialize_entry("caller", &self.caller)?;
+        }
+        if !self.created_by.is_none() {
+            map.serialize_entry("created_by", &self.created_by)?;
+        }
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("input", &self.input)?;
+        map.serialize_entry("name", &self.name)?;
+        if !self.namespace.is_none() {
+            map.serialize_entry("namespace", &self.namespace)?;
+        }
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the custom tool call. Always `custom_tool_call`.
@@ -1384,13 +1402,11 @@ impl<'de> ::serde::Deserialize<'de> for CustomToolCallResourceType {
     }
 }
 ///An error payload that was emitted for a streaming error event.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ErrorPayload {
     ///The error code that was emitted, if any.
-    #[serde(default)]
     pub code: ::std::option::Option<::std::string::String>,
     ///The response headers that were emitted with the error, if any.
-    #[serde(default, skip_serializing_if = ":: std :: collections :: HashMap::is_empty")]
     pub headers: ::std::collections::HashMap<
         ::std::string::String,
         ::std::string::String,
@@ -1398,94 +1414,87 @@ pub struct ErrorPayload {
     ///The human-readable error message that was emitted.
     pub message: ::std::string::String,
     ///The parameter name that was associated with the error, if any.
-    #[serde(default)]
     pub param: ::std::option::Option<::std::string::String>,
     ///The error type that was emitted.
-    #[serde(rename = "type")]
     pub type_: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ErrorPayload {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ErrorPayload;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ErrorPayload")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ErrorPayload, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::collections::HashMap<
-                        ::std::string::String,
-                        ::std::string::String,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "headers" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "message" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "param" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ErrorPayload {
-                    code: f0.unwrap_or_default(),
-                    headers: f1.unwrap_or_default(),
-                    message: crate::codegen_support::required(f2, "message")?,
-                    param: f3.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ErrorPayload {
+    const EXPECTING: &'static str = "struct ErrorPayload";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "headers" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "message" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "param" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ErrorPayload {
+            code: f0.unwrap_or_default(),
+            headers: f1.unwrap_or_default(),
+            message: crate::codegen_support::required(f2, "message")?,
+            param: f3.unwrap_or_default(),
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ErrorPayload {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("code", &self.code)?;
+        if !self.headers.is_empty() {
+            map.serialize_entry("headers", &self.headers)?;
+        }
+        map.serialize_entry("message", &self.message)?;
+        map.serialize_entry("param", &self.param)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The output of a function tool call.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FunctionToolCallOutput {
     /**The unique ID of the function tool call generated by the model.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub call_id: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub caller: ::std::option::Option<ToolCallCallerParam>,
     /**The unique ID of the function tool call output. Populated when this item
 is returned via API.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
     /**The name of the tool that produced the output.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
     /**The namespace of the tool that produced the output.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub namespace: ::std::option::Option<::std::string::String>,
     /**The output from the function call generated by your code.
 Can be a string or an list of output content.
@@ -1494,85 +1503,91 @@ Can be a string or an list of output content.
     /**The status of the item. One of `in_progress`, `completed`, or
 `incomplete`. Populated when items are returned via API.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status: ::std::option::Option<FunctionToolCallOutputStatus>,
     /**The type of the function tool call output. Always `function_call_output`.
 */
-    #[serde(rename = "type")]
     pub type_: FunctionToolCallOutputType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for FunctionToolCallOutput {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = FunctionToolCallOutput;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FunctionToolCallOutput")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<FunctionToolCallOutput, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ToolCallCallerParam>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<FunctionToolCallOutputOutput> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<FunctionToolCallOutputStatus>,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<FunctionToolCallOutputType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "namespace" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(FunctionToolCallOutput {
-                    call_id: f0.unwrap_or_default(),
-                    caller: f1.unwrap_or_default(),
-                    id: f2.unwrap_or_default(),
-                    name: f3.unwrap_or_default(),
-                    namespace: f4.unwrap_or_default(),
-                    output: crate::codegen_support::required(f5, "output")?,
-                    status: f6.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f7, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for FunctionToolCallOutput {
+    const EXPECTING: &'static str = "struct FunctionToolCallOutput";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "namespace" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "output" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(FunctionToolCallOutput {
+            call_id: f0.unwrap_or_default(),
+            caller: f1.unwrap_or_default(),
+            id: f2.unwrap_or_default(),
+            name: f3.unwrap_or_default(),
+            namespace: f4.unwrap_or_default(),
+            output: crate::codegen_support::required(f5, "output")?,
+            status: f6.unwrap_or_default(),
+            type_: crate::codegen_support::required(f7, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for FunctionToolCallOutput {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.call_id.is_none() {
+            map.serialize_entry("call_id", &self.call_id)?;
+        }
+        if !self.caller.is_none() {
+            map.serialize_entry("caller", &self.caller)?;
+        }
+        if !self.id.is_none() {
+            map.serialize_entry("id", &self.id)?;
+        }
+        if !self.name.is_none() {
+            map.serialize_entry("name", &self.name)?;
+        }
+        if !self.namespace.is_none() {
+            map.serialize_entry("namespace", &self.namespace)?;
+        }
+        map.serialize_entry("output", &self.output)?;
+        if !self.status.is_none() {
+            map.serialize_entry("status", &self.status)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The output from the function call generated by your code.
@@ -1724,7 +1739,7 @@ impl<'de> ::serde::Deserialize<'de> for FunctionToolCallOutputType {
     }
 }
 ///`InputMessageResource`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct InputMessageResource {
     pub content: InputMessageContentList,
     /**The unique ID of the message input.
@@ -1736,64 +1751,69 @@ pub struct InputMessageResource {
     /**The status of item. One of `in_progress`, `completed`, or
 `incomplete`. Populated when items are returned via API.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status: ::std::option::Option<InputMessageResourceStatus>,
-    #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<InputMessageResourceType>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for InputMessageResource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = InputMessageResource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct InputMessageResource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<InputMessageResource, A::Error> {
-                let mut f0: ::std::option::Option<InputMessageContentList> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<InputMessageResourceRole> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<InputMessageResourceStatus>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<InputMessageResourceType>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "role" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(InputMessageResource {
-                    content: crate::codegen_support::required(f0, "content")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    role: crate::codegen_support::required(f2, "role")?,
-                    status: f3.unwrap_or_default(),
-                    type_: f4.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for InputMessageResource {
+    const EXPECTING: &'static str = "struct InputMessageResource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "role" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(InputMessageResource {
+            content: crate::codegen_support::required(f0, "content")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            role: crate::codegen_support::required(f2, "role")?,
+            status: f3.unwrap_or_default(),
+            type_: f4.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for InputMessageResource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("content", &self.content)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("role", &self.role)?;
+        if !self.status.is_none() {
+            map.serialize_entry("status", &self.status)?;
+        }
+        if !self.type_.is_none() {
+            map.serialize_entry("type", &self.type_)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The role of the message input. One of `user`, `system`, or `developer`.
@@ -2989,109 +3009,117 @@ impl ::std::convert::From<ResponsesOnlyModel> for ModelIdsResponses {
     }
 }
 ///Moderation results or errors for the response input and output.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Moderation {
     ///Moderation for the response input.
     pub input: ModerationInput,
     ///Moderation for the response output.
     pub output: ModerationOutput,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for Moderation {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = Moderation;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct Moderation")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<Moderation, A::Error> {
-                let mut f0: ::std::option::Option<ModerationInput> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<ModerationOutput> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "output" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(Moderation {
-                    input: crate::codegen_support::required(f0, "input")?,
-                    output: crate::codegen_support::required(f1, "output")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for Moderation {
+    const EXPECTING: &'static str = "struct Moderation";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "output" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(Moderation {
+            input: crate::codegen_support::required(f0, "input")?,
+            output: crate::codegen_support::required(f1, "output")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for Moderation {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("input", &self.input)?;
+        map.serialize_entry("output", &self.output)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///An error produced while attempting moderation for the response input or output.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ModerationErrorBody {
     ///The error code.
     pub code: ::std::string::String,
     ///The error message.
     pub message: ::std::string::String,
     ///The object type, which was always `error` for moderation failures.
-    #[serde(rename = "type")]
     pub type_: ModerationErrorBodyType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ModerationErrorBody {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ModerationErrorBody;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ModerationErrorBody")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ModerationErrorBody, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<ModerationErrorBodyType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ModerationErrorBody {
-                    code: crate::codegen_support::required(f0, "code")?,
-                    message: crate::codegen_support::required(f1, "message")?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ModerationErrorBody {
+    const EXPECTING: &'static str = "struct ModerationErrorBody";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ModerationErrorBody {
+            code: crate::codegen_support::required(f0, "code")?,
+            message: crate::codegen_support::required(f1, "message")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ModerationErrorBody {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("code", &self.code)?;
+        map.serialize_entry("message", &self.message)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which was always `error` for moderation failures.
@@ -3705,53 +3733,57 @@ impl ::std::str::FromStr for PersonalityEnum {
     }
 }
 ///The prompt-caching options that were applied to the response. Supported for `gpt-5.6` and later models.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PromptCacheOptions {
     ///Whether implicit prompt-cache breakpoints were enabled.
     pub mode: PromptCacheModeEnum,
     ///The minimum lifetime applied to each cache breakpoint.
     pub ttl: PromptCacheTtlEnum,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for PromptCacheOptions {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = PromptCacheOptions;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct PromptCacheOptions")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<PromptCacheOptions, A::Error> {
-                let mut f0: ::std::option::Option<PromptCacheModeEnum> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<PromptCacheTtlEnum> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "ttl" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(PromptCacheOptions {
-                    mode: crate::codegen_support::required(f0, "mode")?,
-                    ttl: crate::codegen_support::required(f1, "ttl")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for PromptCacheOptions {
+    const EXPECTING: &'static str = "struct PromptCacheOptions";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "ttl" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(PromptCacheOptions {
+            mode: crate::codegen_support::required(f0, "mode")?,
+            ttl: crate::codegen_support::required(f1, "ttl")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for PromptCacheOptions {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("mode", &self.mode)?;
+        map.serialize_entry("ttl", &self.ttl)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`PromptCacheRetentionEnum`
@@ -3819,7 +3851,7 @@ impl<'de> ::serde::Deserialize<'de> for PromptCacheRetentionEnum {
     }
 }
 #[doc = "**gpt-5 and o-series models only**\n\nConfiguration options for\n[reasoning models](https://platform.openai.com/docs/guides/reasoning).\n"]
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Reasoning {
     /**Controls which reasoning items are rendered back to the model on later turns.
 If omitted or set to `auto`, the model determines the context mode. The
@@ -3829,18 +3861,14 @@ If omitted or set to `auto`, the model determines the context mode. The
 When returned on a response, this is the effective reasoning context mode
 used for the response.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub context: ::std::option::Option<ReasoningContext>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub effort: ::std::option::Option<ReasoningEffort>,
     #[doc = "**Deprecated:** use `summary` instead.\n\nA summary of the reasoning performed by the model. This can be\nuseful for debugging and understanding the model's reasoning process.\nOne of `auto`, `concise`, or `detailed`.\n"]
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub generate_summary: ::std::option::Option<ReasoningGenerateSummary>,
     /**Controls the reasoning execution mode for the request.
 
 When returned on a response, this is the effective execution mode.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub mode: ::std::option::Option<ReasoningModeEnum>,
     /**A summary of the reasoning performed by the model. This can be
 useful for debugging and understanding the model's reasoning process.
@@ -3848,70 +3876,74 @@ One of `auto`, `concise`, or `detailed`.
 
 `concise` is supported for `computer-use-preview` models and all reasoning models after `gpt-5`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub summary: ::std::option::Option<ReasoningSummary>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for Reasoning {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = Reasoning;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct Reasoning")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<Reasoning, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<ReasoningContext>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ReasoningEffort>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<ReasoningGenerateSummary>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<ReasoningModeEnum>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<ReasoningSummary>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "context" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "effort" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "generate_summary" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "mode" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "summary" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(Reasoning {
-                    context: f0.unwrap_or_default(),
-                    effort: f1.unwrap_or_default(),
-                    generate_summary: f2.unwrap_or_default(),
-                    mode: f3.unwrap_or_default(),
-                    summary: f4.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for Reasoning {
+    const EXPECTING: &'static str = "struct Reasoning";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "context" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "effort" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "generate_summary" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "mode" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "summary" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(Reasoning {
+            context: f0.unwrap_or_default(),
+            effort: f1.unwrap_or_default(),
+            generate_summary: f2.unwrap_or_default(),
+            mode: f3.unwrap_or_default(),
+            summary: f4.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for Reasoning {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.context.is_none() {
+            map.serialize_entry("context", &self.context)?;
+        }
+        if !self.effort.is_none() {
+            map.serialize_entry("effort", &self.effort)?;
+        }
+        if !self.generate_summary.is_none() {
+            map.serialize_entry("generate_summary", &self.generate_summary)?;
+        }
+        if !self.mode.is_none() {
+            map.serialize_entry("mode", &self.mode)?;
+        }
+        if !self.summary.is_none() {
+            map.serialize_entry("summary", &self.summary)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Controls which reasoning items are rendered back to the model on later turns.
@@ -4165,31 +4197,26 @@ impl<'de> ::serde::Deserialize<'de> for ReasoningSummary {
     }
 }
 ///`Response`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Response {
     /**Whether to run the model response in the background.
 [Learn more](/docs/guides/background).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub background: ::std::option::Option<bool>,
     /**Unix timestamp (in seconds) of when this Response was completed.
 Only present when the status is `completed`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub completed_at: ::std::option::Option<f64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub conversation: ::std::option::Option<ResponseConversation>,
     /**Unix timestamp (in seconds) of when this Response was created.
 */
     pub created_at: f64,
-    #[serde(default)]
     pub error: ::std::option::Option<ResponseError>,
     /**Unique identifier for this Response.
 */
     pub id: ::std::string::String,
     /**Details about why the response is incomplete.
 */
-    #[serde(default)]
     pub incomplete_details: ::std::option::Option<ResponseIncompleteDetails>,
     /**A system (or developer) message inserted into the model's context.
 
@@ -4197,23 +4224,17 @@ When using along with `previous_response_id`, the instructions from a previous
 response will not be carried over to the next response. This makes it simple
 to swap out system (or developer) messages in new responses.
 */
-    #[serde(default)]
     pub instructions: ::std::option::Option<ResponseInstructions>,
     /**An upper bound for the number of tokens that can be generated for a response, including visible output tokens and [reasoning tokens](/docs/guides/reasoning).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_output_tokens: ::std::option::Option<i64>,
     /**The maximum number of total calls to built-in tools that can be processed in a response. This maximum number applies across all built-in tool calls, not per individual tool. Any further attempts to call a tool by the model will be ignored.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_tool_calls: ::std::option::Option<i64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub model: ::std::option::Option<ModelIdsResponses>,
     /**Moderation results for the response input and output, if moderated completions were requested.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub moderation: ::std::option::Option<Moderation>,
     /**The object type of this resource - always set to `response`.
 */
@@ -4227,13 +4248,11 @@ to swap out system (or developer) messages in new responses.
   the model, you might consider using the `output_text` property where
   supported in SDKs.
 */
-    #[serde(default)]
     pub output: ::std::vec::Vec<OutputItem>,
     /**SDK-only convenience property that contains the aggregated text output
 from all `output_text` items in the `output` array, if any are present.
 Supported in the Python and JavaScript SDKs.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output_text: ::std::option::Option<::std::string::String>,
     /**Whether to allow the model to run tool calls in parallel.
 */
@@ -4242,15 +4261,11 @@ Supported in the Python and JavaScript SDKs.
 create multi-turn conversations. Learn more about
 [conversation state](/docs/guides/conversation-state). Cannot be used in conjunction with `conversation`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub previous_response_id: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt: ::std::option::Option<Prompt>,
     /**Used by OpenAI to cache responses for similar requests to optimize your cache hit rates. Replaces the `user` field. [Learn more](/docs/guides/prompt-caching).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_key: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_options: ::std::option::Option<PromptCacheOptions>,
     /**Deprecated. Use `prompt_cache_options.ttl` instead.
 
@@ -4264,38 +4279,27 @@ For older models that support both `in_memory` and `24h`, the default depends on
   - Organizations without ZDR enabled default to `24h`.
   - Organizations with ZDR enabled default to `in_memory` when `prompt_cache_retention` is not specified.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_retention: ::std::option::Option<ResponsePromptCacheRetention>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reasoning: ::std::option::Option<Reasoning>,
     /**A stable identifier used to help detect users of your application that may be violating OpenAI's usage policies.
 The IDs should be a string that uniquely identifies each user, with a maximum length of 64 characters. We recommend hashing their username or email address, in order to avoid sending us any identifying information. [Learn more](/docs/guides/safety-best-practices#safety-identifiers).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub safety_identifier: ::std::option::Option<ResponseSafetyIdentifier>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub service_tier: ::std::option::Option<ServiceTierResponses>,
     /**The status of the response generation. One of `completed`, `failed`,
 `in_progress`, `cancelled`, `queued`, or `incomplete`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status: ::std::option::Option<ResponseStatus>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub temperature: ::std::option::Option<f64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text: ::std::option::Option<ResponseTextParam>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tool_choice: ::std::option::Option<ToolChoiceParam>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tools: ::std::option::Option<ToolsArray>,
     /**An integer between 0 and 20 specifying the maximum number of most likely
 tokens to return at each token position, each with an associated log
 probability. In some cases, the number of returned tokens may be fewer than
 requested.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_logprobs: ::std::option::Option<i64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
     /**The truncation strategy to use for the model response.
 - `auto`: If the input to this Response exceeds
@@ -4304,245 +4308,267 @@ requested.
 - `disabled` (default): If the input size will exceed the context window
   size for a model, the request will fail with a 400 error.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub truncation: ::std::option::Option<ResponseTruncation>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub usage: ::std::option::Option<ResponseUsage>,
     /**This field is being replaced by `safety_identifier` and `prompt_cache_key`. Use `prompt_cache_key` instead to maintain caching optimizations.
 A stable identifier for your end-users.
 Used to boost cache hit rates by better bucketing similar requests and  to help OpenAI detect and prevent abuse. [Learn more](/docs/guides/safety-best-practices#safety-identifiers).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for Response {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = Response;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct Response")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<Response, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<ResponseConversation>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<ResponseError>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<ResponseIncompleteDetails>,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<
-                    ::std::option::Option<ResponseInstructions>,
-                > = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f11: ::std::option::Option<
-                    ::std::option::Option<ModelIdsResponses>,
-                > = ::std::option::Option::None;
-                let mut f12: ::std::option::Option<::std::option::Option<Moderation>> = ::std::option::Option::None;
-                let mut f13: ::std::option::Option<ResponseObject> = ::std::option::Option::None;
-                let mut f14: ::std::option::Option<::std::vec::Vec<OutputItem>> = ::std::option::Option::None;
-                let mut f15: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f16: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f17: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f18: ::std::option::Option<::std::option::Option<Prompt>> = ::std::option::Option::None;
-                let mut f19: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f20: ::std::option::Option<
-                    ::std::option::Option<PromptCacheOptions>,
-                > = ::std::option::Option::None;
-                let mut f21: ::std::option::Option<
-                    ::std::option::Option<ResponsePromptCacheRetention>,
-                > = ::std::option::Option::None;
-                let mut f22: ::std::option::Option<::std::option::Option<Reasoning>> = ::std::option::Option::None;
-                let mut f23: ::std::option::Option<
-                    ::std::option::Option<ResponseSafetyIdentifier>,
-                > = ::std::option::Option::None;
-                let mut f24: ::std::option::Option<
-                    ::std::option::Option<ServiceTierResponses>,
-                > = ::std::option::Option::None;
-                let mut f25: ::std::option::Option<
-                    ::std::option::Option<ResponseStatus>,
-                > = ::std::option::Option::None;
-                let mut f26: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f27: ::std::option::Option<
-                    ::std::option::Option<ResponseTextParam>,
-                > = ::std::option::Option::None;
-                let mut f28: ::std::option::Option<
-                    ::std::option::Option<ToolChoiceParam>,
-                > = ::std::option::Option::None;
-                let mut f29: ::std::option::Option<::std::option::Option<ToolsArray>> = ::std::option::Option::None;
-                let mut f30: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f31: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f32: ::std::option::Option<
-                    ::std::option::Option<ResponseTruncation>,
-                > = ::std::option::Option::None;
-                let mut f33: ::std::option::Option<
-                    ::std::option::Option<ResponseUsage>,
-                > = ::std::option::Option::None;
-                let mut f34: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "background" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "completed_at" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "conversation" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "created_at" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "error" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "incomplete_details" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "instructions" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "max_output_tokens" => {
-                            f8 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "max_tool_calls" => {
-                            f9 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "metadata" => {
-                            f10 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "model" => f11 = ::std::option::Option::Some(map.next_value()?),
-                        "moderation" => {
-                            f12 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "object" => f13 = ::std::option::Option::Some(map.next_value()?),
-                        "output" => f14 = ::std::option::Option::Some(map.next_value()?),
-                        "output_text" => {
-                            f15 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "parallel_tool_calls" => {
-                            f16 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "previous_response_id" => {
-                            f17 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt" => f18 = ::std::option::Option::Some(map.next_value()?),
-                        "prompt_cache_key" => {
-                            f19 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_cache_options" => {
-                            f20 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_cache_retention" => {
-                            f21 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "reasoning" => {
-                            f22 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "safety_identifier" => {
-                            f23 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "service_tier" => {
-                            f24 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "status" => f25 = ::std::option::Option::Some(map.next_value()?),
-                        "temperature" => {
-                            f26 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "text" => f27 = ::std::option::Option::Some(map.next_value()?),
-                        "tool_choice" => {
-                            f28 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tools" => f29 = ::std::option::Option::Some(map.next_value()?),
-                        "top_logprobs" => {
-                            f30 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "top_p" => f31 = ::std::option::Option::Some(map.next_value()?),
-                        "truncation" => {
-                            f32 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "usage" => f33 = ::std::option::Option::Some(map.next_value()?),
-                        "user" => f34 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for Response {
+    const EXPECTING: &'static str = "struct Response";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut f11 = ::std::option::Option::None;
+        let mut f12 = ::std::option::Option::None;
+        let mut f13 = ::std::option::Option::None;
+        let mut f14 = ::std::option::Option::None;
+        let mut f15 = ::std::option::Option::None;
+        let mut f16 = ::std::option::Option::None;
+        let mut f17 = ::std::option::Option::None;
+        let mut f18 = ::std::option::Option::None;
+        let mut f19 = ::std::option::Option::None;
+        let mut f20 = ::std::option::Option::None;
+        let mut f21 = ::std::option::Option::None;
+        let mut f22 = ::std::option::Option::None;
+        let mut f23 = ::std::option::Option::None;
+        let mut f24 = ::std::option::Option::None;
+        let mut f25 = ::std::option::Option::None;
+        let mut f26 = ::std::option::Option::None;
+        let mut f27 = ::std::option::Option::None;
+        let mut f28 = ::std::option::Option::None;
+        let mut f29 = ::std::option::Option::None;
+        let mut f30 = ::std::option::Option::None;
+        let mut f31 = ::std::option::Option::None;
+        let mut f32 = ::std::option::Option::None;
+        let mut f33 = ::std::option::Option::None;
+        let mut f34 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "background" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "completed_at" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "conversation" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "created_at" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "error" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "incomplete_details" => {
+                    f6 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(Response {
-                    background: f0.unwrap_or_default(),
-                    completed_at: f1.unwrap_or_default(),
-                    conversation: f2.unwrap_or_default(),
-                    created_at: crate::codegen_support::required(f3, "created_at")?,
-                    error: f4.unwrap_or_default(),
-                    id: crate::codegen_support::required(f5, "id")?,
-                    incomplete_details: f6.unwrap_or_default(),
-                    instructions: f7.unwrap_or_default(),
-                    max_output_tokens: f8.unwrap_or_default(),
-                    max_tool_calls: f9.unwrap_or_default(),
-                    metadata: f10.unwrap_or_default(),
-                    model: f11.unwrap_or_default(),
-                    moderation: f12.unwrap_or_default(),
-                    object: crate::codegen_support::required(f13, "object")?,
-                    output: f14.unwrap_or_default(),
-                    output_text: f15.unwrap_or_default(),
-                    parallel_tool_calls: crate::codegen_support::required(
-                        f16,
-                        "parallel_tool_calls",
-                    )?,
-                    previous_response_id: f17.unwrap_or_default(),
-                    prompt: f18.unwrap_or_default(),
-                    prompt_cache_key: f19.unwrap_or_default(),
-                    prompt_cache_options: f20.unwrap_or_default(),
-                    prompt_cache_retention: f21.unwrap_or_default(),
-                    reasoning: f22.unwrap_or_default(),
-                    safety_identifier: f23.unwrap_or_default(),
-                    service_tier: f24.unwrap_or_default(),
-                    status: f25.unwrap_or_default(),
-                    temperature: f26.unwrap_or_default(),
-                    text: f27.unwrap_or_default(),
-                    tool_choice: f28.unwrap_or_default(),
-                    tools: f29.unwrap_or_default(),
-                    top_logprobs: f30.unwrap_or_default(),
-                    top_p: f31.unwrap_or_default(),
-                    truncation: f32.unwrap_or_default(),
-                    usage: f33.unwrap_or_default(),
-                    user: f34.unwrap_or_default(),
-                    extra: extra,
-                })
+                "instructions" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "max_output_tokens" => {
+                    f8 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "max_tool_calls" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => f10 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f11 = ::std::option::Option::Some(map.next_value()?),
+                "moderation" => f12 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f13 = ::std::option::Option::Some(map.next_value()?),
+                "output" => f14 = ::std::option::Option::Some(map.next_value()?),
+                "output_text" => f15 = ::std::option::Option::Some(map.next_value()?),
+                "parallel_tool_calls" => {
+                    f16 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "previous_response_id" => {
+                    f17 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "prompt" => f18 = ::std::option::Option::Some(map.next_value()?),
+                "prompt_cache_key" => {
+                    f19 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "prompt_cache_options" => {
+                    f20 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "prompt_cache_retention" => {
+                    f21 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "reasoning" => f22 = ::std::option::Option::Some(map.next_value()?),
+                "safety_identifier" => {
+                    f23 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "service_tier" => f24 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f25 = ::std::option::Option::Some(map.next_value()?),
+                "temperature" => f26 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f27 = ::std::option::Option::Some(map.next_value()?),
+                "tool_choice" => f28 = ::std::option::Option::Some(map.next_value()?),
+                "tools" => f29 = ::std::option::Option::Some(map.next_value()?),
+                "top_logprobs" => f30 = ::std::option::Option::Some(map.next_value()?),
+                "top_p" => f31 = ::std::option::Option::Some(map.next_value()?),
+                "truncation" => f32 = ::std::option::Option::Some(map.next_value()?),
+                "usage" => f33 = ::std::option::Option::Some(map.next_value()?),
+                "user" => f34 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(Response {
+            background: f0.unwrap_or_default(),
+            completed_at: f1.unwrap_or_default(),
+            conversation: f2.unwrap_or_default(),
+            created_at: crate::codegen_support::required(f3, "created_at")?,
+            error: f4.unwrap_or_default(),
+            id: crate::codegen_support::required(f5, "id")?,
+            incomplete_details: f6.unwrap_or_default(),
+            instructions: f7.unwrap_or_default(),
+            max_output_tokens: f8.unwrap_or_default(),
+            max_tool_calls: f9.unwrap_or_default(),
+            metadata: f10.unwrap_or_default(),
+            model: f11.unwrap_or_default(),
+            moderation: f12.unwrap_or_default(),
+            object: crate::codegen_support::required(f13, "object")?,
+            output: f14.unwrap_or_default(),
+            output_text: f15.unwrap_or_default(),
+            parallel_tool_calls: crate::codegen_support::required(
+                f16,
+                "parallel_tool_calls",
+            )?,
+            previous_response_id: f17.unwrap_or_default(),
+            prompt: f18.unwrap_or_default(),
+            prompt_cache_key: f19.unwrap_or_default(),
+            prompt_cache_options: f20.unwrap_or_default(),
+            prompt_cache_retention: f21.unwrap_or_default(),
+            reasoning: f22.unwrap_or_default(),
+            safety_identifier: f23.unwrap_or_default(),
+            service_tier: f24.unwrap_or_default(),
+            status: f25.unwrap_or_default(),
+            temperature: f26.unwrap_or_default(),
+            text: f27.unwrap_or_default(),
+            tool_choice: f28.unwrap_or_default(),
+            tools: f29.unwrap_or_default(),
+            top_logprobs: f30.unwrap_or_default(),
+            top_p: f31.unwrap_or_default(),
+            truncation: f32.unwrap_or_default(),
+            usage: f33.unwrap_or_default(),
+            user: f34.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for Response {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.background.is_none() {
+            map.serialize_entry("background", &self.background)?;
+        }
+        if !self.completed_at.is_none() {
+            map.serialize_entry("completed_at", &self.completed_at)?;
+        }
+        if !self.conversation.is_none() {
+            map.serialize_entry("conversation", &self.conversation)?;
+        }
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("error", &self.error)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("incomplete_details", &self.incomplete_details)?;
+        map.serialize_entry("instructions", &self.instructions)?;
+        if !self.max_output_tokens.is_none() {
+            map.serialize_entry("max_output_tokens", &self.max_output_tokens)?;
+        }
+        if !self.max_tool_calls.is_none() {
+            map.serialize_entry("max_tool_calls", &self.max_tool_calls)?;
+        }
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        if !self.model.is_none() {
+            map.serialize_entry("model", &self.model)?;
+        }
+        if !self.moderation.is_none() {
+            map.serialize_entry("moderation", &self.moderation)?;
+        }
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("output", &self.output)?;
+        if !self.output_text.is_none() {
+            map.serialize_entry("output_text", &self.output_text)?;
+        }
+        map.serialize_entry("parallel_tool_calls", &self.parallel_tool_calls)?;
+        if !self.previous_response_id.is_none() {
+            map.serialize_entry("previous_response_id", &self.previous_response_id)?;
+        }
+        if !self.prompt.is_none() {
+            map.serialize_entry("prompt", &self.prompt)?;
+        }
+        if !self.prompt_cache_key.is_none() {
+            map.serialize_entry("prompt_cache_key", &self.prompt_cache_key)?;
+        }
+        if !self.prompt_cache_options.is_none() {
+            map.serialize_entry("prompt_cache_options", &self.prompt_cache_options)?;
+        }
+        if !self.prompt_cache_retention.is_none() {
+            map.serialize_entry("prompt_cache_retention", &self.prompt_cache_retention)?;
+        }
+        if !self.reasoning.is_none() {
+            map.serialize_entry("reasoning", &self.reasoning)?;
+        }
+        if !self.safety_identifier.is_none() {
+            map.serialize_entry("safety_identifier", &self.safety_identifier)?;
+        }
+        if !self.service_tier.is_none() {
+            map.serialize_entry("service_tier", &self.service_tier)?;
+        }
+        if !self.status.is_none() {
+            map.serialize_entry("status", &self.status)?;
+        }
+        if !self.temperature.is_none() {
+            map.serialize_entry("temperature", &self.temperature)?;
+        }
+        if !self.text.is_none() {
+            map.serialize_entry("text", &self.text)?;
+        }
+        if !self.tool_choice.is_none() {
+            map.serialize_entry("tool_choice", &self.tool_choice)?;
+        }
+        if !self.tools.is_none() {
+            map.serialize_entry("tools", &self.tools)?;
+        }
+        if !self.top_logprobs.is_none() {
+            map.serialize_entry("top_logprobs", &self.top_logprobs)?;
+        }
+        if !self.top_p.is_none() {
+            map.serialize_entry("top_p", &self.top_p)?;
+        }
+        if !self.truncation.is_none() {
+            map.serialize_entry("truncation", &self.truncation)?;
+        }
+        if !self.usage.is_none() {
+            map.serialize_entry("usage", &self.usage)?;
+        }
+        if !self.user.is_none() {
+            map.serialize_entry("user", &self.user)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Emitted when there is a partial audio response.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseAudioDeltaEvent {
     /**A chunk of Base64 encoded response audio bytes.
 */
@@ -4552,57 +4578,56 @@ pub struct ResponseAudioDeltaEvent {
     pub sequence_number: i64,
     /**The type of the event. Always `response.audio.delta`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseAudioDeltaEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseAudioDeltaEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseAudioDeltaEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseAudioDeltaEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseAudioDeltaEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<ResponseAudioDeltaEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "sequence_number" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseAudioDeltaEvent {
-                    delta: crate::codegen_support::required(f0, "delta")?,
-                    sequence_number: crate::codegen_support::required(
-                        f1,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseAudioDeltaEvent {
+    const EXPECTING: &'static str = "struct ResponseAudioDeltaEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseAudioDeltaEvent {
+            delta: crate::codegen_support::required(f0, "delta")?,
+            sequence_number: crate::codegen_support::required(f1, "sequence_number")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseAudioDeltaEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("delta", &self.delta)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.audio.delta`.
@@ -4666,70 +4691,66 @@ impl<'de> ::serde::Deserialize<'de> for ResponseAudioDeltaEventType {
     }
 }
 ///Emitted when the audio response is complete.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseAudioDoneEvent {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub response_id: ::std::option::Option<::serde_json::Value>,
     /**The sequence number of the delta.
 */
     pub sequence_number: i64,
     /**The type of the event. Always `response.audio.done`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseAudioDoneEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseAudioDoneEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseAudioDoneEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseAudioDoneEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseAudioDoneEvent, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::serde_json::Value>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<ResponseAudioDoneEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "response_id" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseAudioDoneEvent {
-                    response_id: f0.unwrap_or_default(),
-                    sequence_number: crate::codegen_support::required(
-                        f1,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseAudioDoneEvent {
+    const EXPECTING: &'static str = "struct ResponseAudioDoneEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "response_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseAudioDoneEvent {
+            response_id: f0.unwrap_or_default(),
+            sequence_number: crate::codegen_support::required(f1, "sequence_number")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseAudioDoneEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.response_id.is_none() {
+            map.serialize_entry("response_id", &self.response_id)?;
+        }
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.audio.done`.
@@ -4793,77 +4814,73 @@ impl<'de> ::serde::Deserialize<'de> for ResponseAudioDoneEventType {
     }
 }
 ///Emitted when there is a partial transcript of audio.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseAudioTranscriptDeltaEvent {
     /**The partial transcript of the audio response.
 */
     pub delta: ::std::string::String,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub response_id: ::std::option::Option<::serde_json::Value>,
     ///The sequence number of this event.
     pub sequence_number: i64,
     /**The type of the event. Always `response.audio.transcript.delta`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseAudioTranscriptDeltaEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseAudioTranscriptDeltaEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseAudioTranscriptDeltaEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseAudioTranscriptDeltaEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseAudioTranscriptDeltaEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::serde_json::Value>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ResponseAudioTranscriptDeltaEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "response_id" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseAudioTranscriptDeltaEvent {
-                    delta: crate::codegen_support::required(f0, "delta")?,
-                    response_id: f1.unwrap_or_default(),
-                    sequence_number: crate::codegen_support::required(
-                        f2,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseAudioTranscriptDeltaEvent {
+    const EXPECTING: &'static str = "struct ResponseAudioTranscriptDeltaEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "response_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseAudioTranscriptDeltaEvent {
+            delta: crate::codegen_support::required(f0, "delta")?,
+            response_id: f1.unwrap_or_default(),
+            sequence_number: crate::codegen_support::required(f2, "sequence_number")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseAudioTranscriptDeltaEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("delta", &self.delta)?;
+        if !self.response_id.is_none() {
+            map.serialize_entry("response_id", &self.response_id)?;
+        }
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.audio.transcript.delta`.
@@ -4928,71 +4945,66 @@ impl<'de> ::serde::Deserialize<'de> for ResponseAudioTranscriptDeltaEventType {
     }
 }
 ///Emitted when the full audio transcript is completed.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseAudioTranscriptDoneEvent {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub response_id: ::std::option::Option<::serde_json::Value>,
     ///The sequence number of this event.
     pub sequence_number: i64,
     /**The type of the event. Always `response.audio.transcript.done`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseAudioTranscriptDoneEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseAudioTranscriptDoneEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseAudioTranscriptDoneEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseAudioTranscriptDoneEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseAudioTranscriptDoneEvent, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::serde_json::Value>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ResponseAudioTranscriptDoneEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "response_id" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseAudioTranscriptDoneEvent {
-                    response_id: f0.unwrap_or_default(),
-                    sequence_number: crate::codegen_support::required(
-                        f1,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseAudioTranscriptDoneEvent {
+    const EXPECTING: &'static str = "struct ResponseAudioTranscriptDoneEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "response_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseAudioTranscriptDoneEvent {
+            response_id: f0.unwrap_or_default(),
+            sequence_number: crate::codegen_support::required(f1, "sequence_number")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseAudioTranscriptDoneEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.response_id.is_none() {
+            map.serialize_entry("response_id", &self.response_id)?;
+        }
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.audio.transcript.done`.
@@ -5297,91 +5309,84 @@ impl<'de> ::serde::Deserialize<'de> for ResponseAudioWsDoneType {
     }
 }
 ///Emitted when a partial code snippet is streamed by the code interpreter.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseCodeInterpreterCallCodeDeltaEvent {
     ///The partial code snippet being streamed by the code interpreter.
     pub delta: ::std::string::String,
     ///The unique identifier of the code interpreter tool call item.
     pub item_id: ::std::string::String,
     ///Random characters that pad the event to a varying length (stream obfuscation, `stream_options.include_obfuscation`); no content.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub obfuscation: ::std::option::Option<::std::string::String>,
     ///The index of the output item in the response for which the code is being streamed.
     pub output_index: i64,
     ///The sequence number of this event, used to order streaming events.
     pub sequence_number: i64,
     ///The type of the event. Always `response.code_interpreter_call_code.delta`.
-    #[serde(rename = "type")]
     pub type_: ResponseCodeInterpreterCallCodeDeltaEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseCodeInterpreterCallCodeDeltaEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseCodeInterpreterCallCodeDeltaEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseCodeInterpreterCallCodeDeltaEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ResponseCodeInterpreterCallCodeDeltaEvent,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ResponseCodeInterpreterCallCodeDeltaEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "obfuscation" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output_index" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseCodeInterpreterCallCodeDeltaEvent {
-                    delta: crate::codegen_support::required(f0, "delta")?,
-                    item_id: crate::codegen_support::required(f1, "item_id")?,
-                    obfuscation: f2.unwrap_or_default(),
-                    output_index: crate::codegen_support::required(f3, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f4,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseCodeInterpreterCallCodeDeltaEvent {
+    const EXPECTING: &'static str = "struct ResponseCodeInterpreterCallCodeDeltaEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "obfuscation" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseCodeInterpreterCallCodeDeltaEvent {
+            delta: crate::codegen_support::required(f0, "delta")?,
+            item_id: crate::codegen_support::required(f1, "item_id")?,
+            obfuscation: f2.unwrap_or_default(),
+            output_index: crate::codegen_support::required(f3, "output_index")?,
+            sequence_number: crate::codegen_support::required(f4, "sequence_number")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseCodeInterpreterCallCodeDeltaEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("delta", &self.delta)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        if !self.obfuscation.is_none() {
+            map.serialize_entry("obfuscation", &self.obfuscation)?;
+        }
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the event. Always `response.code_interpreter_call_code.delta`.
@@ -5451,7 +5456,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseCodeInterpreterCallCodeDeltaEven
     }
 }
 ///Emitted when the code snippet is finalized by the code interpreter.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseCodeInterpreterCallCodeDoneEvent {
     ///The final code snippet output by the code interpreter.
     pub code: ::std::string::String,
@@ -5462,70 +5467,65 @@ pub struct ResponseCodeInterpreterCallCodeDoneEvent {
     ///The sequence number of this event, used to order streaming events.
     pub sequence_number: i64,
     ///The type of the event. Always `response.code_interpreter_call_code.done`.
-    #[serde(rename = "type")]
     pub type_: ResponseCodeInterpreterCallCodeDoneEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseCodeInterpreterCallCodeDoneEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseCodeInterpreterCallCodeDoneEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseCodeInterpreterCallCodeDoneEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ResponseCodeInterpreterCallCodeDoneEvent,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ResponseCodeInterpreterCallCodeDoneEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseCodeInterpreterCallCodeDoneEvent {
-                    code: crate::codegen_support::required(f0, "code")?,
-                    item_id: crate::codegen_support::required(f1, "item_id")?,
-                    output_index: crate::codegen_support::required(f2, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f3,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseCodeInterpreterCallCodeDoneEvent {
+    const EXPECTING: &'static str = "struct ResponseCodeInterpreterCallCodeDoneEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseCodeInterpreterCallCodeDoneEvent {
+            code: crate::codegen_support::required(f0, "code")?,
+            item_id: crate::codegen_support::required(f1, "item_id")?,
+            output_index: crate::codegen_support::required(f2, "output_index")?,
+            sequence_number: crate::codegen_support::required(f3, "sequence_number")?,
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseCodeInterpreterCallCodeDoneEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("code", &self.code)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the event. Always `response.code_interpreter_call_code.done`.
@@ -5727,7 +5727,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseCodeInterpreterCallCodeWsDoneTyp
     }
 }
 ///Emitted when the code interpreter call is completed.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseCodeInterpreterCallCompletedEvent {
     ///The unique identifier of the code interpreter tool call item.
     pub item_id: ::std::string::String,
@@ -5736,67 +5736,61 @@ pub struct ResponseCodeInterpreterCallCompletedEvent {
     ///The sequence number of this event, used to order streaming events.
     pub sequence_number: i64,
     ///The type of the event. Always `response.code_interpreter_call.completed`.
-    #[serde(rename = "type")]
     pub type_: ResponseCodeInterpreterCallCompletedEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseCodeInterpreterCallCompletedEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseCodeInterpreterCallCompletedEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseCodeInterpreterCallCompletedEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ResponseCodeInterpreterCallCompletedEvent,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ResponseCodeInterpreterCallCompletedEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseCodeInterpreterCallCompletedEvent {
-                    item_id: crate::codegen_support::required(f0, "item_id")?,
-                    output_index: crate::codegen_support::required(f1, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f2,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseCodeInterpreterCallCompletedEvent {
+    const EXPECTING: &'static str = "struct ResponseCodeInterpreterCallCompletedEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseCodeInterpreterCallCompletedEvent {
+            item_id: crate::codegen_support::required(f0, "item_id")?,
+            output_index: crate::codegen_support::required(f1, "output_index")?,
+            sequence_number: crate::codegen_support::required(f2, "sequence_number")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseCodeInterpreterCallCompletedEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the event. Always `response.code_interpreter_call.completed`.
@@ -5866,7 +5860,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseCodeInterpreterCallCompletedEven
     }
 }
 ///Emitted when a code interpreter call is in progress.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseCodeInterpreterCallInProgressEvent {
     ///The unique identifier of the code interpreter tool call item.
     pub item_id: ::std::string::String,
@@ -5875,67 +5869,61 @@ pub struct ResponseCodeInterpreterCallInProgressEvent {
     ///The sequence number of this event, used to order streaming events.
     pub sequence_number: i64,
     ///The type of the event. Always `response.code_interpreter_call.in_progress`.
-    #[serde(rename = "type")]
     pub type_: ResponseCodeInterpreterCallInProgressEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseCodeInterpreterCallInProgressEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseCodeInterpreterCallInProgressEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseCodeInterpreterCallInProgressEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ResponseCodeInterpreterCallInProgressEvent,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ResponseCodeInterpreterCallInProgressEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseCodeInterpreterCallInProgressEvent {
-                    item_id: crate::codegen_support::required(f0, "item_id")?,
-                    output_index: crate::codegen_support::required(f1, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f2,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseCodeInterpreterCallInProgressEvent {
+    const EXPECTING: &'static str = "struct ResponseCodeInterpreterCallInProgressEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseCodeInterpreterCallInProgressEvent {
+            item_id: crate::codegen_support::required(f0, "item_id")?,
+            output_index: crate::codegen_support::required(f1, "output_index")?,
+            sequence_number: crate::codegen_support::required(f2, "sequence_number")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseCodeInterpreterCallInProgressEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the event. Always `response.code_interpreter_call.in_progress`.
@@ -6071,7 +6059,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseCodeInterpreterCallInWsProgressT
     }
 }
 ///Emitted when the code interpreter is actively interpreting the code snippet.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseCodeInterpreterCallInterpretingEvent {
     ///The unique identifier of the code interpreter tool call item.
     pub item_id: ::std::string::String,
@@ -6080,67 +6068,61 @@ pub struct ResponseCodeInterpreterCallInterpretingEvent {
     ///The sequence number of this event, used to order streaming events.
     pub sequence_number: i64,
     ///The type of the event. Always `response.code_interpreter_call.interpreting`.
-    #[serde(rename = "type")]
     pub type_: ResponseCodeInterpreterCallInterpretingEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseCodeInterpreterCallInterpretingEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseCodeInterpreterCallInterpretingEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseCodeInterpreterCallInterpretingEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ResponseCodeInterpreterCallInterpretingEvent,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ResponseCodeInterpreterCallInterpretingEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseCodeInterpreterCallInterpretingEvent {
-                    item_id: crate::codegen_support::required(f0, "item_id")?,
-                    output_index: crate::codegen_support::required(f1, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f2,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseCodeInterpreterCallInterpretingEvent {
+    const EXPECTING: &'static str = "struct ResponseCodeInterpreterCallInterpretingEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseCodeInterpreterCallInterpretingEvent {
+            item_id: crate::codegen_support::required(f0, "item_id")?,
+            output_index: crate::codegen_support::required(f1, "output_index")?,
+            sequence_number: crate::codegen_support::required(f2, "sequence_number")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseCodeInterpreterCallInterpretingEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the event. Always `response.code_interpreter_call.interpreting`.
@@ -6343,7 +6325,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseCodeInterpreterCallWsInterpretin
     }
 }
 ///Emitted when the model response is complete.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseCompletedEvent {
     /**Properties of the completed response.
 */
@@ -6352,57 +6334,56 @@ pub struct ResponseCompletedEvent {
     pub sequence_number: i64,
     /**The type of the event. Always `response.completed`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseCompletedEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseCompletedEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseCompletedEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseCompletedEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseCompletedEvent, A::Error> {
-                let mut f0: ::std::option::Option<Response> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<ResponseCompletedEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "response" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "sequence_number" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseCompletedEvent {
-                    response: crate::codegen_support::required(f0, "response")?,
-                    sequence_number: crate::codegen_support::required(
-                        f1,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseCompletedEvent {
+    const EXPECTING: &'static str = "struct ResponseCompletedEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "response" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseCompletedEvent {
+            response: crate::codegen_support::required(f0, "response")?,
+            sequence_number: crate::codegen_support::required(f1, "sequence_number")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseCompletedEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("response", &self.response)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.completed`.
@@ -6466,7 +6447,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseCompletedEventType {
     }
 }
 ///Emitted when a new content part is added.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseContentPartAddedEvent {
     /**The index of the content part that was added.
 */
@@ -6484,73 +6465,68 @@ pub struct ResponseContentPartAddedEvent {
     pub sequence_number: i64,
     /**The type of the event. Always `response.content_part.added`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseContentPartAddedEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseContentPartAddedEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseContentPartAddedEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseContentPartAddedEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseContentPartAddedEvent, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<OutputContent> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<ResponseContentPartAddedEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content_index" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "part" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "sequence_number" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseContentPartAddedEvent {
-                    content_index: crate::codegen_support::required(
-                        f0,
-                        "content_index",
-                    )?,
-                    item_id: crate::codegen_support::required(f1, "item_id")?,
-                    output_index: crate::codegen_support::required(f2, "output_index")?,
-                    part: crate::codegen_support::required(f3, "part")?,
-                    sequence_number: crate::codegen_support::required(
-                        f4,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseContentPartAddedEvent {
+    const EXPECTING: &'static str = "struct ResponseContentPartAddedEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "part" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseContentPartAddedEvent {
+            content_index: crate::codegen_support::required(f0, "content_index")?,
+            item_id: crate::codegen_support::required(f1, "item_id")?,
+            output_index: crate::codegen_support::required(f2, "output_index")?,
+            part: crate::codegen_support::required(f3, "part")?,
+            sequence_number: crate::codegen_support::required(f4, "sequence_number")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseContentPartAddedEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("content_index", &self.content_index)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("part", &self.part)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.content_part.added`.
@@ -6614,7 +6590,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseContentPartAddedEventType {
     }
 }
 ///Emitted when a content part is done.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseContentPartDoneEvent {
     /**The index of the content part that is done.
 */
@@ -6632,73 +6608,68 @@ pub struct ResponseContentPartDoneEvent {
     pub sequence_number: i64,
     /**The type of the event. Always `response.content_part.done`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseContentPartDoneEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseContentPartDoneEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseContentPartDoneEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseContentPartDoneEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseContentPartDoneEvent, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<OutputContent> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<ResponseContentPartDoneEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content_index" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "part" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "sequence_number" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseContentPartDoneEvent {
-                    content_index: crate::codegen_support::required(
-                        f0,
-                        "content_index",
-                    )?,
-                    item_id: crate::codegen_support::required(f1, "item_id")?,
-                    output_index: crate::codegen_support::required(f2, "output_index")?,
-                    part: crate::codegen_support::required(f3, "part")?,
-                    sequence_number: crate::codegen_support::required(
-                        f4,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseContentPartDoneEvent {
+    const EXPECTING: &'static str = "struct ResponseContentPartDoneEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "part" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseContentPartDoneEvent {
+            content_index: crate::codegen_support::required(f0, "content_index")?,
+            item_id: crate::codegen_support::required(f1, "item_id")?,
+            output_index: crate::codegen_support::required(f2, "output_index")?,
+            part: crate::codegen_support::required(f3, "part")?,
+            sequence_number: crate::codegen_support::required(f4, "sequence_number")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseContentPartDoneEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("content_index", &self.content_index)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("part", &self.part)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.content_part.done`.
@@ -6882,53 +6853,56 @@ impl<'de> ::serde::Deserialize<'de> for ResponseContentPartWsDoneType {
     }
 }
 ///The conversation that this response belonged to. Input items and output items from this response were automatically added to this conversation.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseConversation {
     ///The unique ID of the conversation that this response was associated with.
     pub id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseConversation {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseConversation;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseConversation")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseConversation, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseConversation {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseConversation {
+    const EXPECTING: &'static str = "struct ResponseConversation";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseConversation {
+            id: crate::codegen_support::required(f0, "id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseConversation {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**An event that is emitted when a response is created.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseCreatedEvent {
     /**The response that was created.
 */
@@ -6937,57 +6911,56 @@ pub struct ResponseCreatedEvent {
     pub sequence_number: i64,
     /**The type of the event. Always `response.created`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseCreatedEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseCreatedEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseCreatedEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseCreatedEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseCreatedEvent, A::Error> {
-                let mut f0: ::std::option::Option<Response> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<ResponseCreatedEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "response" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "sequence_number" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseCreatedEvent {
-                    response: crate::codegen_support::required(f0, "response")?,
-                    sequence_number: crate::codegen_support::required(
-                        f1,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseCreatedEvent {
+    const EXPECTING: &'static str = "struct ResponseCreatedEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "response" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseCreatedEvent {
+            response: crate::codegen_support::required(f0, "response")?,
+            sequence_number: crate::codegen_support::required(f1, "sequence_number")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseCreatedEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("response", &self.response)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.created`.
@@ -7052,7 +7025,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseCreatedEventType {
 }
 /**Event representing a delta (partial update) to the input of a custom tool call.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseCustomToolCallInputDeltaEvent {
     ///The incremental input data (delta) for the custom tool call.
     pub delta: ::std::string::String,
@@ -7063,67 +7036,65 @@ pub struct ResponseCustomToolCallInputDeltaEvent {
     ///The sequence number of this event.
     pub sequence_number: i64,
     ///The event type identifier.
-    #[serde(rename = "type")]
     pub type_: ResponseCustomToolCallInputDeltaEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseCustomToolCallInputDeltaEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseCustomToolCallInputDeltaEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseCustomToolCallInputDeltaEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseCustomToolCallInputDeltaEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ResponseCustomToolCallInputDeltaEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseCustomToolCallInputDeltaEvent {
-                    delta: crate::codegen_support::required(f0, "delta")?,
-                    item_id: crate::codegen_support::required(f1, "item_id")?,
-                    output_index: crate::codegen_support::required(f2, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f3,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseCustomToolCallInputDeltaEvent {
+    const EXPECTING: &'static str = "struct ResponseCustomToolCallInputDeltaEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseCustomToolCallInputDeltaEvent {
+            delta: crate::codegen_support::required(f0, "delta")?,
+            item_id: crate::codegen_support::required(f1, "item_id")?,
+            output_index: crate::codegen_support::required(f2, "output_index")?,
+            sequence_number: crate::codegen_support::required(f3, "sequence_number")?,
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseCustomToolCallInputDeltaEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("delta", &self.delta)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The event type identifier.
@@ -7194,7 +7165,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseCustomToolCallInputDeltaEventTyp
 }
 /**Event indicating that input for a custom tool call is complete.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseCustomToolCallInputDoneEvent {
     ///The complete input data for the custom tool call.
     pub input: ::std::string::String,
@@ -7205,67 +7176,65 @@ pub struct ResponseCustomToolCallInputDoneEvent {
     ///The sequence number of this event.
     pub sequence_number: i64,
     ///The event type identifier.
-    #[serde(rename = "type")]
     pub type_: ResponseCustomToolCallInputDoneEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseCustomToolCallInputDoneEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseCustomToolCallInputDoneEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseCustomToolCallInputDoneEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseCustomToolCallInputDoneEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ResponseCustomToolCallInputDoneEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseCustomToolCallInputDoneEvent {
-                    input: crate::codegen_support::required(f0, "input")?,
-                    item_id: crate::codegen_support::required(f1, "item_id")?,
-                    output_index: crate::codegen_support::required(f2, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f3,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseCustomToolCallInputDoneEvent {
+    const EXPECTING: &'static str = "struct ResponseCustomToolCallInputDoneEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseCustomToolCallInputDoneEvent {
+            input: crate::codegen_support::required(f0, "input")?,
+            item_id: crate::codegen_support::required(f1, "item_id")?,
+            output_index: crate::codegen_support::required(f2, "output_index")?,
+            sequence_number: crate::codegen_support::required(f3, "sequence_number")?,
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseCustomToolCallInputDoneEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("input", &self.input)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The event type identifier.
@@ -7468,53 +7437,57 @@ impl<'de> ::serde::Deserialize<'de> for ResponseCustomToolCallInputWsDoneType {
 }
 /**An error object returned when the model fails to generate a Response.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseError {
     pub code: ResponseErrorCode,
     /**A human-readable description of the error.
 */
     pub message: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseError {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseError;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseError")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseError, A::Error> {
-                let mut f0: ::std::option::Option<ResponseErrorCode> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseError {
-                    code: crate::codegen_support::required(f0, "code")?,
-                    message: crate::codegen_support::required(f1, "message")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseError {
+    const EXPECTING: &'static str = "struct ResponseError";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseError {
+            code: crate::codegen_support::required(f0, "code")?,
+            message: crate::codegen_support::required(f1, "message")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("code", &self.code)?;
+        map.serialize_entry("message", &self.message)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The error code for the response.
@@ -7673,84 +7646,79 @@ impl<'de> ::serde::Deserialize<'de> for ResponseErrorCode {
     }
 }
 ///Emitted when an error occurs.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseErrorEvent {
     /**The error code.
 */
-    #[serde(default)]
     pub code: ::std::option::Option<::std::string::String>,
     /**The error message.
 */
     pub message: ::std::string::String,
     /**The error parameter.
 */
-    #[serde(default)]
     pub param: ::std::option::Option<::std::string::String>,
     ///The sequence number of this event.
     pub sequence_number: i64,
     /**The type of the event. Always `error`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseErrorEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseErrorEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseErrorEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseErrorEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseErrorEvent, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<ResponseErrorEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "param" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "sequence_number" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseErrorEvent {
-                    code: f0.unwrap_or_default(),
-                    message: crate::codegen_support::required(f1, "message")?,
-                    param: f2.unwrap_or_default(),
-                    sequence_number: crate::codegen_support::required(
-                        f3,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseErrorEvent {
+    const EXPECTING: &'static str = "struct ResponseErrorEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "param" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseErrorEvent {
+            code: f0.unwrap_or_default(),
+            message: crate::codegen_support::required(f1, "message")?,
+            param: f2.unwrap_or_default(),
+            sequence_number: crate::codegen_support::required(f3, "sequence_number")?,
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseErrorEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("code", &self.code)?;
+        map.serialize_entry("message", &self.message)?;
+        map.serialize_entry("param", &self.param)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `error`.
@@ -7815,7 +7783,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseErrorEventType {
 }
 /**An event that is emitted when a response fails.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseFailedEvent {
     /**The response that failed.
 */
@@ -7824,57 +7792,56 @@ pub struct ResponseFailedEvent {
     pub sequence_number: i64,
     /**The type of the event. Always `response.failed`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseFailedEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseFailedEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseFailedEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseFailedEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseFailedEvent, A::Error> {
-                let mut f0: ::std::option::Option<Response> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<ResponseFailedEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "response" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "sequence_number" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseFailedEvent {
-                    response: crate::codegen_support::required(f0, "response")?,
-                    sequence_number: crate::codegen_support::required(
-                        f1,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseFailedEvent {
+    const EXPECTING: &'static str = "struct ResponseFailedEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "response" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseFailedEvent {
+            response: crate::codegen_support::required(f0, "response")?,
+            sequence_number: crate::codegen_support::required(f1, "sequence_number")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseFailedEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("response", &self.response)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.failed`.
@@ -7938,7 +7905,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseFailedEventType {
     }
 }
 ///Emitted when a file search call is completed (results found).
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseFileSearchCallCompletedEvent {
     /**The ID of the output item that the file search call is initiated.
 */
@@ -7950,64 +7917,61 @@ pub struct ResponseFileSearchCallCompletedEvent {
     pub sequence_number: i64,
     /**The type of the event. Always `response.file_search_call.completed`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseFileSearchCallCompletedEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseFileSearchCallCompletedEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseFileSearchCallCompletedEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseFileSearchCallCompletedEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseFileSearchCallCompletedEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ResponseFileSearchCallCompletedEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseFileSearchCallCompletedEvent {
-                    item_id: crate::codegen_support::required(f0, "item_id")?,
-                    output_index: crate::codegen_support::required(f1, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f2,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseFileSearchCallCompletedEvent {
+    const EXPECTING: &'static str = "struct ResponseFileSearchCallCompletedEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseFileSearchCallCompletedEvent {
+            item_id: crate::codegen_support::required(f0, "item_id")?,
+            output_index: crate::codegen_support::required(f1, "output_index")?,
+            sequence_number: crate::codegen_support::required(f2, "sequence_number")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseFileSearchCallCompletedEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.file_search_call.completed`.
@@ -8078,7 +8042,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseFileSearchCallCompletedEventType
     }
 }
 ///Emitted when a file search call is initiated.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseFileSearchCallInProgressEvent {
     /**The ID of the output item that the file search call is initiated.
 */
@@ -8090,64 +8054,61 @@ pub struct ResponseFileSearchCallInProgressEvent {
     pub sequence_number: i64,
     /**The type of the event. Always `response.file_search_call.in_progress`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseFileSearchCallInProgressEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseFileSearchCallInProgressEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseFileSearchCallInProgressEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseFileSearchCallInProgressEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseFileSearchCallInProgressEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ResponseFileSearchCallInProgressEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseFileSearchCallInProgressEvent {
-                    item_id: crate::codegen_support::required(f0, "item_id")?,
-                    output_index: crate::codegen_support::required(f1, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f2,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseFileSearchCallInProgressEvent {
+    const EXPECTING: &'static str = "struct ResponseFileSearchCallInProgressEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseFileSearchCallInProgressEvent {
+            item_id: crate::codegen_support::required(f0, "item_id")?,
+            output_index: crate::codegen_support::required(f1, "output_index")?,
+            sequence_number: crate::codegen_support::required(f2, "sequence_number")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseFileSearchCallInProgressEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.file_search_call.in_progress`.
@@ -8285,7 +8246,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseFileSearchCallInWsProgressType {
     }
 }
 ///Emitted when a file search is currently searching.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseFileSearchCallSearchingEvent {
     /**The ID of the output item that the file search call is initiated.
 */
@@ -8297,64 +8258,61 @@ pub struct ResponseFileSearchCallSearchingEvent {
     pub sequence_number: i64,
     /**The type of the event. Always `response.file_search_call.searching`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseFileSearchCallSearchingEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseFileSearchCallSearchingEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseFileSearchCallSearchingEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseFileSearchCallSearchingEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseFileSearchCallSearchingEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ResponseFileSearchCallSearchingEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseFileSearchCallSearchingEvent {
-                    item_id: crate::codegen_support::required(f0, "item_id")?,
-                    output_index: crate::codegen_support::required(f1, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f2,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseFileSearchCallSearchingEvent {
+    const EXPECTING: &'static str = "struct ResponseFileSearchCallSearchingEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseFileSearchCallSearchingEvent {
+            item_id: crate::codegen_support::required(f0, "item_id")?,
+            output_index: crate::codegen_support::required(f1, "output_index")?,
+            sequence_number: crate::codegen_support::required(f2, "sequence_number")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseFileSearchCallSearchingEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.file_search_call.searching`.
@@ -8559,7 +8517,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseFileSearchCallWsSearchingType {
     }
 }
 ///Emitted when there is a partial function-call arguments delta.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseFunctionCallArgumentsDeltaEvent {
     /**The function-call arguments delta that is added.
 */
@@ -8568,7 +8526,6 @@ pub struct ResponseFunctionCallArgumentsDeltaEvent {
 */
     pub item_id: ::std::string::String,
     ///Random characters that pad the event to a varying length (stream obfuscation, `stream_options.include_obfuscation`); no content.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub obfuscation: ::std::option::Option<::std::string::String>,
     /**The index of the output item that the function-call arguments delta is added to.
 */
@@ -8577,77 +8534,71 @@ pub struct ResponseFunctionCallArgumentsDeltaEvent {
     pub sequence_number: i64,
     /**The type of the event. Always `response.function_call_arguments.delta`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseFunctionCallArgumentsDeltaEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseFunctionCallArgumentsDeltaEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseFunctionCallArgumentsDeltaEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseFunctionCallArgumentsDeltaEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ResponseFunctionCallArgumentsDeltaEvent,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ResponseFunctionCallArgumentsDeltaEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "obfuscation" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output_index" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseFunctionCallArgumentsDeltaEvent {
-                    delta: crate::codegen_support::required(f0, "delta")?,
-                    item_id: crate::codegen_support::required(f1, "item_id")?,
-                    obfuscation: f2.unwrap_or_default(),
-                    output_index: crate::codegen_support::required(f3, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f4,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseFunctionCallArgumentsDeltaEvent {
+    const EXPECTING: &'static str = "struct ResponseFunctionCallArgumentsDeltaEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "obfuscation" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseFunctionCallArgumentsDeltaEvent {
+            delta: crate::codegen_support::required(f0, "delta")?,
+            item_id: crate::codegen_support::required(f1, "item_id")?,
+            obfuscation: f2.unwrap_or_default(),
+            output_index: crate::codegen_support::required(f3, "output_index")?,
+            sequence_number: crate::codegen_support::required(f4, "sequence_number")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseFunctionCallArgumentsDeltaEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("delta", &self.delta)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        if !self.obfuscation.is_none() {
+            map.serialize_entry("obfuscation", &self.obfuscation)?;
+        }
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.function_call_arguments.delta`.
@@ -8718,90 +8669,83 @@ impl<'de> ::serde::Deserialize<'de> for ResponseFunctionCallArgumentsDeltaEventT
     }
 }
 ///Emitted when function-call arguments are finalized.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseFunctionCallArgumentsDoneEvent {
     ///The function-call arguments.
     pub arguments: ::std::string::String,
     ///The ID of the item.
     pub item_id: ::std::string::String,
     ///The name of the function that was called.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
     ///The index of the output item.
     pub output_index: i64,
     ///The sequence number of this event.
     pub sequence_number: i64,
-    #[serde(rename = "type")]
     pub type_: ResponseFunctionCallArgumentsDoneEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseFunctionCallArgumentsDoneEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseFunctionCallArgumentsDoneEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseFunctionCallArgumentsDoneEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ResponseFunctionCallArgumentsDoneEvent,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ResponseFunctionCallArgumentsDoneEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "arguments" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseFunctionCallArgumentsDoneEvent {
-                    arguments: crate::codegen_support::required(f0, "arguments")?,
-                    item_id: crate::codegen_support::required(f1, "item_id")?,
-                    name: f2.unwrap_or_default(),
-                    output_index: crate::codegen_support::required(f3, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f4,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseFunctionCallArgumentsDoneEvent {
+    const EXPECTING: &'static str = "struct ResponseFunctionCallArgumentsDoneEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseFunctionCallArgumentsDoneEvent {
+            arguments: crate::codegen_support::required(f0, "arguments")?,
+            item_id: crate::codegen_support::required(f1, "item_id")?,
+            name: f2.unwrap_or_default(),
+            output_index: crate::codegen_support::required(f3, "output_index")?,
+            sequence_number: crate::codegen_support::required(f4, "sequence_number")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseFunctionCallArgumentsDoneEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("arguments", &self.arguments)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        if !self.name.is_none() {
+            map.serialize_entry("name", &self.name)?;
+        }
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ResponseFunctionCallArgumentsDoneEventType`
@@ -9005,7 +8949,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseFunctionCallArgumentsWsDoneType 
 }
 /**Emitted when an image generation tool call has completed and the final image is available.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseImageGenCallCompletedEvent {
     ///The unique identifier of the image generation item being processed.
     pub item_id: ::std::string::String,
@@ -9014,64 +8958,61 @@ pub struct ResponseImageGenCallCompletedEvent {
     ///The sequence number of this event.
     pub sequence_number: i64,
     ///The type of the event. Always 'response.image_generation_call.completed'.
-    #[serde(rename = "type")]
     pub type_: ResponseImageGenCallCompletedEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseImageGenCallCompletedEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseImageGenCallCompletedEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseImageGenCallCompletedEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseImageGenCallCompletedEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ResponseImageGenCallCompletedEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseImageGenCallCompletedEvent {
-                    item_id: crate::codegen_support::required(f0, "item_id")?,
-                    output_index: crate::codegen_support::required(f1, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f2,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseImageGenCallCompletedEvent {
+    const EXPECTING: &'static str = "struct ResponseImageGenCallCompletedEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseImageGenCallCompletedEvent {
+            item_id: crate::codegen_support::required(f0, "item_id")?,
+            output_index: crate::codegen_support::required(f1, "output_index")?,
+            sequence_number: crate::codegen_support::required(f2, "sequence_number")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseImageGenCallCompletedEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the event. Always 'response.image_generation_call.completed'.
@@ -9142,7 +9083,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseImageGenCallCompletedEventType {
 }
 /**Emitted when an image generation tool call is actively generating an image (intermediate state).
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseImageGenCallGeneratingEvent {
     ///The unique identifier of the image generation item being processed.
     pub item_id: ::std::string::String,
@@ -9151,64 +9092,61 @@ pub struct ResponseImageGenCallGeneratingEvent {
     ///The sequence number of the image generation item being processed.
     pub sequence_number: i64,
     ///The type of the event. Always 'response.image_generation_call.generating'.
-    #[serde(rename = "type")]
     pub type_: ResponseImageGenCallGeneratingEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseImageGenCallGeneratingEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseImageGenCallGeneratingEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseImageGenCallGeneratingEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseImageGenCallGeneratingEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ResponseImageGenCallGeneratingEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseImageGenCallGeneratingEvent {
-                    item_id: crate::codegen_support::required(f0, "item_id")?,
-                    output_index: crate::codegen_support::required(f1, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f2,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseImageGenCallGeneratingEvent {
+    const EXPECTING: &'static str = "struct ResponseImageGenCallGeneratingEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseImageGenCallGeneratingEvent {
+            item_id: crate::codegen_support::required(f0, "item_id")?,
+            output_index: crate::codegen_support::required(f1, "output_index")?,
+            sequence_number: crate::codegen_support::required(f2, "sequence_number")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseImageGenCallGeneratingEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the event. Always 'response.image_generation_call.generating'.
@@ -9279,7 +9217,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseImageGenCallGeneratingEventType 
 }
 /**Emitted when an image generation tool call is in progress.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseImageGenCallInProgressEvent {
     ///The unique identifier of the image generation item being processed.
     pub item_id: ::std::string::String,
@@ -9288,64 +9226,61 @@ pub struct ResponseImageGenCallInProgressEvent {
     ///The sequence number of the image generation item being processed.
     pub sequence_number: i64,
     ///The type of the event. Always 'response.image_generation_call.in_progress'.
-    #[serde(rename = "type")]
     pub type_: ResponseImageGenCallInProgressEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseImageGenCallInProgressEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseImageGenCallInProgressEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseImageGenCallInProgressEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseImageGenCallInProgressEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ResponseImageGenCallInProgressEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseImageGenCallInProgressEvent {
-                    item_id: crate::codegen_support::required(f0, "item_id")?,
-                    output_index: crate::codegen_support::required(f1, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f2,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseImageGenCallInProgressEvent {
+    const EXPECTING: &'static str = "struct ResponseImageGenCallInProgressEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseImageGenCallInProgressEvent {
+            item_id: crate::codegen_support::required(f0, "item_id")?,
+            output_index: crate::codegen_support::required(f1, "output_index")?,
+            sequence_number: crate::codegen_support::required(f2, "sequence_number")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseImageGenCallInProgressEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the event. Always 'response.image_generation_call.in_progress'.
@@ -9482,15 +9417,13 @@ impl<'de> ::serde::Deserialize<'de> for ResponseImageGenCallInWsProgressType {
 }
 /**Emitted when a partial image is available during image generation streaming.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseImageGenCallPartialImageEvent {
     ///The background setting that was used.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub background: ::std::option::Option<::std::string::String>,
     ///The unique identifier of the image generation item being processed.
     pub item_id: ::std::string::String,
     ///The output format that was used.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output_format: ::std::option::Option<::std::string::String>,
     ///The index of the output item in the response's output array.
     pub output_index: i64,
@@ -9499,112 +9432,109 @@ pub struct ResponseImageGenCallPartialImageEvent {
     ///0-based index for the partial image (backend is 1-based, but this is 0-based for the user).
     pub partial_image_index: i64,
     ///The image quality that was used.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub quality: ::std::option::Option<::std::string::String>,
     ///The sequence number of the image generation item being processed.
     pub sequence_number: i64,
     ///The image size that was used.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub size: ::std::option::Option<::std::string::String>,
     ///The type of the event. Always 'response.image_generation_call.partial_image'.
-    #[serde(rename = "type")]
     pub type_: ResponseImageGenCallPartialImageEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseImageGenCallPartialImageEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseImageGenCallPartialImageEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseImageGenCallPartialImageEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseImageGenCallPartialImageEvent, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<
-                    ResponseImageGenCallPartialImageEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "background" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "output_format" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output_index" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "partial_image_b64" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "partial_image_index" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "quality" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "sequence_number" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "size" => f8 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f9 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseImageGenCallPartialImageEvent {
+    const EXPECTING: &'static str = "struct ResponseImageGenCallPartialImageEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "background" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "output_format" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "partial_image_b64" => {
+                    f4 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ResponseImageGenCallPartialImageEvent {
-                    background: f0.unwrap_or_default(),
-                    item_id: crate::codegen_support::required(f1, "item_id")?,
-                    output_format: f2.unwrap_or_default(),
-                    output_index: crate::codegen_support::required(f3, "output_index")?,
-                    partial_image_b64: crate::codegen_support::required(
-                        f4,
-                        "partial_image_b64",
-                    )?,
-                    partial_image_index: crate::codegen_support::required(
-                        f5,
-                        "partial_image_index",
-                    )?,
-                    quality: f6.unwrap_or_default(),
-                    sequence_number: crate::codegen_support::required(
-                        f7,
-                        "sequence_number",
-                    )?,
-                    size: f8.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f9, "type")?,
-                    extra: extra,
-                })
+                "partial_image_index" => {
+                    f5 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "quality" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "size" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f9 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseImageGenCallPartialImageEvent {
+            background: f0.unwrap_or_default(),
+            item_id: crate::codegen_support::required(f1, "item_id")?,
+            output_format: f2.unwrap_or_default(),
+            output_index: crate::codegen_support::required(f3, "output_index")?,
+            partial_image_b64: crate::codegen_support::required(
+                f4,
+                "partial_image_b64",
+            )?,
+            partial_image_index: crate::codegen_support::required(
+                f5,
+                "partial_image_index",
+            )?,
+            quality: f6.unwrap_or_default(),
+            sequence_number: crate::codegen_support::required(f7, "sequence_number")?,
+            size: f8.unwrap_or_default(),
+            type_: crate::codegen_support::required(f9, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseImageGenCallPartialImageEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.background.is_none() {
+            map.serialize_entry("background", &self.background)?;
+        }
+        map.serialize_entry("item_id", &self.item_id)?;
+        if !self.output_format.is_none() {
+            map.serialize_entry("output_format", &self.output_format)?;
+        }
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("partial_image_b64", &self.partial_image_b64)?;
+        map.serialize_entry("partial_image_index", &self.partial_image_index)?;
+        if !self.quality.is_none() {
+            map.serialize_entry("quality", &self.quality)?;
+        }
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        if !self.size.is_none() {
+            map.serialize_entry("size", &self.size)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the event. Always 'response.image_generation_call.partial_image'.
@@ -9872,7 +9802,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseImageGenCallWsGeneratingType {
     }
 }
 ///Emitted when the response is in progress.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseInProgressEvent {
     /**The response that is in progress.
 */
@@ -9881,57 +9811,56 @@ pub struct ResponseInProgressEvent {
     pub sequence_number: i64,
     /**The type of the event. Always `response.in_progress`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseInProgressEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseInProgressEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseInProgressEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseInProgressEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseInProgressEvent, A::Error> {
-                let mut f0: ::std::option::Option<Response> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<ResponseInProgressEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "response" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "sequence_number" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseInProgressEvent {
-                    response: crate::codegen_support::required(f0, "response")?,
-                    sequence_number: crate::codegen_support::required(
-                        f1,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseInProgressEvent {
+    const EXPECTING: &'static str = "struct ResponseInProgressEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "response" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseInProgressEvent {
+            response: crate::codegen_support::required(f0, "response")?,
+            sequence_number: crate::codegen_support::required(f1, "sequence_number")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseInProgressEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("response", &self.response)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.in_progress`.
@@ -10056,51 +9985,53 @@ impl<'de> ::serde::Deserialize<'de> for ResponseInWsProgressType {
 }
 /**Details about why the response is incomplete.
 */
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResponseIncompleteDetails {
     ///The reason why the response is incomplete.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reason: ::std::option::Option<ResponseIncompleteDetailsReason>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseIncompleteDetails {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseIncompleteDetails;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseIncompleteDetails")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseIncompleteDetails, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<ResponseIncompleteDetailsReason>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "reason" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseIncompleteDetails {
-                    reason: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseIncompleteDetails {
+    const EXPECTING: &'static str = "struct ResponseIncompleteDetails";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "reason" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseIncompleteDetails {
+            reason: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseIncompleteDetails {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.reason.is_none() {
+            map.serialize_entry("reason", &self.reason)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The reason why the response is incomplete.
@@ -10169,7 +10100,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseIncompleteDetailsReason {
 }
 /**An event that is emitted when a response finishes as incomplete.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseIncompleteEvent {
     /**The response that was incomplete.
 */
@@ -10178,57 +10109,56 @@ pub struct ResponseIncompleteEvent {
     pub sequence_number: i64,
     /**The type of the event. Always `response.incomplete`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseIncompleteEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseIncompleteEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseIncompleteEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseIncompleteEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseIncompleteEvent, A::Error> {
-                let mut f0: ::std::option::Option<Response> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<ResponseIncompleteEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "response" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "sequence_number" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseIncompleteEvent {
-                    response: crate::codegen_support::required(f0, "response")?,
-                    sequence_number: crate::codegen_support::required(
-                        f1,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseIncompleteEvent {
+    const EXPECTING: &'static str = "struct ResponseIncompleteEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "response" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseIncompleteEvent {
+            response: crate::codegen_support::required(f0, "response")?,
+            sequence_number: crate::codegen_support::required(f1, "sequence_number")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseIncompleteEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("response", &self.response)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.incomplete`.
@@ -10306,10 +10236,9 @@ impl ::std::convert::From<::std::vec::Vec<InputItem>> for ResponseInstructions {
     }
 }
 ///A list of Response items.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseItemList {
     ///A list of items used to generate this response.
-    #[serde(default)]
     pub data: ::std::vec::Vec<ItemResource>,
     ///The ID of the first item in the list.
     pub first_id: ::std::string::String,
@@ -10320,55 +10249,62 @@ pub struct ResponseItemList {
     ///The type of object returned, must be `list`.
     pub object: ResponseItemListObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseItemList {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseItemList;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseItemList")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseItemList, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<ItemResource>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<ResponseItemListObject> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseItemList {
-                    data: f0.unwrap_or_default(),
-                    first_id: crate::codegen_support::required(f1, "first_id")?,
-                    has_more: crate::codegen_support::required(f2, "has_more")?,
-                    last_id: crate::codegen_support::required(f3, "last_id")?,
-                    object: crate::codegen_support::required(f4, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseItemList {
+    const EXPECTING: &'static str = "struct ResponseItemList";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseItemList {
+            data: f0.unwrap_or_default(),
+            first_id: crate::codegen_support::required(f1, "first_id")?,
+            has_more: crate::codegen_support::required(f2, "has_more")?,
+            last_id: crate::codegen_support::required(f3, "last_id")?,
+            object: crate::codegen_support::required(f4, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseItemList {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("first_id", &self.first_id)?;
+        map.serialize_entry("has_more", &self.has_more)?;
+        map.serialize_entry("last_id", &self.last_id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of object returned, must be `list`.
@@ -10434,10 +10370,9 @@ impl<'de> ::serde::Deserialize<'de> for ResponseItemListObject {
 a particular token at a given position in the sequence. Less-negative (higher)
 logprob values indicate greater model confidence in that token choice.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseLogProb {
     ///The UTF-8 bytes of the token.
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub bytes: ::std::vec::Vec<i64>,
     /**The log probability of this token.
 */
@@ -10446,124 +10381,135 @@ pub struct ResponseLogProb {
     pub token: ::std::string::String,
     /**The log probabilities of up to 20 of the most likely tokens.
 */
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub top_logprobs: ::std::vec::Vec<ResponseLogProbTopLogprobsItem>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseLogProb {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseLogProb;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseLogProb")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseLogProb, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<i64>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::vec::Vec<ResponseLogProbTopLogprobsItem>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "token" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "top_logprobs" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseLogProb {
-                    bytes: f0.unwrap_or_default(),
-                    logprob: crate::codegen_support::required(f1, "logprob")?,
-                    token: crate::codegen_support::required(f2, "token")?,
-                    top_logprobs: f3.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseLogProb {
+    const EXPECTING: &'static str = "struct ResponseLogProb";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "token" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "top_logprobs" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseLogProb {
+            bytes: f0.unwrap_or_default(),
+            logprob: crate::codegen_support::required(f1, "logprob")?,
+            token: crate::codegen_support::required(f2, "token")?,
+            top_logprobs: f3.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseLogProb {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.bytes.is_empty() {
+            map.serialize_entry("bytes", &self.bytes)?;
+        }
+        map.serialize_entry("logprob", &self.logprob)?;
+        map.serialize_entry("token", &self.token)?;
+        if !self.top_logprobs.is_empty() {
+            map.serialize_entry("top_logprobs", &self.top_logprobs)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ResponseLogProbTopLogprobsItem`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResponseLogProbTopLogprobsItem {
     ///The UTF-8 bytes of the token.
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub bytes: ::std::vec::Vec<i64>,
     ///The log probability of this token.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub logprob: ::std::option::Option<f64>,
     ///A possible text token.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub token: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseLogProbTopLogprobsItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseLogProbTopLogprobsItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseLogProbTopLogprobsItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseLogProbTopLogprobsItem, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<i64>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "token" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseLogProbTopLogprobsItem {
-                    bytes: f0.unwrap_or_default(),
-                    logprob: f1.unwrap_or_default(),
-                    token: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseLogProbTopLogprobsItem {
+    const EXPECTING: &'static str = "struct ResponseLogProbTopLogprobsItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "token" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseLogProbTopLogprobsItem {
+            bytes: f0.unwrap_or_default(),
+            logprob: f1.unwrap_or_default(),
+            token: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseLogProbTopLogprobsItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.bytes.is_empty() {
+            map.serialize_entry("bytes", &self.bytes)?;
+        }
+        if !self.logprob.is_none() {
+            map.serialize_entry("logprob", &self.logprob)?;
+        }
+        if !self.token.is_none() {
+            map.serialize_entry("token", &self.token)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Emitted when there is a delta (partial update) to the arguments of an MCP tool call.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseMcpCallArgumentsDeltaEvent {
     /**A JSON string containing the partial update to the arguments for the MCP tool call.
 */
@@ -10571,81 +10517,77 @@ pub struct ResponseMcpCallArgumentsDeltaEvent {
     ///The unique identifier of the MCP tool call item being processed.
     pub item_id: ::std::string::String,
     ///Random characters that pad the event to a varying length (stream obfuscation, `stream_options.include_obfuscation`); no content.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub obfuscation: ::std::option::Option<::std::string::String>,
     ///The index of the output item in the response's output array.
     pub output_index: i64,
     ///The sequence number of this event.
     pub sequence_number: i64,
     ///The type of the event. Always 'response.mcp_call_arguments.delta'.
-    #[serde(rename = "type")]
     pub type_: ResponseMcpCallArgumentsDeltaEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseMcpCallArgumentsDeltaEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseMcpCallArgumentsDeltaEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseMcpCallArgumentsDeltaEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseMcpCallArgumentsDeltaEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ResponseMcpCallArgumentsDeltaEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "obfuscation" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output_index" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseMcpCallArgumentsDeltaEvent {
-                    delta: crate::codegen_support::required(f0, "delta")?,
-                    item_id: crate::codegen_support::required(f1, "item_id")?,
-                    obfuscation: f2.unwrap_or_default(),
-                    output_index: crate::codegen_support::required(f3, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f4,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseMcpCallArgumentsDeltaEvent {
+    const EXPECTING: &'static str = "struct ResponseMcpCallArgumentsDeltaEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "obfuscation" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseMcpCallArgumentsDeltaEvent {
+            delta: crate::codegen_support::required(f0, "delta")?,
+            item_id: crate::codegen_support::required(f1, "item_id")?,
+            obfuscation: f2.unwrap_or_default(),
+            output_index: crate::codegen_support::required(f3, "output_index")?,
+            sequence_number: crate::codegen_support::required(f4, "sequence_number")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseMcpCallArgumentsDeltaEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("delta", &self.delta)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        if !self.obfuscation.is_none() {
+            map.serialize_entry("obfuscation", &self.obfuscation)?;
+        }
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the event. Always 'response.mcp_call_arguments.delta'.
@@ -10710,7 +10652,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseMcpCallArgumentsDeltaEventType {
 }
 /**Emitted when the arguments for an MCP tool call are finalized.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseMcpCallArgumentsDoneEvent {
     /**A JSON string containing the finalized arguments for the MCP tool call.
 */
@@ -10722,69 +10664,65 @@ pub struct ResponseMcpCallArgumentsDoneEvent {
     ///The sequence number of this event.
     pub sequence_number: i64,
     ///The type of the event. Always 'response.mcp_call_arguments.done'.
-    #[serde(rename = "type")]
     pub type_: ResponseMcpCallArgumentsDoneEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseMcpCallArgumentsDoneEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseMcpCallArgumentsDoneEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseMcpCallArgumentsDoneEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseMcpCallArgumentsDoneEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ResponseMcpCallArgumentsDoneEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "arguments" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseMcpCallArgumentsDoneEvent {
-                    arguments: crate::codegen_support::required(f0, "arguments")?,
-                    item_id: crate::codegen_support::required(f1, "item_id")?,
-                    output_index: crate::codegen_support::required(f2, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f3,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseMcpCallArgumentsDoneEvent {
+    const EXPECTING: &'static str = "struct ResponseMcpCallArgumentsDoneEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseMcpCallArgumentsDoneEvent {
+            arguments: crate::codegen_support::required(f0, "arguments")?,
+            item_id: crate::codegen_support::required(f1, "item_id")?,
+            output_index: crate::codegen_support::required(f2, "output_index")?,
+            sequence_number: crate::codegen_support::required(f3, "sequence_number")?,
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseMcpCallArgumentsDoneEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("arguments", &self.arguments)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the event. Always 'response.mcp_call_arguments.done'.
@@ -10968,7 +10906,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseMcpCallArgumentsWsDoneType {
 }
 /**Emitted when an MCP  tool call has completed successfully.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseMcpCallCompletedEvent {
     ///The ID of the MCP tool call item that completed.
     pub item_id: ::std::string::String,
@@ -10977,62 +10915,60 @@ pub struct ResponseMcpCallCompletedEvent {
     ///The sequence number of this event.
     pub sequence_number: i64,
     ///The type of the event. Always 'response.mcp_call.completed'.
-    #[serde(rename = "type")]
     pub type_: ResponseMcpCallCompletedEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseMcpCallCompletedEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseMcpCallCompletedEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseMcpCallCompletedEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseMcpCallCompletedEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<ResponseMcpCallCompletedEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseMcpCallCompletedEvent {
-                    item_id: crate::codegen_support::required(f0, "item_id")?,
-                    output_index: crate::codegen_support::required(f1, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f2,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseMcpCallCompletedEvent {
+    const EXPECTING: &'static str = "struct ResponseMcpCallCompletedEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseMcpCallCompletedEvent {
+            item_id: crate::codegen_support::required(f0, "item_id")?,
+            output_index: crate::codegen_support::required(f1, "output_index")?,
+            sequence_number: crate::codegen_support::required(f2, "sequence_number")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseMcpCallCompletedEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the event. Always 'response.mcp_call.completed'.
@@ -11096,7 +11032,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseMcpCallCompletedEventType {
 }
 /**Emitted when an MCP  tool call has failed.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseMcpCallFailedEvent {
     ///The ID of the MCP tool call item that failed.
     pub item_id: ::std::string::String,
@@ -11105,62 +11041,60 @@ pub struct ResponseMcpCallFailedEvent {
     ///The sequence number of this event.
     pub sequence_number: i64,
     ///The type of the event. Always 'response.mcp_call.failed'.
-    #[serde(rename = "type")]
     pub type_: ResponseMcpCallFailedEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseMcpCallFailedEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseMcpCallFailedEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseMcpCallFailedEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseMcpCallFailedEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<ResponseMcpCallFailedEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseMcpCallFailedEvent {
-                    item_id: crate::codegen_support::required(f0, "item_id")?,
-                    output_index: crate::codegen_support::required(f1, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f2,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseMcpCallFailedEvent {
+    const EXPECTING: &'static str = "struct ResponseMcpCallFailedEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseMcpCallFailedEvent {
+            item_id: crate::codegen_support::required(f0, "item_id")?,
+            output_index: crate::codegen_support::required(f1, "output_index")?,
+            sequence_number: crate::codegen_support::required(f2, "sequence_number")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseMcpCallFailedEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the event. Always 'response.mcp_call.failed'.
@@ -11224,7 +11158,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseMcpCallFailedEventType {
 }
 /**Emitted when an MCP  tool call is in progress.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseMcpCallInProgressEvent {
     ///The unique identifier of the MCP tool call item being processed.
     pub item_id: ::std::string::String,
@@ -11233,62 +11167,60 @@ pub struct ResponseMcpCallInProgressEvent {
     ///The sequence number of this event.
     pub sequence_number: i64,
     ///The type of the event. Always 'response.mcp_call.in_progress'.
-    #[serde(rename = "type")]
     pub type_: ResponseMcpCallInProgressEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseMcpCallInProgressEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseMcpCallInProgressEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseMcpCallInProgressEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseMcpCallInProgressEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<ResponseMcpCallInProgressEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseMcpCallInProgressEvent {
-                    item_id: crate::codegen_support::required(f0, "item_id")?,
-                    output_index: crate::codegen_support::required(f1, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f2,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseMcpCallInProgressEvent {
+    const EXPECTING: &'static str = "struct ResponseMcpCallInProgressEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseMcpCallInProgressEvent {
+            item_id: crate::codegen_support::required(f0, "item_id")?,
+            output_index: crate::codegen_support::required(f1, "output_index")?,
+            sequence_number: crate::codegen_support::required(f2, "sequence_number")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseMcpCallInProgressEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the event. Always 'response.mcp_call.in_progress'.
@@ -11529,7 +11461,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseMcpCallWsFailedType {
 }
 /**Emitted when the list of available MCP tools has been successfully retrieved.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseMcpListToolsCompletedEvent {
     ///The ID of the MCP tool call item that produced this output.
     pub item_id: ::std::string::String,
@@ -11538,64 +11470,61 @@ pub struct ResponseMcpListToolsCompletedEvent {
     ///The sequence number of this event.
     pub sequence_number: i64,
     ///The type of the event. Always 'response.mcp_list_tools.completed'.
-    #[serde(rename = "type")]
     pub type_: ResponseMcpListToolsCompletedEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseMcpListToolsCompletedEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseMcpListToolsCompletedEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseMcpListToolsCompletedEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseMcpListToolsCompletedEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ResponseMcpListToolsCompletedEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseMcpListToolsCompletedEvent {
-                    item_id: crate::codegen_support::required(f0, "item_id")?,
-                    output_index: crate::codegen_support::required(f1, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f2,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseMcpListToolsCompletedEvent {
+    const EXPECTING: &'static str = "struct ResponseMcpListToolsCompletedEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseMcpListToolsCompletedEvent {
+            item_id: crate::codegen_support::required(f0, "item_id")?,
+            output_index: crate::codegen_support::required(f1, "output_index")?,
+            sequence_number: crate::codegen_support::required(f2, "sequence_number")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseMcpListToolsCompletedEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the event. Always 'response.mcp_list_tools.completed'.
@@ -11660,7 +11589,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseMcpListToolsCompletedEventType {
 }
 /**Emitted when the attempt to list available MCP tools has failed.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseMcpListToolsFailedEvent {
     ///The ID of the MCP tool call item that failed.
     pub item_id: ::std::string::String,
@@ -11669,62 +11598,60 @@ pub struct ResponseMcpListToolsFailedEvent {
     ///The sequence number of this event.
     pub sequence_number: i64,
     ///The type of the event. Always 'response.mcp_list_tools.failed'.
-    #[serde(rename = "type")]
     pub type_: ResponseMcpListToolsFailedEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseMcpListToolsFailedEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseMcpListToolsFailedEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseMcpListToolsFailedEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseMcpListToolsFailedEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<ResponseMcpListToolsFailedEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseMcpListToolsFailedEvent {
-                    item_id: crate::codegen_support::required(f0, "item_id")?,
-                    output_index: crate::codegen_support::required(f1, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f2,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseMcpListToolsFailedEvent {
+    const EXPECTING: &'static str = "struct ResponseMcpListToolsFailedEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseMcpListToolsFailedEvent {
+            item_id: crate::codegen_support::required(f0, "item_id")?,
+            output_index: crate::codegen_support::required(f1, "output_index")?,
+            sequence_number: crate::codegen_support::required(f2, "sequence_number")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseMcpListToolsFailedEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the event. Always 'response.mcp_list_tools.failed'.
@@ -11789,7 +11716,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseMcpListToolsFailedEventType {
 }
 /**Emitted when the system is in the process of retrieving the list of available MCP tools.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseMcpListToolsInProgressEvent {
     ///The ID of the MCP tool call item that is being processed.
     pub item_id: ::std::string::String,
@@ -11798,64 +11725,61 @@ pub struct ResponseMcpListToolsInProgressEvent {
     ///The sequence number of this event.
     pub sequence_number: i64,
     ///The type of the event. Always 'response.mcp_list_tools.in_progress'.
-    #[serde(rename = "type")]
     pub type_: ResponseMcpListToolsInProgressEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseMcpListToolsInProgressEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseMcpListToolsInProgressEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseMcpListToolsInProgressEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseMcpListToolsInProgressEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ResponseMcpListToolsInProgressEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseMcpListToolsInProgressEvent {
-                    item_id: crate::codegen_support::required(f0, "item_id")?,
-                    output_index: crate::codegen_support::required(f1, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f2,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseMcpListToolsInProgressEvent {
+    const EXPECTING: &'static str = "struct ResponseMcpListToolsInProgressEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseMcpListToolsInProgressEvent {
+            item_id: crate::codegen_support::required(f0, "item_id")?,
+            output_index: crate::codegen_support::required(f1, "output_index")?,
+            sequence_number: crate::codegen_support::required(f2, "sequence_number")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseMcpListToolsInProgressEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the event. Always 'response.mcp_list_tools.in_progress'.
@@ -12158,7 +12082,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseObject {
     }
 }
 ///Emitted when a new output item is added.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseOutputItemAddedEvent {
     /**The output item that was added. For reasoning items, `encrypted_content`
 may be incomplete while the item is in progress. Use the reasoning item
@@ -12174,62 +12098,60 @@ as input to a subsequent request.
     pub sequence_number: i64,
     /**The type of the event. Always `response.output_item.added`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseOutputItemAddedEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseOutputItemAddedEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseOutputItemAddedEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseOutputItemAddedEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseOutputItemAddedEvent, A::Error> {
-                let mut f0: ::std::option::Option<OutputItem> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<ResponseOutputItemAddedEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "item" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseOutputItemAddedEvent {
-                    item: crate::codegen_support::required(f0, "item")?,
-                    output_index: crate::codegen_support::required(f1, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f2,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseOutputItemAddedEvent {
+    const EXPECTING: &'static str = "struct ResponseOutputItemAddedEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "item" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseOutputItemAddedEvent {
+            item: crate::codegen_support::required(f0, "item")?,
+            output_index: crate::codegen_support::required(f1, "output_index")?,
+            sequence_number: crate::codegen_support::required(f2, "sequence_number")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseOutputItemAddedEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("item", &self.item)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.output_item.added`.
@@ -12293,7 +12215,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseOutputItemAddedEventType {
     }
 }
 ///Emitted when an output item is marked done.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseOutputItemDoneEvent {
     /**The output item that was marked done.
 */
@@ -12306,62 +12228,60 @@ pub struct ResponseOutputItemDoneEvent {
     pub sequence_number: i64,
     /**The type of the event. Always `response.output_item.done`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseOutputItemDoneEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseOutputItemDoneEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseOutputItemDoneEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseOutputItemDoneEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseOutputItemDoneEvent, A::Error> {
-                let mut f0: ::std::option::Option<OutputItem> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<ResponseOutputItemDoneEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "item" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseOutputItemDoneEvent {
-                    item: crate::codegen_support::required(f0, "item")?,
-                    output_index: crate::codegen_support::required(f1, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f2,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseOutputItemDoneEvent {
+    const EXPECTING: &'static str = "struct ResponseOutputItemDoneEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "item" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseOutputItemDoneEvent {
+            item: crate::codegen_support::required(f0, "item")?,
+            output_index: crate::codegen_support::required(f1, "output_index")?,
+            sequence_number: crate::codegen_support::required(f2, "sequence_number")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseOutputItemDoneEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("item", &self.item)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.output_item.done`.
@@ -12546,10 +12466,9 @@ impl<'de> ::serde::Deserialize<'de> for ResponseOutputItemWsDoneType {
 }
 /**Emitted when an annotation is added to output text content.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseOutputTextAnnotationAddedEvent {
     ///The annotation object being added. (See annotation schema for details.)
-    #[serde(default)]
     pub annotation: ::std::option::Option<Annotation>,
     ///The index of the annotation within the content part.
     pub annotation_index: i64,
@@ -12562,88 +12481,73 @@ pub struct ResponseOutputTextAnnotationAddedEvent {
     ///The sequence number of this event.
     pub sequence_number: i64,
     ///The type of the event. Always 'response.output_text.annotation.added'.
-    #[serde(rename = "type")]
     pub type_: ResponseOutputTextAnnotationAddedEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseOutputTextAnnotationAddedEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseOutputTextAnnotationAddedEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseOutputTextAnnotationAddedEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ResponseOutputTextAnnotationAddedEvent,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::option::Option<Annotation>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ResponseOutputTextAnnotationAddedEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "annotation" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "annotation_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "content_index" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseOutputTextAnnotationAddedEvent {
-                    annotation: f0.unwrap_or_default(),
-                    annotation_index: crate::codegen_support::required(
-                        f1,
-                        "annotation_index",
-                    )?,
-                    content_index: crate::codegen_support::required(
-                        f2,
-                        "content_index",
-                    )?,
-                    item_id: crate::codegen_support::required(f3, "item_id")?,
-                    output_index: crate::codegen_support::required(f4, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f5,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f6, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseOutputTextAnnotationAddedEvent {
+    const EXPECTING: &'static str = "struct ResponseOutputTextAnnotationAddedEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "annotation" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "annotation_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "content_index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseOutputTextAnnotationAddedEvent {
+            annotation: f0.unwrap_or_default(),
+            annotation_index: crate::codegen_support::required(f1, "annotation_index")?,
+            content_index: crate::codegen_support::required(f2, "content_index")?,
+            item_id: crate::codegen_support::required(f3, "item_id")?,
+            output_index: crate::codegen_support::required(f4, "output_index")?,
+            sequence_number: crate::codegen_support::required(f5, "sequence_number")?,
+            type_: crate::codegen_support::required(f6, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseOutputTextAnnotationAddedEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("annotation", &self.annotation)?;
+        map.serialize_entry("annotation_index", &self.annotation_index)?;
+        map.serialize_entry("content_index", &self.content_index)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the event. Always 'response.output_text.annotation.added'.
@@ -12855,64 +12759,63 @@ impl<'de> ::serde::Deserialize<'de> for ResponsePromptCacheRetention {
 }
 /**Emitted when a response is queued and waiting to be processed.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseQueuedEvent {
     ///The full response object that is queued.
     pub response: Response,
     ///The sequence number for this event.
     pub sequence_number: i64,
     ///The type of the event. Always 'response.queued'.
-    #[serde(rename = "type")]
     pub type_: ResponseQueuedEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseQueuedEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseQueuedEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseQueuedEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseQueuedEvent, A::Error> {
-                let mut f0: ::std::option::Option<Response> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<ResponseQueuedEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "response" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "sequence_number" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseQueuedEvent {
-                    response: crate::codegen_support::required(f0, "response")?,
-                    sequence_number: crate::codegen_support::required(
-                        f1,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseQueuedEvent {
+    const EXPECTING: &'static str = "struct ResponseQueuedEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "response" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseQueuedEvent {
+            response: crate::codegen_support::required(f0, "response")?,
+            sequence_number: crate::codegen_support::required(f1, "sequence_number")?,
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseQueuedEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("response", &self.response)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the event. Always 'response.queued'.
@@ -12975,7 +12878,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseQueuedEventType {
     }
 }
 ///Emitted when a new reasoning summary part is added.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseReasoningSummaryPartAddedEvent {
     /**The ID of the item this summary part is associated with.
 */
@@ -12992,137 +12895,125 @@ pub struct ResponseReasoningSummaryPartAddedEvent {
     pub summary_index: i64,
     /**The type of the event. Always `response.reasoning_summary_part.added`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseReasoningSummaryPartAddedEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryPartAddedEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseReasoningSummaryPartAddedEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseReasoningSummaryPartAddedEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ResponseReasoningSummaryPartAddedEvent,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ResponseReasoningSummaryPartAddedEventPart,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ResponseReasoningSummaryPartAddedEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "part" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "sequence_number" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "summary_index" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseReasoningSummaryPartAddedEvent {
-                    item_id: crate::codegen_support::required(f0, "item_id")?,
-                    output_index: crate::codegen_support::required(f1, "output_index")?,
-                    part: crate::codegen_support::required(f2, "part")?,
-                    sequence_number: crate::codegen_support::required(
-                        f3,
-                        "sequence_number",
-                    )?,
-                    summary_index: crate::codegen_support::required(
-                        f4,
-                        "summary_index",
-                    )?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseReasoningSummaryPartAddedEvent {
+    const EXPECTING: &'static str = "struct ResponseReasoningSummaryPartAddedEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "part" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "summary_index" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseReasoningSummaryPartAddedEvent {
+            item_id: crate::codegen_support::required(f0, "item_id")?,
+            output_index: crate::codegen_support::required(f1, "output_index")?,
+            part: crate::codegen_support::required(f2, "part")?,
+            sequence_number: crate::codegen_support::required(f3, "sequence_number")?,
+            summary_index: crate::codegen_support::required(f4, "summary_index")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseReasoningSummaryPartAddedEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("part", &self.part)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("summary_index", &self.summary_index)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The summary part that was added.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseReasoningSummaryPartAddedEventPart {
     ///The text of the summary part.
     pub text: ::std::string::String,
     ///The type of the summary part. Always `summary_text`.
-    #[serde(rename = "type")]
     pub type_: ResponseReasoningSummaryPartAddedEventPartType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryPartAddedEventPart {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseReasoningSummaryPartAddedEventPart;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseReasoningSummaryPartAddedEventPart")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ResponseReasoningSummaryPartAddedEventPart,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ResponseReasoningSummaryPartAddedEventPartType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseReasoningSummaryPartAddedEventPart {
-                    text: crate::codegen_support::required(f0, "text")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseReasoningSummaryPartAddedEventPart {
+    const EXPECTING: &'static str = "struct ResponseReasoningSummaryPartAddedEventPart";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseReasoningSummaryPartAddedEventPart {
+            text: crate::codegen_support::required(f0, "text")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseReasoningSummaryPartAddedEventPart {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the summary part. Always `summary_text`.
@@ -13253,7 +13144,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryPartAddedEventTy
     }
 }
 ///Emitted when a reasoning summary part is completed.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseReasoningSummaryPartDoneEvent {
     /**The ID of the item this summary part is associated with.
 */
@@ -13268,146 +13159,137 @@ pub struct ResponseReasoningSummaryPartDoneEvent {
     /**The completion status of the summary part. Omitted when the part completed
 normally and set to `incomplete` when generation was interrupted.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status: ::std::option::Option<ResponseReasoningSummaryPartDoneEventStatus>,
     /**The index of the summary part within the reasoning summary.
 */
     pub summary_index: i64,
     /**The type of the event. Always `response.reasoning_summary_part.done`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseReasoningSummaryPartDoneEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryPartDoneEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseReasoningSummaryPartDoneEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseReasoningSummaryPartDoneEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseReasoningSummaryPartDoneEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ResponseReasoningSummaryPartDoneEventPart,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<ResponseReasoningSummaryPartDoneEventStatus>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ResponseReasoningSummaryPartDoneEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "part" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "sequence_number" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "summary_index" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseReasoningSummaryPartDoneEvent {
-                    item_id: crate::codegen_support::required(f0, "item_id")?,
-                    output_index: crate::codegen_support::required(f1, "output_index")?,
-                    part: crate::codegen_support::required(f2, "part")?,
-                    sequence_number: crate::codegen_support::required(
-                        f3,
-                        "sequence_number",
-                    )?,
-                    status: f4.unwrap_or_default(),
-                    summary_index: crate::codegen_support::required(
-                        f5,
-                        "summary_index",
-                    )?,
-                    type_: crate::codegen_support::required(f6, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseReasoningSummaryPartDoneEvent {
+    const EXPECTING: &'static str = "struct ResponseReasoningSummaryPartDoneEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "part" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "summary_index" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseReasoningSummaryPartDoneEvent {
+            item_id: crate::codegen_support::required(f0, "item_id")?,
+            output_index: crate::codegen_support::required(f1, "output_index")?,
+            part: crate::codegen_support::required(f2, "part")?,
+            sequence_number: crate::codegen_support::required(f3, "sequence_number")?,
+            status: f4.unwrap_or_default(),
+            summary_index: crate::codegen_support::required(f5, "summary_index")?,
+            type_: crate::codegen_support::required(f6, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseReasoningSummaryPartDoneEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("part", &self.part)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        if !self.status.is_none() {
+            map.serialize_entry("status", &self.status)?;
+        }
+        map.serialize_entry("summary_index", &self.summary_index)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The completed summary part.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseReasoningSummaryPartDoneEventPart {
     ///The text of the summary part.
     pub text: ::std::string::String,
     ///The type of the summary part. Always `summary_text`.
-    #[serde(rename = "type")]
     pub type_: ResponseReasoningSummaryPartDoneEventPartType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryPartDoneEventPart {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseReasoningSummaryPartDoneEventPart;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseReasoningSummaryPartDoneEventPart")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ResponseReasoningSummaryPartDoneEventPart,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ResponseReasoningSummaryPartDoneEventPartType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseReasoningSummaryPartDoneEventPart {
-                    text: crate::codegen_support::required(f0, "text")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseReasoningSummaryPartDoneEventPart {
+    const EXPECTING: &'static str = "struct ResponseReasoningSummaryPartDoneEventPart";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseReasoningSummaryPartDoneEventPart {
+            text: crate::codegen_support::required(f0, "text")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseReasoningSummaryPartDoneEventPart {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the summary part. Always `summary_text`.
@@ -13601,59 +13483,58 @@ impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryPartDoneEventTyp
 }
 /**The summary part that was added.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseReasoningSummaryPartWsAddedPart {
     ///The text of the summary part.
     pub text: ::std::string::String,
     ///The type of the summary part. Always `summary_text`.
-    #[serde(rename = "type")]
     pub type_: ResponseReasoningSummaryPartWsAddedPartType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryPartWsAddedPart {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseReasoningSummaryPartWsAddedPart;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseReasoningSummaryPartWsAddedPart")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ResponseReasoningSummaryPartWsAddedPart,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ResponseReasoningSummaryPartWsAddedPartType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseReasoningSummaryPartWsAddedPart {
-                    text: crate::codegen_support::required(f0, "text")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseReasoningSummaryPartWsAddedPart {
+    const EXPECTING: &'static str = "struct ResponseReasoningSummaryPartWsAddedPart";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseReasoningSummaryPartWsAddedPart {
+            text: crate::codegen_support::required(f0, "text")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseReasoningSummaryPartWsAddedPart {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the summary part. Always `summary_text`.
@@ -13785,59 +13666,58 @@ impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryPartWsAddedType 
 }
 /**The completed summary part.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseReasoningSummaryPartWsDonePart {
     ///The text of the summary part.
     pub text: ::std::string::String,
     ///The type of the summary part. Always `summary_text`.
-    #[serde(rename = "type")]
     pub type_: ResponseReasoningSummaryPartWsDonePartType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryPartWsDonePart {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseReasoningSummaryPartWsDonePart;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseReasoningSummaryPartWsDonePart")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ResponseReasoningSummaryPartWsDonePart,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ResponseReasoningSummaryPartWsDonePartType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseReasoningSummaryPartWsDonePart {
-                    text: crate::codegen_support::required(f0, "text")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseReasoningSummaryPartWsDonePart {
+    const EXPECTING: &'static str = "struct ResponseReasoningSummaryPartWsDonePart";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseReasoningSummaryPartWsDonePart {
+            text: crate::codegen_support::required(f0, "text")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseReasoningSummaryPartWsDonePart {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the summary part. Always `summary_text`.
@@ -14030,7 +13910,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryPartWsDoneType {
     }
 }
 ///Emitted when a delta is added to a reasoning summary text.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseReasoningSummaryTextDeltaEvent {
     /**The text delta that was added to the summary.
 */
@@ -14039,7 +13919,6 @@ pub struct ResponseReasoningSummaryTextDeltaEvent {
 */
     pub item_id: ::std::string::String,
     ///Random characters that pad the event to a varying length (stream obfuscation, `stream_options.include_obfuscation`); no content.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub obfuscation: ::std::option::Option<::std::string::String>,
     /**The index of the output item this summary text delta is associated with.
 */
@@ -14052,85 +13931,75 @@ pub struct ResponseReasoningSummaryTextDeltaEvent {
     pub summary_index: i64,
     /**The type of the event. Always `response.reasoning_summary_text.delta`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseReasoningSummaryTextDeltaEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryTextDeltaEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseReasoningSummaryTextDeltaEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseReasoningSummaryTextDeltaEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ResponseReasoningSummaryTextDeltaEvent,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ResponseReasoningSummaryTextDeltaEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "obfuscation" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output_index" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "summary_index" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseReasoningSummaryTextDeltaEvent {
-                    delta: crate::codegen_support::required(f0, "delta")?,
-                    item_id: crate::codegen_support::required(f1, "item_id")?,
-                    obfuscation: f2.unwrap_or_default(),
-                    output_index: crate::codegen_support::required(f3, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f4,
-                        "sequence_number",
-                    )?,
-                    summary_index: crate::codegen_support::required(
-                        f5,
-                        "summary_index",
-                    )?,
-                    type_: crate::codegen_support::required(f6, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseReasoningSummaryTextDeltaEvent {
+    const EXPECTING: &'static str = "struct ResponseReasoningSummaryTextDeltaEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "obfuscation" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "summary_index" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseReasoningSummaryTextDeltaEvent {
+            delta: crate::codegen_support::required(f0, "delta")?,
+            item_id: crate::codegen_support::required(f1, "item_id")?,
+            obfuscation: f2.unwrap_or_default(),
+            output_index: crate::codegen_support::required(f3, "output_index")?,
+            sequence_number: crate::codegen_support::required(f4, "sequence_number")?,
+            summary_index: crate::codegen_support::required(f5, "summary_index")?,
+            type_: crate::codegen_support::required(f6, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseReasoningSummaryTextDeltaEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("delta", &self.delta)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        if !self.obfuscation.is_none() {
+            map.serialize_entry("obfuscation", &self.obfuscation)?;
+        }
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("summary_index", &self.summary_index)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.reasoning_summary_text.delta`.
@@ -14201,7 +14070,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryTextDeltaEventTy
     }
 }
 ///Emitted when a reasoning summary text is completed.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseReasoningSummaryTextDoneEvent {
     /**The ID of the item this summary text is associated with.
 */
@@ -14220,75 +14089,69 @@ pub struct ResponseReasoningSummaryTextDoneEvent {
     pub text: ::std::string::String,
     /**The type of the event. Always `response.reasoning_summary_text.done`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseReasoningSummaryTextDoneEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryTextDoneEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseReasoningSummaryTextDoneEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseReasoningSummaryTextDoneEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseReasoningSummaryTextDoneEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ResponseReasoningSummaryTextDoneEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "summary_index" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "text" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseReasoningSummaryTextDoneEvent {
-                    item_id: crate::codegen_support::required(f0, "item_id")?,
-                    output_index: crate::codegen_support::required(f1, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f2,
-                        "sequence_number",
-                    )?,
-                    summary_index: crate::codegen_support::required(
-                        f3,
-                        "summary_index",
-                    )?,
-                    text: crate::codegen_support::required(f4, "text")?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseReasoningSummaryTextDoneEvent {
+    const EXPECTING: &'static str = "struct ResponseReasoningSummaryTextDoneEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "summary_index" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseReasoningSummaryTextDoneEvent {
+            item_id: crate::codegen_support::required(f0, "item_id")?,
+            output_index: crate::codegen_support::required(f1, "output_index")?,
+            sequence_number: crate::codegen_support::required(f2, "sequence_number")?,
+            summary_index: crate::codegen_support::required(f3, "summary_index")?,
+            text: crate::codegen_support::required(f4, "text")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseReasoningSummaryTextDoneEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("summary_index", &self.summary_index)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.reasoning_summary_text.done`.
@@ -14493,7 +14356,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryTextWsDoneType {
     }
 }
 ///Emitted when a delta is added to a reasoning text.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseReasoningTextDeltaEvent {
     /**The index of the reasoning content part this delta is associated with.
 */
@@ -14512,73 +14375,68 @@ pub struct ResponseReasoningTextDeltaEvent {
     pub sequence_number: i64,
     /**The type of the event. Always `response.reasoning_text.delta`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseReasoningTextDeltaEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseReasoningTextDeltaEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseReasoningTextDeltaEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseReasoningTextDeltaEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseReasoningTextDeltaEvent, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<ResponseReasoningTextDeltaEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content_index" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseReasoningTextDeltaEvent {
-                    content_index: crate::codegen_support::required(
-                        f0,
-                        "content_index",
-                    )?,
-                    delta: crate::codegen_support::required(f1, "delta")?,
-                    item_id: crate::codegen_support::required(f2, "item_id")?,
-                    output_index: crate::codegen_support::required(f3, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f4,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseReasoningTextDeltaEvent {
+    const EXPECTING: &'static str = "struct ResponseReasoningTextDeltaEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseReasoningTextDeltaEvent {
+            content_index: crate::codegen_support::required(f0, "content_index")?,
+            delta: crate::codegen_support::required(f1, "delta")?,
+            item_id: crate::codegen_support::required(f2, "item_id")?,
+            output_index: crate::codegen_support::required(f3, "output_index")?,
+            sequence_number: crate::codegen_support::required(f4, "sequence_number")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseReasoningTextDeltaEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("content_index", &self.content_index)?;
+        map.serialize_entry("delta", &self.delta)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.reasoning_text.delta`.
@@ -14643,7 +14501,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseReasoningTextDeltaEventType {
     }
 }
 ///Emitted when a reasoning text is completed.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseReasoningTextDoneEvent {
     /**The index of the reasoning content part.
 */
@@ -14662,73 +14520,68 @@ pub struct ResponseReasoningTextDoneEvent {
     pub text: ::std::string::String,
     /**The type of the event. Always `response.reasoning_text.done`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseReasoningTextDoneEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseReasoningTextDoneEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseReasoningTextDoneEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseReasoningTextDoneEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseReasoningTextDoneEvent, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<ResponseReasoningTextDoneEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content_index" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "text" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseReasoningTextDoneEvent {
-                    content_index: crate::codegen_support::required(
-                        f0,
-                        "content_index",
-                    )?,
-                    item_id: crate::codegen_support::required(f1, "item_id")?,
-                    output_index: crate::codegen_support::required(f2, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f3,
-                        "sequence_number",
-                    )?,
-                    text: crate::codegen_support::required(f4, "text")?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseReasoningTextDoneEvent {
+    const EXPECTING: &'static str = "struct ResponseReasoningTextDoneEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseReasoningTextDoneEvent {
+            content_index: crate::codegen_support::required(f0, "content_index")?,
+            item_id: crate::codegen_support::required(f1, "item_id")?,
+            output_index: crate::codegen_support::required(f2, "output_index")?,
+            sequence_number: crate::codegen_support::required(f3, "sequence_number")?,
+            text: crate::codegen_support::required(f4, "text")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseReasoningTextDoneEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("content_index", &self.content_index)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.reasoning_text.done`.
@@ -14912,7 +14765,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseReasoningTextWsDoneType {
     }
 }
 ///Emitted when there is a partial refusal text.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseRefusalDeltaEvent {
     /**The index of the content part that the refusal text is added to.
 */
@@ -14931,73 +14784,68 @@ pub struct ResponseRefusalDeltaEvent {
     pub sequence_number: i64,
     /**The type of the event. Always `response.refusal.delta`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseRefusalDeltaEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseRefusalDeltaEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseRefusalDeltaEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseRefusalDeltaEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseRefusalDeltaEvent, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<ResponseRefusalDeltaEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content_index" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseRefusalDeltaEvent {
-                    content_index: crate::codegen_support::required(
-                        f0,
-                        "content_index",
-                    )?,
-                    delta: crate::codegen_support::required(f1, "delta")?,
-                    item_id: crate::codegen_support::required(f2, "item_id")?,
-                    output_index: crate::codegen_support::required(f3, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f4,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseRefusalDeltaEvent {
+    const EXPECTING: &'static str = "struct ResponseRefusalDeltaEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseRefusalDeltaEvent {
+            content_index: crate::codegen_support::required(f0, "content_index")?,
+            delta: crate::codegen_support::required(f1, "delta")?,
+            item_id: crate::codegen_support::required(f2, "item_id")?,
+            output_index: crate::codegen_support::required(f3, "output_index")?,
+            sequence_number: crate::codegen_support::required(f4, "sequence_number")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseRefusalDeltaEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("content_index", &self.content_index)?;
+        map.serialize_entry("delta", &self.delta)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.refusal.delta`.
@@ -15061,7 +14909,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseRefusalDeltaEventType {
     }
 }
 ///Emitted when refusal text is finalized.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseRefusalDoneEvent {
     /**The index of the content part that the refusal text is finalized.
 */
@@ -15080,73 +14928,68 @@ pub struct ResponseRefusalDoneEvent {
     pub sequence_number: i64,
     /**The type of the event. Always `response.refusal.done`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseRefusalDoneEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseRefusalDoneEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseRefusalDoneEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseRefusalDoneEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseRefusalDoneEvent, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<ResponseRefusalDoneEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content_index" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "refusal" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "sequence_number" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseRefusalDoneEvent {
-                    content_index: crate::codegen_support::required(
-                        f0,
-                        "content_index",
-                    )?,
-                    item_id: crate::codegen_support::required(f1, "item_id")?,
-                    output_index: crate::codegen_support::required(f2, "output_index")?,
-                    refusal: crate::codegen_support::required(f3, "refusal")?,
-                    sequence_number: crate::codegen_support::required(
-                        f4,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseRefusalDoneEvent {
+    const EXPECTING: &'static str = "struct ResponseRefusalDoneEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "refusal" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseRefusalDoneEvent {
+            content_index: crate::codegen_support::required(f0, "content_index")?,
+            item_id: crate::codegen_support::required(f1, "item_id")?,
+            output_index: crate::codegen_support::required(f2, "output_index")?,
+            refusal: crate::codegen_support::required(f3, "refusal")?,
+            sequence_number: crate::codegen_support::required(f4, "sequence_number")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseRefusalDoneEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("content_index", &self.content_index)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("refusal", &self.refusal)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.refusal.done`.
@@ -15386,7 +15229,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseSafetyIdentifier {
     }
 }
 ///A streaming event that indicated a shell command was added to a tool call.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseShellCallCommandAddedStreamingEvent {
     ///The shell command that was added.
     pub command: ::std::string::String,
@@ -15397,75 +15240,65 @@ pub struct ResponseShellCallCommandAddedStreamingEvent {
     ///The sequence number of the event that was emitted.
     pub sequence_number: i64,
     ///The type of the event, always `response.shell_call_command.added`.
-    #[serde(rename = "type")]
     pub type_: ResponseShellCallCommandAddedStreamingEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseShellCallCommandAddedStreamingEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseShellCallCommandAddedStreamingEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseShellCallCommandAddedStreamingEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ResponseShellCallCommandAddedStreamingEvent,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ResponseShellCallCommandAddedStreamingEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "command" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "command_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output_index" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseShellCallCommandAddedStreamingEvent {
-                    command: crate::codegen_support::required(f0, "command")?,
-                    command_index: crate::codegen_support::required(
-                        f1,
-                        "command_index",
-                    )?,
-                    output_index: crate::codegen_support::required(f2, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f3,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseShellCallCommandAddedStreamingEvent {
+    const EXPECTING: &'static str = "struct ResponseShellCallCommandAddedStreamingEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "command" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "command_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseShellCallCommandAddedStreamingEvent {
+            command: crate::codegen_support::required(f0, "command")?,
+            command_index: crate::codegen_support::required(f1, "command_index")?,
+            output_index: crate::codegen_support::required(f2, "output_index")?,
+            sequence_number: crate::codegen_support::required(f3, "sequence_number")?,
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseShellCallCommandAddedStreamingEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("command", &self.command)?;
+        map.serialize_entry("command_index", &self.command_index)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the event, always `response.shell_call_command.added`.
@@ -15529,96 +15362,84 @@ impl<'de> ::serde::Deserialize<'de> for ResponseShellCallCommandAddedStreamingEv
     }
 }
 ///A streaming event that indicated a shell command was incrementally updated.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseShellCallCommandDeltaStreamingEvent {
     ///The index of the shell command that was updated.
     pub command_index: i64,
     ///The shell command delta that was appended.
     pub delta: ::std::string::String,
     ///An obfuscation string that was added to pad the event payload.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub obfuscation: ::std::option::Option<::std::string::String>,
     ///The index of the output item that was updated.
     pub output_index: i64,
     ///The sequence number of the event that was emitted.
     pub sequence_number: i64,
     ///The type of the event, always `response.shell_call_command.delta`.
-    #[serde(rename = "type")]
     pub type_: ResponseShellCallCommandDeltaStreamingEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseShellCallCommandDeltaStreamingEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseShellCallCommandDeltaStreamingEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseShellCallCommandDeltaStreamingEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ResponseShellCallCommandDeltaStreamingEvent,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ResponseShellCallCommandDeltaStreamingEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "command_index" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "obfuscation" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output_index" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseShellCallCommandDeltaStreamingEvent {
-                    command_index: crate::codegen_support::required(
-                        f0,
-                        "command_index",
-                    )?,
-                    delta: crate::codegen_support::required(f1, "delta")?,
-                    obfuscation: f2.unwrap_or_default(),
-                    output_index: crate::codegen_support::required(f3, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f4,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseShellCallCommandDeltaStreamingEvent {
+    const EXPECTING: &'static str = "struct ResponseShellCallCommandDeltaStreamingEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "command_index" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "obfuscation" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseShellCallCommandDeltaStreamingEvent {
+            command_index: crate::codegen_support::required(f0, "command_index")?,
+            delta: crate::codegen_support::required(f1, "delta")?,
+            obfuscation: f2.unwrap_or_default(),
+            output_index: crate::codegen_support::required(f3, "output_index")?,
+            sequence_number: crate::codegen_support::required(f4, "sequence_number")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseShellCallCommandDeltaStreamingEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("command_index", &self.command_index)?;
+        map.serialize_entry("delta", &self.delta)?;
+        if !self.obfuscation.is_none() {
+            map.serialize_entry("obfuscation", &self.obfuscation)?;
+        }
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the event, always `response.shell_call_command.delta`.
@@ -15682,7 +15503,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseShellCallCommandDeltaStreamingEv
     }
 }
 ///A streaming event that indicated a shell command was completed.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseShellCallCommandDoneStreamingEvent {
     ///The final shell command that was emitted.
     pub command: ::std::string::String,
@@ -15693,75 +15514,65 @@ pub struct ResponseShellCallCommandDoneStreamingEvent {
     ///The sequence number of the event that was emitted.
     pub sequence_number: i64,
     ///The type of the event, always `response.shell_call_command.done`.
-    #[serde(rename = "type")]
     pub type_: ResponseShellCallCommandDoneStreamingEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseShellCallCommandDoneStreamingEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseShellCallCommandDoneStreamingEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseShellCallCommandDoneStreamingEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ResponseShellCallCommandDoneStreamingEvent,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ResponseShellCallCommandDoneStreamingEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "command" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "command_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output_index" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseShellCallCommandDoneStreamingEvent {
-                    command: crate::codegen_support::required(f0, "command")?,
-                    command_index: crate::codegen_support::required(
-                        f1,
-                        "command_index",
-                    )?,
-                    output_index: crate::codegen_support::required(f2, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f3,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseShellCallCommandDoneStreamingEvent {
+    const EXPECTING: &'static str = "struct ResponseShellCallCommandDoneStreamingEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "command" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "command_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseShellCallCommandDoneStreamingEvent {
+            command: crate::codegen_support::required(f0, "command")?,
+            command_index: crate::codegen_support::required(f1, "command_index")?,
+            output_index: crate::codegen_support::required(f2, "output_index")?,
+            sequence_number: crate::codegen_support::required(f3, "sequence_number")?,
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseShellCallCommandDoneStreamingEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("command", &self.command)?;
+        map.serialize_entry("command_index", &self.command_index)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the event, always `response.shell_call_command.done`.
@@ -16004,7 +15815,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseShellCallCommandWsDoneType {
     }
 }
 ///A streaming event that indicated shell call output was incrementally added.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseShellCallOutputContentDeltaStreamingEvent {
     ///The index of the shell command that produced output.
     pub command_index: i64,
@@ -16017,10 +15828,8 @@ pub struct ResponseShellCallOutputContentDeltaStreamingEvent {
     ///The sequence number of the event that was emitted.
     pub sequence_number: i64,
     ///The type of the event, always `response.shell_call_output_content.delta`.
-    #[serde(rename = "type")]
     pub type_: ResponseShellCallOutputContentDeltaStreamingEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -16028,68 +15837,61 @@ for ResponseShellCallOutputContentDeltaStreamingEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseShellCallOutputContentDeltaStreamingEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseShellCallOutputContentDeltaStreamingEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ResponseShellCallOutputContentDeltaStreamingEvent,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<ShellCallOutputDelta> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ResponseShellCallOutputContentDeltaStreamingEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "command_index" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseShellCallOutputContentDeltaStreamingEvent {
-                    command_index: crate::codegen_support::required(
-                        f0,
-                        "command_index",
-                    )?,
-                    delta: crate::codegen_support::required(f1, "delta")?,
-                    item_id: crate::codegen_support::required(f2, "item_id")?,
-                    output_index: crate::codegen_support::required(f3, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f4,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseShellCallOutputContentDeltaStreamingEvent {
+    const EXPECTING: &'static str = "struct ResponseShellCallOutputContentDeltaStreamingEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "command_index" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseShellCallOutputContentDeltaStreamingEvent {
+            command_index: crate::codegen_support::required(f0, "command_index")?,
+            delta: crate::codegen_support::required(f1, "delta")?,
+            item_id: crate::codegen_support::required(f2, "item_id")?,
+            output_index: crate::codegen_support::required(f3, "output_index")?,
+            sequence_number: crate::codegen_support::required(f4, "sequence_number")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseShellCallOutputContentDeltaStreamingEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("command_index", &self.command_index)?;
+        map.serialize_entry("delta", &self.delta)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the event, always `response.shell_call_output_content.delta`.
@@ -16161,24 +15963,21 @@ for ResponseShellCallOutputContentDeltaStreamingEventType {
     }
 }
 ///A streaming event that indicated shell call output was completed.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseShellCallOutputContentDoneStreamingEvent {
     ///The index of the shell command that produced output.
     pub command_index: i64,
     ///The ID of the output item that was updated.
     pub item_id: ::std::string::String,
     ///The output contents emitted for the shell command.
-    #[serde(default)]
     pub output: ::std::vec::Vec<FunctionShellCallOutputContent>,
     ///The index of the output item that was updated.
     pub output_index: i64,
     ///The sequence number of the event that was emitted.
     pub sequence_number: i64,
     ///The type of the event, always `response.shell_call_output_content.done`.
-    #[serde(rename = "type")]
     pub type_: ResponseShellCallOutputContentDoneStreamingEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de>
@@ -16186,70 +15985,61 @@ for ResponseShellCallOutputContentDoneStreamingEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseShellCallOutputContentDoneStreamingEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseShellCallOutputContentDoneStreamingEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                ResponseShellCallOutputContentDoneStreamingEvent,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::vec::Vec<FunctionShellCallOutputContent>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ResponseShellCallOutputContentDoneStreamingEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "command_index" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "output" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseShellCallOutputContentDoneStreamingEvent {
-                    command_index: crate::codegen_support::required(
-                        f0,
-                        "command_index",
-                    )?,
-                    item_id: crate::codegen_support::required(f1, "item_id")?,
-                    output: f2.unwrap_or_default(),
-                    output_index: crate::codegen_support::required(f3, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f4,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f5, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseShellCallOutputContentDoneStreamingEvent {
+    const EXPECTING: &'static str = "struct ResponseShellCallOutputContentDoneStreamingEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "command_index" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "output" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseShellCallOutputContentDoneStreamingEvent {
+            command_index: crate::codegen_support::required(f0, "command_index")?,
+            item_id: crate::codegen_support::required(f1, "item_id")?,
+            output: f2.unwrap_or_default(),
+            output_index: crate::codegen_support::required(f3, "output_index")?,
+            sequence_number: crate::codegen_support::required(f4, "sequence_number")?,
+            type_: crate::codegen_support::required(f5, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseShellCallOutputContentDoneStreamingEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("command_index", &self.command_index)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output", &self.output)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the event, always `response.shell_call_output_content.done`.
@@ -17306,7 +17096,7 @@ impl ::std::convert::From<ResponseCustomToolCallInputDoneEvent> for ResponseStre
 }
 /**Options for streaming responses. Only set this when you set `stream: true`.
 */
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResponseStreamOptions {
     /**When true, stream obfuscation will be enabled. Stream obfuscation adds
 random characters to an `obfuscation` field on streaming delta events to
@@ -17316,52 +17106,56 @@ of overhead to the data stream. You can set `include_obfuscation` to
 false to optimize for bandwidth if you trust the network links between
 your application and the OpenAI API.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub include_obfuscation: ::std::option::Option<bool>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseStreamOptions {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseStreamOptions;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseStreamOptions")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseStreamOptions, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "include_obfuscation" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseStreamOptions {
+    const EXPECTING: &'static str = "struct ResponseStreamOptions";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "include_obfuscation" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ResponseStreamOptions {
-                    include_obfuscation: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseStreamOptions {
+            include_obfuscation: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseStreamOptions {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.include_obfuscation.is_none() {
+            map.serialize_entry("include_obfuscation", &self.include_obfuscation)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Emitted when there is an additional text delta.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseTextDeltaEvent {
     /**The index of the content part that the text delta was added to.
 */
@@ -17374,10 +17168,8 @@ pub struct ResponseTextDeltaEvent {
     pub item_id: ::std::string::String,
     /**The log probabilities of the tokens in the delta.
 */
-    #[serde(default)]
     pub logprobs: ::std::vec::Vec<ResponseLogProb>,
     ///Random characters that pad the event to a varying length (stream obfuscation, `stream_options.include_obfuscation`); no content.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub obfuscation: ::std::option::Option<::std::string::String>,
     /**The index of the output item that the text delta was added to.
 */
@@ -17386,83 +17178,78 @@ pub struct ResponseTextDeltaEvent {
     pub sequence_number: i64,
     /**The type of the event. Always `response.output_text.delta`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseTextDeltaEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseTextDeltaEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseTextDeltaEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseTextDeltaEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseTextDeltaEvent, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::vec::Vec<ResponseLogProb>> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<ResponseTextDeltaEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content_index" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "logprobs" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "obfuscation" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output_index" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseTextDeltaEvent {
-                    content_index: crate::codegen_support::required(
-                        f0,
-                        "content_index",
-                    )?,
-                    delta: crate::codegen_support::required(f1, "delta")?,
-                    item_id: crate::codegen_support::required(f2, "item_id")?,
-                    logprobs: f3.unwrap_or_default(),
-                    obfuscation: f4.unwrap_or_default(),
-                    output_index: crate::codegen_support::required(f5, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f6,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f7, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseTextDeltaEvent {
+    const EXPECTING: &'static str = "struct ResponseTextDeltaEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "logprobs" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "obfuscation" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseTextDeltaEvent {
+            content_index: crate::codegen_support::required(f0, "content_index")?,
+            delta: crate::codegen_support::required(f1, "delta")?,
+            item_id: crate::codegen_support::required(f2, "item_id")?,
+            logprobs: f3.unwrap_or_default(),
+            obfuscation: f4.unwrap_or_default(),
+            output_index: crate::codegen_support::required(f5, "output_index")?,
+            sequence_number: crate::codegen_support::required(f6, "sequence_number")?,
+            type_: crate::codegen_support::required(f7, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseTextDeltaEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("content_index", &self.content_index)?;
+        map.serialize_entry("delta", &self.delta)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("logprobs", &self.logprobs)?;
+        if !self.obfuscation.is_none() {
+            map.serialize_entry("obfuscation", &self.obfuscation)?;
+        }
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.output_text.delta`.
@@ -17526,7 +17313,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseTextDeltaEventType {
     }
 }
 ///Emitted when text content is finalized.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseTextDoneEvent {
     /**The index of the content part that the text content is finalized.
 */
@@ -17536,7 +17323,6 @@ pub struct ResponseTextDoneEvent {
     pub item_id: ::std::string::String,
     /**The log probabilities of the tokens in the delta.
 */
-    #[serde(default)]
     pub logprobs: ::std::vec::Vec<ResponseLogProb>,
     /**The index of the output item that the text content is finalized.
 */
@@ -17548,76 +17334,72 @@ pub struct ResponseTextDoneEvent {
     pub text: ::std::string::String,
     /**The type of the event. Always `response.output_text.done`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseTextDoneEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseTextDoneEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseTextDoneEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseTextDoneEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseTextDoneEvent, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::vec::Vec<ResponseLogProb>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<ResponseTextDoneEventType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "content_index" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "logprobs" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "text" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseTextDoneEvent {
-                    content_index: crate::codegen_support::required(
-                        f0,
-                        "content_index",
-                    )?,
-                    item_id: crate::codegen_support::required(f1, "item_id")?,
-                    logprobs: f2.unwrap_or_default(),
-                    output_index: crate::codegen_support::required(f3, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f4,
-                        "sequence_number",
-                    )?,
-                    text: crate::codegen_support::required(f5, "text")?,
-                    type_: crate::codegen_support::required(f6, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseTextDoneEvent {
+    const EXPECTING: &'static str = "struct ResponseTextDoneEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "logprobs" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseTextDoneEvent {
+            content_index: crate::codegen_support::required(f0, "content_index")?,
+            item_id: crate::codegen_support::required(f1, "item_id")?,
+            logprobs: f2.unwrap_or_default(),
+            output_index: crate::codegen_support::required(f3, "output_index")?,
+            sequence_number: crate::codegen_support::required(f4, "sequence_number")?,
+            text: crate::codegen_support::required(f5, "text")?,
+            type_: crate::codegen_support::required(f6, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseTextDoneEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("content_index", &self.content_index)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("logprobs", &self.logprobs)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.output_text.done`.
@@ -17685,57 +17467,59 @@ text or structured JSON data. Learn more:
 - [Text inputs and outputs](/docs/guides/text)
 - [Structured Outputs](/docs/guides/structured-outputs)
 */
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResponseTextParam {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub format: ::std::option::Option<TextResponseFormatConfiguration>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub verbosity: ::std::option::Option<Verbosity>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseTextParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseTextParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseTextParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseTextParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<TextResponseFormatConfiguration>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<Verbosity>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "format" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "verbosity" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseTextParam {
-                    format: f0.unwrap_or_default(),
-                    verbosity: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseTextParam {
+    const EXPECTING: &'static str = "struct ResponseTextParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "format" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "verbosity" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseTextParam {
+            format: f0.unwrap_or_default(),
+            verbosity: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseTextParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.format.is_none() {
+            map.serialize_entry("format", &self.format)?;
+        }
+        if !self.verbosity.is_none() {
+            map.serialize_entry("verbosity", &self.verbosity)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.output_text.delta`.
@@ -17931,7 +17715,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseTruncation {
 /**Represents token usage details including input tokens, output tokens,
 a breakdown of output tokens, and the total tokens used.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseUsage {
     ///The number of input tokens.
     pub input_tokens: i64,
@@ -17942,188 +17726,185 @@ pub struct ResponseUsage {
     ///The total number of tokens used.
     pub total_tokens: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseUsage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseUsage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseUsage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseUsage, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<ResponseUsageInputTokensDetails> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<ResponseUsageOutputTokensDetails> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "input_tokens" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "input_tokens_details" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output_tokens" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "output_tokens_details" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "total_tokens" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseUsage {
+    const EXPECTING: &'static str = "struct ResponseUsage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "input_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "input_tokens_details" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ResponseUsage {
-                    input_tokens: crate::codegen_support::required(f0, "input_tokens")?,
-                    input_tokens_details: crate::codegen_support::required(
-                        f1,
-                        "input_tokens_details",
-                    )?,
-                    output_tokens: crate::codegen_support::required(
-                        f2,
-                        "output_tokens",
-                    )?,
-                    output_tokens_details: crate::codegen_support::required(
-                        f3,
-                        "output_tokens_details",
-                    )?,
-                    total_tokens: crate::codegen_support::required(f4, "total_tokens")?,
-                    extra: extra,
-                })
+                "output_tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output_tokens_details" => {
+                    f3 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "total_tokens" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseUsage {
+            input_tokens: crate::codegen_support::required(f0, "input_tokens")?,
+            input_tokens_details: crate::codegen_support::required(
+                f1,
+                "input_tokens_details",
+            )?,
+            output_tokens: crate::codegen_support::required(f2, "output_tokens")?,
+            output_tokens_details: crate::codegen_support::required(
+                f3,
+                "output_tokens_details",
+            )?,
+            total_tokens: crate::codegen_support::required(f4, "total_tokens")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseUsage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("input_tokens", &self.input_tokens)?;
+        map.serialize_entry("input_tokens_details", &self.input_tokens_details)?;
+        map.serialize_entry("output_tokens", &self.output_tokens)?;
+        map.serialize_entry("output_tokens_details", &self.output_tokens_details)?;
+        map.serialize_entry("total_tokens", &self.total_tokens)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///A detailed breakdown of the input tokens.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseUsageInputTokensDetails {
     ///The number of input tokens that were written to the cache.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub cache_write_tokens: ::std::option::Option<i64>,
     /**The number of tokens that were retrieved from the cache.
 [More on prompt caching](/docs/guides/prompt-caching).
 */
     pub cached_tokens: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseUsageInputTokensDetails {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseUsageInputTokensDetails;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseUsageInputTokensDetails")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseUsageInputTokensDetails, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "cache_write_tokens" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "cached_tokens" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseUsageInputTokensDetails {
+    const EXPECTING: &'static str = "struct ResponseUsageInputTokensDetails";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "cache_write_tokens" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ResponseUsageInputTokensDetails {
-                    cache_write_tokens: f0.unwrap_or_default(),
-                    cached_tokens: crate::codegen_support::required(
-                        f1,
-                        "cached_tokens",
-                    )?,
-                    extra: extra,
-                })
+                "cached_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseUsageInputTokensDetails {
+            cache_write_tokens: f0.unwrap_or_default(),
+            cached_tokens: crate::codegen_support::required(f1, "cached_tokens")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseUsageInputTokensDetails {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.cache_write_tokens.is_none() {
+            map.serialize_entry("cache_write_tokens", &self.cache_write_tokens)?;
+        }
+        map.serialize_entry("cached_tokens", &self.cached_tokens)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///A detailed breakdown of the output tokens.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseUsageOutputTokensDetails {
     ///The number of reasoning tokens.
     pub reasoning_tokens: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseUsageOutputTokensDetails {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseUsageOutputTokensDetails;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseUsageOutputTokensDetails")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseUsageOutputTokensDetails, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "reasoning_tokens" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseUsageOutputTokensDetails {
-                    reasoning_tokens: crate::codegen_support::required(
-                        f0,
-                        "reasoning_tokens",
-                    )?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseUsageOutputTokensDetails {
+    const EXPECTING: &'static str = "struct ResponseUsageOutputTokensDetails";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "reasoning_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseUsageOutputTokensDetails {
+            reasoning_tokens: crate::codegen_support::required(f0, "reasoning_tokens")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseUsageOutputTokensDetails {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("reasoning_tokens", &self.reasoning_tokens)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Emitted when a web search call is completed.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseWebSearchCallCompletedEvent {
     /**Unique ID for the output item associated with the web search call.
 */
@@ -18135,64 +17916,61 @@ pub struct ResponseWebSearchCallCompletedEvent {
     pub sequence_number: i64,
     /**The type of the event. Always `response.web_search_call.completed`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseWebSearchCallCompletedEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseWebSearchCallCompletedEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseWebSearchCallCompletedEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseWebSearchCallCompletedEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseWebSearchCallCompletedEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ResponseWebSearchCallCompletedEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseWebSearchCallCompletedEvent {
-                    item_id: crate::codegen_support::required(f0, "item_id")?,
-                    output_index: crate::codegen_support::required(f1, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f2,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseWebSearchCallCompletedEvent {
+    const EXPECTING: &'static str = "struct ResponseWebSearchCallCompletedEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseWebSearchCallCompletedEvent {
+            item_id: crate::codegen_support::required(f0, "item_id")?,
+            output_index: crate::codegen_support::required(f1, "output_index")?,
+            sequence_number: crate::codegen_support::required(f2, "sequence_number")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseWebSearchCallCompletedEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.web_search_call.completed`.
@@ -18257,7 +18035,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseWebSearchCallCompletedEventType 
     }
 }
 ///Emitted when a web search call is initiated.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseWebSearchCallInProgressEvent {
     /**Unique ID for the output item associated with the web search call.
 */
@@ -18269,64 +18047,61 @@ pub struct ResponseWebSearchCallInProgressEvent {
     pub sequence_number: i64,
     /**The type of the event. Always `response.web_search_call.in_progress`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseWebSearchCallInProgressEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseWebSearchCallInProgressEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseWebSearchCallInProgressEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseWebSearchCallInProgressEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseWebSearchCallInProgressEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ResponseWebSearchCallInProgressEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseWebSearchCallInProgressEvent {
-                    item_id: crate::codegen_support::required(f0, "item_id")?,
-                    output_index: crate::codegen_support::required(f1, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f2,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseWebSearchCallInProgressEvent {
+    const EXPECTING: &'static str = "struct ResponseWebSearchCallInProgressEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseWebSearchCallInProgressEvent {
+            item_id: crate::codegen_support::required(f0, "item_id")?,
+            output_index: crate::codegen_support::required(f1, "output_index")?,
+            sequence_number: crate::codegen_support::required(f2, "sequence_number")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseWebSearchCallInProgressEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.web_search_call.in_progress`.
@@ -18464,7 +18239,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseWebSearchCallInWsProgressType {
     }
 }
 ///Emitted when a web search call is executing.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseWebSearchCallSearchingEvent {
     /**Unique ID for the output item associated with the web search call.
 */
@@ -18476,64 +18251,61 @@ pub struct ResponseWebSearchCallSearchingEvent {
     pub sequence_number: i64,
     /**The type of the event. Always `response.web_search_call.searching`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponseWebSearchCallSearchingEventType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseWebSearchCallSearchingEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseWebSearchCallSearchingEvent;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseWebSearchCallSearchingEvent")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseWebSearchCallSearchingEvent, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ResponseWebSearchCallSearchingEventType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "output_index" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sequence_number" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseWebSearchCallSearchingEvent {
-                    item_id: crate::codegen_support::required(f0, "item_id")?,
-                    output_index: crate::codegen_support::required(f1, "output_index")?,
-                    sequence_number: crate::codegen_support::required(
-                        f2,
-                        "sequence_number",
-                    )?,
-                    type_: crate::codegen_support::required(f3, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponseWebSearchCallSearchingEvent {
+    const EXPECTING: &'static str = "struct ResponseWebSearchCallSearchingEvent";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseWebSearchCallSearchingEvent {
+            item_id: crate::codegen_support::required(f0, "item_id")?,
+            output_index: crate::codegen_support::required(f1, "output_index")?,
+            sequence_number: crate::codegen_support::required(f2, "sequence_number")?,
+            type_: crate::codegen_support::required(f3, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseWebSearchCallSearchingEvent {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("item_id", &self.item_id)?;
+        map.serialize_entry("output_index", &self.output_index)?;
+        map.serialize_entry("sequence_number", &self.sequence_number)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of the event. Always `response.web_search_call.searching`.
@@ -18840,80 +18612,83 @@ impl<'de> ::serde::Deserialize<'de> for ResponseWsCreatedType {
     }
 }
 ///Emitted when an error occurs while processing a Responses WebSocket request.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseWsError {
     ///Details about the error.
     pub error: ErrorPayload,
     ///The sequence number of an error emitted by the response stream.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub sequence_number: ::std::option::Option<i64>,
     ///The HTTP status code associated with a WebSocket protocol error.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status: ::std::option::Option<i64>,
     /**The WebSocket lane that emitted this event. This field is present when the
 originating `response.create` event supplied a `stream_id`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stream_id: ::std::option::Option<::std::string::String>,
     ///The type of the event. Always `error`.
-    #[serde(rename = "type")]
     pub type_: ResponseWsErrorType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseWsError {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponseWsError;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponseWsError")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponseWsError, A::Error> {
-                let mut f0: ::std::option::Option<ErrorPayload> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<ResponseWsErrorType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "error" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "sequence_number" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "status" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "stream_id" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ResponseWsError {
-                    error: crate::codegen_support::required(f0, "error")?,
-                    sequence_number: f1.unwrap_or_default(),
-                    status: f2.unwrap_or_default(),
-                    stream_id: f3.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ResponseWsError {
+    const EXPECTING: &'static str = "struct ResponseWsError";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "error" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "sequence_number" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "stream_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponseWsError {
+            error: crate::codegen_support::required(f0, "error")?,
+            sequence_number: f1.unwrap_or_default(),
+            status: f2.unwrap_or_default(),
+            stream_id: f3.unwrap_or_default(),
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponseWsError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("error", &self.error)?;
+        if !self.sequence_number.is_none() {
+            map.serialize_entry("sequence_number", &self.sequence_number)?;
+        }
+        if !self.status.is_none() {
+            map.serialize_entry("status", &self.status)?;
+        }
+        if !self.stream_id.is_none() {
+            map.serialize_entry("stream_id", &self.stream_id)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of the event. Always `error`.
@@ -19184,20 +18959,17 @@ Notes:
 - `background` is not supported over WebSocket.
 - `stream_id` is WebSocket-only and is not part of `POST /v1/responses`.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponsesClientEventResponseCreate {
     /**Whether to run the model response in the background.
 [Learn more](/docs/guides/background).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub background: ::std::option::Option<bool>,
     /**Context management configuration for this request.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub context_management: ::std::option::Option<
         ::std::vec::Vec<ContextManagementParam>,
     >,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub conversation: ::std::option::Option<ConversationParam>,
     /**Specify additional output data to include in the model response. Currently supported values are:
 - `web_search_call.action.sources`: Include the sources of the web search tool call.
@@ -19207,9 +18979,7 @@ pub struct ResponsesClientEventResponseCreate {
 - `message.input_image.image_url`: Include image urls from the input message.
 - `message.output_text.logprobs`: Include logprobs with assistant messages.
 - `reasoning.encrypted_content`: Includes an encrypted version of reasoning tokens in reasoning item outputs. This enables reasoning items to be used in multi-turn conversations when using the Responses API statelessly (like when the `store` parameter is set to `false`, or when an organization is enrolled in the zero data retention program).*/
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub include: ::std::option::Option<::std::vec::Vec<IncludeEnum>>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub input: ::std::option::Option<InputParam>,
     /**A system (or developer) message inserted into the model's context.
 
@@ -19217,46 +18987,35 @@ When using along with `previous_response_id`, the instructions from a previous
 response will not be carried over to the next response. This makes it simple
 to swap out system (or developer) messages in new responses.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub instructions: ::std::option::Option<::std::string::String>,
     /**An upper bound for the number of tokens that can be generated for a response, including visible output tokens and [reasoning tokens](/docs/guides/reasoning).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_output_tokens: ::std::option::Option<i64>,
     /**The maximum number of total calls to built-in tools that can be processed in a response. This maximum number applies across all built-in tool calls, not per individual tool. Any further attempts to call a tool by the model will be ignored.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_tool_calls: ::std::option::Option<i64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
     /**Model ID used to generate the response, like `gpt-4o` or `o3`. OpenAI
 offers a wide range of models with different capabilities, performance
 characteristics, and price points. Refer to the [model guide](/docs/models)
 to browse and compare available models.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub model: ::std::option::Option<ModelIdsResponses>,
     /**Configuration for running moderation on the input and output of this response.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub moderation: ::std::option::Option<ModerationParam>,
     /**Whether to allow the model to run tool calls in parallel.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub parallel_tool_calls: ::std::option::Option<bool>,
     /**The unique ID of the previous response to the model. Use this to
 create multi-turn conversations. Learn more about
 [conversation state](/docs/guides/conversation-state). Cannot be used in conjunction with `conversation`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub previous_response_id: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt: ::std::option::Option<Prompt>,
     /**Used by OpenAI to cache responses for similar requests to optimize your cache hit rates. Replaces the `user` field. [Learn more](/docs/guides/prompt-caching).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_key: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_options: ::std::option::Option<PromptCacheOptionsParam>,
     /**Deprecated. Use `prompt_cache_options.ttl` instead.
 
@@ -19270,32 +19029,26 @@ For older models that support both `in_memory` and `24h`, the default depends on
   - Organizations without ZDR enabled default to `24h`.
   - Organizations with ZDR enabled default to `in_memory` when `prompt_cache_retention` is not specified.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_retention: ::std::option::Option<
         ResponsesClientEventResponseCreatePromptCacheRetention,
     >,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reasoning: ::std::option::Option<Reasoning>,
     /**A stable identifier used to help detect users of your application that may be violating OpenAI's usage policies.
 The IDs should be a string that uniquely identifies each user, with a maximum length of 64 characters. We recommend hashing their username or email address, in order to avoid sending us any identifying information. [Learn more](/docs/guides/safety-best-practices#safety-identifiers).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub safety_identifier: ::std::option::Option<
         ResponsesClientEventResponseCreateSafetyIdentifier,
     >,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub service_tier: ::std::option::Option<ServiceTierResponses>,
     /**Whether to store the generated model response for later retrieval via
 API.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub store: ::std::option::Option<bool>,
     /**If set to true, the model response data will be streamed to the client
 as it is generated using [server-sent events](https://developer.mozilla.org/en-US/docs/Web/API/Server-sent_events/Using_server-sent_events#Event_stream_format).
 See the [Streaming section below](/docs/api-reference/responses-streaming)
 for more information.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stream: ::std::option::Option<bool>,
     /**The WebSocket lane for this response. Requests with the same
 `stream_id` are processed FIFO, and events for the response echo the
@@ -19305,22 +19058,15 @@ same `stream_id`.
 conversation lineage, so a new lane can fork from a response created
 on another lane.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stream_id: ::std::option::Option<ResponsesClientEventResponseCreateStreamId>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stream_options: ::std::option::Option<ResponseStreamOptions>,
     /**What sampling temperature to use, between 0 and 2. Higher values like 0.8 will make the output more random, while lower values like 0.2 will make it more focused and deterministic.
 We generally recommend altering this or `top_p` but not both.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub temperature: ::std::option::Option<f64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text: ::std::option::Option<ResponseTextParam>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tool_choice: ::std::option::Option<ToolChoiceParam>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tools: ::std::option::Option<ToolsArray>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_logprobs: ::std::option::Option<i64>,
     /**An alternative to sampling with temperature, called nucleus sampling,
 where the model considers the results of the tokens with top_p probability
@@ -19329,7 +19075,6 @@ are considered.
 
 We generally recommend altering this or `temperature` but not both.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
     /**The truncation strategy to use for the model response.
 - `auto`: If the input to this Response exceeds
@@ -19338,236 +19083,265 @@ We generally recommend altering this or `temperature` but not both.
 - `disabled` (default): If the input size will exceed the context window
   size for a model, the request will fail with a 400 error.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub truncation: ::std::option::Option<ResponsesClientEventResponseCreateTruncation>,
     /**The type of the client event. Always `response.create`.
 */
-    #[serde(rename = "type")]
     pub type_: ResponsesClientEventResponseCreateType,
     /**This field is being replaced by `safety_identifier` and `prompt_cache_key`. Use `prompt_cache_key` instead to maintain caching optimizations.
 A stable identifier for your end-users.
 Used to boost cache hit rates by better bucketing similar requests and  to help OpenAI detect and prevent abuse. [Learn more](/docs/guides/safety-best-practices#safety-identifiers).
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ResponsesClientEventResponseCreate {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ResponsesClientEventResponseCreate;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResponsesClientEventResponseCreate")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ResponsesClientEventResponseCreate, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<ContextManagementParam>>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<ConversationParam>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<IncludeEnum>>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<InputParam>> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<
-                    ::std::option::Option<ModelIdsResponses>,
-                > = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<
-                    ::std::option::Option<ModerationParam>,
-                > = ::std::option::Option::None;
-                let mut f11: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f12: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f13: ::std::option::Option<::std::option::Option<Prompt>> = ::std::option::Option::None;
-                let mut f14: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f15: ::std::option::Option<
-                    ::std::option::Option<PromptCacheOptionsParam>,
-                > = ::std::option::Option::None;
-                let mut f16: ::std::option::Option<
-                    ::std::option::Option<
-                        ResponsesClientEventResponseCreatePromptCacheRetention,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f17: ::std::option::Option<::std::option::Option<Reasoning>> = ::std::option::Option::None;
-                let mut f18: ::std::option::Option<
-                    ::std::option::Option<
-                        ResponsesClientEventResponseCreateSafetyIdentifier,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f19: ::std::option::Option<
-                    ::std::option::Option<ServiceTierResponses>,
-                > = ::std::option::Option::None;
-                let mut f20: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f21: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f22: ::std::option::Option<
-                    ::std::option::Option<ResponsesClientEventResponseCreateStreamId>,
-                > = ::std::option::Option::None;
-                let mut f23: ::std::option::Option<
-                    ::std::option::Option<ResponseStreamOptions>,
-                > = ::std::option::Option::None;
-                let mut f24: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f25: ::std::option::Option<
-                    ::std::option::Option<ResponseTextParam>,
-                > = ::std::option::Option::None;
-                let mut f26: ::std::option::Option<
-                    ::std::option::Option<ToolChoiceParam>,
-                > = ::std::option::Option::None;
-                let mut f27: ::std::option::Option<::std::option::Option<ToolsArray>> = ::std::option::Option::None;
-                let mut f28: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f29: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut f30: ::std::option::Option<
-                    ::std::option::Option<ResponsesClientEventResponseCreateTruncation>,
-                > = ::std::option::Option::None;
-                let mut f31: ::std::option::Option<
-                    ResponsesClientEventResponseCreateType,
-                > = ::std::option::Option::None;
-                let mut f32: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "background" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "context_management" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "conversation" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "include" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "input" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "instructions" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "max_output_tokens" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "max_tool_calls" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "metadata" => f8 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f9 = ::std::option::Option::Some(map.next_value()?),
-                        "moderation" => {
-                            f10 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "parallel_tool_calls" => {
-                            f11 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "previous_response_id" => {
-                            f12 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt" => f13 = ::std::option::Option::Some(map.next_value()?),
-                        "prompt_cache_key" => {
-                            f14 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_cache_options" => {
-                            f15 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "prompt_cache_retention" => {
-                            f16 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "reasoning" => {
-                            f17 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "safety_identifier" => {
-                            f18 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "service_tier" => {
-                            f19 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "store" => f20 = ::std::option::Option::Some(map.next_value()?),
-                        "stream" => f21 = ::std::option::Option::Some(map.next_value()?),
-                        "stream_id" => {
-                            f22 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "stream_options" => {
-                            f23 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "temperature" => {
-                            f24 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "text" => f25 = ::std::option::Option::Some(map.next_value()?),
-                        "tool_choice" => {
-                            f26 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tools" => f27 = ::std::option::Option::Some(map.next_value()?),
-                        "top_logprobs" => {
-                            f28 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "top_p" => f29 = ::std::option::Option::Some(map.next_value()?),
-                        "truncation" => {
-                            f30 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "type" => f31 = ::std::option::Option::Some(map.next_value()?),
-                        "user" => f32 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for ResponsesClientEventResponseCreate {
+    const EXPECTING: &'static str = "struct ResponsesClientEventResponseCreate";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut f11 = ::std::option::Option::None;
+        let mut f12 = ::std::option::Option::None;
+        let mut f13 = ::std::option::Option::None;
+        let mut f14 = ::std::option::Option::None;
+        let mut f15 = ::std::option::Option::None;
+        let mut f16 = ::std::option::Option::None;
+        let mut f17 = ::std::option::Option::None;
+        let mut f18 = ::std::option::Option::None;
+        let mut f19 = ::std::option::Option::None;
+        let mut f20 = ::std::option::Option::None;
+        let mut f21 = ::std::option::Option::None;
+        let mut f22 = ::std::option::Option::None;
+        let mut f23 = ::std::option::Option::None;
+        let mut f24 = ::std::option::Option::None;
+        let mut f25 = ::std::option::Option::None;
+        let mut f26 = ::std::option::Option::None;
+        let mut f27 = ::std::option::Option::None;
+        let mut f28 = ::std::option::Option::None;
+        let mut f29 = ::std::option::Option::None;
+        let mut f30 = ::std::option::Option::None;
+        let mut f31 = ::std::option::Option::None;
+        let mut f32 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "background" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "context_management" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(ResponsesClientEventResponseCreate {
-                    background: f0.unwrap_or_default(),
-                    context_management: f1.unwrap_or_default(),
-                    conversation: f2.unwrap_or_default(),
-                    include: f3.unwrap_or_default(),
-                    input: f4.unwrap_or_default(),
-                    instructions: f5.unwrap_or_default(),
-                    max_output_tokens: f6.unwrap_or_default(),
-                    max_tool_calls: f7.unwrap_or_default(),
-                    metadata: f8.unwrap_or_default(),
-                    model: f9.unwrap_or_default(),
-                    moderation: f10.unwrap_or_default(),
-                    parallel_tool_calls: f11.unwrap_or_default(),
-                    previous_response_id: f12.unwrap_or_default(),
-                    prompt: f13.unwrap_or_default(),
-                    prompt_cache_key: f14.unwrap_or_default(),
-                    prompt_cache_options: f15.unwrap_or_default(),
-                    prompt_cache_retention: f16.unwrap_or_default(),
-                    reasoning: f17.unwrap_or_default(),
-                    safety_identifier: f18.unwrap_or_default(),
-                    service_tier: f19.unwrap_or_default(),
-                    store: f20.unwrap_or_default(),
-                    stream: f21.unwrap_or_default(),
-                    stream_id: f22.unwrap_or_default(),
-                    stream_options: f23.unwrap_or_default(),
-                    temperature: f24.unwrap_or_default(),
-                    text: f25.unwrap_or_default(),
-                    tool_choice: f26.unwrap_or_default(),
-                    tools: f27.unwrap_or_default(),
-                    top_logprobs: f28.unwrap_or_default(),
-                    top_p: f29.unwrap_or_default(),
-                    truncation: f30.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f31, "type")?,
-                    user: f32.unwrap_or_default(),
-                    extra: extra,
-                })
+                "conversation" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "include" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "input" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "instructions" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "max_output_tokens" => {
+                    f6 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "max_tool_calls" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "moderation" => f10 = ::std::option::Option::Some(map.next_value()?),
+                "parallel_tool_calls" => {
+                    f11 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "previous_response_id" => {
+                    f12 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "prompt" => f13 = ::std::option::Option::Some(map.next_value()?),
+                "prompt_cache_key" => {
+                    f14 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "prompt_cache_options" => {
+                    f15 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "prompt_cache_retention" => {
+                    f16 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "reasoning" => f17 = ::std::option::Option::Some(map.next_value()?),
+                "safety_identifier" => {
+                    f18 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "service_tier" => f19 = ::std::option::Option::Some(map.next_value()?),
+                "store" => f20 = ::std::option::Option::Some(map.next_value()?),
+                "stream" => f21 = ::std::option::Option::Some(map.next_value()?),
+                "stream_id" => f22 = ::std::option::Option::Some(map.next_value()?),
+                "stream_options" => f23 = ::std::option::Option::Some(map.next_value()?),
+                "temperature" => f24 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f25 = ::std::option::Option::Some(map.next_value()?),
+                "tool_choice" => f26 = ::std::option::Option::Some(map.next_value()?),
+                "tools" => f27 = ::std::option::Option::Some(map.next_value()?),
+                "top_logprobs" => f28 = ::std::option::Option::Some(map.next_value()?),
+                "top_p" => f29 = ::std::option::Option::Some(map.next_value()?),
+                "truncation" => f30 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f31 = ::std::option::Option::Some(map.next_value()?),
+                "user" => f32 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ResponsesClientEventResponseCreate {
+            background: f0.unwrap_or_default(),
+            context_management: f1.unwrap_or_default(),
+            conversation: f2.unwrap_or_default(),
+            include: f3.unwrap_or_default(),
+            input: f4.unwrap_or_default(),
+            instructions: f5.unwrap_or_default(),
+            max_output_tokens: f6.unwrap_or_default(),
+            max_tool_calls: f7.unwrap_or_default(),
+            metadata: f8.unwrap_or_default(),
+            model: f9.unwrap_or_default(),
+            moderation: f10.unwrap_or_default(),
+            parallel_tool_calls: f11.unwrap_or_default(),
+            previous_response_id: f12.unwrap_or_default(),
+            prompt: f13.unwrap_or_default(),
+            prompt_cache_key: f14.unwrap_or_default(),
+            prompt_cache_options: f15.unwrap_or_default(),
+            prompt_cache_retention: f16.unwrap_or_default(),
+            reasoning: f17.unwrap_or_default(),
+            safety_identifier: f18.unwrap_or_default(),
+            service_tier: f19.unwrap_or_default(),
+            store: f20.unwrap_or_default(),
+            stream: f21.unwrap_or_default(),
+            stream_id: f22.unwrap_or_default(),
+            stream_options: f23.unwrap_or_default(),
+            temperature: f24.unwrap_or_default(),
+            text: f25.unwrap_or_default(),
+            tool_choice: f26.unwrap_or_default(),
+            tools: f27.unwrap_or_default(),
+            top_logprobs: f28.unwrap_or_default(),
+            top_p: f29.unwrap_or_default(),
+            truncation: f30.unwrap_or_default(),
+            type_: crate::codegen_support::required(f31, "type")?,
+            user: f32.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ResponsesClientEventResponseCreate {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.background.is_none() {
+            map.serialize_entry("background", &self.background)?;
+        }
+        if !self.context_management.is_none() {
+            map.serialize_entry("context_management", &self.context_management)?;
+        }
+        if !self.conversation.is_none() {
+            map.serialize_entry("conversation", &self.conversation)?;
+        }
+        if !self.include.is_none() {
+            map.serialize_entry("include", &self.include)?;
+        }
+        if !self.input.is_none() {
+            map.serialize_entry("input", &self.input)?;
+        }
+        if !self.instructions.is_none() {
+            map.serialize_entry("instructions", &self.instructions)?;
+        }
+        if !self.max_output_tokens.is_none() {
+            map.serialize_entry("max_output_tokens", &self.max_output_tokens)?;
+        }
+        if !self.max_tool_calls.is_none() {
+            map.serialize_entry("max_tool_calls", &self.max_tool_calls)?;
+        }
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        if !self.model.is_none() {
+            map.serialize_entry("model", &self.model)?;
+        }
+        if !self.moderation.is_none() {
+            map.serialize_entry("moderation", &self.moderation)?;
+        }
+        if !self.parallel_tool_calls.is_none() {
+            map.serialize_entry("parallel_tool_calls", &self.parallel_tool_calls)?;
+        }
+        if !self.previous_response_id.is_none() {
+            map.serialize_entry("previous_response_id", &self.previous_response_id)?;
+        }
+        if !self.prompt.is_none() {
+            map.serialize_entry("prompt", &self.prompt)?;
+        }
+        if !self.prompt_cache_key.is_none() {
+            map.serialize_entry("prompt_cache_key", &self.prompt_cache_key)?;
+        }
+        if !self.prompt_cache_options.is_none() {
+            map.serialize_entry("prompt_cache_options", &self.prompt_cache_options)?;
+        }
+        if !self.prompt_cache_retention.is_none() {
+            map.serialize_entry("prompt_cache_retention", &self.prompt_cache_retention)?;
+        }
+        if !self.reasoning.is_none() {
+            map.serialize_entry("reasoning", &self.reasoning)?;
+        }
+        if !self.safety_identifier.is_none() {
+            map.serialize_entry("safety_identifier", &self.safety_identifier)?;
+        }
+        if !self.service_tier.is_none() {
+            map.serialize_entry("service_tier", &self.service_tier)?;
+        }
+        if !self.store.is_none() {
+            map.serialize_entry("store", &self.store)?;
+        }
+        if !self.stream.is_none() {
+            map.serialize_entry("stream", &self.stream)?;
+        }
+        if !self.stream_id.is_none() {
+            map.serialize_entry("stream_id", &self.stream_id)?;
+        }
+        if !self.stream_options.is_none() {
+            map.serialize_entry("stream_options", &self.stream_options)?;
+        }
+        if !self.temperature.is_none() {
+            map.serialize_entry("temperature", &self.temperature)?;
+        }
+        if !self.text.is_none() {
+            map.serialize_entry("text", &self.text)?;
+        }
+        if !self.tool_choice.is_none() {
+            map.serialize_entry("tool_choice", &self.tool_choice)?;
+        }
+        if !self.tools.is_none() {
+            map.serialize_entry("tools", &self.tools)?;
+        }
+        if !self.top_logprobs.is_none() {
+            map.serialize_entry("top_logprobs", &self.top_logprobs)?;
+        }
+        if !self.top_p.is_none() {
+            map.serialize_entry("top_p", &self.top_p)?;
+        }
+        if !self.truncation.is_none() {
+            map.serialize_entry("truncation", &self.truncation)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        if !self.user.is_none() {
+            map.serialize_entry("user", &self.user)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Deprecated. Use `prompt_cache_options.ttl` instead.
@@ -21303,105 +21077,109 @@ impl<'de> ::serde::Deserialize<'de> for ServiceTierResponses {
     }
 }
 ///A delta of stdout/stderr emitted while a shell call was running.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ShellCallOutputDelta {
     ///The stderr delta that was emitted.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stderr: ::std::option::Option<::std::string::String>,
     ///The stdout delta that was emitted.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stdout: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ShellCallOutputDelta {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ShellCallOutputDelta;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ShellCallOutputDelta")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ShellCallOutputDelta, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "stderr" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "stdout" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ShellCallOutputDelta {
-                    stderr: f0.unwrap_or_default(),
-                    stdout: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ShellCallOutputDelta {
+    const EXPECTING: &'static str = "struct ShellCallOutputDelta";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "stderr" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "stdout" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ShellCallOutputDelta {
+            stderr: f0.unwrap_or_default(),
+            stdout: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ShellCallOutputDelta {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.stderr.is_none() {
+            map.serialize_entry("stderr", &self.stderr)?;
+        }
+        if !self.stdout.is_none() {
+            map.serialize_entry("stdout", &self.stdout)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Forces the model to call the apply_patch tool when executing a tool call.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SpecificApplyPatchParam {
     ///The tool to call. Always `apply_patch`.
-    #[serde(rename = "type")]
     pub type_: SpecificApplyPatchParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for SpecificApplyPatchParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = SpecificApplyPatchParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SpecificApplyPatchParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<SpecificApplyPatchParam, A::Error> {
-                let mut f0: ::std::option::Option<SpecificApplyPatchParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(SpecificApplyPatchParam {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for SpecificApplyPatchParam {
+    const EXPECTING: &'static str = "struct SpecificApplyPatchParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(SpecificApplyPatchParam {
+            type_: crate::codegen_support::required(f0, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for SpecificApplyPatchParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The tool to call. Always `apply_patch`.
@@ -21464,49 +21242,51 @@ impl<'de> ::serde::Deserialize<'de> for SpecificApplyPatchParamType {
     }
 }
 ///Forces the model to call the shell tool when a tool call is required.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SpecificFunctionShellParam {
     ///The tool to call. Always `shell`.
-    #[serde(rename = "type")]
     pub type_: SpecificFunctionShellParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for SpecificFunctionShellParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = SpecificFunctionShellParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SpecificFunctionShellParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<SpecificFunctionShellParam, A::Error> {
-                let mut f0: ::std::option::Option<SpecificFunctionShellParamType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(SpecificFunctionShellParam {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for SpecificFunctionShellParam {
+    const EXPECTING: &'static str = "struct SpecificFunctionShellParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(SpecificFunctionShellParam {
+            type_: crate::codegen_support::required(f0, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for SpecificFunctionShellParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The tool to call. Always `shell`.
@@ -21569,51 +21349,52 @@ impl<'de> ::serde::Deserialize<'de> for SpecificFunctionShellParamType {
     }
 }
 ///`SpecificProgrammaticToolCallingParam`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SpecificProgrammaticToolCallingParam {
     ///The tool to call. Always `programmatic_tool_calling`.
-    #[serde(rename = "type")]
     pub type_: SpecificProgrammaticToolCallingParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for SpecificProgrammaticToolCallingParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = SpecificProgrammaticToolCallingParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SpecificProgrammaticToolCallingParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<SpecificProgrammaticToolCallingParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    SpecificProgrammaticToolCallingParamType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(SpecificProgrammaticToolCallingParam {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for SpecificProgrammaticToolCallingParam {
+    const EXPECTING: &'static str = "struct SpecificProgrammaticToolCallingParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(SpecificProgrammaticToolCallingParam {
+            type_: crate::codegen_support::required(f0, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for SpecificProgrammaticToolCallingParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The tool to call. Always `programmatic_tool_calling`.
@@ -21677,150 +21458,144 @@ impl<'de> ::serde::Deserialize<'de> for SpecificProgrammaticToolCallingParamType
     }
 }
 ///`TokenCountsBody`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TokenCountsBody {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub conversation: ::std::option::Option<ConversationParam>,
     ///Text, image, or file inputs to the model, used to generate a response
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub input: ::std::option::Option<TokenCountsBodyInput>,
     /**A system (or developer) message inserted into the model's context.
 When used along with `previous_response_id`, the instructions from a previous response will not be carried over to the next response. This makes it simple to swap out system (or developer) messages in new responses.*/
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub instructions: ::std::option::Option<::std::string::String>,
     ///Model ID used to generate the response, like `gpt-4o` or `o3`. OpenAI offers a wide range of models with different capabilities, performance characteristics, and price points. Refer to the [model guide](/docs/models) to browse and compare available models.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub model: ::std::option::Option<::std::string::String>,
     ///Whether to allow the model to run tool calls in parallel.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub parallel_tool_calls: ::std::option::Option<bool>,
     ///A model-owned style preset to apply to this request. Omit this parameter to use the model's default style. Supported values may expand over time. Values must be at most 64 characters.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub personality: ::std::option::Option<PersonalityEnum>,
     ///The unique ID of the previous response to the model. Use this to create multi-turn conversations. Learn more about [conversation state](/docs/guides/conversation-state). Cannot be used in conjunction with `conversation`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub previous_response_id: ::std::option::Option<::std::string::String>,
     ///**gpt-5 and o-series models only** Configuration options for [reasoning models](https://platform.openai.com/docs/guides/reasoning).
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reasoning: ::std::option::Option<Reasoning>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text: ::std::option::Option<ResponseTextParam>,
     ///Controls which tool the model should use, if any.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tool_choice: ::std::option::Option<ToolChoiceParam>,
     ///An array of tools the model may call while generating a response. You can specify which tool to use by setting the `tool_choice` parameter.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tools: ::std::option::Option<::std::vec::Vec<Tool>>,
     ///The truncation strategy to use for the model response. - `auto`: If the input to this Response exceeds the model's context window size, the model will truncate the response to fit the context window by dropping items from the beginning of the conversation. - `disabled` (default): If the input size will exceed the context window size for a model, the request will fail with a 400 error.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub truncation: ::std::option::Option<TruncationEnum>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for TokenCountsBody {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = TokenCountsBody;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct TokenCountsBody")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<TokenCountsBody, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<ConversationParam>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<TokenCountsBodyInput>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<PersonalityEnum>,
-                > = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<::std::option::Option<Reasoning>> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<
-                    ::std::option::Option<ResponseTextParam>,
-                > = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<
-                    ::std::option::Option<ToolChoiceParam>,
-                > = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<Tool>>,
-                > = ::std::option::Option::None;
-                let mut f11: ::std::option::Option<
-                    ::std::option::Option<TruncationEnum>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "conversation" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "input" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "instructions" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "model" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "parallel_tool_calls" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "personality" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "previous_response_id" => {
-                            f6 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "reasoning" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "text" => f8 = ::std::option::Option::Some(map.next_value()?),
-                        "tool_choice" => {
-                            f9 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "tools" => f10 = ::std::option::Option::Some(map.next_value()?),
-                        "truncation" => {
-                            f11 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for TokenCountsBody {
+    const EXPECTING: &'static str = "struct TokenCountsBody";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut f11 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "conversation" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "input" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "instructions" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "parallel_tool_calls" => {
+                    f4 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(TokenCountsBody {
-                    conversation: f0.unwrap_or_default(),
-                    input: f1.unwrap_or_default(),
-                    instructions: f2.unwrap_or_default(),
-                    model: f3.unwrap_or_default(),
-                    parallel_tool_calls: f4.unwrap_or_default(),
-                    personality: f5.unwrap_or_default(),
-                    previous_response_id: f6.unwrap_or_default(),
-                    reasoning: f7.unwrap_or_default(),
-                    text: f8.unwrap_or_default(),
-                    tool_choice: f9.unwrap_or_default(),
-                    tools: f10.unwrap_or_default(),
-                    truncation: f11.unwrap_or_default(),
-                    extra: extra,
-                })
+                "personality" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "previous_response_id" => {
+                    f6 = ::std::option::Option::Some(map.next_value()?);
+                }
+                "reasoning" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "text" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "tool_choice" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "tools" => f10 = ::std::option::Option::Some(map.next_value()?),
+                "truncation" => f11 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(TokenCountsBody {
+            conversation: f0.unwrap_or_default(),
+            input: f1.unwrap_or_default(),
+            instructions: f2.unwrap_or_default(),
+            model: f3.unwrap_or_default(),
+            parallel_tool_calls: f4.unwrap_or_default(),
+            personality: f5.unwrap_or_default(),
+            previous_response_id: f6.unwrap_or_default(),
+            reasoning: f7.unwrap_or_default(),
+            text: f8.unwrap_or_default(),
+            tool_choice: f9.unwrap_or_default(),
+            tools: f10.unwrap_or_default(),
+            truncation: f11.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for TokenCountsBody {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.conversation.is_none() {
+            map.serialize_entry("conversation", &self.conversation)?;
+        }
+        if !self.input.is_none() {
+            map.serialize_entry("input", &self.input)?;
+        }
+        if !self.instructions.is_none() {
+            map.serialize_entry("instructions", &self.instructions)?;
+        }
+        if !self.model.is_none() {
+            map.serialize_entry("model", &self.model)?;
+        }
+        if !self.parallel_tool_calls.is_none() {
+            map.serialize_entry("parallel_tool_calls", &self.parallel_tool_calls)?;
+        }
+        if !self.personality.is_none() {
+            map.serialize_entry("personality", &self.personality)?;
+        }
+        if !self.previous_response_id.is_none() {
+            map.serialize_entry("previous_response_id", &self.previous_response_id)?;
+        }
+        if !self.reasoning.is_none() {
+            map.serialize_entry("reasoning", &self.reasoning)?;
+        }
+        if !self.text.is_none() {
+            map.serialize_entry("text", &self.text)?;
+        }
+        if !self.tool_choice.is_none() {
+            map.serialize_entry("tool_choice", &self.tool_choice)?;
+        }
+        if !self.tools.is_none() {
+            map.serialize_entry("tools", &self.tools)?;
+        }
+        if !self.truncation.is_none() {
+            map.serialize_entry("truncation", &self.truncation)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`TokenCountsBodyInput`
@@ -21897,53 +21672,55 @@ impl<'de> ::serde::Deserialize<'de> for TokenCountsBodyInputString {
     }
 }
 ///`TokenCountsResource`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TokenCountsResource {
     pub input_tokens: i64,
     pub object: TokenCountsResourceObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for TokenCountsResource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = TokenCountsResource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct TokenCountsResource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<TokenCountsResource, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<TokenCountsResourceObject> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "input_tokens" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "object" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(TokenCountsResource {
-                    input_tokens: crate::codegen_support::required(f0, "input_tokens")?,
-                    object: crate::codegen_support::required(f1, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for TokenCountsResource {
+    const EXPECTING: &'static str = "struct TokenCountsResource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "input_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(TokenCountsResource {
+            input_tokens: crate::codegen_support::required(f0, "input_tokens")?,
+            object: crate::codegen_support::required(f1, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for TokenCountsResource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("input_tokens", &self.input_tokens)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`TokenCountsResourceObject`
@@ -22007,7 +21784,7 @@ impl<'de> ::serde::Deserialize<'de> for TokenCountsResourceObject {
 }
 /**Constrains the tools available to the model to a pre-defined set.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ToolChoiceAllowed {
     /**Constrains the tools available to the model to a pre-defined set.
 
@@ -22028,61 +21805,60 @@ For the Responses API, the list of tool definitions might look like:
 ]
 ```
 */
-    #[serde(default)]
     pub tools: ::std::vec::Vec<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     >,
     ///Allowed tool configuration type. Always `allowed_tools`.
-    #[serde(rename = "type")]
     pub type_: ToolChoiceAllowedType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ToolChoiceAllowed {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ToolChoiceAllowed;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ToolChoiceAllowed")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ToolChoiceAllowed, A::Error> {
-                let mut f0: ::std::option::Option<ToolChoiceAllowedMode> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<ToolChoiceAllowedType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "tools" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ToolChoiceAllowed {
-                    mode: crate::codegen_support::required(f0, "mode")?,
-                    tools: f1.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f2, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ToolChoiceAllowed {
+    const EXPECTING: &'static str = "struct ToolChoiceAllowed";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "tools" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ToolChoiceAllowed {
+            mode: crate::codegen_support::required(f0, "mode")?,
+            tools: f1.unwrap_or_default(),
+            type_: crate::codegen_support::required(f2, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ToolChoiceAllowed {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("mode", &self.mode)?;
+        map.serialize_entry("tools", &self.tools)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Constrains the tools available to the model to a pre-defined set.
@@ -22216,54 +21992,57 @@ impl<'de> ::serde::Deserialize<'de> for ToolChoiceAllowedType {
 }
 /**Use this option to force the model to call a specific custom tool.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ToolChoiceCustom {
     ///The name of the custom tool to call.
     pub name: ::std::string::String,
     ///For custom tool calling, the type is always `custom`.
-    #[serde(rename = "type")]
     pub type_: ToolChoiceCustomType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ToolChoiceCustom {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ToolChoiceCustom;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ToolChoiceCustom")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ToolChoiceCustom, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<ToolChoiceCustomType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ToolChoiceCustom {
-                    name: crate::codegen_support::required(f0, "name")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ToolChoiceCustom {
+    const EXPECTING: &'static str = "struct ToolChoiceCustom";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ToolChoiceCustom {
+            name: crate::codegen_support::required(f0, "name")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ToolChoiceCustom {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///For custom tool calling, the type is always `custom`.
@@ -22392,7 +22171,7 @@ impl ::std::convert::From<SpecificFunctionShellParam> for ToolChoiceParam {
 /**Indicates that the model should use a built-in tool to generate a response.
 [Learn more about built-in tools](/docs/guides/tools).
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ToolChoiceTypes {
     /**The type of hosted tool the model should to use. Learn more about
 [built-in tools](/docs/guides/tools).
@@ -22406,46 +22185,48 @@ Allowed values are:
 - `code_interpreter`
 - `image_generation`
 */
-    #[serde(rename = "type")]
     pub type_: ToolChoiceTypesType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ToolChoiceTypes {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ToolChoiceTypes;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ToolChoiceTypes")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ToolChoiceTypes, A::Error> {
-                let mut f0: ::std::option::Option<ToolChoiceTypesType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ToolChoiceTypes {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ToolChoiceTypes {
+    const EXPECTING: &'static str = "struct ToolChoiceTypes";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ToolChoiceTypes {
+            type_: crate::codegen_support::required(f0, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ToolChoiceTypes {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The type of hosted tool the model should to use. Learn more about

@@ -4,116 +4,118 @@
 // Included by openai.rs under #[cfg(any (feature = "uploads"))].
 
 ///`AddUploadPartRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AddUploadPartRequest {
     /**The chunk of bytes for this Part.
 */
     pub data: crate::multipart::FilePart,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for AddUploadPartRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = AddUploadPartRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddUploadPartRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<AddUploadPartRequest, A::Error> {
-                let mut f0: ::std::option::Option<crate::multipart::FilePart> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(AddUploadPartRequest {
-                    data: crate::codegen_support::required(f0, "data")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for AddUploadPartRequest {
+    const EXPECTING: &'static str = "struct AddUploadPartRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(AddUploadPartRequest {
+            data: crate::codegen_support::required(f0, "data")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for AddUploadPartRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CompleteUploadRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CompleteUploadRequest {
     /**The optional md5 checksum for the file contents to verify if the bytes uploaded matches what you expect.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub md5: ::std::option::Option<::std::string::String>,
     /**The ordered list of Part IDs.
 */
-    #[serde(default)]
     pub part_ids: ::std::vec::Vec<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CompleteUploadRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CompleteUploadRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CompleteUploadRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CompleteUploadRequest, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "md5" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "part_ids" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CompleteUploadRequest {
-                    md5: f0.unwrap_or_default(),
-                    part_ids: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CompleteUploadRequest {
+    const EXPECTING: &'static str = "struct CompleteUploadRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "md5" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "part_ids" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CompleteUploadRequest {
+            md5: f0.unwrap_or_default(),
+            part_ids: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CompleteUploadRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.md5.is_none() {
+            map.serialize_entry("md5", &self.md5)?;
+        }
+        map.serialize_entry("part_ids", &self.part_ids)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateUploadRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateUploadRequest {
     /**The number of bytes in the file you are uploading.
 */
     pub bytes: i64,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub expires_after: ::std::option::Option<FileExpirationAfter>,
     /**The name of the file to upload.
 */
@@ -132,61 +134,64 @@ purposes](/docs/api-reference/files/create#files-create-purpose).
 */
     pub purpose: CreateUploadRequestPurpose,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateUploadRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateUploadRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateUploadRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateUploadRequest, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<FileExpirationAfter>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<CreateUploadRequestPurpose> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "expires_after" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "filename" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "mime_type" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "purpose" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateUploadRequest {
-                    bytes: crate::codegen_support::required(f0, "bytes")?,
-                    expires_after: f1.unwrap_or_default(),
-                    filename: crate::codegen_support::required(f2, "filename")?,
-                    mime_type: crate::codegen_support::required(f3, "mime_type")?,
-                    purpose: crate::codegen_support::required(f4, "purpose")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateUploadRequest {
+    const EXPECTING: &'static str = "struct CreateUploadRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "expires_after" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "filename" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "mime_type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "purpose" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateUploadRequest {
+            bytes: crate::codegen_support::required(f0, "bytes")?,
+            expires_after: f1.unwrap_or_default(),
+            filename: crate::codegen_support::required(f2, "filename")?,
+            mime_type: crate::codegen_support::required(f3, "mime_type")?,
+            purpose: crate::codegen_support::required(f4, "purpose")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateUploadRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("bytes", &self.bytes)?;
+        if !self.expires_after.is_none() {
+            map.serialize_entry("expires_after", &self.expires_after)?;
+        }
+        map.serialize_entry("filename", &self.filename)?;
+        map.serialize_entry("mime_type", &self.mime_type)?;
+        map.serialize_entry("purpose", &self.purpose)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The intended purpose of the uploaded file.
@@ -269,7 +274,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateUploadRequestPurpose {
 }
 /**The Upload object can accept byte chunks in the form of Parts.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Upload {
     ///The intended number of bytes to be uploaded.
     pub bytes: i64,
@@ -277,85 +282,94 @@ pub struct Upload {
     pub created_at: i64,
     ///The Unix timestamp (in seconds) for when the Upload will expire.
     pub expires_at: i64,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file: ::std::option::Option<OpenAiFile>,
     ///The name of the file to be uploaded.
     pub filename: ::std::string::String,
     ///The Upload unique identifier, which can be referenced in API endpoints.
     pub id: ::std::string::String,
     ///The object type, which is always "upload".
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub object: ::std::option::Option<UploadObject>,
     ///The intended purpose of the file. [Please refer here](/docs/api-reference/files/object#files/object-purpose) for acceptable values.
     pub purpose: ::std::string::String,
     ///The status of the Upload.
     pub status: UploadStatus,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for Upload {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = Upload;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct Upload")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<Upload, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::option::Option<OpenAiFile>> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::option::Option<UploadObject>> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<UploadStatus> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "created_at" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "expires_at" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "filename" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "purpose" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f8 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(Upload {
-                    bytes: crate::codegen_support::required(f0, "bytes")?,
-                    created_at: crate::codegen_support::required(f1, "created_at")?,
-                    expires_at: crate::codegen_support::required(f2, "expires_at")?,
-                    file: f3.unwrap_or_default(),
-                    filename: crate::codegen_support::required(f4, "filename")?,
-                    id: crate::codegen_support::required(f5, "id")?,
-                    object: f6.unwrap_or_default(),
-                    purpose: crate::codegen_support::required(f7, "purpose")?,
-                    status: crate::codegen_support::required(f8, "status")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for Upload {
+    const EXPECTING: &'static str = "struct Upload";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "created_at" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "expires_at" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "file" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "filename" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "purpose" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f8 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(Upload {
+            bytes: crate::codegen_support::required(f0, "bytes")?,
+            created_at: crate::codegen_support::required(f1, "created_at")?,
+            expires_at: crate::codegen_support::required(f2, "expires_at")?,
+            file: f3.unwrap_or_default(),
+            filename: crate::codegen_support::required(f4, "filename")?,
+            id: crate::codegen_support::required(f5, "id")?,
+            object: f6.unwrap_or_default(),
+            purpose: crate::codegen_support::required(f7, "purpose")?,
+            status: crate::codegen_support::required(f8, "status")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for Upload {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("bytes", &self.bytes)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("expires_at", &self.expires_at)?;
+        if !self.file.is_none() {
+            map.serialize_entry("file", &self.file)?;
+        }
+        map.serialize_entry("filename", &self.filename)?;
+        map.serialize_entry("id", &self.id)?;
+        if !self.object.is_none() {
+            map.serialize_entry("object", &self.object)?;
+        }
+        map.serialize_entry("purpose", &self.purpose)?;
+        map.serialize_entry("status", &self.status)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which is always "upload".
@@ -419,7 +433,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadObject {
 }
 /**The upload Part represents a chunk of bytes we can add to an Upload object.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UploadPart {
     ///The Unix timestamp (in seconds) for when the Part was created.
     pub created_at: i64,
@@ -430,56 +444,58 @@ pub struct UploadPart {
     ///The ID of the Upload object that this Part was added to.
     pub upload_id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for UploadPart {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = UploadPart;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UploadPart")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<UploadPart, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<UploadPartObject> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "upload_id" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(UploadPart {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    object: crate::codegen_support::required(f2, "object")?,
-                    upload_id: crate::codegen_support::required(f3, "upload_id")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for UploadPart {
+    const EXPECTING: &'static str = "struct UploadPart";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "upload_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(UploadPart {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            object: crate::codegen_support::required(f2, "object")?,
+            upload_id: crate::codegen_support::required(f3, "upload_id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for UploadPart {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("upload_id", &self.upload_id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which is always `upload.part`.

@@ -4,51 +4,52 @@
 // Included by openai.rs under #[cfg(any (feature = "vector-stores"))].
 
 ///The default strategy. This strategy currently uses a `max_chunk_size_tokens` of `800` and `chunk_overlap_tokens` of `400`.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AutoChunkingStrategyRequestParam {
     ///Always `auto`.
-    #[serde(rename = "type")]
     pub type_: AutoChunkingStrategyRequestParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for AutoChunkingStrategyRequestParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = AutoChunkingStrategyRequestParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AutoChunkingStrategyRequestParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<AutoChunkingStrategyRequestParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    AutoChunkingStrategyRequestParamType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(AutoChunkingStrategyRequestParam {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for AutoChunkingStrategyRequestParam {
+    const EXPECTING: &'static str = "struct AutoChunkingStrategyRequestParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(AutoChunkingStrategyRequestParam {
+            type_: crate::codegen_support::required(f0, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for AutoChunkingStrategyRequestParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Always `auto`.
@@ -174,232 +175,234 @@ for ChunkingStrategyRequestParam {
     }
 }
 ///`CreateVectorStoreFileBatchRequest`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateVectorStoreFileBatchRequest {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub attributes: ::std::option::Option<VectorStoreFileAttributes>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub chunking_strategy: ::std::option::Option<ChunkingStrategyRequestParam>,
     ///A list of [File](/docs/api-reference/files) IDs that the vector store should use. Useful for tools like `file_search` that can access files.  If `attributes` or `chunking_strategy` are provided, they will be  applied to all files in the batch. The maximum batch size is 2000 files. This endpoint is recommended for multi-file ingestion and helps reduce per-vector-store write request pressure. Mutually exclusive with `files`.
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub file_ids: ::std::vec::Vec<::std::string::String>,
     ///A list of objects that each include a `file_id` plus optional `attributes` or `chunking_strategy`. Use this when you need to override metadata for specific files. The global `attributes` or `chunking_strategy` will be ignored and must be specified for each file. The maximum batch size is 2000 files. This endpoint is recommended for multi-file ingestion and helps reduce per-vector-store write request pressure. Mutually exclusive with `file_ids`.
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub files: ::std::vec::Vec<CreateVectorStoreFileRequest>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateVectorStoreFileBatchRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateVectorStoreFileBatchRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateVectorStoreFileBatchRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateVectorStoreFileBatchRequest, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<VectorStoreFileAttributes>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ChunkingStrategyRequestParam>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::vec::Vec<CreateVectorStoreFileRequest>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "attributes" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "chunking_strategy" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file_ids" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "files" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for CreateVectorStoreFileBatchRequest {
+    const EXPECTING: &'static str = "struct CreateVectorStoreFileBatchRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "attributes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "chunking_strategy" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CreateVectorStoreFileBatchRequest {
-                    attributes: f0.unwrap_or_default(),
-                    chunking_strategy: f1.unwrap_or_default(),
-                    file_ids: f2.unwrap_or_default(),
-                    files: f3.unwrap_or_default(),
-                    extra: extra,
-                })
+                "file_ids" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "files" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateVectorStoreFileBatchRequest {
+            attributes: f0.unwrap_or_default(),
+            chunking_strategy: f1.unwrap_or_default(),
+            file_ids: f2.unwrap_or_default(),
+            files: f3.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateVectorStoreFileBatchRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.attributes.is_none() {
+            map.serialize_entry("attributes", &self.attributes)?;
+        }
+        if !self.chunking_strategy.is_none() {
+            map.serialize_entry("chunking_strategy", &self.chunking_strategy)?;
+        }
+        if !self.file_ids.is_empty() {
+            map.serialize_entry("file_ids", &self.file_ids)?;
+        }
+        if !self.files.is_empty() {
+            map.serialize_entry("files", &self.files)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateVectorStoreFileRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateVectorStoreFileRequest {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub attributes: ::std::option::Option<VectorStoreFileAttributes>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub chunking_strategy: ::std::option::Option<ChunkingStrategyRequestParam>,
     ///A [File](/docs/api-reference/files) ID that the vector store should use. Useful for tools like `file_search` that can access files. For multi-file ingestion, we recommend [`file_batches`](/docs/api-reference/vector-stores-file-batches/createBatch) to minimize per-vector-store write requests.
     pub file_id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateVectorStoreFileRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateVectorStoreFileRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateVectorStoreFileRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateVectorStoreFileRequest, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<VectorStoreFileAttributes>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ChunkingStrategyRequestParam>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "attributes" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "chunking_strategy" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateVectorStoreFileRequest {
+    const EXPECTING: &'static str = "struct CreateVectorStoreFileRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "attributes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "chunking_strategy" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CreateVectorStoreFileRequest {
-                    attributes: f0.unwrap_or_default(),
-                    chunking_strategy: f1.unwrap_or_default(),
-                    file_id: crate::codegen_support::required(f2, "file_id")?,
-                    extra: extra,
-                })
+                "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateVectorStoreFileRequest {
+            attributes: f0.unwrap_or_default(),
+            chunking_strategy: f1.unwrap_or_default(),
+            file_id: crate::codegen_support::required(f2, "file_id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateVectorStoreFileRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.attributes.is_none() {
+            map.serialize_entry("attributes", &self.attributes)?;
+        }
+        if !self.chunking_strategy.is_none() {
+            map.serialize_entry("chunking_strategy", &self.chunking_strategy)?;
+        }
+        map.serialize_entry("file_id", &self.file_id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateVectorStoreRequest`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateVectorStoreRequest {
     ///The chunking strategy used to chunk the file(s). If not set, will use the `auto` strategy. Only applicable if `file_ids` is non-empty.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub chunking_strategy: ::std::option::Option<
         CreateVectorStoreRequestChunkingStrategy,
     >,
     ///A description for the vector store. Can be used to describe the vector store's purpose.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub description: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub expires_after: ::std::option::Option<VectorStoreExpirationAfter>,
     ///A list of [File](/docs/api-reference/files) IDs that the vector store should use. Useful for tools like `file_search` that can access files.
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub file_ids: ::std::vec::Vec<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
     ///The name of the vector store.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateVectorStoreRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateVectorStoreRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateVectorStoreRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateVectorStoreRequest, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<CreateVectorStoreRequestChunkingStrategy>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<VectorStoreExpirationAfter>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "chunking_strategy" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "description" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "expires_after" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file_ids" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "metadata" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateVectorStoreRequest {
+    const EXPECTING: &'static str = "struct CreateVectorStoreRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "chunking_strategy" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(CreateVectorStoreRequest {
-                    chunking_strategy: f0.unwrap_or_default(),
-                    description: f1.unwrap_or_default(),
-                    expires_after: f2.unwrap_or_default(),
-                    file_ids: f3.unwrap_or_default(),
-                    metadata: f4.unwrap_or_default(),
-                    name: f5.unwrap_or_default(),
-                    extra: extra,
-                })
+                "description" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "expires_after" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "file_ids" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateVectorStoreRequest {
+            chunking_strategy: f0.unwrap_or_default(),
+            description: f1.unwrap_or_default(),
+            expires_after: f2.unwrap_or_default(),
+            file_ids: f3.unwrap_or_default(),
+            metadata: f4.unwrap_or_default(),
+            name: f5.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateVectorStoreRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.chunking_strategy.is_none() {
+            map.serialize_entry("chunking_strategy", &self.chunking_strategy)?;
+        }
+        if !self.description.is_none() {
+            map.serialize_entry("description", &self.description)?;
+        }
+        if !self.expires_after.is_none() {
+            map.serialize_entry("expires_after", &self.expires_after)?;
+        }
+        if !self.file_ids.is_empty() {
+            map.serialize_entry("file_ids", &self.file_ids)?;
+        }
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        if !self.name.is_none() {
+            map.serialize_entry("name", &self.name)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The chunking strategy used to chunk the file(s). If not set, will use the `auto` strategy. Only applicable if `file_ids` is non-empty.
@@ -465,55 +468,60 @@ for CreateVectorStoreRequestChunkingStrategy {
     }
 }
 ///`DeleteVectorStoreFileResponse`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteVectorStoreFileResponse {
     pub deleted: bool,
     pub id: ::std::string::String,
     pub object: DeleteVectorStoreFileResponseObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for DeleteVectorStoreFileResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = DeleteVectorStoreFileResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteVectorStoreFileResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<DeleteVectorStoreFileResponse, A::Error> {
-                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<DeleteVectorStoreFileResponseObject> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(DeleteVectorStoreFileResponse {
-                    deleted: crate::codegen_support::required(f0, "deleted")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    object: crate::codegen_support::required(f2, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for DeleteVectorStoreFileResponse {
+    const EXPECTING: &'static str = "struct DeleteVectorStoreFileResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(DeleteVectorStoreFileResponse {
+            deleted: crate::codegen_support::required(f0, "deleted")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            object: crate::codegen_support::required(f2, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for DeleteVectorStoreFileResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("deleted", &self.deleted)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`DeleteVectorStoreFileResponseObject`
@@ -577,55 +585,60 @@ impl<'de> ::serde::Deserialize<'de> for DeleteVectorStoreFileResponseObject {
     }
 }
 ///`DeleteVectorStoreResponse`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteVectorStoreResponse {
     pub deleted: bool,
     pub id: ::std::string::String,
     pub object: DeleteVectorStoreResponseObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for DeleteVectorStoreResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = DeleteVectorStoreResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteVectorStoreResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<DeleteVectorStoreResponse, A::Error> {
-                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<DeleteVectorStoreResponseObject> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(DeleteVectorStoreResponse {
-                    deleted: crate::codegen_support::required(f0, "deleted")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    object: crate::codegen_support::required(f2, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for DeleteVectorStoreResponse {
+    const EXPECTING: &'static str = "struct DeleteVectorStoreResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(DeleteVectorStoreResponse {
+            deleted: crate::codegen_support::required(f0, "deleted")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            object: crate::codegen_support::required(f2, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for DeleteVectorStoreResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("deleted", &self.deleted)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`DeleteVectorStoreResponseObject`
@@ -964,66 +977,70 @@ impl<'de> ::serde::Deserialize<'de> for ListVectorStoreFilesOrder {
     }
 }
 ///`ListVectorStoreFilesResponse`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ListVectorStoreFilesResponse {
-    #[serde(default)]
     pub data: ::std::vec::Vec<VectorStoreFileObject>,
     pub first_id: ::std::string::String,
     pub has_more: bool,
     pub last_id: ::std::string::String,
     pub object: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ListVectorStoreFilesResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ListVectorStoreFilesResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListVectorStoreFilesResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ListVectorStoreFilesResponse, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<VectorStoreFileObject>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ListVectorStoreFilesResponse {
-                    data: f0.unwrap_or_default(),
-                    first_id: crate::codegen_support::required(f1, "first_id")?,
-                    has_more: crate::codegen_support::required(f2, "has_more")?,
-                    last_id: crate::codegen_support::required(f3, "last_id")?,
-                    object: crate::codegen_support::required(f4, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ListVectorStoreFilesResponse {
+    const EXPECTING: &'static str = "struct ListVectorStoreFilesResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ListVectorStoreFilesResponse {
+            data: f0.unwrap_or_default(),
+            first_id: crate::codegen_support::required(f1, "first_id")?,
+            has_more: crate::codegen_support::required(f2, "has_more")?,
+            last_id: crate::codegen_support::required(f3, "last_id")?,
+            object: crate::codegen_support::required(f4, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ListVectorStoreFilesResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("first_id", &self.first_id)?;
+        map.serialize_entry("has_more", &self.has_more)?;
+        map.serialize_entry("last_id", &self.last_id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ListVectorStoresOrder`
@@ -1091,112 +1108,119 @@ impl<'de> ::serde::Deserialize<'de> for ListVectorStoresOrder {
     }
 }
 ///`ListVectorStoresResponse`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ListVectorStoresResponse {
-    #[serde(default)]
     pub data: ::std::vec::Vec<VectorStoreObject>,
     pub first_id: ::std::string::String,
     pub has_more: bool,
     pub last_id: ::std::string::String,
     pub object: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ListVectorStoresResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ListVectorStoresResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListVectorStoresResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ListVectorStoresResponse, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<VectorStoreObject>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ListVectorStoresResponse {
-                    data: f0.unwrap_or_default(),
-                    first_id: crate::codegen_support::required(f1, "first_id")?,
-                    has_more: crate::codegen_support::required(f2, "has_more")?,
-                    last_id: crate::codegen_support::required(f3, "last_id")?,
-                    object: crate::codegen_support::required(f4, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ListVectorStoresResponse {
+    const EXPECTING: &'static str = "struct ListVectorStoresResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ListVectorStoresResponse {
+            data: f0.unwrap_or_default(),
+            first_id: crate::codegen_support::required(f1, "first_id")?,
+            has_more: crate::codegen_support::required(f2, "has_more")?,
+            last_id: crate::codegen_support::required(f3, "last_id")?,
+            object: crate::codegen_support::required(f4, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ListVectorStoresResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("first_id", &self.first_id)?;
+        map.serialize_entry("has_more", &self.has_more)?;
+        map.serialize_entry("last_id", &self.last_id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///This is returned when the chunking strategy is unknown. Typically, this is because the file was indexed before the `chunking_strategy` concept was introduced in the API.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OtherChunkingStrategyResponseParam {
     ///Always `other`.
-    #[serde(rename = "type")]
     pub type_: OtherChunkingStrategyResponseParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for OtherChunkingStrategyResponseParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = OtherChunkingStrategyResponseParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct OtherChunkingStrategyResponseParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<OtherChunkingStrategyResponseParam, A::Error> {
-                let mut f0: ::std::option::Option<
-                    OtherChunkingStrategyResponseParamType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(OtherChunkingStrategyResponseParam {
-                    type_: crate::codegen_support::required(f0, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for OtherChunkingStrategyResponseParam {
+    const EXPECTING: &'static str = "struct OtherChunkingStrategyResponseParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(OtherChunkingStrategyResponseParam {
+            type_: crate::codegen_support::required(f0, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for OtherChunkingStrategyResponseParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Always `other`.
@@ -1260,7 +1284,7 @@ impl<'de> ::serde::Deserialize<'de> for OtherChunkingStrategyResponseParamType {
     }
 }
 ///`StaticChunkingStrategy`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StaticChunkingStrategy {
     /**The number of tokens that overlap between chunks. The default value is `400`.
 
@@ -1270,109 +1294,114 @@ Note that the overlap must not exceed half of `max_chunk_size_tokens`.
     ///The maximum number of tokens in each chunk. The default value is `800`. The minimum value is `100` and the maximum value is `4096`.
     pub max_chunk_size_tokens: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for StaticChunkingStrategy {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = StaticChunkingStrategy;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct StaticChunkingStrategy")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<StaticChunkingStrategy, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "chunk_overlap_tokens" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "max_chunk_size_tokens" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for StaticChunkingStrategy {
+    const EXPECTING: &'static str = "struct StaticChunkingStrategy";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "chunk_overlap_tokens" => {
+                    f0 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(StaticChunkingStrategy {
-                    chunk_overlap_tokens: crate::codegen_support::required(
-                        f0,
-                        "chunk_overlap_tokens",
-                    )?,
-                    max_chunk_size_tokens: crate::codegen_support::required(
-                        f1,
-                        "max_chunk_size_tokens",
-                    )?,
-                    extra: extra,
-                })
+                "max_chunk_size_tokens" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
+                }
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(StaticChunkingStrategy {
+            chunk_overlap_tokens: crate::codegen_support::required(
+                f0,
+                "chunk_overlap_tokens",
+            )?,
+            max_chunk_size_tokens: crate::codegen_support::required(
+                f1,
+                "max_chunk_size_tokens",
+            )?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for StaticChunkingStrategy {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("chunk_overlap_tokens", &self.chunk_overlap_tokens)?;
+        map.serialize_entry("max_chunk_size_tokens", &self.max_chunk_size_tokens)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Customize your own chunking strategy by setting chunk size and chunk overlap.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StaticChunkingStrategyRequestParam {
-    #[serde(rename = "static")]
     pub static_: StaticChunkingStrategy,
     ///Always `static`.
-    #[serde(rename = "type")]
     pub type_: StaticChunkingStrategyRequestParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for StaticChunkingStrategyRequestParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = StaticChunkingStrategyRequestParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct StaticChunkingStrategyRequestParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<StaticChunkingStrategyRequestParam, A::Error> {
-                let mut f0: ::std::option::Option<StaticChunkingStrategy> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    StaticChunkingStrategyRequestParamType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "static" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(StaticChunkingStrategyRequestParam {
-                    static_: crate::codegen_support::required(f0, "static")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for StaticChunkingStrategyRequestParam {
+    const EXPECTING: &'static str = "struct StaticChunkingStrategyRequestParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "static" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(StaticChunkingStrategyRequestParam {
+            static_: crate::codegen_support::required(f0, "static")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for StaticChunkingStrategyRequestParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("static", &self.static_)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Always `static`.
@@ -1436,56 +1465,57 @@ impl<'de> ::serde::Deserialize<'de> for StaticChunkingStrategyRequestParamType {
     }
 }
 ///`StaticChunkingStrategyResponseParam`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StaticChunkingStrategyResponseParam {
-    #[serde(rename = "static")]
     pub static_: StaticChunkingStrategy,
     ///Always `static`.
-    #[serde(rename = "type")]
     pub type_: StaticChunkingStrategyResponseParamType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for StaticChunkingStrategyResponseParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = StaticChunkingStrategyResponseParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct StaticChunkingStrategyResponseParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<StaticChunkingStrategyResponseParam, A::Error> {
-                let mut f0: ::std::option::Option<StaticChunkingStrategy> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    StaticChunkingStrategyResponseParamType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "static" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(StaticChunkingStrategyResponseParam {
-                    static_: crate::codegen_support::required(f0, "static")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for StaticChunkingStrategyResponseParam {
+    const EXPECTING: &'static str = "struct StaticChunkingStrategyResponseParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "static" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(StaticChunkingStrategyResponseParam {
+            static_: crate::codegen_support::required(f0, "static")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for StaticChunkingStrategyResponseParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("static", &self.static_)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Always `static`.
@@ -1549,167 +1579,169 @@ impl<'de> ::serde::Deserialize<'de> for StaticChunkingStrategyResponseParamType 
     }
 }
 ///`UpdateVectorStoreFileAttributesRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UpdateVectorStoreFileAttributesRequest {
-    #[serde(default)]
     pub attributes: ::std::option::Option<VectorStoreFileAttributes>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for UpdateVectorStoreFileAttributesRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = UpdateVectorStoreFileAttributesRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateVectorStoreFileAttributesRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                UpdateVectorStoreFileAttributesRequest,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<VectorStoreFileAttributes>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "attributes" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(UpdateVectorStoreFileAttributesRequest {
-                    attributes: f0.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for UpdateVectorStoreFileAttributesRequest {
+    const EXPECTING: &'static str = "struct UpdateVectorStoreFileAttributesRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "attributes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(UpdateVectorStoreFileAttributesRequest {
+            attributes: f0.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for UpdateVectorStoreFileAttributesRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("attributes", &self.attributes)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`UpdateVectorStoreRequest`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateVectorStoreRequest {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub expires_after: ::std::option::Option<VectorStoreExpirationAfter>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
     ///The name of the vector store.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for UpdateVectorStoreRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = UpdateVectorStoreRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateVectorStoreRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<UpdateVectorStoreRequest, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<VectorStoreExpirationAfter>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "expires_after" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "metadata" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(UpdateVectorStoreRequest {
-                    expires_after: f0.unwrap_or_default(),
-                    metadata: f1.unwrap_or_default(),
-                    name: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for UpdateVectorStoreRequest {
+    const EXPECTING: &'static str = "struct UpdateVectorStoreRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "expires_after" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(UpdateVectorStoreRequest {
+            expires_after: f0.unwrap_or_default(),
+            metadata: f1.unwrap_or_default(),
+            name: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for UpdateVectorStoreRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.expires_after.is_none() {
+            map.serialize_entry("expires_after", &self.expires_after)?;
+        }
+        if !self.metadata.is_none() {
+            map.serialize_entry("metadata", &self.metadata)?;
+        }
+        if !self.name.is_none() {
+            map.serialize_entry("name", &self.name)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The expiration policy for a vector store.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VectorStoreExpirationAfter {
     ///Anchor timestamp after which the expiration policy applies. Supported anchors: `last_active_at`.
     pub anchor: VectorStoreExpirationAfterAnchor,
     ///The number of days after the anchor time that the vector store will expire.
     pub days: ::std::num::NonZeroU64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for VectorStoreExpirationAfter {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = VectorStoreExpirationAfter;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct VectorStoreExpirationAfter")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<VectorStoreExpirationAfter, A::Error> {
-                let mut f0: ::std::option::Option<VectorStoreExpirationAfterAnchor> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::num::NonZeroU64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "anchor" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "days" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(VectorStoreExpirationAfter {
-                    anchor: crate::codegen_support::required(f0, "anchor")?,
-                    days: crate::codegen_support::required(f1, "days")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for VectorStoreExpirationAfter {
+    const EXPECTING: &'static str = "struct VectorStoreExpirationAfter";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "anchor" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "days" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(VectorStoreExpirationAfter {
+            anchor: crate::codegen_support::required(f0, "anchor")?,
+            days: crate::codegen_support::required(f1, "days")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for VectorStoreExpirationAfter {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("anchor", &self.anchor)?;
+        map.serialize_entry("days", &self.days)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Anchor timestamp after which the expiration policy applies. Supported anchors: `last_active_at`.
@@ -1772,7 +1804,7 @@ impl<'de> ::serde::Deserialize<'de> for VectorStoreExpirationAfterAnchor {
     }
 }
 ///A batch of files attached to a vector store.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VectorStoreFileBatchObject {
     ///The Unix timestamp (in seconds) for when the vector store files batch was created.
     pub created_at: i64,
@@ -1786,73 +1818,70 @@ pub struct VectorStoreFileBatchObject {
     ///The ID of the [vector store](/docs/api-reference/vector-stores/object) that the [File](/docs/api-reference/files) is attached to.
     pub vector_store_id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for VectorStoreFileBatchObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = VectorStoreFileBatchObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct VectorStoreFileBatchObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<VectorStoreFileBatchObject, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    VectorStoreFileBatchObjectFileCounts,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<VectorStoreFileBatchObjectObject> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<VectorStoreFileBatchObjectStatus> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file_counts" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "vector_store_id" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(VectorStoreFileBatchObject {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    file_counts: crate::codegen_support::required(f1, "file_counts")?,
-                    id: crate::codegen_support::required(f2, "id")?,
-                    object: crate::codegen_support::required(f3, "object")?,
-                    status: crate::codegen_support::required(f4, "status")?,
-                    vector_store_id: crate::codegen_support::required(
-                        f5,
-                        "vector_store_id",
-                    )?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for VectorStoreFileBatchObject {
+    const EXPECTING: &'static str = "struct VectorStoreFileBatchObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "file_counts" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "vector_store_id" => f5 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(VectorStoreFileBatchObject {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            file_counts: crate::codegen_support::required(f1, "file_counts")?,
+            id: crate::codegen_support::required(f2, "id")?,
+            object: crate::codegen_support::required(f3, "object")?,
+            status: crate::codegen_support::required(f4, "status")?,
+            vector_store_id: crate::codegen_support::required(f5, "vector_store_id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for VectorStoreFileBatchObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("file_counts", &self.file_counts)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("vector_store_id", &self.vector_store_id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`VectorStoreFileBatchObjectFileCounts`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VectorStoreFileBatchObjectFileCounts {
     ///The number of files that where cancelled.
     pub cancelled: i64,
@@ -1865,61 +1894,63 @@ pub struct VectorStoreFileBatchObjectFileCounts {
     ///The total number of files.
     pub total: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for VectorStoreFileBatchObjectFileCounts {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = VectorStoreFileBatchObjectFileCounts;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct VectorStoreFileBatchObjectFileCounts")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<VectorStoreFileBatchObjectFileCounts, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "cancelled" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "completed" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "failed" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "in_progress" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "total" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(VectorStoreFileBatchObjectFileCounts {
-                    cancelled: crate::codegen_support::required(f0, "cancelled")?,
-                    completed: crate::codegen_support::required(f1, "completed")?,
-                    failed: crate::codegen_support::required(f2, "failed")?,
-                    in_progress: crate::codegen_support::required(f3, "in_progress")?,
-                    total: crate::codegen_support::required(f4, "total")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for VectorStoreFileBatchObjectFileCounts {
+    const EXPECTING: &'static str = "struct VectorStoreFileBatchObjectFileCounts";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "cancelled" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "completed" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "failed" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "in_progress" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "total" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(VectorStoreFileBatchObjectFileCounts {
+            cancelled: crate::codegen_support::required(f0, "cancelled")?,
+            completed: crate::codegen_support::required(f1, "completed")?,
+            failed: crate::codegen_support::required(f2, "failed")?,
+            in_progress: crate::codegen_support::required(f3, "in_progress")?,
+            total: crate::codegen_support::required(f4, "total")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for VectorStoreFileBatchObjectFileCounts {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("cancelled", &self.cancelled)?;
+        map.serialize_entry("completed", &self.completed)?;
+        map.serialize_entry("failed", &self.failed)?;
+        map.serialize_entry("in_progress", &self.in_progress)?;
+        map.serialize_entry("total", &self.total)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which is always `vector_store.file_batch`.
@@ -2056,132 +2087,128 @@ impl<'de> ::serde::Deserialize<'de> for VectorStoreFileBatchObjectStatus {
     }
 }
 ///Represents the parsed content of a vector store file.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VectorStoreFileContentResponse {
     ///Parsed content of the file.
-    #[serde(default)]
     pub data: ::std::vec::Vec<VectorStoreFileContentResponseDataItem>,
     ///Indicates if there are more content pages to fetch.
     pub has_more: bool,
     ///The token for the next page, if any.
-    #[serde(default)]
     pub next_page: ::std::option::Option<::std::string::String>,
     ///The object type, which is always `vector_store.file_content.page`
     pub object: VectorStoreFileContentResponseObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for VectorStoreFileContentResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = VectorStoreFileContentResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct VectorStoreFileContentResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<VectorStoreFileContentResponse, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<VectorStoreFileContentResponseDataItem>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    VectorStoreFileContentResponseObject,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "has_more" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "next_page" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(VectorStoreFileContentResponse {
-                    data: f0.unwrap_or_default(),
-                    has_more: crate::codegen_support::required(f1, "has_more")?,
-                    next_page: f2.unwrap_or_default(),
-                    object: crate::codegen_support::required(f3, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for VectorStoreFileContentResponse {
+    const EXPECTING: &'static str = "struct VectorStoreFileContentResponse";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "has_more" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "next_page" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(VectorStoreFileContentResponse {
+            data: f0.unwrap_or_default(),
+            has_more: crate::codegen_support::required(f1, "has_more")?,
+            next_page: f2.unwrap_or_default(),
+            object: crate::codegen_support::required(f3, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for VectorStoreFileContentResponse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("has_more", &self.has_more)?;
+        map.serialize_entry("next_page", &self.next_page)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`VectorStoreFileContentResponseDataItem`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VectorStoreFileContentResponseDataItem {
     ///The text content
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text: ::std::option::Option<::std::string::String>,
     ///The content type (currently only `"text"`)
-    #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for VectorStoreFileContentResponseDataItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = VectorStoreFileContentResponseDataItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct VectorStoreFileContentResponseDataItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                VectorStoreFileContentResponseDataItem,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(VectorStoreFileContentResponseDataItem {
-                    text: f0.unwrap_or_default(),
-                    type_: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for VectorStoreFileContentResponseDataItem {
+    const EXPECTING: &'static str = "struct VectorStoreFileContentResponseDataItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(VectorStoreFileContentResponseDataItem {
+            text: f0.unwrap_or_default(),
+            type_: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for VectorStoreFileContentResponseDataItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.text.is_none() {
+            map.serialize_entry("text", &self.text)?;
+        }
+        if !self.type_.is_none() {
+            map.serialize_entry("type", &self.type_)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which is always `vector_store.file_content.page`
@@ -2245,19 +2272,16 @@ impl<'de> ::serde::Deserialize<'de> for VectorStoreFileContentResponseObject {
     }
 }
 ///A list of files attached to a vector store.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VectorStoreFileObject {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub attributes: ::std::option::Option<VectorStoreFileAttributes>,
     ///The strategy used to chunk the file.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub chunking_strategy: ::std::option::Option<VectorStoreFileObjectChunkingStrategy>,
     ///The Unix timestamp (in seconds) for when the vector store file was created.
     pub created_at: i64,
     ///The identifier, which can be referenced in API endpoints.
     pub id: ::std::string::String,
     ///The last error associated with this vector store file. Will be `null` if there are no errors.
-    #[serde(default)]
     pub last_error: ::std::option::Option<VectorStoreFileObjectLastError>,
     ///The object type, which is always `vector_store.file`.
     pub object: VectorStoreFileObjectObject,
@@ -2268,88 +2292,84 @@ pub struct VectorStoreFileObject {
     ///The ID of the [vector store](/docs/api-reference/vector-stores/object) that the [File](/docs/api-reference/files) is attached to.
     pub vector_store_id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for VectorStoreFileObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = VectorStoreFileObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct VectorStoreFileObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<VectorStoreFileObject, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<VectorStoreFileAttributes>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<VectorStoreFileObjectChunkingStrategy>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::option::Option<VectorStoreFileObjectLastError>,
-                > = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<VectorStoreFileObjectObject> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<VectorStoreFileObjectStatus> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "attributes" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "chunking_strategy" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "created_at" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "last_error" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "usage_bytes" => {
-                            f7 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "vector_store_id" => {
-                            f8 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for VectorStoreFileObject {
+    const EXPECTING: &'static str = "struct VectorStoreFileObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "attributes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "chunking_strategy" => {
+                    f1 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(VectorStoreFileObject {
-                    attributes: f0.unwrap_or_default(),
-                    chunking_strategy: f1.unwrap_or_default(),
-                    created_at: crate::codegen_support::required(f2, "created_at")?,
-                    id: crate::codegen_support::required(f3, "id")?,
-                    last_error: f4.unwrap_or_default(),
-                    object: crate::codegen_support::required(f5, "object")?,
-                    status: crate::codegen_support::required(f6, "status")?,
-                    usage_bytes: crate::codegen_support::required(f7, "usage_bytes")?,
-                    vector_store_id: crate::codegen_support::required(
-                        f8,
-                        "vector_store_id",
-                    )?,
-                    extra: extra,
-                })
+                "created_at" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "last_error" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "usage_bytes" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "vector_store_id" => f8 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(VectorStoreFileObject {
+            attributes: f0.unwrap_or_default(),
+            chunking_strategy: f1.unwrap_or_default(),
+            created_at: crate::codegen_support::required(f2, "created_at")?,
+            id: crate::codegen_support::required(f3, "id")?,
+            last_error: f4.unwrap_or_default(),
+            object: crate::codegen_support::required(f5, "object")?,
+            status: crate::codegen_support::required(f6, "status")?,
+            usage_bytes: crate::codegen_support::required(f7, "usage_bytes")?,
+            vector_store_id: crate::codegen_support::required(f8, "vector_store_id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for VectorStoreFileObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.attributes.is_none() {
+            map.serialize_entry("attributes", &self.attributes)?;
+        }
+        if !self.chunking_strategy.is_none() {
+            map.serialize_entry("chunking_strategy", &self.chunking_strategy)?;
+        }
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("last_error", &self.last_error)?;
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("usage_bytes", &self.usage_bytes)?;
+        map.serialize_entry("vector_store_id", &self.vector_store_id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The strategy used to chunk the file.
@@ -2415,53 +2435,57 @@ for VectorStoreFileObjectChunkingStrategy {
     }
 }
 ///The last error associated with this vector store file. Will be `null` if there are no errors.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VectorStoreFileObjectLastError {
     ///One of `server_error`, `unsupported_file`, or `invalid_file`.
     pub code: VectorStoreFileObjectLastErrorCode,
     ///A human-readable description of the error.
     pub message: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for VectorStoreFileObjectLastError {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = VectorStoreFileObjectLastError;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct VectorStoreFileObjectLastError")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<VectorStoreFileObjectLastError, A::Error> {
-                let mut f0: ::std::option::Option<VectorStoreFileObjectLastErrorCode> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(VectorStoreFileObjectLastError {
-                    code: crate::codegen_support::required(f0, "code")?,
-                    message: crate::codegen_support::required(f1, "message")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for VectorStoreFileObjectLastError {
+    const EXPECTING: &'static str = "struct VectorStoreFileObjectLastError";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(VectorStoreFileObjectLastError {
+            code: crate::codegen_support::required(f0, "code")?,
+            message: crate::codegen_support::required(f1, "message")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for VectorStoreFileObjectLastError {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("code", &self.code)?;
+        map.serialize_entry("message", &self.message)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///One of `server_error`, `unsupported_file`, or `invalid_file`.
@@ -2667,22 +2691,18 @@ impl<'de> ::serde::Deserialize<'de> for VectorStoreFileObjectStatus {
     }
 }
 ///A vector store is a collection of processed files can be used by the `file_search` tool.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VectorStoreObject {
     ///The Unix timestamp (in seconds) for when the vector store was created.
     pub created_at: i64,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub expires_after: ::std::option::Option<VectorStoreExpirationAfter>,
     ///The Unix timestamp (in seconds) for when the vector store will expire.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub expires_at: ::std::option::Option<i64>,
     pub file_counts: VectorStoreObjectFileCounts,
     ///The identifier, which can be referenced in API endpoints.
     pub id: ::std::string::String,
     ///The Unix timestamp (in seconds) for when the vector store was last active.
-    #[serde(default)]
     pub last_active_at: ::std::option::Option<i64>,
-    #[serde(default)]
     pub metadata: ::std::option::Option<Metadata>,
     ///The name of the vector store.
     pub name: ::std::string::String,
@@ -2693,91 +2713,94 @@ pub struct VectorStoreObject {
     ///The total number of bytes used by the files in the vector store.
     pub usage_bytes: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for VectorStoreObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = VectorStoreObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct VectorStoreObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<VectorStoreObject, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<VectorStoreExpirationAfter>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<VectorStoreObjectFileCounts> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<VectorStoreObjectObject> = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<VectorStoreObjectStatus> = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "expires_after" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "expires_at" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "file_counts" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "last_active_at" => {
-                            f5 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "metadata" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f8 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f9 = ::std::option::Option::Some(map.next_value()?),
-                        "usage_bytes" => {
-                            f10 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(VectorStoreObject {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    expires_after: f1.unwrap_or_default(),
-                    expires_at: f2.unwrap_or_default(),
-                    file_counts: crate::codegen_support::required(f3, "file_counts")?,
-                    id: crate::codegen_support::required(f4, "id")?,
-                    last_active_at: f5.unwrap_or_default(),
-                    metadata: f6.unwrap_or_default(),
-                    name: crate::codegen_support::required(f7, "name")?,
-                    object: crate::codegen_support::required(f8, "object")?,
-                    status: crate::codegen_support::required(f9, "status")?,
-                    usage_bytes: crate::codegen_support::required(f10, "usage_bytes")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for VectorStoreObject {
+    const EXPECTING: &'static str = "struct VectorStoreObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "expires_after" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "expires_at" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "file_counts" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "last_active_at" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "usage_bytes" => f10 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(VectorStoreObject {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            expires_after: f1.unwrap_or_default(),
+            expires_at: f2.unwrap_or_default(),
+            file_counts: crate::codegen_support::required(f3, "file_counts")?,
+            id: crate::codegen_support::required(f4, "id")?,
+            last_active_at: f5.unwrap_or_default(),
+            metadata: f6.unwrap_or_default(),
+            name: crate::codegen_support::required(f7, "name")?,
+            object: crate::codegen_support::required(f8, "object")?,
+            status: crate::codegen_support::required(f9, "status")?,
+            usage_bytes: crate::codegen_support::required(f10, "usage_bytes")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for VectorStoreObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        if !self.expires_after.is_none() {
+            map.serialize_entry("expires_after", &self.expires_after)?;
+        }
+        if !self.expires_at.is_none() {
+            map.serialize_entry("expires_at", &self.expires_at)?;
+        }
+        map.serialize_entry("file_counts", &self.file_counts)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("last_active_at", &self.last_active_at)?;
+        map.serialize_entry("metadata", &self.metadata)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("usage_bytes", &self.usage_bytes)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`VectorStoreObjectFileCounts`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VectorStoreObjectFileCounts {
     ///The number of files that were cancelled.
     pub cancelled: i64,
@@ -2790,61 +2813,62 @@ pub struct VectorStoreObjectFileCounts {
     ///The total number of files.
     pub total: i64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for VectorStoreObjectFileCounts {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = VectorStoreObjectFileCounts;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct VectorStoreObjectFileCounts")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<VectorStoreObjectFileCounts, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "cancelled" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "completed" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "failed" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "in_progress" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "total" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(VectorStoreObjectFileCounts {
-                    cancelled: crate::codegen_support::required(f0, "cancelled")?,
-                    completed: crate::codegen_support::required(f1, "completed")?,
-                    failed: crate::codegen_support::required(f2, "failed")?,
-                    in_progress: crate::codegen_support::required(f3, "in_progress")?,
-                    total: crate::codegen_support::required(f4, "total")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for VectorStoreObjectFileCounts {
+    const EXPECTING: &'static str = "struct VectorStoreObjectFileCounts";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "cancelled" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "completed" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "failed" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "in_progress" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "total" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(VectorStoreObjectFileCounts {
+            cancelled: crate::codegen_support::required(f0, "cancelled")?,
+            completed: crate::codegen_support::required(f1, "completed")?,
+            failed: crate::codegen_support::required(f2, "failed")?,
+            in_progress: crate::codegen_support::required(f3, "in_progress")?,
+            total: crate::codegen_support::required(f4, "total")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for VectorStoreObjectFileCounts {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("cancelled", &self.cancelled)?;
+        map.serialize_entry("completed", &self.completed)?;
+        map.serialize_entry("failed", &self.failed)?;
+        map.serialize_entry("in_progress", &self.in_progress)?;
+        map.serialize_entry("total", &self.total)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which is always `vector_store`.
@@ -2976,83 +3000,82 @@ impl<'de> ::serde::Deserialize<'de> for VectorStoreObjectStatus {
     }
 }
 ///`VectorStoreSearchRequest`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VectorStoreSearchRequest {
     ///A filter to apply based on file attributes.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub filters: ::std::option::Option<VectorStoreSearchRequestFilters>,
     ///The maximum number of results to return. This number should be between 1 and 50 inclusive.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_num_results: ::std::option::Option<::std::num::NonZeroU64>,
     ///A query string for a search
     pub query: VectorStoreSearchRequestQuery,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub ranking_options: ::std::option::Option<VectorStoreSearchRequestRankingOptions>,
     ///Whether to rewrite the natural language query for vector search.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub rewrite_query: ::std::option::Option<bool>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for VectorStoreSearchRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = VectorStoreSearchRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct VectorStoreSearchRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<VectorStoreSearchRequest, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<VectorStoreSearchRequestFilters>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::num::NonZeroU64>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<VectorStoreSearchRequestQuery> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<VectorStoreSearchRequestRankingOptions>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "filters" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "max_num_results" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "query" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "ranking_options" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "rewrite_query" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(VectorStoreSearchRequest {
-                    filters: f0.unwrap_or_default(),
-                    max_num_results: f1.unwrap_or_default(),
-                    query: crate::codegen_support::required(f2, "query")?,
-                    ranking_options: f3.unwrap_or_default(),
-                    rewrite_query: f4.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for VectorStoreSearchRequest {
+    const EXPECTING: &'static str = "struct VectorStoreSearchRequest";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "filters" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "max_num_results" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "query" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "ranking_options" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "rewrite_query" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(VectorStoreSearchRequest {
+            filters: f0.unwrap_or_default(),
+            max_num_results: f1.unwrap_or_default(),
+            query: crate::codegen_support::required(f2, "query")?,
+            ranking_options: f3.unwrap_or_default(),
+            rewrite_query: f4.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for VectorStoreSearchRequest {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.filters.is_none() {
+            map.serialize_entry("filters", &self.filters)?;
+        }
+        if !self.max_num_results.is_none() {
+            map.serialize_entry("max_num_results", &self.max_num_results)?;
+        }
+        map.serialize_entry("query", &self.query)?;
+        if !self.ranking_options.is_none() {
+            map.serialize_entry("ranking_options", &self.ranking_options)?;
+        }
+        if !self.rewrite_query.is_none() {
+            map.serialize_entry("rewrite_query", &self.rewrite_query)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///A filter to apply based on file attributes.
@@ -3167,61 +3190,61 @@ for VectorStoreSearchRequestQuery {
     }
 }
 ///Ranking options for search.
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VectorStoreSearchRequestRankingOptions {
     ///Enable re-ranking; set to `none` to disable, which can help reduce latency.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub ranker: ::std::option::Option<VectorStoreSearchRequestRankingOptionsRanker>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub score_threshold: ::std::option::Option<f64>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for VectorStoreSearchRequestRankingOptions {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = VectorStoreSearchRequestRankingOptions;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct VectorStoreSearchRequestRankingOptions")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                VectorStoreSearchRequestRankingOptions,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<VectorStoreSearchRequestRankingOptionsRanker>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "ranker" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "score_threshold" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(VectorStoreSearchRequestRankingOptions {
-                    ranker: f0.unwrap_or_default(),
-                    score_threshold: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for VectorStoreSearchRequestRankingOptions {
+    const EXPECTING: &'static str = "struct VectorStoreSearchRequestRankingOptions";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "ranker" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "score_threshold" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(VectorStoreSearchRequestRankingOptions {
+            ranker: f0.unwrap_or_default(),
+            score_threshold: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for VectorStoreSearchRequestRankingOptions {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.ranker.is_none() {
+            map.serialize_entry("ranker", &self.ranker)?;
+        }
+        if !self.score_threshold.is_none() {
+            map.serialize_entry("score_threshold", &self.score_threshold)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Enable re-ranking; set to `none` to disable, which can help reduce latency.
@@ -3295,56 +3318,58 @@ impl<'de> ::serde::Deserialize<'de> for VectorStoreSearchRequestRankingOptionsRa
     }
 }
 ///`VectorStoreSearchResultContentObject`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VectorStoreSearchResultContentObject {
     ///The text content returned from search.
     pub text: ::std::string::String,
     ///The type of content.
-    #[serde(rename = "type")]
     pub type_: VectorStoreSearchResultContentObjectType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for VectorStoreSearchResultContentObject {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = VectorStoreSearchResultContentObject;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct VectorStoreSearchResultContentObject")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<VectorStoreSearchResultContentObject, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    VectorStoreSearchResultContentObjectType,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(VectorStoreSearchResultContentObject {
-                    text: crate::codegen_support::required(f0, "text")?,
-                    type_: crate::codegen_support::required(f1, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for VectorStoreSearchResultContentObject {
+    const EXPECTING: &'static str = "struct VectorStoreSearchResultContentObject";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(VectorStoreSearchResultContentObject {
+            text: crate::codegen_support::required(f0, "text")?,
+            type_: crate::codegen_support::required(f1, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for VectorStoreSearchResultContentObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of content.
@@ -3408,12 +3433,10 @@ impl<'de> ::serde::Deserialize<'de> for VectorStoreSearchResultContentObjectType
     }
 }
 ///`VectorStoreSearchResultItem`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VectorStoreSearchResultItem {
-    #[serde(default)]
     pub attributes: ::std::option::Option<VectorStoreFileAttributes>,
     ///Content chunks from the file.
-    #[serde(default)]
     pub content: ::std::vec::Vec<VectorStoreSearchResultContentObject>,
     ///The ID of the vector store file.
     pub file_id: ::std::string::String,
@@ -3422,138 +3445,133 @@ pub struct VectorStoreSearchResultItem {
     ///The similarity score for the result.
     pub score: f64,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for VectorStoreSearchResultItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = VectorStoreSearchResultItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct VectorStoreSearchResultItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<VectorStoreSearchResultItem, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<VectorStoreFileAttributes>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::vec::Vec<VectorStoreSearchResultContentObject>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<f64> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "attributes" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "content" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "filename" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "score" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(VectorStoreSearchResultItem {
-                    attributes: f0.unwrap_or_default(),
-                    content: f1.unwrap_or_default(),
-                    file_id: crate::codegen_support::required(f2, "file_id")?,
-                    filename: crate::codegen_support::required(f3, "filename")?,
-                    score: crate::codegen_support::required(f4, "score")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for VectorStoreSearchResultItem {
+    const EXPECTING: &'static str = "struct VectorStoreSearchResultItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "attributes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "content" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "filename" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "score" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(VectorStoreSearchResultItem {
+            attributes: f0.unwrap_or_default(),
+            content: f1.unwrap_or_default(),
+            file_id: crate::codegen_support::required(f2, "file_id")?,
+            filename: crate::codegen_support::required(f3, "filename")?,
+            score: crate::codegen_support::required(f4, "score")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for VectorStoreSearchResultItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("attributes", &self.attributes)?;
+        map.serialize_entry("content", &self.content)?;
+        map.serialize_entry("file_id", &self.file_id)?;
+        map.serialize_entry("filename", &self.filename)?;
+        map.serialize_entry("score", &self.score)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`VectorStoreSearchResultsPage`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VectorStoreSearchResultsPage {
     ///The list of search result items.
-    #[serde(default)]
     pub data: ::std::vec::Vec<VectorStoreSearchResultItem>,
     ///Indicates if there are more results to fetch.
     pub has_more: bool,
     ///The token for the next page, if any.
-    #[serde(default)]
     pub next_page: ::std::option::Option<::std::string::String>,
     ///The object type, which is always `vector_store.search_results.page`
     pub object: VectorStoreSearchResultsPageObject,
-    #[serde(default)]
     pub search_query: ::std::vec::Vec<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for VectorStoreSearchResultsPage {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = VectorStoreSearchResultsPage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct VectorStoreSearchResultsPage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<VectorStoreSearchResultsPage, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::vec::Vec<VectorStoreSearchResultItem>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<VectorStoreSearchResultsPageObject> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<
-                    ::std::vec::Vec<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "has_more" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "next_page" => {
-                            f2 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "search_query" => {
-                            f4 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(VectorStoreSearchResultsPage {
-                    data: f0.unwrap_or_default(),
-                    has_more: crate::codegen_support::required(f1, "has_more")?,
-                    next_page: f2.unwrap_or_default(),
-                    object: crate::codegen_support::required(f3, "object")?,
-                    search_query: f4.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for VectorStoreSearchResultsPage {
+    const EXPECTING: &'static str = "struct VectorStoreSearchResultsPage";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "has_more" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "next_page" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "search_query" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(VectorStoreSearchResultsPage {
+            data: f0.unwrap_or_default(),
+            has_more: crate::codegen_support::required(f1, "has_more")?,
+            next_page: f2.unwrap_or_default(),
+            object: crate::codegen_support::required(f3, "object")?,
+            search_query: f4.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for VectorStoreSearchResultsPage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("has_more", &self.has_more)?;
+        map.serialize_entry("next_page", &self.next_page)?;
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("search_query", &self.search_query)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which is always `vector_store.search_results.page`

@@ -4,53 +4,57 @@
 // Included by openai.rs under #[cfg(any (feature = "videos"))].
 
 ///Parameters for creating a character from an uploaded video.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateVideoCharacterBody {
     ///Display name for this API character.
     pub name: CreateVideoCharacterBodyName,
     ///Video file used to create a character.
     pub video: crate::multipart::FilePart,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateVideoCharacterBody {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateVideoCharacterBody;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateVideoCharacterBody")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateVideoCharacterBody, A::Error> {
-                let mut f0: ::std::option::Option<CreateVideoCharacterBodyName> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<crate::multipart::FilePart> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "video" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateVideoCharacterBody {
-                    name: crate::codegen_support::required(f0, "name")?,
-                    video: crate::codegen_support::required(f1, "video")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateVideoCharacterBody {
+    const EXPECTING: &'static str = "struct CreateVideoCharacterBody";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "video" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateVideoCharacterBody {
+            name: crate::codegen_support::required(f0, "name")?,
+            video: crate::codegen_support::required(f1, "video")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateVideoCharacterBody {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("video", &self.video)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Display name for this API character.
@@ -111,53 +115,57 @@ impl<'de> ::serde::Deserialize<'de> for CreateVideoCharacterBodyName {
     }
 }
 ///JSON parameters for editing an existing generated video.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateVideoEditJsonBody {
     ///Text prompt that describes how to edit the source video.
     pub prompt: CreateVideoEditJsonBodyPrompt,
     ///Reference to the completed video to edit.
     pub video: VideoReferenceInputParam,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateVideoEditJsonBody {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateVideoEditJsonBody;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateVideoEditJsonBody")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateVideoEditJsonBody, A::Error> {
-                let mut f0: ::std::option::Option<CreateVideoEditJsonBodyPrompt> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<VideoReferenceInputParam> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "prompt" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "video" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateVideoEditJsonBody {
-                    prompt: crate::codegen_support::required(f0, "prompt")?,
-                    video: crate::codegen_support::required(f1, "video")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateVideoEditJsonBody {
+    const EXPECTING: &'static str = "struct CreateVideoEditJsonBody";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "prompt" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "video" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateVideoEditJsonBody {
+            prompt: crate::codegen_support::required(f0, "prompt")?,
+            video: crate::codegen_support::required(f1, "video")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateVideoEditJsonBody {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("prompt", &self.prompt)?;
+        map.serialize_entry("video", &self.video)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Text prompt that describes how to edit the source video.
@@ -218,52 +226,56 @@ impl<'de> ::serde::Deserialize<'de> for CreateVideoEditJsonBodyPrompt {
     }
 }
 ///Parameters for editing an existing generated video.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateVideoEditMultipartBody {
     ///Text prompt that describes how to edit the source video.
     pub prompt: CreateVideoEditMultipartBodyPrompt,
     pub video: CreateVideoEditMultipartBodyVideo,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateVideoEditMultipartBody {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateVideoEditMultipartBody;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateVideoEditMultipartBody")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateVideoEditMultipartBody, A::Error> {
-                let mut f0: ::std::option::Option<CreateVideoEditMultipartBodyPrompt> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<CreateVideoEditMultipartBodyVideo> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "prompt" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "video" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateVideoEditMultipartBody {
-                    prompt: crate::codegen_support::required(f0, "prompt")?,
-                    video: crate::codegen_support::required(f1, "video")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateVideoEditMultipartBody {
+    const EXPECTING: &'static str = "struct CreateVideoEditMultipartBody";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "prompt" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "video" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateVideoEditMultipartBody {
+            prompt: crate::codegen_support::required(f0, "prompt")?,
+            video: crate::codegen_support::required(f1, "video")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateVideoEditMultipartBody {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("prompt", &self.prompt)?;
+        map.serialize_entry("video", &self.video)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Text prompt that describes how to edit the source video.
@@ -346,7 +358,7 @@ for CreateVideoEditMultipartBodyVideo {
     }
 }
 ///JSON parameters for extending an existing generated video.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateVideoExtendJsonBody {
     ///Updated text prompt that directs the extension generation.
     pub prompt: CreateVideoExtendJsonBodyPrompt,
@@ -355,49 +367,54 @@ pub struct CreateVideoExtendJsonBody {
     ///Reference to the completed video to extend.
     pub video: VideoReferenceInputParam,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateVideoExtendJsonBody {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateVideoExtendJsonBody;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateVideoExtendJsonBody")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateVideoExtendJsonBody, A::Error> {
-                let mut f0: ::std::option::Option<CreateVideoExtendJsonBodyPrompt> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<VideoSeconds> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<VideoReferenceInputParam> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "prompt" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "seconds" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "video" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateVideoExtendJsonBody {
-                    prompt: crate::codegen_support::required(f0, "prompt")?,
-                    seconds: crate::codegen_support::required(f1, "seconds")?,
-                    video: crate::codegen_support::required(f2, "video")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateVideoExtendJsonBody {
+    const EXPECTING: &'static str = "struct CreateVideoExtendJsonBody";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "prompt" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "seconds" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "video" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateVideoExtendJsonBody {
+            prompt: crate::codegen_support::required(f0, "prompt")?,
+            seconds: crate::codegen_support::required(f1, "seconds")?,
+            video: crate::codegen_support::required(f2, "video")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateVideoExtendJsonBody {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("prompt", &self.prompt)?;
+        map.serialize_entry("seconds", &self.seconds)?;
+        map.serialize_entry("video", &self.video)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Updated text prompt that directs the extension generation.
@@ -458,7 +475,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateVideoExtendJsonBodyPrompt {
     }
 }
 ///Multipart parameters for extending an existing generated video.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateVideoExtendMultipartBody {
     ///Updated text prompt that directs the extension generation.
     pub prompt: CreateVideoExtendMultipartBodyPrompt,
@@ -466,51 +483,54 @@ pub struct CreateVideoExtendMultipartBody {
     pub seconds: VideoSeconds,
     pub video: CreateVideoExtendMultipartBodyVideo,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateVideoExtendMultipartBody {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateVideoExtendMultipartBody;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateVideoExtendMultipartBody")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateVideoExtendMultipartBody, A::Error> {
-                let mut f0: ::std::option::Option<
-                    CreateVideoExtendMultipartBodyPrompt,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<VideoSeconds> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<CreateVideoExtendMultipartBodyVideo> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "prompt" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "seconds" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "video" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateVideoExtendMultipartBody {
-                    prompt: crate::codegen_support::required(f0, "prompt")?,
-                    seconds: crate::codegen_support::required(f1, "seconds")?,
-                    video: crate::codegen_support::required(f2, "video")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateVideoExtendMultipartBody {
+    const EXPECTING: &'static str = "struct CreateVideoExtendMultipartBody";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "prompt" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "seconds" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "video" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateVideoExtendMultipartBody {
+            prompt: crate::codegen_support::required(f0, "prompt")?,
+            seconds: crate::codegen_support::required(f1, "seconds")?,
+            video: crate::codegen_support::required(f2, "video")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateVideoExtendMultipartBody {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("prompt", &self.prompt)?;
+        map.serialize_entry("seconds", &self.seconds)?;
+        map.serialize_entry("video", &self.video)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Updated text prompt that directs the extension generation.
@@ -594,76 +614,83 @@ for CreateVideoExtendMultipartBodyVideo {
     }
 }
 ///JSON parameters for creating a new video generation job.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateVideoJsonBody {
     ///Optional reference object that guides generation. Provide exactly one of `image_url` or `file_id`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub input_reference: ::std::option::Option<ImageRefParam2>,
     ///The video generation model to use (allowed values: sora-2, sora-2-pro). Defaults to `sora-2`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub model: ::std::option::Option<VideoModel>,
     ///Text prompt that describes the video to generate.
     pub prompt: CreateVideoJsonBodyPrompt,
     ///Clip duration in seconds (allowed values: 4, 8, 12). Defaults to 4 seconds.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub seconds: ::std::option::Option<VideoSeconds>,
     ///Output resolution formatted as width x height (allowed values: 720x1280, 1280x720, 1024x1792, 1792x1024). Defaults to 720x1280.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub size: ::std::option::Option<VideoSize>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateVideoJsonBody {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateVideoJsonBody;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateVideoJsonBody")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateVideoJsonBody, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<ImageRefParam2>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<VideoModel>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<CreateVideoJsonBodyPrompt> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::option::Option<VideoSeconds>> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<VideoSize>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "input_reference" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "model" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "prompt" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "seconds" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "size" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateVideoJsonBody {
-                    input_reference: f0.unwrap_or_default(),
-                    model: f1.unwrap_or_default(),
-                    prompt: crate::codegen_support::required(f2, "prompt")?,
-                    seconds: f3.unwrap_or_default(),
-                    size: f4.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateVideoJsonBody {
+    const EXPECTING: &'static str = "struct CreateVideoJsonBody";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "input_reference" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "prompt" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "seconds" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "size" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateVideoJsonBody {
+            input_reference: f0.unwrap_or_default(),
+            model: f1.unwrap_or_default(),
+            prompt: crate::codegen_support::required(f2, "prompt")?,
+            seconds: f3.unwrap_or_default(),
+            size: f4.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateVideoJsonBody {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.input_reference.is_none() {
+            map.serialize_entry("input_reference", &self.input_reference)?;
+        }
+        if !self.model.is_none() {
+            map.serialize_entry("model", &self.model)?;
+        }
+        map.serialize_entry("prompt", &self.prompt)?;
+        if !self.seconds.is_none() {
+            map.serialize_entry("seconds", &self.seconds)?;
+        }
+        if !self.size.is_none() {
+            map.serialize_entry("size", &self.size)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Text prompt that describes the video to generate.
@@ -724,75 +751,82 @@ impl<'de> ::serde::Deserialize<'de> for CreateVideoJsonBodyPrompt {
     }
 }
 ///Multipart parameters for creating a new video generation job.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateVideoMultipartBody {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub input_reference: ::std::option::Option<CreateVideoMultipartBodyInputReference>,
     ///The video generation model to use (allowed values: sora-2, sora-2-pro). Defaults to `sora-2`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub model: ::std::option::Option<VideoModel>,
     ///Text prompt that describes the video to generate.
     pub prompt: CreateVideoMultipartBodyPrompt,
     ///Clip duration in seconds (allowed values: 4, 8, 12). Defaults to 4 seconds.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub seconds: ::std::option::Option<VideoSeconds>,
     ///Output resolution formatted as width x height (allowed values: 720x1280, 1280x720, 1024x1792, 1792x1024). Defaults to 720x1280.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub size: ::std::option::Option<VideoSize>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateVideoMultipartBody {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateVideoMultipartBody;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateVideoMultipartBody")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateVideoMultipartBody, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<CreateVideoMultipartBodyInputReference>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::option::Option<VideoModel>> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<CreateVideoMultipartBodyPrompt> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::option::Option<VideoSeconds>> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::option::Option<VideoSize>> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "input_reference" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "model" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "prompt" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "seconds" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "size" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateVideoMultipartBody {
-                    input_reference: f0.unwrap_or_default(),
-                    model: f1.unwrap_or_default(),
-                    prompt: crate::codegen_support::required(f2, "prompt")?,
-                    seconds: f3.unwrap_or_default(),
-                    size: f4.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateVideoMultipartBody {
+    const EXPECTING: &'static str = "struct CreateVideoMultipartBody";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "input_reference" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "prompt" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "seconds" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "size" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateVideoMultipartBody {
+            input_reference: f0.unwrap_or_default(),
+            model: f1.unwrap_or_default(),
+            prompt: crate::codegen_support::required(f2, "prompt")?,
+            seconds: f3.unwrap_or_default(),
+            size: f4.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateVideoMultipartBody {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.input_reference.is_none() {
+            map.serialize_entry("input_reference", &self.input_reference)?;
+        }
+        if !self.model.is_none() {
+            map.serialize_entry("model", &self.model)?;
+        }
+        map.serialize_entry("prompt", &self.prompt)?;
+        if !self.seconds.is_none() {
+            map.serialize_entry("seconds", &self.seconds)?;
+        }
+        if !self.size.is_none() {
+            map.serialize_entry("size", &self.size)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`CreateVideoMultipartBodyInputReference`
@@ -873,48 +907,51 @@ impl<'de> ::serde::Deserialize<'de> for CreateVideoMultipartBodyPrompt {
     }
 }
 ///Parameters for remixing an existing generated video.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateVideoRemixBody {
     ///Updated text prompt that directs the remix generation.
     pub prompt: CreateVideoRemixBodyPrompt,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for CreateVideoRemixBody {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = CreateVideoRemixBody;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateVideoRemixBody")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<CreateVideoRemixBody, A::Error> {
-                let mut f0: ::std::option::Option<CreateVideoRemixBodyPrompt> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "prompt" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(CreateVideoRemixBody {
-                    prompt: crate::codegen_support::required(f0, "prompt")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for CreateVideoRemixBody {
+    const EXPECTING: &'static str = "struct CreateVideoRemixBody";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "prompt" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(CreateVideoRemixBody {
+            prompt: crate::codegen_support::required(f0, "prompt")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for CreateVideoRemixBody {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("prompt", &self.prompt)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Updated text prompt that directs the remix generation.
@@ -975,7 +1012,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateVideoRemixBodyPrompt {
     }
 }
 ///Confirmation payload returned after deleting a video.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeletedVideoResource {
     ///Indicates that the video resource was deleted.
     pub deleted: bool,
@@ -984,49 +1021,54 @@ pub struct DeletedVideoResource {
     ///The object type that signals the deletion response.
     pub object: DeletedVideoResourceObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for DeletedVideoResource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = DeletedVideoResource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeletedVideoResource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<DeletedVideoResource, A::Error> {
-                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<DeletedVideoResourceObject> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(DeletedVideoResource {
-                    deleted: crate::codegen_support::required(f0, "deleted")?,
-                    id: crate::codegen_support::required(f1, "id")?,
-                    object: crate::codegen_support::required(f2, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for DeletedVideoResource {
+    const EXPECTING: &'static str = "struct DeletedVideoResource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(DeletedVideoResource {
+            deleted: crate::codegen_support::required(f0, "deleted")?,
+            id: crate::codegen_support::required(f1, "id")?,
+            object: crate::codegen_support::required(f2, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for DeletedVideoResource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("deleted", &self.deleted)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type that signals the deletion response.
@@ -1089,110 +1131,114 @@ impl<'de> ::serde::Deserialize<'de> for DeletedVideoResourceObject {
     }
 }
 ///An error that occurred while generating the response.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Error2 {
     ///A machine-readable error code that was returned.
     pub code: ::std::string::String,
     ///A human-readable description of the error that was returned.
     pub message: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for Error2 {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = Error2;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct Error2")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<Error2, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(Error2 {
-                    code: crate::codegen_support::required(f0, "code")?,
-                    message: crate::codegen_support::required(f1, "message")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for Error2 {
+    const EXPECTING: &'static str = "struct Error2";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(Error2 {
+            code: crate::codegen_support::required(f0, "code")?,
+            message: crate::codegen_support::required(f1, "message")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for Error2 {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("code", &self.code)?;
+        map.serialize_entry("message", &self.message)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`ImageRefParam2`
-#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ImageRefParam2 {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_id: ::std::option::Option<::std::string::String>,
     ///A fully qualified URL or base64-encoded data URL.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub image_url: ::std::option::Option<ImageRefParam2ImageUrl>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for ImageRefParam2 {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = ImageRefParam2;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ImageRefParam2")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<ImageRefParam2, A::Error> {
-                let mut f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<ImageRefParam2ImageUrl>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "image_url" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(ImageRefParam2 {
-                    file_id: f0.unwrap_or_default(),
-                    image_url: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for ImageRefParam2 {
+    const EXPECTING: &'static str = "struct ImageRefParam2";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "image_url" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(ImageRefParam2 {
+            file_id: f0.unwrap_or_default(),
+            image_url: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for ImageRefParam2 {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        if !self.file_id.is_none() {
+            map.serialize_entry("file_id", &self.file_id)?;
+        }
+        if !self.image_url.is_none() {
+            map.serialize_entry("image_url", &self.image_url)?;
+        }
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///A fully qualified URL or base64-encoded data URL.
@@ -1250,66 +1296,63 @@ impl<'de> ::serde::Deserialize<'de> for ImageRefParam2ImageUrl {
     }
 }
 ///`VideoCharacterResource`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VideoCharacterResource {
     ///Unix timestamp (in seconds) when the character was created.
     pub created_at: i64,
     ///Identifier for the character creation cameo.
-    #[serde(default)]
     pub id: ::std::option::Option<::std::string::String>,
     ///Display name for the character.
-    #[serde(default)]
     pub name: ::std::option::Option<::std::string::String>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for VideoCharacterResource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = VideoCharacterResource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct VideoCharacterResource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<VideoCharacterResource, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(VideoCharacterResource {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    id: f1.unwrap_or_default(),
-                    name: f2.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for VideoCharacterResource {
+    const EXPECTING: &'static str = "struct VideoCharacterResource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(VideoCharacterResource {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            id: f1.unwrap_or_default(),
+            name: f2.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for VideoCharacterResource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("name", &self.name)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///`VideoContentVariant`
@@ -1382,75 +1425,75 @@ impl<'de> ::serde::Deserialize<'de> for VideoContentVariant {
     }
 }
 ///`VideoListResource`
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VideoListResource {
     ///A list of items
-    #[serde(default)]
     pub data: ::std::vec::Vec<VideoResource>,
     ///The ID of the first item in the list.
-    #[serde(default)]
     pub first_id: ::std::option::Option<::std::string::String>,
     ///Whether there are more items available.
     pub has_more: bool,
     ///The ID of the last item in the list.
-    #[serde(default)]
     pub last_id: ::std::option::Option<::std::string::String>,
     ///The type of object returned, must be `list`.
     pub object: VideoListResourceObject,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for VideoListResource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = VideoListResource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct VideoListResource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<VideoListResource, A::Error> {
-                let mut f0: ::std::option::Option<::std::vec::Vec<VideoResource>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<VideoListResourceObject> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(VideoListResource {
-                    data: f0.unwrap_or_default(),
-                    first_id: f1.unwrap_or_default(),
-                    has_more: crate::codegen_support::required(f2, "has_more")?,
-                    last_id: f3.unwrap_or_default(),
-                    object: crate::codegen_support::required(f4, "object")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for VideoListResource {
+    const EXPECTING: &'static str = "struct VideoListResource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(VideoListResource {
+            data: f0.unwrap_or_default(),
+            first_id: f1.unwrap_or_default(),
+            has_more: crate::codegen_support::required(f2, "has_more")?,
+            last_id: f3.unwrap_or_default(),
+            object: crate::codegen_support::required(f4, "object")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for VideoListResource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("first_id", &self.first_id)?;
+        map.serialize_entry("has_more", &self.has_more)?;
+        map.serialize_entry("last_id", &self.last_id)?;
+        map.serialize_entry("object", &self.object)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The type of object returned, must be `list`.
@@ -1544,63 +1587,63 @@ impl ::std::str::FromStr for VideoModel {
     }
 }
 ///Reference to the completed video.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VideoReferenceInputParam {
     ///The identifier of the completed video.
     pub id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for VideoReferenceInputParam {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = VideoReferenceInputParam;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct VideoReferenceInputParam")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<VideoReferenceInputParam, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(VideoReferenceInputParam {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for VideoReferenceInputParam {
+    const EXPECTING: &'static str = "struct VideoReferenceInputParam";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(VideoReferenceInputParam {
+            id: crate::codegen_support::required(f0, "id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for VideoReferenceInputParam {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///Structured information describing a generated video job.
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VideoResource {
     ///Unix timestamp (seconds) for when the job completed, if finished.
-    #[serde(default)]
     pub completed_at: ::std::option::Option<i64>,
     ///Unix timestamp (seconds) for when the job was created.
     pub created_at: i64,
     ///Error payload that explains why generation failed, if applicable.
-    #[serde(default)]
     pub error: ::std::option::Option<Error2>,
     ///Unix timestamp (seconds) for when the downloadable assets expire, if set.
-    #[serde(default)]
     pub expires_at: ::std::option::Option<i64>,
     ///Unique identifier for the video job.
     pub id: ::std::string::String,
@@ -1611,10 +1654,8 @@ pub struct VideoResource {
     ///Approximate completion percentage for the generation task.
     pub progress: i64,
     ///The prompt that was used to generate the video.
-    #[serde(default)]
     pub prompt: ::std::option::Option<::std::string::String>,
     ///Identifier of the source video if this video is a remix.
-    #[serde(default)]
     pub remixed_from_video_id: ::std::option::Option<::std::string::String>,
     ///Duration of the generated clip in seconds. For extensions, this is the stitched total duration.
     pub seconds: ::std::string::String,
@@ -1623,91 +1664,96 @@ pub struct VideoResource {
     ///Current lifecycle status of the video job.
     pub status: VideoStatus,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for VideoResource {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = VideoResource;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct VideoResource")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<VideoResource, A::Error> {
-                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::option::Option<Error2>> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f5: ::std::option::Option<VideoModel> = ::std::option::Option::None;
-                let mut f6: ::std::option::Option<VideoResourceObject> = ::std::option::Option::None;
-                let mut f7: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f8: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f9: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = ::std::option::Option::None;
-                let mut f10: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f11: ::std::option::Option<VideoSize> = ::std::option::Option::None;
-                let mut f12: ::std::option::Option<VideoStatus> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "completed_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "created_at" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "error" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "expires_at" => {
-                            f3 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        "model" => f5 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f6 = ::std::option::Option::Some(map.next_value()?),
-                        "progress" => f7 = ::std::option::Option::Some(map.next_value()?),
-                        "prompt" => f8 = ::std::option::Option::Some(map.next_value()?),
-                        "remixed_from_video_id" => {
-                            f9 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "seconds" => f10 = ::std::option::Option::Some(map.next_value()?),
-                        "size" => f11 = ::std::option::Option::Some(map.next_value()?),
-                        "status" => f12 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for VideoResource {
+    const EXPECTING: &'static str = "struct VideoResource";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut f5 = ::std::option::Option::None;
+        let mut f6 = ::std::option::Option::None;
+        let mut f7 = ::std::option::Option::None;
+        let mut f8 = ::std::option::Option::None;
+        let mut f9 = ::std::option::Option::None;
+        let mut f10 = ::std::option::Option::None;
+        let mut f11 = ::std::option::Option::None;
+        let mut f12 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "completed_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "created_at" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "error" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "expires_at" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "model" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "progress" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "prompt" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "remixed_from_video_id" => {
+                    f9 = ::std::option::Option::Some(map.next_value()?);
                 }
-                ::std::result::Result::Ok(VideoResource {
-                    completed_at: f0.unwrap_or_default(),
-                    created_at: crate::codegen_support::required(f1, "created_at")?,
-                    error: f2.unwrap_or_default(),
-                    expires_at: f3.unwrap_or_default(),
-                    id: crate::codegen_support::required(f4, "id")?,
-                    model: crate::codegen_support::required(f5, "model")?,
-                    object: crate::codegen_support::required(f6, "object")?,
-                    progress: crate::codegen_support::required(f7, "progress")?,
-                    prompt: f8.unwrap_or_default(),
-                    remixed_from_video_id: f9.unwrap_or_default(),
-                    seconds: crate::codegen_support::required(f10, "seconds")?,
-                    size: crate::codegen_support::required(f11, "size")?,
-                    status: crate::codegen_support::required(f12, "status")?,
-                    extra: extra,
-                })
+                "seconds" => f10 = ::std::option::Option::Some(map.next_value()?),
+                "size" => f11 = ::std::option::Option::Some(map.next_value()?),
+                "status" => f12 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(VideoResource {
+            completed_at: f0.unwrap_or_default(),
+            created_at: crate::codegen_support::required(f1, "created_at")?,
+            error: f2.unwrap_or_default(),
+            expires_at: f3.unwrap_or_default(),
+            id: crate::codegen_support::required(f4, "id")?,
+            model: crate::codegen_support::required(f5, "model")?,
+            object: crate::codegen_support::required(f6, "object")?,
+            progress: crate::codegen_support::required(f7, "progress")?,
+            prompt: f8.unwrap_or_default(),
+            remixed_from_video_id: f9.unwrap_or_default(),
+            seconds: crate::codegen_support::required(f10, "seconds")?,
+            size: crate::codegen_support::required(f11, "size")?,
+            status: crate::codegen_support::required(f12, "status")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for VideoResource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("completed_at", &self.completed_at)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("error", &self.error)?;
+        map.serialize_entry("expires_at", &self.expires_at)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("model", &self.model)?;
+        map.serialize_entry("object", &self.object)?;
+        map.serialize_entry("progress", &self.progress)?;
+        map.serialize_entry("prompt", &self.prompt)?;
+        map.serialize_entry("remixed_from_video_id", &self.remixed_from_video_id)?;
+        map.serialize_entry("seconds", &self.seconds)?;
+        map.serialize_entry("size", &self.size)?;
+        map.serialize_entry("status", &self.status)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 ///The object type, which is always `video`.

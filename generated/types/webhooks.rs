@@ -5,7 +5,7 @@
 
 /**Sent when a batch API request has been cancelled.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookBatchCancelled {
     /**The Unix timestamp (in seconds) of when the batch API request was cancelled.
 */
@@ -16,113 +16,119 @@ pub struct WebhookBatchCancelled {
     pub id: ::std::string::String,
     /**The object of the event. Always `event`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub object: ::std::option::Option<WebhookBatchCancelledObject>,
     /**The type of the event. Always `batch.cancelled`.
 */
-    #[serde(rename = "type")]
     pub type_: WebhookBatchCancelledType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookBatchCancelled {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookBatchCancelled;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookBatchCancelled")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookBatchCancelled, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<WebhookBatchCancelledData> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<WebhookBatchCancelledObject>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<WebhookBatchCancelledType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookBatchCancelled {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    data: crate::codegen_support::required(f1, "data")?,
-                    id: crate::codegen_support::required(f2, "id")?,
-                    object: f3.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookBatchCancelled {
+    const EXPECTING: &'static str = "struct WebhookBatchCancelled";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookBatchCancelled {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            data: crate::codegen_support::required(f1, "data")?,
+            id: crate::codegen_support::required(f2, "id")?,
+            object: f3.unwrap_or_default(),
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookBatchCancelled {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("id", &self.id)?;
+        if !self.object.is_none() {
+            map.serialize_entry("object", &self.object)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Event data payload.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookBatchCancelledData {
     /**The unique ID of the batch API request.
 */
     pub id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookBatchCancelledData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookBatchCancelledData;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookBatchCancelledData")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookBatchCancelledData, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookBatchCancelledData {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookBatchCancelledData {
+    const EXPECTING: &'static str = "struct WebhookBatchCancelledData";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookBatchCancelledData {
+            id: crate::codegen_support::required(f0, "id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookBatchCancelledData {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The object of the event. Always `event`.
@@ -247,7 +253,7 @@ impl<'de> ::serde::Deserialize<'de> for WebhookBatchCancelledType {
 }
 /**Sent when a batch API request has been completed.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookBatchCompleted {
     /**The Unix timestamp (in seconds) of when the batch API request was completed.
 */
@@ -258,113 +264,119 @@ pub struct WebhookBatchCompleted {
     pub id: ::std::string::String,
     /**The object of the event. Always `event`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub object: ::std::option::Option<WebhookBatchCompletedObject>,
     /**The type of the event. Always `batch.completed`.
 */
-    #[serde(rename = "type")]
     pub type_: WebhookBatchCompletedType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookBatchCompleted {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookBatchCompleted;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookBatchCompleted")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookBatchCompleted, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<WebhookBatchCompletedData> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<WebhookBatchCompletedObject>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<WebhookBatchCompletedType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookBatchCompleted {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    data: crate::codegen_support::required(f1, "data")?,
-                    id: crate::codegen_support::required(f2, "id")?,
-                    object: f3.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookBatchCompleted {
+    const EXPECTING: &'static str = "struct WebhookBatchCompleted";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookBatchCompleted {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            data: crate::codegen_support::required(f1, "data")?,
+            id: crate::codegen_support::required(f2, "id")?,
+            object: f3.unwrap_or_default(),
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookBatchCompleted {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("id", &self.id)?;
+        if !self.object.is_none() {
+            map.serialize_entry("object", &self.object)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Event data payload.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookBatchCompletedData {
     /**The unique ID of the batch API request.
 */
     pub id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookBatchCompletedData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookBatchCompletedData;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookBatchCompletedData")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookBatchCompletedData, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookBatchCompletedData {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookBatchCompletedData {
+    const EXPECTING: &'static str = "struct WebhookBatchCompletedData";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookBatchCompletedData {
+            id: crate::codegen_support::required(f0, "id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookBatchCompletedData {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The object of the event. Always `event`.
@@ -489,7 +501,7 @@ impl<'de> ::serde::Deserialize<'de> for WebhookBatchCompletedType {
 }
 /**Sent when a batch API request has expired.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookBatchExpired {
     /**The Unix timestamp (in seconds) of when the batch API request expired.
 */
@@ -500,113 +512,119 @@ pub struct WebhookBatchExpired {
     pub id: ::std::string::String,
     /**The object of the event. Always `event`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub object: ::std::option::Option<WebhookBatchExpiredObject>,
     /**The type of the event. Always `batch.expired`.
 */
-    #[serde(rename = "type")]
     pub type_: WebhookBatchExpiredType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookBatchExpired {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookBatchExpired;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookBatchExpired")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookBatchExpired, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<WebhookBatchExpiredData> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<WebhookBatchExpiredObject>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<WebhookBatchExpiredType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookBatchExpired {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    data: crate::codegen_support::required(f1, "data")?,
-                    id: crate::codegen_support::required(f2, "id")?,
-                    object: f3.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookBatchExpired {
+    const EXPECTING: &'static str = "struct WebhookBatchExpired";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookBatchExpired {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            data: crate::codegen_support::required(f1, "data")?,
+            id: crate::codegen_support::required(f2, "id")?,
+            object: f3.unwrap_or_default(),
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookBatchExpired {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("id", &self.id)?;
+        if !self.object.is_none() {
+            map.serialize_entry("object", &self.object)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Event data payload.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookBatchExpiredData {
     /**The unique ID of the batch API request.
 */
     pub id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookBatchExpiredData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookBatchExpiredData;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookBatchExpiredData")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookBatchExpiredData, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookBatchExpiredData {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookBatchExpiredData {
+    const EXPECTING: &'static str = "struct WebhookBatchExpiredData";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookBatchExpiredData {
+            id: crate::codegen_support::required(f0, "id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookBatchExpiredData {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The object of the event. Always `event`.
@@ -731,7 +749,7 @@ impl<'de> ::serde::Deserialize<'de> for WebhookBatchExpiredType {
 }
 /**Sent when a batch API request has failed.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookBatchFailed {
     /**The Unix timestamp (in seconds) of when the batch API request failed.
 */
@@ -742,113 +760,119 @@ pub struct WebhookBatchFailed {
     pub id: ::std::string::String,
     /**The object of the event. Always `event`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub object: ::std::option::Option<WebhookBatchFailedObject>,
     /**The type of the event. Always `batch.failed`.
 */
-    #[serde(rename = "type")]
     pub type_: WebhookBatchFailedType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookBatchFailed {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookBatchFailed;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookBatchFailed")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookBatchFailed, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<WebhookBatchFailedData> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<WebhookBatchFailedObject>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<WebhookBatchFailedType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookBatchFailed {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    data: crate::codegen_support::required(f1, "data")?,
-                    id: crate::codegen_support::required(f2, "id")?,
-                    object: f3.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookBatchFailed {
+    const EXPECTING: &'static str = "struct WebhookBatchFailed";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookBatchFailed {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            data: crate::codegen_support::required(f1, "data")?,
+            id: crate::codegen_support::required(f2, "id")?,
+            object: f3.unwrap_or_default(),
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookBatchFailed {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("id", &self.id)?;
+        if !self.object.is_none() {
+            map.serialize_entry("object", &self.object)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Event data payload.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookBatchFailedData {
     /**The unique ID of the batch API request.
 */
     pub id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookBatchFailedData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookBatchFailedData;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookBatchFailedData")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookBatchFailedData, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookBatchFailedData {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookBatchFailedData {
+    const EXPECTING: &'static str = "struct WebhookBatchFailedData";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookBatchFailedData {
+            id: crate::codegen_support::required(f0, "id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookBatchFailedData {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The object of the event. Always `event`.
@@ -973,7 +997,7 @@ impl<'de> ::serde::Deserialize<'de> for WebhookBatchFailedType {
 }
 /**Sent when an eval run has been canceled.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookEvalRunCanceled {
     /**The Unix timestamp (in seconds) of when the eval run was canceled.
 */
@@ -984,113 +1008,119 @@ pub struct WebhookEvalRunCanceled {
     pub id: ::std::string::String,
     /**The object of the event. Always `event`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub object: ::std::option::Option<WebhookEvalRunCanceledObject>,
     /**The type of the event. Always `eval.run.canceled`.
 */
-    #[serde(rename = "type")]
     pub type_: WebhookEvalRunCanceledType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookEvalRunCanceled {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookEvalRunCanceled;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookEvalRunCanceled")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookEvalRunCanceled, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<WebhookEvalRunCanceledData> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<WebhookEvalRunCanceledObject>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<WebhookEvalRunCanceledType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookEvalRunCanceled {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    data: crate::codegen_support::required(f1, "data")?,
-                    id: crate::codegen_support::required(f2, "id")?,
-                    object: f3.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookEvalRunCanceled {
+    const EXPECTING: &'static str = "struct WebhookEvalRunCanceled";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookEvalRunCanceled {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            data: crate::codegen_support::required(f1, "data")?,
+            id: crate::codegen_support::required(f2, "id")?,
+            object: f3.unwrap_or_default(),
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookEvalRunCanceled {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("id", &self.id)?;
+        if !self.object.is_none() {
+            map.serialize_entry("object", &self.object)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Event data payload.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookEvalRunCanceledData {
     /**The unique ID of the eval run.
 */
     pub id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookEvalRunCanceledData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookEvalRunCanceledData;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookEvalRunCanceledData")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookEvalRunCanceledData, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookEvalRunCanceledData {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookEvalRunCanceledData {
+    const EXPECTING: &'static str = "struct WebhookEvalRunCanceledData";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookEvalRunCanceledData {
+            id: crate::codegen_support::required(f0, "id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookEvalRunCanceledData {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The object of the event. Always `event`.
@@ -1215,7 +1245,7 @@ impl<'de> ::serde::Deserialize<'de> for WebhookEvalRunCanceledType {
 }
 /**Sent when an eval run has failed.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookEvalRunFailed {
     /**The Unix timestamp (in seconds) of when the eval run failed.
 */
@@ -1226,113 +1256,119 @@ pub struct WebhookEvalRunFailed {
     pub id: ::std::string::String,
     /**The object of the event. Always `event`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub object: ::std::option::Option<WebhookEvalRunFailedObject>,
     /**The type of the event. Always `eval.run.failed`.
 */
-    #[serde(rename = "type")]
     pub type_: WebhookEvalRunFailedType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookEvalRunFailed {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookEvalRunFailed;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookEvalRunFailed")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookEvalRunFailed, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<WebhookEvalRunFailedData> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<WebhookEvalRunFailedObject>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<WebhookEvalRunFailedType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookEvalRunFailed {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    data: crate::codegen_support::required(f1, "data")?,
-                    id: crate::codegen_support::required(f2, "id")?,
-                    object: f3.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookEvalRunFailed {
+    const EXPECTING: &'static str = "struct WebhookEvalRunFailed";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookEvalRunFailed {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            data: crate::codegen_support::required(f1, "data")?,
+            id: crate::codegen_support::required(f2, "id")?,
+            object: f3.unwrap_or_default(),
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookEvalRunFailed {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("id", &self.id)?;
+        if !self.object.is_none() {
+            map.serialize_entry("object", &self.object)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Event data payload.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookEvalRunFailedData {
     /**The unique ID of the eval run.
 */
     pub id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookEvalRunFailedData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookEvalRunFailedData;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookEvalRunFailedData")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookEvalRunFailedData, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookEvalRunFailedData {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookEvalRunFailedData {
+    const EXPECTING: &'static str = "struct WebhookEvalRunFailedData";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookEvalRunFailedData {
+            id: crate::codegen_support::required(f0, "id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookEvalRunFailedData {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The object of the event. Always `event`.
@@ -1457,7 +1493,7 @@ impl<'de> ::serde::Deserialize<'de> for WebhookEvalRunFailedType {
 }
 /**Sent when an eval run has succeeded.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookEvalRunSucceeded {
     /**The Unix timestamp (in seconds) of when the eval run succeeded.
 */
@@ -1468,113 +1504,119 @@ pub struct WebhookEvalRunSucceeded {
     pub id: ::std::string::String,
     /**The object of the event. Always `event`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub object: ::std::option::Option<WebhookEvalRunSucceededObject>,
     /**The type of the event. Always `eval.run.succeeded`.
 */
-    #[serde(rename = "type")]
     pub type_: WebhookEvalRunSucceededType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookEvalRunSucceeded {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookEvalRunSucceeded;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookEvalRunSucceeded")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookEvalRunSucceeded, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<WebhookEvalRunSucceededData> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<WebhookEvalRunSucceededObject>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<WebhookEvalRunSucceededType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookEvalRunSucceeded {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    data: crate::codegen_support::required(f1, "data")?,
-                    id: crate::codegen_support::required(f2, "id")?,
-                    object: f3.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookEvalRunSucceeded {
+    const EXPECTING: &'static str = "struct WebhookEvalRunSucceeded";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookEvalRunSucceeded {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            data: crate::codegen_support::required(f1, "data")?,
+            id: crate::codegen_support::required(f2, "id")?,
+            object: f3.unwrap_or_default(),
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookEvalRunSucceeded {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("id", &self.id)?;
+        if !self.object.is_none() {
+            map.serialize_entry("object", &self.object)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Event data payload.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookEvalRunSucceededData {
     /**The unique ID of the eval run.
 */
     pub id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookEvalRunSucceededData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookEvalRunSucceededData;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookEvalRunSucceededData")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookEvalRunSucceededData, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookEvalRunSucceededData {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookEvalRunSucceededData {
+    const EXPECTING: &'static str = "struct WebhookEvalRunSucceededData";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookEvalRunSucceededData {
+            id: crate::codegen_support::required(f0, "id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookEvalRunSucceededData {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The object of the event. Always `event`.
@@ -1909,7 +1951,7 @@ impl ::std::convert::From<WebhookResponseIncomplete> for WebhookEvent {
 }
 /**Sent when a fine-tuning job has been cancelled.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookFineTuningJobCancelled {
     /**The Unix timestamp (in seconds) of when the fine-tuning job was cancelled.
 */
@@ -1920,113 +1962,120 @@ pub struct WebhookFineTuningJobCancelled {
     pub id: ::std::string::String,
     /**The object of the event. Always `event`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub object: ::std::option::Option<WebhookFineTuningJobCancelledObject>,
     /**The type of the event. Always `fine_tuning.job.cancelled`.
 */
-    #[serde(rename = "type")]
     pub type_: WebhookFineTuningJobCancelledType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookFineTuningJobCancelled {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookFineTuningJobCancelled;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookFineTuningJobCancelled")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookFineTuningJobCancelled, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<WebhookFineTuningJobCancelledData> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<WebhookFineTuningJobCancelledObject>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<WebhookFineTuningJobCancelledType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookFineTuningJobCancelled {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    data: crate::codegen_support::required(f1, "data")?,
-                    id: crate::codegen_support::required(f2, "id")?,
-                    object: f3.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookFineTuningJobCancelled {
+    const EXPECTING: &'static str = "struct WebhookFineTuningJobCancelled";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookFineTuningJobCancelled {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            data: crate::codegen_support::required(f1, "data")?,
+            id: crate::codegen_support::required(f2, "id")?,
+            object: f3.unwrap_or_default(),
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookFineTuningJobCancelled {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("id", &self.id)?;
+        if !self.object.is_none() {
+            map.serialize_entry("object", &self.object)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Event data payload.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookFineTuningJobCancelledData {
     /**The unique ID of the fine-tuning job.
 */
     pub id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookFineTuningJobCancelledData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookFineTuningJobCancelledData;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookFineTuningJobCancelledData")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookFineTuningJobCancelledData, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookFineTuningJobCancelledData {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for WebhookFineTuningJobCancelledData {
+    const EXPECTING: &'static str = "struct WebhookFineTuningJobCancelledData";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookFineTuningJobCancelledData {
+            id: crate::codegen_support::required(f0, "id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookFineTuningJobCancelledData {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The object of the event. Always `event`.
@@ -2152,7 +2201,7 @@ impl<'de> ::serde::Deserialize<'de> for WebhookFineTuningJobCancelledType {
 }
 /**Sent when a fine-tuning job has failed.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookFineTuningJobFailed {
     /**The Unix timestamp (in seconds) of when the fine-tuning job failed.
 */
@@ -2163,113 +2212,119 @@ pub struct WebhookFineTuningJobFailed {
     pub id: ::std::string::String,
     /**The object of the event. Always `event`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub object: ::std::option::Option<WebhookFineTuningJobFailedObject>,
     /**The type of the event. Always `fine_tuning.job.failed`.
 */
-    #[serde(rename = "type")]
     pub type_: WebhookFineTuningJobFailedType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookFineTuningJobFailed {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookFineTuningJobFailed;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookFineTuningJobFailed")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookFineTuningJobFailed, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<WebhookFineTuningJobFailedData> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<WebhookFineTuningJobFailedObject>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<WebhookFineTuningJobFailedType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookFineTuningJobFailed {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    data: crate::codegen_support::required(f1, "data")?,
-                    id: crate::codegen_support::required(f2, "id")?,
-                    object: f3.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookFineTuningJobFailed {
+    const EXPECTING: &'static str = "struct WebhookFineTuningJobFailed";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookFineTuningJobFailed {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            data: crate::codegen_support::required(f1, "data")?,
+            id: crate::codegen_support::required(f2, "id")?,
+            object: f3.unwrap_or_default(),
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookFineTuningJobFailed {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("id", &self.id)?;
+        if !self.object.is_none() {
+            map.serialize_entry("object", &self.object)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Event data payload.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookFineTuningJobFailedData {
     /**The unique ID of the fine-tuning job.
 */
     pub id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookFineTuningJobFailedData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookFineTuningJobFailedData;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookFineTuningJobFailedData")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookFineTuningJobFailedData, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookFineTuningJobFailedData {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookFineTuningJobFailedData {
+    const EXPECTING: &'static str = "struct WebhookFineTuningJobFailedData";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookFineTuningJobFailedData {
+            id: crate::codegen_support::required(f0, "id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookFineTuningJobFailedData {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The object of the event. Always `event`.
@@ -2394,7 +2449,7 @@ impl<'de> ::serde::Deserialize<'de> for WebhookFineTuningJobFailedType {
 }
 /**Sent when a fine-tuning job has succeeded.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookFineTuningJobSucceeded {
     /**The Unix timestamp (in seconds) of when the fine-tuning job succeeded.
 */
@@ -2405,113 +2460,120 @@ pub struct WebhookFineTuningJobSucceeded {
     pub id: ::std::string::String,
     /**The object of the event. Always `event`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub object: ::std::option::Option<WebhookFineTuningJobSucceededObject>,
     /**The type of the event. Always `fine_tuning.job.succeeded`.
 */
-    #[serde(rename = "type")]
     pub type_: WebhookFineTuningJobSucceededType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookFineTuningJobSucceeded {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookFineTuningJobSucceeded;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookFineTuningJobSucceeded")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookFineTuningJobSucceeded, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<WebhookFineTuningJobSucceededData> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<WebhookFineTuningJobSucceededObject>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<WebhookFineTuningJobSucceededType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookFineTuningJobSucceeded {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    data: crate::codegen_support::required(f1, "data")?,
-                    id: crate::codegen_support::required(f2, "id")?,
-                    object: f3.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookFineTuningJobSucceeded {
+    const EXPECTING: &'static str = "struct WebhookFineTuningJobSucceeded";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookFineTuningJobSucceeded {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            data: crate::codegen_support::required(f1, "data")?,
+            id: crate::codegen_support::required(f2, "id")?,
+            object: f3.unwrap_or_default(),
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookFineTuningJobSucceeded {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("id", &self.id)?;
+        if !self.object.is_none() {
+            map.serialize_entry("object", &self.object)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Event data payload.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookFineTuningJobSucceededData {
     /**The unique ID of the fine-tuning job.
 */
     pub id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookFineTuningJobSucceededData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookFineTuningJobSucceededData;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookFineTuningJobSucceededData")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookFineTuningJobSucceededData, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookFineTuningJobSucceededData {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for WebhookFineTuningJobSucceededData {
+    const EXPECTING: &'static str = "struct WebhookFineTuningJobSucceededData";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookFineTuningJobSucceededData {
+            id: crate::codegen_support::required(f0, "id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookFineTuningJobSucceededData {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The object of the event. Always `event`.
@@ -2639,7 +2701,7 @@ impl<'de> ::serde::Deserialize<'de> for WebhookFineTuningJobSucceededType {
 same pending session can also emit `realtime.call.incoming`; the first
 successful Realtime or Live accept endpoint selects the runtime surface.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookLiveCallIncoming {
     /**The Unix timestamp (in seconds) of when the event was created.
 */
@@ -2650,71 +2712,74 @@ pub struct WebhookLiveCallIncoming {
     pub id: ::std::string::String,
     /**The object of the event. Always `event`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub object: ::std::option::Option<WebhookLiveCallIncomingObject>,
     /**The type of the event. Always `live.call.incoming`.
 */
-    #[serde(rename = "type")]
     pub type_: WebhookLiveCallIncomingType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookLiveCallIncoming {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookLiveCallIncoming;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookLiveCallIncoming")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookLiveCallIncoming, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<WebhookLiveCallIncomingData> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<WebhookLiveCallIncomingObject>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<WebhookLiveCallIncomingType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookLiveCallIncoming {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    data: crate::codegen_support::required(f1, "data")?,
-                    id: crate::codegen_support::required(f2, "id")?,
-                    object: f3.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookLiveCallIncoming {
+    const EXPECTING: &'static str = "struct WebhookLiveCallIncoming";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookLiveCallIncoming {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            data: crate::codegen_support::required(f1, "data")?,
+            id: crate::codegen_support::required(f2, "id")?,
+            object: f3.unwrap_or_default(),
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookLiveCallIncoming {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("id", &self.id)?;
+        if !self.object.is_none() {
+            map.serialize_entry("object", &self.object)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Event data payload.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookLiveCallIncomingData {
     /**The Transceiver `rtc_...` ID of the pending SIP session. The same
 value appears as `call_id` in `realtime.call.incoming`.
@@ -2722,60 +2787,57 @@ value appears as `call_id` in `realtime.call.incoming`.
     pub session_id: ::std::string::String,
     /**Headers from the SIP Invite.
 */
-    #[serde(default)]
     pub sip_headers: ::std::vec::Vec<WebhookLiveCallIncomingDataSipHeadersItem>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookLiveCallIncomingData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookLiveCallIncomingData;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookLiveCallIncomingData")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookLiveCallIncomingData, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::vec::Vec<WebhookLiveCallIncomingDataSipHeadersItem>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "session_id" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "sip_headers" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookLiveCallIncomingData {
-                    session_id: crate::codegen_support::required(f0, "session_id")?,
-                    sip_headers: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookLiveCallIncomingData {
+    const EXPECTING: &'static str = "struct WebhookLiveCallIncomingData";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "session_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "sip_headers" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookLiveCallIncomingData {
+            session_id: crate::codegen_support::required(f0, "session_id")?,
+            sip_headers: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookLiveCallIncomingData {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("session_id", &self.session_id)?;
+        map.serialize_entry("sip_headers", &self.sip_headers)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**A header from the SIP Invite.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookLiveCallIncomingDataSipHeadersItem {
     /**Name of the SIP Header.
 */
@@ -2784,49 +2846,51 @@ pub struct WebhookLiveCallIncomingDataSipHeadersItem {
 */
     pub value: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookLiveCallIncomingDataSipHeadersItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookLiveCallIncomingDataSipHeadersItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookLiveCallIncomingDataSipHeadersItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                WebhookLiveCallIncomingDataSipHeadersItem,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "value" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookLiveCallIncomingDataSipHeadersItem {
-                    name: crate::codegen_support::required(f0, "name")?,
-                    value: crate::codegen_support::required(f1, "value")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for WebhookLiveCallIncomingDataSipHeadersItem {
+    const EXPECTING: &'static str = "struct WebhookLiveCallIncomingDataSipHeadersItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "value" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookLiveCallIncomingDataSipHeadersItem {
+            name: crate::codegen_support::required(f0, "name")?,
+            value: crate::codegen_support::required(f1, "value")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookLiveCallIncomingDataSipHeadersItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("value", &self.value)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The object of the event. Always `event`.
@@ -2953,7 +3017,7 @@ impl<'de> ::serde::Deserialize<'de> for WebhookLiveCallIncomingType {
 The same pending session can also emit `live.call.incoming`; the first
 successful Realtime or Live accept endpoint selects the runtime surface.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookRealtimeCallIncoming {
     /**The Unix timestamp (in seconds) of when the model response was completed.
 */
@@ -2964,71 +3028,74 @@ pub struct WebhookRealtimeCallIncoming {
     pub id: ::std::string::String,
     /**The object of the event. Always `event`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub object: ::std::option::Option<WebhookRealtimeCallIncomingObject>,
     /**The type of the event. Always `realtime.call.incoming`.
 */
-    #[serde(rename = "type")]
     pub type_: WebhookRealtimeCallIncomingType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookRealtimeCallIncoming {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookRealtimeCallIncoming;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookRealtimeCallIncoming")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookRealtimeCallIncoming, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<WebhookRealtimeCallIncomingData> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<WebhookRealtimeCallIncomingObject>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<WebhookRealtimeCallIncomingType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookRealtimeCallIncoming {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    data: crate::codegen_support::required(f1, "data")?,
-                    id: crate::codegen_support::required(f2, "id")?,
-                    object: f3.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookRealtimeCallIncoming {
+    const EXPECTING: &'static str = "struct WebhookRealtimeCallIncoming";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookRealtimeCallIncoming {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            data: crate::codegen_support::required(f1, "data")?,
+            id: crate::codegen_support::required(f2, "id")?,
+            object: f3.unwrap_or_default(),
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookRealtimeCallIncoming {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("id", &self.id)?;
+        if !self.object.is_none() {
+            map.serialize_entry("object", &self.object)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Event data payload.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookRealtimeCallIncomingData {
     /**The Transceiver `rtc_...` ID of the pending SIP session. The same
 value appears as `session_id` in `live.call.incoming`.
@@ -3036,58 +3103,57 @@ value appears as `session_id` in `live.call.incoming`.
     pub call_id: ::std::string::String,
     /**Headers from the SIP Invite.
 */
-    #[serde(default)]
     pub sip_headers: ::std::vec::Vec<WebhookRealtimeCallIncomingDataSipHeadersItem>,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookRealtimeCallIncomingData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookRealtimeCallIncomingData;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookRealtimeCallIncomingData")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookRealtimeCallIncomingData, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<
-                    ::std::vec::Vec<WebhookRealtimeCallIncomingDataSipHeadersItem>,
-                > = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "sip_headers" => {
-                            f1 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookRealtimeCallIncomingData {
-                    call_id: crate::codegen_support::required(f0, "call_id")?,
-                    sip_headers: f1.unwrap_or_default(),
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookRealtimeCallIncomingData {
+    const EXPECTING: &'static str = "struct WebhookRealtimeCallIncomingData";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "sip_headers" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookRealtimeCallIncomingData {
+            call_id: crate::codegen_support::required(f0, "call_id")?,
+            sip_headers: f1.unwrap_or_default(),
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookRealtimeCallIncomingData {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("call_id", &self.call_id)?;
+        map.serialize_entry("sip_headers", &self.sip_headers)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**A header from the SIP Invite.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookRealtimeCallIncomingDataSipHeadersItem {
     /**Name of the SIP Header.
 */
@@ -3096,49 +3162,51 @@ pub struct WebhookRealtimeCallIncomingDataSipHeadersItem {
 */
     pub value: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookRealtimeCallIncomingDataSipHeadersItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookRealtimeCallIncomingDataSipHeadersItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookRealtimeCallIncomingDataSipHeadersItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<
-                WebhookRealtimeCallIncomingDataSipHeadersItem,
-                A::Error,
-            > {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        "value" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookRealtimeCallIncomingDataSipHeadersItem {
-                    name: crate::codegen_support::required(f0, "name")?,
-                    value: crate::codegen_support::required(f1, "value")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de>
+for WebhookRealtimeCallIncomingDataSipHeadersItem {
+    const EXPECTING: &'static str = "struct WebhookRealtimeCallIncomingDataSipHeadersItem";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "value" => f1 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookRealtimeCallIncomingDataSipHeadersItem {
+            name: crate::codegen_support::required(f0, "name")?,
+            value: crate::codegen_support::required(f1, "value")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookRealtimeCallIncomingDataSipHeadersItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("value", &self.value)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The object of the event. Always `event`.
@@ -3263,7 +3331,7 @@ impl<'de> ::serde::Deserialize<'de> for WebhookRealtimeCallIncomingType {
 }
 /**Sent when a background response has been cancelled.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookResponseCancelled {
     /**The Unix timestamp (in seconds) of when the model response was cancelled.
 */
@@ -3274,113 +3342,119 @@ pub struct WebhookResponseCancelled {
     pub id: ::std::string::String,
     /**The object of the event. Always `event`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub object: ::std::option::Option<WebhookResponseCancelledObject>,
     /**The type of the event. Always `response.cancelled`.
 */
-    #[serde(rename = "type")]
     pub type_: WebhookResponseCancelledType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookResponseCancelled {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookResponseCancelled;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookResponseCancelled")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookResponseCancelled, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<WebhookResponseCancelledData> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<WebhookResponseCancelledObject>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<WebhookResponseCancelledType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookResponseCancelled {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    data: crate::codegen_support::required(f1, "data")?,
-                    id: crate::codegen_support::required(f2, "id")?,
-                    object: f3.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookResponseCancelled {
+    const EXPECTING: &'static str = "struct WebhookResponseCancelled";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookResponseCancelled {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            data: crate::codegen_support::required(f1, "data")?,
+            id: crate::codegen_support::required(f2, "id")?,
+            object: f3.unwrap_or_default(),
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookResponseCancelled {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("id", &self.id)?;
+        if !self.object.is_none() {
+            map.serialize_entry("object", &self.object)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Event data payload.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookResponseCancelledData {
     /**The unique ID of the model response.
 */
     pub id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookResponseCancelledData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookResponseCancelledData;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookResponseCancelledData")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookResponseCancelledData, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookResponseCancelledData {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookResponseCancelledData {
+    const EXPECTING: &'static str = "struct WebhookResponseCancelledData";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookResponseCancelledData {
+            id: crate::codegen_support::required(f0, "id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookResponseCancelledData {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The object of the event. Always `event`.
@@ -3505,7 +3579,7 @@ impl<'de> ::serde::Deserialize<'de> for WebhookResponseCancelledType {
 }
 /**Sent when a background response has been completed.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookResponseCompleted {
     /**The Unix timestamp (in seconds) of when the model response was completed.
 */
@@ -3516,113 +3590,119 @@ pub struct WebhookResponseCompleted {
     pub id: ::std::string::String,
     /**The object of the event. Always `event`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub object: ::std::option::Option<WebhookResponseCompletedObject>,
     /**The type of the event. Always `response.completed`.
 */
-    #[serde(rename = "type")]
     pub type_: WebhookResponseCompletedType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookResponseCompleted {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookResponseCompleted;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookResponseCompleted")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookResponseCompleted, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<WebhookResponseCompletedData> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<WebhookResponseCompletedObject>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<WebhookResponseCompletedType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookResponseCompleted {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    data: crate::codegen_support::required(f1, "data")?,
-                    id: crate::codegen_support::required(f2, "id")?,
-                    object: f3.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookResponseCompleted {
+    const EXPECTING: &'static str = "struct WebhookResponseCompleted";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookResponseCompleted {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            data: crate::codegen_support::required(f1, "data")?,
+            id: crate::codegen_support::required(f2, "id")?,
+            object: f3.unwrap_or_default(),
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookResponseCompleted {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("id", &self.id)?;
+        if !self.object.is_none() {
+            map.serialize_entry("object", &self.object)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Event data payload.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookResponseCompletedData {
     /**The unique ID of the model response.
 */
     pub id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookResponseCompletedData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookResponseCompletedData;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookResponseCompletedData")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookResponseCompletedData, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookResponseCompletedData {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookResponseCompletedData {
+    const EXPECTING: &'static str = "struct WebhookResponseCompletedData";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookResponseCompletedData {
+            id: crate::codegen_support::required(f0, "id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookResponseCompletedData {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The object of the event. Always `event`.
@@ -3747,7 +3827,7 @@ impl<'de> ::serde::Deserialize<'de> for WebhookResponseCompletedType {
 }
 /**Sent when a background response has failed.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookResponseFailed {
     /**The Unix timestamp (in seconds) of when the model response failed.
 */
@@ -3758,113 +3838,119 @@ pub struct WebhookResponseFailed {
     pub id: ::std::string::String,
     /**The object of the event. Always `event`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub object: ::std::option::Option<WebhookResponseFailedObject>,
     /**The type of the event. Always `response.failed`.
 */
-    #[serde(rename = "type")]
     pub type_: WebhookResponseFailedType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookResponseFailed {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookResponseFailed;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookResponseFailed")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookResponseFailed, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<WebhookResponseFailedData> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<WebhookResponseFailedObject>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<WebhookResponseFailedType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookResponseFailed {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    data: crate::codegen_support::required(f1, "data")?,
-                    id: crate::codegen_support::required(f2, "id")?,
-                    object: f3.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookResponseFailed {
+    const EXPECTING: &'static str = "struct WebhookResponseFailed";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookResponseFailed {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            data: crate::codegen_support::required(f1, "data")?,
+            id: crate::codegen_support::required(f2, "id")?,
+            object: f3.unwrap_or_default(),
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookResponseFailed {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("id", &self.id)?;
+        if !self.object.is_none() {
+            map.serialize_entry("object", &self.object)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Event data payload.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookResponseFailedData {
     /**The unique ID of the model response.
 */
     pub id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookResponseFailedData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookResponseFailedData;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookResponseFailedData")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookResponseFailedData, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookResponseFailedData {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookResponseFailedData {
+    const EXPECTING: &'static str = "struct WebhookResponseFailedData";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookResponseFailedData {
+            id: crate::codegen_support::required(f0, "id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookResponseFailedData {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The object of the event. Always `event`.
@@ -3989,7 +4075,7 @@ impl<'de> ::serde::Deserialize<'de> for WebhookResponseFailedType {
 }
 /**Sent when a background response has been interrupted.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookResponseIncomplete {
     /**The Unix timestamp (in seconds) of when the model response was interrupted.
 */
@@ -4000,113 +4086,119 @@ pub struct WebhookResponseIncomplete {
     pub id: ::std::string::String,
     /**The object of the event. Always `event`.
 */
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub object: ::std::option::Option<WebhookResponseIncompleteObject>,
     /**The type of the event. Always `response.incomplete`.
 */
-    #[serde(rename = "type")]
     pub type_: WebhookResponseIncompleteType,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookResponseIncomplete {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookResponseIncomplete;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookResponseIncomplete")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookResponseIncomplete, A::Error> {
-                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
-                let mut f1: ::std::option::Option<WebhookResponseIncompleteData> = ::std::option::Option::None;
-                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut f3: ::std::option::Option<
-                    ::std::option::Option<WebhookResponseIncompleteObject>,
-                > = ::std::option::Option::None;
-                let mut f4: ::std::option::Option<WebhookResponseIncompleteType> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "created_at" => {
-                            f0 = ::std::option::Option::Some(map.next_value()?);
-                        }
-                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
-                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookResponseIncomplete {
-                    created_at: crate::codegen_support::required(f0, "created_at")?,
-                    data: crate::codegen_support::required(f1, "data")?,
-                    id: crate::codegen_support::required(f2, "id")?,
-                    object: f3.unwrap_or_default(),
-                    type_: crate::codegen_support::required(f4, "type")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookResponseIncomplete {
+    const EXPECTING: &'static str = "struct WebhookResponseIncomplete";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut f1 = ::std::option::Option::None;
+        let mut f2 = ::std::option::Option::None;
+        let mut f3 = ::std::option::Option::None;
+        let mut f4 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookResponseIncomplete {
+            created_at: crate::codegen_support::required(f0, "created_at")?,
+            data: crate::codegen_support::required(f1, "data")?,
+            id: crate::codegen_support::required(f2, "id")?,
+            object: f3.unwrap_or_default(),
+            type_: crate::codegen_support::required(f4, "type")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookResponseIncomplete {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("data", &self.data)?;
+        map.serialize_entry("id", &self.id)?;
+        if !self.object.is_none() {
+            map.serialize_entry("object", &self.object)?;
+        }
+        map.serialize_entry("type", &self.type_)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**Event data payload.
 */
-#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WebhookResponseIncompleteData {
     /**The unique ID of the model response.
 */
     pub id: ::std::string::String,
     ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
-    #[serde(flatten)]
     pub extra: crate::ExtraFields,
 }
 impl<'de> ::serde::Deserialize<'de> for WebhookResponseIncompleteData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> ::serde::de::Visitor<'de> for V {
-            type Value = WebhookResponseIncompleteData;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct WebhookResponseIncompleteData")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::std::result::Result<WebhookResponseIncompleteData, A::Error> {
-                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
-                let mut extra = crate::ExtraFields::new();
-                while let ::std::option::Option::Some(key) = map
-                    .next_key::<crate::codegen_support::FieldName<'de>>()?
-                {
-                    match key.as_str() {
-                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                        _ => extra.read_entry(key, &mut map)?,
-                    }
-                }
-                ::std::result::Result::Ok(WebhookResponseIncompleteData {
-                    id: crate::codegen_support::required(f0, "id")?,
-                    extra: extra,
-                })
+        crate::codegen_support::deserialize_struct(d)
+    }
+}
+impl<'de> crate::codegen_support::StructFields<'de> for WebhookResponseIncompleteData {
+    const EXPECTING: &'static str = "struct WebhookResponseIncompleteData";
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+        mut map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let mut f0 = ::std::option::Option::None;
+        let mut extra = crate::ExtraFields::new();
+        while let ::std::option::Option::Some(key) = map
+            .next_key::<crate::codegen_support::FieldName<'de>>()?
+        {
+            match key.as_str() {
+                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                _ => extra.read_entry(key, &mut map)?,
             }
         }
-        d.deserialize_map(V)
+        ::std::result::Result::Ok(WebhookResponseIncompleteData {
+            id: crate::codegen_support::required(f0, "id")?,
+            extra: extra,
+        })
+    }
+}
+impl ::serde::Serialize for WebhookResponseIncompleteData {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        use ::serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(::std::option::Option::None)?;
+        map.serialize_entry("id", &self.id)?;
+        self.extra.write_entries(&mut map)?;
+        map.end()
     }
 }
 /**The object of the event. Always `event`.

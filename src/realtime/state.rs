@@ -355,12 +355,10 @@ fn decode_error(number: u64, text: &str, e: serde_json::Error) -> Error {
         .ok()
         .and_then(|v| v.get("type").and_then(Value::as_str).map(str::to_owned))
         .unwrap_or_else(|| "?".into());
-    let (path, message) = crate::error::json_path::<RealtimeServerEvent>(text.as_bytes())
-        .unwrap_or_else(|| (".".into(), e.to_string()));
     Error::Decode {
         what: format!("Realtime server event #{number} (`{kind}`)"),
-        path,
-        message,
+        path: crate::error::json_path_at(text.as_bytes(), &e),
+        message: e.to_string(),
         snippet: snippet(text.as_bytes()),
     }
 }

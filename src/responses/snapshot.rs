@@ -221,15 +221,20 @@ impl ResponseSnapshot {
 
     /// The snapshot as the generated [`Response`](crate::types::Response) type.
     pub fn to_typed(&self) -> Result<crate::types::Response, Error> {
-        decode_response(self.to_json())
+        decode_response(self.to_json(), || self.to_json())
     }
 }
 
-fn decode_response(json: Value) -> Result<crate::types::Response, Error> {
-    serde_path_to_error::deserialize(json).map_err(|e| Error::Decode {
+/// `json` as the generated `Response`; on failure the path is found in `again()`, the same
+/// JSON made again (the decode consumed the first).
+fn decode_response(
+    json: Value,
+    again: impl FnOnce() -> Value,
+) -> Result<crate::types::Response, Error> {
+    serde_json::from_value(json).map_err(|e| Error::Decode {
         what: "Response".into(),
-        path: e.path().to_string(),
-        message: e.inner().to_string(),
+        path: crate::error::value_path::<crate::types::Response>(&again().to_string()),
+        message: e.to_string(),
         snippet: String::new(),
     })
 }
@@ -342,7 +347,7 @@ impl ParsedResponse {
     /// The response as the generated [`Response`](crate::types::Response) type (the added
     /// `parsed` fields are not part of it).
     pub fn to_typed(&self) -> Result<crate::types::Response, Error> {
-        decode_response(self.json.clone())
+        decode_response(self.json.clone(), || self.json.clone())
     }
 }
 

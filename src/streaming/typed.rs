@@ -69,12 +69,10 @@ impl<T: DeserializeOwned> Pump for TypedEvents<T> {
             Ok(item) => Step::Item(item),
             Err(e) => {
                 self.frames.finished = true;
-                let (path, message) = crate::error::json_path::<T>(frame.data.as_bytes())
-                    .unwrap_or_else(|| (".".into(), e.to_string()));
                 Step::Error(Error::Decode {
                     what: format!("{} #{number} (ending at byte {end_offset})", self.what),
-                    path,
-                    message,
+                    path: crate::error::json_path_at(frame.data.as_bytes(), &e),
+                    message: e.to_string(),
                     snippet: snippet(frame.data.as_bytes()),
                 })
             }

@@ -10,6 +10,14 @@
 //! The generated impl reads a key as `crate::codegen_support::FieldName` (borrowed from
 //! the input when it can be), and a missing required field is serde's usual
 //! `missing field` error.
+//!
+//! Such a struct's `Serialize` is written here too, in place of serde's derive with
+//! `#[serde(flatten)] extra` (whose expansion goes through serde's `FlatMapSerializer`):
+//! the same calls that derive makes, so the same output for every serializer. A map of
+//! unknown length, each known field as an entry in declaration order (under its `rename`,
+//! skipped when its `skip_serializing_if` says so), then the unknown fields' entries.
+//! With neither serde derive left, the fields' `#[serde(...)]` attributes go
+//! (`strip_serde_field_attrs`, once nothing reads them any more).
 
 use anyhow::{bail, Result};
 use proc_macro2::{Span, TokenStream};
@@ -19,19 +27,24 @@ use syn::{parse_quote, Attribute, Fields, Item, ItemStruct};
 /// The field that holds the unknown fields.
 pub const FIELD: &str = "extra";
 
-/// Adds `extra` to `s` and returns its `Deserialize` impl, or `None` (and leaves `s`
-/// alone) when `s` is not a struct with named fields that derives `Deserialize`.
-pub fn keep_unknown_fields(s: &mut ItemStruct) -> Result<Option<Item>> {
+/// Adds `extra` to `s` and returns its `Deserialize` and `Serialize` impls, or nothing
+/// (and leaves `s` alone) when `s` is not a struct with named fields that derives
+/// `Deserialize`.
+pub fn keep_unknown_fields(s: &mut ItemStruct) -> Result<Vec<Item>> {
     let Fields::Named(fields) = &s.fields else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
-    if !strip_deserialize_derive(&mut s.attrs) {
-        return Ok(None);
+    if !strip_derive(&mut s.attrs, "Deserialize") {
+        return Ok(Vec::new());
+    }
+    if !strip_derive(&mut s.attrs, "Serialize") {
+        bail!("{} derives Deserialize but not Serialize", s.ident);
     }
     let name = &s.ident;
     let mut locals = Vec::new();
     let mut arms = Vec::new();
     let mut inits = Vec::new();
+    let mut entries = Vec::new();
     for (i, f) in fields.named.iter().enumerate() {
         let ident = f.ident.as_ref().expect("named field");
         if ident == FIELD {
@@ -39,10 +52,10 @@ pub fn keep_unknown_fields(s: &mut ItemStruct) -> Result<Option<Item>> {
         }
         let ty = &f.ty;
         let local = format_ident!("f{}", i);
-        let wire = serde_value(&f.attrs, "rename").unwrap_or_else(|| ident.to_string());
-        locals.push(
-            quote!(let mut #local: ::std::option::Option<#ty> = ::std::option::Option::None;),
-        );
+        let wire = serde_value(&f.attrs, "rename")
+            .unwrap_or_else(|| syn::ext::IdentExt::unraw(ident).to_string());
+        // The type comes from the struct literal at the end.
+        locals.push(quote!(let mut #local = ::std::option::Option::None;));
         arms.push(quote!(#wire => #local = ::std::option::Option::Some(map.next_value()?),));
         let is_option = {
             let t = quote!(#ty).to_string();
@@ -58,31 +71,53 @@ pub fn keep_unknown_fields(s: &mut ItemStruct) -> Result<Option<Item>> {
             None => quote!(crate::codegen_support::required(#local, #wire)?),
         };
         inits.push(quote!(#ident: #init,));
+        let entry = quote!(map.serialize_entry(#wire, &self.#ident)?;);
+        entries.push(match serde_value(&f.attrs, "skip_serializing_if") {
+            None => entry,
+            Some(path) => {
+                // serde calls `path(&self.field)`; each of these is the inherent method of
+                // the field's type.
+                let method = match path.rsplit("::").next().map(str::trim) {
+                    Some(m @ ("is_none" | "is_empty")) => format_ident!("{}", m),
+                    _ => bail!("{name}.{ident}: skip_serializing_if = {path:?} is not known to xtask/src/extras.rs"),
+                };
+                quote!(if !self.#ident.#method() { #entry })
+            }
+        });
     }
     let extra = syn::Ident::new(FIELD, Span::call_site());
     let expecting = format!("struct {name}");
     let imp: Item = parse_quote! {
         impl<'de> ::serde::Deserialize<'de> for #name {
             fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
-                struct V;
-                impl<'de> ::serde::de::Visitor<'de> for V {
-                    type Value = #name;
-                    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                        f.write_str(#expecting)
-                    }
-                    fn visit_map<A: ::serde::de::MapAccess<'de>>(self, mut map: A) -> ::std::result::Result<#name, A::Error> {
-                        #(#locals)*
-                        let mut extra = crate::ExtraFields::new();
-                        while let ::std::option::Option::Some(key) = map.next_key::<crate::codegen_support::FieldName<'de>>()? {
-                            match key.as_str() {
-                                #(#arms)*
-                                _ => extra.read_entry(key, &mut map)?,
-                            }
-                        }
-                        ::std::result::Result::Ok(#name { #(#inits)* #extra: extra })
+                crate::codegen_support::deserialize_struct(d)
+            }
+        }
+    };
+    let fields_impl: Item = parse_quote! {
+        impl<'de> crate::codegen_support::StructFields<'de> for #name {
+            const EXPECTING: &'static str = #expecting;
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(mut map: A) -> ::std::result::Result<Self, A::Error> {
+                #(#locals)*
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map.next_key::<crate::codegen_support::FieldName<'de>>()? {
+                    match key.as_str() {
+                        #(#arms)*
+                        _ => extra.read_entry(key, &mut map)?,
                     }
                 }
-                d.deserialize_map(V)
+                ::std::result::Result::Ok(#name { #(#inits)* #extra: extra })
+            }
+        }
+    };
+    let ser: Item = parse_quote! {
+        impl ::serde::Serialize for #name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
+                use ::serde::ser::SerializeMap as _;
+                let mut map = s.serialize_map(::std::option::Option::None)?;
+                #(#entries)*
+                self.#extra.write_entries(&mut map)?;
+                map.end()
             }
         }
     };
@@ -90,19 +125,36 @@ pub fn keep_unknown_fields(s: &mut ItemStruct) -> Result<Option<Item>> {
                see [`ExtraFields`](crate::ExtraFields).";
     let field: syn::Field = syn::Field::parse_named.parse2(quote! {
         #[doc = #doc]
-        #[serde(flatten)]
         pub #extra: crate::ExtraFields
     })?;
     if let Fields::Named(fields) = &mut s.fields {
         fields.named.push(field);
     }
-    Ok(Some(imp))
+    Ok(vec![imp, fields_impl, ser])
+}
+
+/// Removes the `#[serde(...)]` attributes of the fields of a struct that no longer derives
+/// `Serialize` or `Deserialize` (nothing reads them, and without a serde derive they are
+/// not attributes at all).
+pub fn strip_serde_field_attrs(s: &mut ItemStruct) {
+    let derives_serde = s.attrs.iter().any(|a| {
+        a.path().is_ident("derive") && {
+            let t = quote!(#a).to_string();
+            t.contains("Serialize") || t.contains("Deserialize")
+        }
+    });
+    if derives_serde {
+        return;
+    }
+    for f in s.fields.iter_mut() {
+        f.attrs.retain(|a| !a.path().is_ident("serde"));
+    }
 }
 
 use syn::parse::Parser;
 
-/// Removes `Deserialize` from the derives; whether it was there.
-fn strip_deserialize_derive(attrs: &mut [Attribute]) -> bool {
+/// Removes derive `which` (`Serialize`, `Deserialize`); whether it was there.
+fn strip_derive(attrs: &mut [Attribute], which: &str) -> bool {
     let mut found = false;
     for a in attrs.iter_mut() {
         if !a.path().is_ident("derive") {
@@ -116,7 +168,7 @@ fn strip_deserialize_derive(attrs: &mut [Attribute]) -> bool {
         let kept: Vec<&syn::Path> = paths
             .iter()
             .filter(|p| {
-                let is_de = p.segments.last().is_some_and(|s| s.ident == "Deserialize");
+                let is_de = p.segments.last().is_some_and(|s| s.ident == which);
                 found |= is_de;
                 !is_de
             })

@@ -135,11 +135,11 @@ pub fn run(
                         lenient_field(f, &mut counts);
                     }
                 }
-                let de_impl = crate::extras::keep_unknown_fields(&mut s)?;
+                let serde_impls = crate::extras::keep_unknown_fields(&mut s)?;
                 new_items.push(Item::Struct(s));
-                if let Some(imp) = de_impl {
+                if !serde_impls.is_empty() {
                     bump(&mut counts, "struct keeps unknown fields (extras.rs)");
-                    new_items.push(imp);
+                    new_items.extend(serde_impls);
                 }
             }
             Item::Impl(imp) if replaced_string_enum_impl(&imp, &string_enums) => {
@@ -159,6 +159,12 @@ pub fn run(
     // Accessors of the discriminated unions (`TAGS`, `tag()`, common fields).
     let accessor_impls = accessors::generate(&new_items, &const_tags, &mut counts);
     new_items.extend(accessor_impls);
+    // The accessors read the fields' serde `rename`s: only now can they go.
+    for item in new_items.iter_mut() {
+        if let Item::Struct(s) = item {
+            crate::extras::strip_serde_field_attrs(s);
+        }
+    }
 
     // --- feature gates -------------------------------------------------------------------
     let graph = type_graph(&new_items, &type_names);
@@ -1467,30 +1473,14 @@ fn typed_errors(f: &mut syn::ImplItemFn, counts: &mut Counts) -> Result<()> {
         bail!("method {} has no success type", f.sig.ident);
     };
     let ok_ty = ok_ty.clone();
-    // The type inside ResponseValue<...>, for decoding with a JSON path.
-    let inner = match &ok_ty {
-        syn::Type::Path(p) => p.path.segments.last().and_then(|s| match &s.arguments {
-            syn::PathArguments::AngleBracketed(a) => match a.args.first() {
-                Some(syn::GenericArgument::Type(t)) => Some(t.clone()),
-                _ => None,
-            },
-            _ => None,
-        }),
-        _ => None,
-    }
-    .context("success type is not ResponseValue<T>")?;
-    let inner_s = quote!(#inner).to_string();
-    let decode: TokenStream = if inner_s.contains("ByteStream") || inner_s == "()" {
-        quote!(crate::error::no_json_path)
-    } else {
-        quote!(crate::error::json_path::<#inner>)
-    };
+    // A body that does not decode: `from_generated` finds its JSON path from the position
+    // serde_json reports, with no second decode (so no code per response type).
     let block = &f.block;
     f.block = parse_quote!({
         let result: ::std::result::Result<#ok_ty, Error<types::ErrorResponse>> = async move #block.await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) => Err(crate::error::from_generated(e, #decode).await),
+            Err(e) => Err(crate::error::from_generated(e).await),
         }
     });
     f.sig.output = parse_quote!(-> ::std::result::Result<#ok_ty, crate::Error>);
