@@ -818,7 +818,20 @@ impl Event {
         }
         // The hot events are flat: read directly when they plainly are, by serde otherwise.
         let wire = match hot.and_then(|kind| scan::wire(&data, Some(kind))) {
-            Some(w) => Ok(w),
+            Some(w) => {
+                // Debug builds (the tests, fuzz runs with `-a`) check the scan against
+                // serde on every event it reads, up to 64 KiB (the tests' multi-megabyte
+                // texts would spend seconds on the second read).
+                #[cfg(debug_assertions)]
+                if data.len() <= 1 << 16 {
+                    assert_eq!(
+                        serde_json::from_str::<Wire>(&data).ok().as_ref(),
+                        Some(&w),
+                        "the direct scan and serde read {data:?} differently"
+                    );
+                }
+                Ok(w)
+            }
             None => serde_json::from_str::<Wire>(&data),
         };
         match wire {
@@ -907,7 +920,7 @@ impl From<String> for Bad {
 /// objects, `response`, `item`, `part`, `logprobs`, are skipped). Its strings are its own
 /// (serde gives an `Option<Cow<str>>` owned anyway), and a known `type` is not copied.
 #[derive(serde::Deserialize)]
-#[cfg_attr(test, derive(Debug, PartialEq))]
+#[cfg_attr(debug_assertions, derive(Debug, PartialEq))]
 struct Wire {
     #[serde(rename = "type", deserialize_with = "known_kind")]
     kind: Cow<'static, str>,
