@@ -413,6 +413,7 @@ impl<'de> Deserialize<'de> for FieldName<'de> {
 
 /// A generated struct read from a map (its `Deserialize` impl calls
 /// [`deserialize_struct`]); written by `xtask/src/extras.rs`.
+#[cfg_attr(not(feature = "full"), allow(dead_code))] // unused by the generated code of some feature sets
 pub(crate) trait StructFields<'de>: Sized {
     /// `struct Name`, for serde's `invalid type: ..., expected struct Name`.
     const EXPECTING: &'static str;
@@ -422,6 +423,7 @@ pub(crate) trait StructFields<'de>: Sized {
 
 /// The `Deserialize` of every generated struct: one visitor for all of them, which asks
 /// for a map and hands it to the struct's [`StructFields::visit_map`].
+#[cfg_attr(not(feature = "full"), allow(dead_code))] // unused by the generated code of some feature sets
 pub(crate) fn deserialize_struct<'de, D: Deserializer<'de>, T: StructFields<'de>>(
     d: D,
 ) -> Result<T, D::Error> {

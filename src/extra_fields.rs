@@ -156,6 +156,7 @@ impl ExtraFields {
 
     /// Writes the fields as entries of `map`, in order (called by the generated `Serialize`
     /// impls after the known fields): the entries serde's `#[serde(flatten)]` wrote.
+    #[cfg_attr(not(feature = "full"), allow(dead_code))] // unused by the generated code of some feature sets
     pub(crate) fn write_entries<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
         for (k, v) in self.iter() {
             map.serialize_entry(k, v)?;
