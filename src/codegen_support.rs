@@ -96,6 +96,51 @@ pub fn path_segment(name: &'static str, value: &str) -> Result<String, crate::Er
     Ok(path_param(name, value)?)
 }
 
+/// Sends the request of a generated method through the client's hooks (auth, Azure,
+/// retries, the body cap): the steps every generated method took inline, once here.
+#[cfg_attr(not(feature = "full"), allow(dead_code))] // unused by the generated code of some feature sets
+pub(crate) async fn execute<E>(
+    client: &crate::generated::Client,
+    mut request: reqwest::Request,
+    operation_id: &'static str,
+) -> Result<reqwest::Response, progenitor_client::Error<E>> {
+    use progenitor_client::ClientHooks as _;
+    let info = progenitor_client::OperationInfo { operation_id };
+    client.pre(&mut request, &info).await?;
+    let result = client.exec(request, &info).await;
+    client.post(&result, &info).await?;
+    Ok(result?)
+}
+
+/// A generated method's JSON answer, read as text (`from_str`, as the stream layer reads
+/// events, so each type's `Deserialize` is compiled for one serde_json reader): what
+/// `progenitor_client::ResponseValue::from_response` does with bytes. A body that is not
+/// UTF-8 is a decode error at the top level naming the offset of the first bad byte.
+#[cfg_attr(not(feature = "full"), allow(dead_code))] // unused by the generated code of some feature sets
+pub(crate) async fn response_value<T: serde::de::DeserializeOwned, E>(
+    response: reqwest::Response,
+) -> Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>> {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let full = response
+        .bytes()
+        .await
+        .map_err(progenitor_client::Error::ResponseBodyError)?;
+    let inner = match std::str::from_utf8(&full) {
+        Ok(text) => serde_json::from_str(text),
+        Err(e) => Err(de::Error::custom(format_args!(
+            "the body is not UTF-8 (at byte {})",
+            e.valid_up_to()
+        ))),
+    };
+    match inner {
+        Ok(inner) => Ok(progenitor_client::ResponseValue::new(
+            inner, status, headers,
+        )),
+        Err(e) => Err(progenitor_client::Error::InvalidResponsePayload(full, e)),
+    }
+}
+
 /// Deserializes an open string enum: any string is accepted, unknown ones are kept.
 #[cfg_attr(not(feature = "full"), allow(dead_code))] // unused by the generated code of some feature sets
 pub(crate) fn deserialize_open_str<'de, D, T>(d: D) -> Result<T, D::Error>
@@ -438,6 +483,16 @@ pub(crate) fn deserialize_struct<'de, D: Deserializer<'de>, T: StructFields<'de>
         }
     }
     d.deserialize_map(V(PhantomData))
+}
+
+/// Reads a known field's value into its slot (the last one wins for a key sent twice).
+#[cfg_attr(not(feature = "full"), allow(dead_code))] // unused by the generated code of some feature sets
+pub(crate) fn next_field<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
+    map: &mut A,
+    slot: &mut Option<T>,
+) -> Result<(), A::Error> {
+    *slot = Some(map.next_value()?);
+    Ok(())
 }
 
 /// A required field's value, or serde's `missing field` error.
