@@ -134,6 +134,25 @@ pub use strict_schema::{
     SUPPORTED_FORMATS,
 };
 
+/// The character a one-letter JSON escape stands for, given the byte after its `\`
+/// (`"` `\` `/` `b` `f` `n` `r` `t`); `None` for `u` (four hex digits follow) and for
+/// any byte JSON does not allow there. The partial parser and the Responses event scanner
+/// both read escapes with it.
+#[inline]
+pub(crate) fn simple_escape(b: u8) -> Option<char> {
+    Some(match b {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        _ => return None,
+    })
+}
+
 /// Python truthiness of a JSON value (`if value:` in the reference): null, `false`, `0`,
 /// `""`, `[]` and `{}` are false. The strict-schema conversion and the stream framing
 /// (`if data.get("error")`) both follow it. The one place Python truthiness is written,

@@ -1166,26 +1166,18 @@ impl PartialJson {
                 }
                 Escape::Backslash => {
                     let Some(&b) = bytes.get(i) else { break };
-                    let decoded = match b {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'u' => {
-                            escape = Escape::Hex {
-                                high: None,
-                                value: 0,
-                                count: 0,
-                                bad: None,
-                            };
-                            i += 1;
-                            continue;
+                    let Some(decoded) = super::simple_escape(b) else {
+                        if b != b'u' {
+                            return Err((PartialJsonErrorKind::InvalidEscape, base + i));
                         }
-                        _ => return Err((PartialJsonErrorKind::InvalidEscape, base + i)),
+                        escape = Escape::Hex {
+                            high: None,
+                            value: 0,
+                            count: 0,
+                            bad: None,
+                        };
+                        i += 1;
+                        continue;
                     };
                     self.scratch.push(decoded);
                     escape = Escape::None;

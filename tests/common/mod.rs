@@ -359,3 +359,124 @@ pub fn merged(mut base: serde_json::Value, extra: serde_json::Value) -> serde_js
     }
     base
 }
+
+/// Only a guard against hanging forever: every wait returns as soon as its event happens.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// A bare reqwest client (no proxy), for the tests that talk to the scripted server or the
+/// recording proxy without the SDK.
+pub fn raw_client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+/// A directory under the system temp dir, named after the test and the process, removed
+/// (with its content) when dropped.
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    /// The path of a directory that does not exist yet (whatever an earlier run left there is
+    /// removed), for code that must create it.
+    pub fn absent(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("openai-sdk-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        TempDir(dir)
+    }
+
+    /// A fresh, empty directory.
+    pub fn empty(name: &str) -> TempDir {
+        let dir = TempDir::absent(name);
+        std::fs::create_dir_all(dir.path()).unwrap();
+        dir
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Every `tracing` record of the current thread, as the `fmt` subscriber writes them (all
+/// levels, no colours), from `Logs::capture()` until the value is dropped. For
+/// `current_thread` tests: the subscriber is the thread's default.
+pub struct Logs {
+    buf: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+#[derive(Clone)]
+struct LogWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    pub fn capture() -> Logs {
+        Logs::with_span_events(tracing_subscriber::fmt::format::FmtSpan::NONE)
+    }
+
+    /// [`Logs::capture`], also writing the span events `spans` names (e.g. `CLOSE`: a span's
+    /// fields when it ends).
+    pub fn with_span_events(spans: tracing_subscriber::fmt::format::FmtSpan) -> Logs {
+        let buf = std::sync::Arc::default();
+        let writer = LogWriter(std::sync::Arc::clone(&buf));
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_span_events(spans)
+            .with_writer(move || writer.clone())
+            .finish();
+        let guard = tracing::subscriber::set_default(subscriber);
+        Logs { buf, _guard: guard }
+    }
+
+    /// What was logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.buf.lock().unwrap().clone()).unwrap()
+    }
+}
+
+/// Reads a stream up to its first error: how many items came before it, and the error.
+/// Panics when the stream ends without one.
+#[track_caller]
+pub fn until_error<S, T>(stream: &mut S) -> impl Future<Output = (usize, Error)> + '_
+where
+    S: futures::Stream<Item = Result<T, Error>> + Unpin,
+{
+    use futures::StreamExt as _;
+    let caller = std::panic::Location::caller();
+    async move {
+        let mut items = 0;
+        loop {
+            match stream.next().await {
+                Some(Ok(_)) => items += 1,
+                Some(Err(e)) => return (items, e),
+                None => panic!("{caller}: the stream ended after {items} items without an error"),
+            }
+        }
+    }
+}
+
+/// [`until_error`] for a blocking stream (an iterator).
+#[track_caller]
+pub fn until_error_blocking<T>(stream: impl Iterator<Item = Result<T, Error>>) -> (usize, Error) {
+    let mut items = 0;
+    for item in stream {
+        match item {
+            Ok(_) => items += 1,
+            Err(e) => return (items, e),
+        }
+    }
+    panic!("the stream ended after {items} items without an error")
+}

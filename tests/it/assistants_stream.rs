@@ -714,13 +714,7 @@ async fn a_stall_longer_than_the_read_timeout_is_a_timeout_error() {
         .await
         .unwrap()
         .with_handler(Log::default());
-    let mut events = 0;
-    let error = loop {
-        match stream.next().await.expect("an error before the end") {
-            Ok(_) => events += 1,
-            Err(e) => break e,
-        }
-    };
+    let (events, error) = crate::common::until_error(&mut stream).await;
     assert!(
         matches!(error, Error::Timeout { .. }),
         "expected a timeout, got {error:?}"
@@ -740,13 +734,7 @@ fn a_blocking_stream_stall_longer_than_the_read_timeout_is_a_timeout_error() {
         .create_run_stream_blocking("thread_1", &run_request())
         .unwrap()
         .with_handler(Log::default());
-    let mut events = 0;
-    let error = loop {
-        match stream.next().expect("an error before the end") {
-            Ok(_) => events += 1,
-            Err(e) => break e,
-        }
-    };
+    let (events, error) = crate::common::until_error_blocking(&mut stream);
     assert!(
         matches!(error, Error::Timeout { .. }),
         "expected a timeout, got {error:?}"

@@ -627,13 +627,7 @@ async fn connection_closing_mid_event_is_a_typed_error() {
             .stream(crate::common::chat_request(json!({})))
             .await
             .unwrap();
-        let mut events = 0;
-        let error = loop {
-            match stream.next().await.expect("an error before the end") {
-                Ok(_) => events += 1,
-                Err(e) => break e,
-            }
-        };
+        let (events, error) = crate::common::until_error(&mut stream).await;
         assert_eq!(events, 4, "two chunks with one content.delta each");
         match &error {
             Error::Stream {

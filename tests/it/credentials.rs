@@ -2,7 +2,6 @@
 //! `on_retry` reason, `RecordedRequest`'s `Debug`), and connection errors say why they
 //! happened (connection refused, DNS failure, TLS), over real sockets on loopback.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -50,29 +49,9 @@ fn assert_no_credentials(text: &str) {
     assert!(!text.contains(USER), "the user name leaks: {text}");
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn a_refused_connection_says_so_and_shows_no_credentials() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = crate::common::Logs::capture();
 
     let addr = closed_port();
     let base = format!("http://{USER}:{PASSWORD}@{addr}/v1");
@@ -100,7 +79,7 @@ async fn a_refused_connection_says_so_and_shows_no_credentials() {
         events[0].reason
     );
     assert_no_credentials(&events[0].reason);
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     assert!(log.contains("retrying"), "{log}");
     assert_no_credentials(&log);
 }

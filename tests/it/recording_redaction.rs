@@ -4,39 +4,11 @@
 //! client, the proxy, a scripted upstream.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use openai_sdk::testing::{FixtureError, RecordedExchange, RecordingProxy, Reply, ScriptedServer};
 use serde_json::json;
 
-const WAIT: Duration = Duration::from_secs(20);
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
-}
-
-/// A fresh directory under the system temp dir (not created), removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!(
-            "openai-sdk-redaction-{name}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        TempDir(dir)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use crate::common::{raw_client as client, TempDir, WAIT};
 
 /// Every recorded file's text, with its name.
 fn recorded_files(dir: &Path) -> Vec<(PathBuf, String)> {
@@ -62,7 +34,7 @@ async fn headers_and_query_parameters_named_like_credentials_are_not_recorded() 
             .header("x-ratelimit-remaining-tokens", "149984")
             .header("x-request-id", "req_1"),
     );
-    let dir = TempDir::new("names");
+    let dir = TempDir::absent("redaction-names");
     let proxy = RecordingProxy::start(&upstream.base_url(), dir.path())
         .await
         .unwrap();
@@ -168,7 +140,7 @@ async fn secrets_in_bodies_are_redacted_by_default_and_by_a_hook() {
         json!({"id": "sess_1", "client_secret": {"value": "ek_nested_secret", "expires_at": 1},
                "tools": [{"client_secret": "ek_in_a_list"}]}),
     ));
-    let dir = TempDir::new("bodies");
+    let dir = TempDir::absent("redaction-bodies");
     let proxy = RecordingProxy::start(&upstream.base_url(), dir.path())
         .await
         .unwrap()
@@ -243,7 +215,7 @@ async fn recorded_files_are_readable_by_their_owner_only() {
     upstream
         .post("/v1/embeddings")
         .respond(Reply::json(200, json!({"object": "list", "data": []})));
-    let parent = TempDir::new("modes");
+    let parent = TempDir::absent("redaction-modes");
     let dir = parent.path().join("nested/fixtures");
     let proxy = RecordingProxy::start(&upstream.base_url(), &dir)
         .await
@@ -270,7 +242,7 @@ async fn recorded_files_are_readable_by_their_owner_only() {
 
 #[tokio::test]
 async fn manifests_cannot_read_files_outside_their_directory() {
-    let parent = TempDir::new("paths");
+    let parent = TempDir::absent("redaction-paths");
     let dir = parent.path().join("fixtures");
     std::fs::create_dir_all(dir.join("sub")).unwrap();
     std::fs::write(parent.path().join("outside.body"), "outside").unwrap();

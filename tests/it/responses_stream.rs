@@ -566,14 +566,7 @@ async fn a_refused_resume_is_an_api_error_and_the_snapshot_stays() {
         ))
         .await
         .unwrap();
-    let mut events = 0;
-    let error = loop {
-        match stream.next().await {
-            Some(Ok(_)) => events += 1,
-            Some(Err(e)) => break e,
-            None => panic!("the stream ended without the error"),
-        }
-    };
+    let (events, error) = crate::common::until_error(&mut stream).await;
     assert_eq!(error.status(), Some(404), "{error}");
     assert!(events > 2);
     assert!(stream.next().await.is_none());
@@ -766,13 +759,7 @@ async fn a_stall_longer_than_the_read_timeout_is_a_timeout_error() {
         ))
         .await
         .unwrap();
-    let mut events = 0;
-    let error = loop {
-        match stream.next().await.expect("an error before the end") {
-            Ok(_) => events += 1,
-            Err(e) => break e,
-        }
-    };
+    let (events, error) = crate::common::until_error(&mut stream).await;
     assert!(
         matches!(error, Error::Timeout { .. }),
         "expected a timeout, got {error:?}"
@@ -799,13 +786,7 @@ fn a_blocking_stream_stall_longer_than_the_read_timeout_is_a_timeout_error() {
             json!({"background": true}),
         ))
         .unwrap();
-    let mut events = 0;
-    let error = loop {
-        match stream.next().expect("an error before the end") {
-            Ok(_) => events += 1,
-            Err(e) => break e,
-        }
-    };
+    let (events, error) = crate::common::until_error_blocking(&mut stream);
     assert!(
         matches!(error, Error::Timeout { .. }),
         "expected a timeout, got {error:?}"

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,34 +13,7 @@ use openai_sdk::testing::{
 };
 use serde_json::json;
 
-/// Only a guard against hanging forever: every wait returns as soon as its event happens.
-const WAIT: Duration = Duration::from_secs(20);
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
-}
-
-/// A fresh, empty directory under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir =
-            std::env::temp_dir().join(format!("openai-sdk-testing-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use crate::common::{raw_client as client, TempDir, WAIT};
 
 /// Reads a body to its end (or first error), returning the items as the client saw them.
 async fn read_items(response: reqwest::Response) -> (Vec<Bytes>, Option<reqwest::Error>) {
@@ -749,7 +722,7 @@ fn write_exchange(dir: &Path, stem: &str, exchange: &RecordedExchange, body: &[u
 
 #[tokio::test]
 async fn fixtures_load_as_routes_and_sequences() {
-    let dir = TempDir::new("fixtures");
+    let dir = TempDir::empty("testing-fixtures");
     let sse = sample_sse().body_bytes().clone();
     let mut stream = RecordedExchange::new("POST", "/v1/chat/completions", 200);
     stream.headers = vec![
@@ -858,7 +831,7 @@ async fn recording_proxy_forwards_records_and_strips_credentials() {
         .get("/v1/models")
         .respond(Reply::json(200, json!({"object": "list", "data": []})));
 
-    let dir = TempDir::new("proxy");
+    let dir = TempDir::empty("testing-proxy");
     let proxy = RecordingProxy::start(&upstream.base_url(), dir.path())
         .await
         .unwrap();
@@ -980,7 +953,7 @@ async fn recording_proxy_reports_an_unreachable_upstream() {
     let upstream = ScriptedServer::start().await;
     let base = upstream.base_url();
     drop(upstream);
-    let dir = TempDir::new("proxy-down");
+    let dir = TempDir::empty("testing-proxy-down");
     let proxy = RecordingProxy::start(&base, dir.path()).await.unwrap();
     let response = client().get(proxy.url("/v1/models")).send().await.unwrap();
     assert_eq!(response.status(), 502);

@@ -2,37 +2,14 @@
 //! stream event at trace level, and never the API key.
 #![cfg(feature = "chat")]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use futures::StreamExt;
 use openai_sdk::testing::{Reply, ScriptedServer};
 use openai_sdk::Client;
 use serde_json::json;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn requests_and_stream_events_are_logged_without_the_key() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = crate::common::Logs::capture();
 
     let server = ScriptedServer::start().await;
     let chunk = |delta: serde_json::Value, finish: serde_json::Value| {
@@ -63,7 +40,7 @@ async fn requests_and_stream_events_are_logged_without_the_key() {
     }
     drop(stream);
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(!logs.contains(key), "the key was logged:\n{logs}");
     assert!(
         !logs.contains("very-secret"),
@@ -101,15 +78,8 @@ async fn requests_and_stream_events_are_logged_without_the_key() {
 /// printed when the span closes; each retry is an event with its attempt, delay and reason.
 #[tokio::test(flavor = "current_thread")]
 async fn the_request_span_records_status_request_id_and_retries() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured =
+        crate::common::Logs::with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE);
 
     let server = ScriptedServer::start().await;
     server
@@ -131,7 +101,7 @@ async fn the_request_span_records_status_request_id_and_retries() {
     client.list_models().await.unwrap();
     assert!(client.retrieve_model("missing").await.is_err());
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(!logs.contains("sk-span-secret"), "{logs}");
     let retrying: Vec<&str> = logs.lines().filter(|l| l.contains("retrying")).collect();
     assert_eq!(retrying.len(), 1, "{logs}");

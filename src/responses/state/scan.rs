@@ -284,25 +284,16 @@ impl<'a> Scanner<'a> {
     /// The character of an escape, after its `\`. A `\u` escape of a surrogate is left
     /// to serde (a pair is one character, a lone one an error).
     fn escape(&mut self) -> Option<char> {
-        Some(match self.next()? {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
-            b'u' => {
-                let hex = self.text.get(self.at..self.at + 4)?;
-                if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    return None;
-                }
-                self.at += 4;
-                char::from_u32(u32::from_str_radix(hex, 16).ok()?)?
-            }
-            _ => return None,
-        })
+        let b = self.next()?;
+        if b != b'u' {
+            return crate::parsing::simple_escape(b);
+        }
+        let hex = self.text.get(self.at..self.at + 4)?;
+        if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        self.at += 4;
+        char::from_u32(u32::from_str_radix(hex, 16).ok()?)
     }
 
     /// Skips a JSON value of a member the state does not read.
