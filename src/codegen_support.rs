@@ -691,6 +691,57 @@ mod tests {
         );
     }
 
+    fn answer(body: &'static [u8]) -> reqwest::Response {
+        reqwest::Response::from(http::Response::new(reqwest::Body::from(body)))
+    }
+
+    #[tokio::test]
+    async fn an_answer_is_decoded_as_text_and_a_bad_one_keeps_its_position() {
+        let ok: progenitor_client::ResponseValue<Value> =
+            response_value::<Value, ()>(answer(br#"{"a": [1, "x"]}"#))
+                .await
+                .unwrap();
+        assert_eq!(*ok, serde_json::json!({"a": [1, "x"]}));
+
+        // Not JSON of the type: serde_json's message and position, the path read from it.
+        let e = response_value::<std::collections::BTreeMap<String, Vec<u8>>, ()>(answer(
+            br#"{"a": [1, "x"]}"#,
+        ))
+        .await
+        .err()
+        .unwrap();
+        let e = crate::error::from_generated(e).await;
+        let crate::Error::Decode {
+            what,
+            path,
+            message,
+            ..
+        } = e
+        else {
+            panic!("{e:?}")
+        };
+        assert_eq!(
+            (what.as_str(), path.as_str()),
+            ("the response body", "a[1]")
+        );
+        assert!(
+            message.starts_with("invalid type: string \"x\""),
+            "{message}"
+        );
+
+        // Not UTF-8: the offset of the first bad byte, at the top level.
+        let e = response_value::<Value, ()>(answer(b"{\"id\": \"ab\xff\"}"))
+            .await
+            .err()
+            .unwrap();
+        let e = crate::error::from_generated(e).await;
+        let crate::Error::Decode { path, message, .. } = e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(path, ".");
+        assert_eq!(message, "the body is not UTF-8 (at byte 10)");
+    }
+
     #[test]
     fn a_known_type_with_a_bad_body_is_an_error_with_context() {
         let e = serde_json::from_str::<U>(r#"{"type":"a","x":"nope"}"#).unwrap_err();

@@ -1458,7 +1458,9 @@ fn shared_send(f: &mut syn::ImplItemFn, counts: &mut Counts) -> Result<()> {
     ];
     let found: Vec<String> = stmts.iter().skip(at + 1).take(4).map(text).collect();
     if found != expected {
-        bail!("method {name}: the hook calls after `info` are not progenitor's usual ones: {found:?}");
+        bail!(
+            "method {name}: the hook calls after `info` are not progenitor's usual ones: {found:?}"
+        );
     }
     let info = &stmts[at];
     let syn::Stmt::Local(local) = info else {
