@@ -96,6 +96,51 @@ pub fn path_segment(name: &'static str, value: &str) -> Result<String, crate::Er
     Ok(path_param(name, value)?)
 }
 
+/// Sends the request of a generated method through the client's hooks (auth, Azure,
+/// retries, the body cap): the steps every generated method took inline, once here.
+#[cfg_attr(not(feature = "full"), allow(dead_code))] // unused by the generated code of some feature sets
+pub(crate) async fn execute<E>(
+    client: &crate::generated::Client,
+    mut request: reqwest::Request,
+    operation_id: &'static str,
+) -> Result<reqwest::Response, progenitor_client::Error<E>> {
+    use progenitor_client::ClientHooks as _;
+    let info = progenitor_client::OperationInfo { operation_id };
+    client.pre(&mut request, &info).await?;
+    let result = client.exec(request, &info).await;
+    client.post(&result, &info).await?;
+    Ok(result?)
+}
+
+/// A generated method's JSON answer, read as text (`from_str`, as the stream layer reads
+/// events, so each type's `Deserialize` is compiled for one serde_json reader): what
+/// `progenitor_client::ResponseValue::from_response` does with bytes. A body that is not
+/// UTF-8 is a decode error at the top level naming the offset of the first bad byte.
+#[cfg_attr(not(feature = "full"), allow(dead_code))] // unused by the generated code of some feature sets
+pub(crate) async fn response_value<T: serde::de::DeserializeOwned, E>(
+    response: reqwest::Response,
+) -> Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>> {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let full = response
+        .bytes()
+        .await
+        .map_err(progenitor_client::Error::ResponseBodyError)?;
+    let inner = match std::str::from_utf8(&full) {
+        Ok(text) => serde_json::from_str(text),
+        Err(e) => Err(de::Error::custom(format_args!(
+            "the body is not UTF-8 (at byte {})",
+            e.valid_up_to()
+        ))),
+    };
+    match inner {
+        Ok(inner) => Ok(progenitor_client::ResponseValue::new(
+            inner, status, headers,
+        )),
+        Err(e) => Err(progenitor_client::Error::InvalidResponsePayload(full, e)),
+    }
+}
+
 /// Deserializes an open string enum: any string is accepted, unknown ones are kept.
 #[cfg_attr(not(feature = "full"), allow(dead_code))] // unused by the generated code of some feature sets
 pub(crate) fn deserialize_open_str<'de, D, T>(d: D) -> Result<T, D::Error>
@@ -440,6 +485,16 @@ pub(crate) fn deserialize_struct<'de, D: Deserializer<'de>, T: StructFields<'de>
     d.deserialize_map(V(PhantomData))
 }
 
+/// Reads a known field's value into its slot (the last one wins for a key sent twice).
+#[cfg_attr(not(feature = "full"), allow(dead_code))] // unused by the generated code of some feature sets
+pub(crate) fn next_field<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
+    map: &mut A,
+    slot: &mut Option<T>,
+) -> Result<(), A::Error> {
+    *slot = Some(map.next_value()?);
+    Ok(())
+}
+
 /// A required field's value, or serde's `missing field` error.
 #[inline]
 #[cfg_attr(not(feature = "full"), allow(dead_code))] // unused by the generated code of some feature sets
@@ -634,6 +689,57 @@ mod tests {
             serde_json::from_str::<U>("[1]").unwrap(),
             U::Unknown(serde_json::json!([1]))
         );
+    }
+
+    fn answer(body: &'static [u8]) -> reqwest::Response {
+        reqwest::Response::from(http::Response::new(reqwest::Body::from(body)))
+    }
+
+    #[tokio::test]
+    async fn an_answer_is_decoded_as_text_and_a_bad_one_keeps_its_position() {
+        let ok: progenitor_client::ResponseValue<Value> =
+            response_value::<Value, ()>(answer(br#"{"a": [1, "x"]}"#))
+                .await
+                .unwrap();
+        assert_eq!(*ok, serde_json::json!({"a": [1, "x"]}));
+
+        // Not JSON of the type: serde_json's message and position, the path read from it.
+        let e = response_value::<std::collections::BTreeMap<String, Vec<u8>>, ()>(answer(
+            br#"{"a": [1, "x"]}"#,
+        ))
+        .await
+        .err()
+        .unwrap();
+        let e = crate::error::from_generated(e).await;
+        let crate::Error::Decode {
+            what,
+            path,
+            message,
+            ..
+        } = e
+        else {
+            panic!("{e:?}")
+        };
+        assert_eq!(
+            (what.as_str(), path.as_str()),
+            ("the response body", "a[1]")
+        );
+        assert!(
+            message.starts_with("invalid type: string \"x\""),
+            "{message}"
+        );
+
+        // Not UTF-8: the offset of the first bad byte, at the top level.
+        let e = response_value::<Value, ()>(answer(b"{\"id\": \"ab\xff\"}"))
+            .await
+            .err()
+            .unwrap();
+        let e = crate::error::from_generated(e).await;
+        let crate::Error::Decode { path, message, .. } = e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(path, ".");
+        assert_eq!(message, "the body is not UTF-8 (at byte 10)");
     }
 
     #[test]

@@ -10,6 +10,17 @@
 use reqwest::Method;
 use serde::Serialize;
 
+#[cfg(any(
+    feature = "audio",
+    feature = "containers",
+    feature = "content-provenance",
+    feature = "files",
+    feature = "images",
+    feature = "realtime",
+    feature = "skills",
+    feature = "uploads",
+    feature = "videos"
+))]
 use crate::multipart::Objects;
 use crate::{types, Client, Error, ResponseValue};
 

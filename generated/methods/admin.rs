@@ -38,15 +38,14 @@ Sends a `GET` request to `/organization/admin_api_keys`
                 .query(&progenitor_client::QueryParam::new("order", &order))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "admin_api_keys_list",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "admin_api_keys_list",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -119,15 +118,14 @@ Sends a `POST` request to `/organization/admin_api_keys`
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "admin_api_keys_create",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "admin_api_keys_create",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -170,15 +168,14 @@ Sends a `GET` request to `/organization/admin_api_keys/{key_id}`
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "admin_api_keys_get",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "admin_api_keys_get",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -224,15 +221,14 @@ Sends a `DELETE` request to `/organization/admin_api_keys/{key_id}`
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "admin_api_keys_delete",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "admin_api_keys_delete",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -311,15 +307,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("tenant_only", &tenant_only))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_audit_logs",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "list_audit_logs",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -423,15 +418,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("order", &order))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_organization_certificates",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "list_organization_certificates",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -511,15 +505,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "upload_certificate",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "upload_certificate",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -566,15 +559,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "activate_organization_certificates",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "activate_organization_certificates",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -621,15 +613,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "deactivate_organization_certificates",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "deactivate_organization_certificates",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -679,15 +670,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("include", &include))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "get_certificate",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "get_certificate",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -735,15 +725,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "modify_certificate",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "modify_certificate",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -793,15 +782,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "delete_certificate",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "delete_certificate",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -866,15 +854,10 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("start_time", &start_time))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "usage_costs",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(self, request, "usage_costs")
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -914,15 +897,14 @@ Sends a `GET` request to `/organization/data_retention`
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "retrieve_organization_data_retention",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "retrieve_organization_data_retention",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -966,15 +948,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "update_organization_data_retention",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "update_organization_data_retention",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -1023,15 +1004,10 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("order", &order))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_groups",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(self, request, "list_groups")
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -1098,15 +1074,10 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_group",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(self, request, "create_group")
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -1149,15 +1120,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "retrieve_group",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "retrieve_group",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -1206,15 +1176,10 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "update_group",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(self, request, "update_group")
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -1260,15 +1225,10 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "delete_group",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(self, request, "delete_group")
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -1320,15 +1280,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("order", &order))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_group_role_assignments",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "list_group_role_assignments",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -1406,15 +1365,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "assign_group_role",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "assign_group_role",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -1460,15 +1418,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "retrieve_group_role",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "retrieve_group_role",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -1517,15 +1474,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "unassign_group_role",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "unassign_group_role",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -1579,15 +1535,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("order", &order))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_group_users",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "list_group_users",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -1665,15 +1620,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "add_group_user",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "add_group_user",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -1719,15 +1673,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "retrieve_group_user",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "retrieve_group_user",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -1776,15 +1729,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "remove_group_user",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "remove_group_user",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -1830,15 +1782,10 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_invites",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(self, request, "list_invites")
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -1906,15 +1853,10 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "invite_user",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(self, request, "invite_user")
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -1957,15 +1899,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "retrieve_invite",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "retrieve_invite",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -2011,15 +1952,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "delete_invite",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "delete_invite",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -2073,15 +2013,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_projects",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "list_projects",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -2155,15 +2094,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_project",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "create_project",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -2206,15 +2144,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "retrieve_project",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "retrieve_project",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -2260,15 +2197,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "modify_project",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "modify_project",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -2331,15 +2267,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_project_api_keys",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "list_project_api_keys",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -2421,15 +2356,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "retrieve_project_api_key",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "retrieve_project_api_key",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -2483,15 +2417,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "delete_project_api_key",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "delete_project_api_key",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -2534,15 +2467,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "archive_project",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "archive_project",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -2600,15 +2532,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("order", &order))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_project_certificates",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "list_project_certificates",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -2698,15 +2629,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "activate_project_certificates",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "activate_project_certificates",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -2758,15 +2688,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "deactivate_project_certificates",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "deactivate_project_certificates",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -2812,15 +2741,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "retrieve_project_data_retention",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "retrieve_project_data_retention",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -2869,15 +2797,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "update_project_data_retention",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "update_project_data_retention",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -2932,15 +2859,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("order", &order))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_project_groups",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "list_project_groups",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -3018,15 +2944,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "add_project_group",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "add_project_group",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -3076,15 +3001,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("group_type", &group_type))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "retrieve_project_group",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "retrieve_project_group",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -3134,15 +3058,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "remove_project_group",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "remove_project_group",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -3189,15 +3112,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "retrieve_project_hosted_tool_permissions",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "retrieve_project_hosted_tool_permissions",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -3247,15 +3169,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "update_project_hosted_tool_permissions",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "update_project_hosted_tool_permissions",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -3301,15 +3222,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "retrieve_project_model_permissions",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "retrieve_project_model_permissions",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -3358,15 +3278,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "update_project_model_permissions",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "update_project_model_permissions",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -3412,15 +3331,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "delete_project_model_permissions",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "delete_project_model_permissions",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -3478,15 +3396,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_project_rate_limits",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "list_project_rate_limits",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -3571,15 +3488,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "update_project_rate_limits",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "update_project_rate_limits",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -3633,15 +3549,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_project_service_accounts",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "list_project_service_accounts",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -3722,15 +3637,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_project_service_account",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "create_project_service_account",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -3780,15 +3694,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "retrieve_project_service_account",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "retrieve_project_service_account",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -3841,15 +3754,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "update_project_service_account",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "update_project_service_account",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -3903,15 +3815,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "delete_project_service_account",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "delete_project_service_account",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -3969,15 +3880,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("order", &order))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_project_spend_alerts",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "list_project_spend_alerts",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -4061,15 +3971,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_project_spend_alert",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "create_project_spend_alert",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -4116,15 +4025,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "retrieve_project_spend_alert",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "retrieve_project_spend_alert",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -4174,15 +4082,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "update_project_spend_alert",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "update_project_spend_alert",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -4232,15 +4139,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "delete_project_spend_alert",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "delete_project_spend_alert",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -4294,15 +4200,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_project_users",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "list_project_users",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -4376,15 +4281,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_project_user",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "create_project_user",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -4430,15 +4334,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "retrieve_project_user",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "retrieve_project_user",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -4487,15 +4390,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "modify_project_user",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "modify_project_user",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -4548,15 +4450,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "delete_project_user",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "delete_project_user",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -4606,15 +4507,10 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("order", &order))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_roles",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(self, request, "list_roles")
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -4681,15 +4577,10 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_role",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(self, request, "create_role")
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -4732,15 +4623,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "retrieve_role",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "retrieve_role",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -4786,15 +4676,10 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "update_role",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(self, request, "update_role")
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -4837,15 +4722,10 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "delete_role",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(self, request, "delete_role")
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -4898,15 +4778,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("order", &order))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_organization_spend_alerts",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "list_organization_spend_alerts",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -4989,15 +4868,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_organization_spend_alert",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "create_organization_spend_alert",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -5043,15 +4921,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "retrieve_organization_spend_alert",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "retrieve_organization_spend_alert",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -5100,15 +4977,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "update_organization_spend_alert",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "update_organization_spend_alert",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -5154,15 +5030,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "delete_organization_spend_alert",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "delete_organization_spend_alert",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -5236,15 +5111,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("user_ids", &user_ids))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "usage_audio_speeches",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "usage_audio_speeches",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -5322,15 +5196,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("user_ids", &user_ids))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "usage_audio_transcriptions",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "usage_audio_transcriptions",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -5399,15 +5272,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("start_time", &start_time))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "usage_code_interpreter_sessions",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "usage_code_interpreter_sessions",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -5485,15 +5357,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("user_ids", &user_ids))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "usage_completions",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "usage_completions",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -5567,15 +5438,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("user_ids", &user_ids))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "usage_embeddings",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "usage_embeddings",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -5654,15 +5524,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "usage_file_search_calls",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "usage_file_search_calls",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -5742,15 +5611,10 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("user_ids", &user_ids))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "usage_images",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(self, request, "usage_images")
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -5824,15 +5688,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("user_ids", &user_ids))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "usage_moderations",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "usage_moderations",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -5897,15 +5760,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("start_time", &start_time))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "usage_vector_stores",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "usage_vector_stores",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -5989,15 +5851,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("user_ids", &user_ids))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "usage_web_search_calls",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "usage_web_search_calls",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -6046,15 +5907,10 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_users",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(self, request, "list_users")
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -6126,15 +5982,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "retrieve_user",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "retrieve_user",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -6180,15 +6035,10 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "modify_user",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(self, request, "modify_user")
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -6231,15 +6081,10 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "delete_user",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(self, request, "delete_user")
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -6291,15 +6136,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("order", &order))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_user_role_assignments",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "list_user_role_assignments",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -6377,15 +6221,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "assign_user_role",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "assign_user_role",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -6431,15 +6274,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "retrieve_user_role",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "retrieve_user_role",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -6488,15 +6330,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "unassign_user_role",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "unassign_user_role",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -6552,15 +6393,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("order", &order))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_project_group_role_assignments",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "list_project_group_role_assignments",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -6644,15 +6484,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "assign_project_group_role",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "assign_project_group_role",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -6702,15 +6541,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "retrieve_project_group_role",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "retrieve_project_group_role",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -6763,15 +6601,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "unassign_project_group_role",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "unassign_project_group_role",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -6826,15 +6663,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("order", &order))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_project_roles",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "list_project_roles",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -6912,15 +6748,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_project_role",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "create_project_role",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -6966,15 +6801,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "retrieve_project_role",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "retrieve_project_role",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -7023,15 +6857,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "update_project_role",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "update_project_role",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -7077,15 +6910,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "delete_project_role",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "delete_project_role",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -7140,15 +6972,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("order", &order))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_project_user_role_assignments",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "list_project_user_role_assignments",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -7231,15 +7062,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "assign_project_user_role",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "assign_project_user_role",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -7288,15 +7118,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "retrieve_project_user_role",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "retrieve_project_user_role",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -7348,15 +7177,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "unassign_project_user_role",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "unassign_project_user_role",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -7396,15 +7224,14 @@ Sends a `GET` request to `/organization/spend_limit`
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "getorganizationspendlimit",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "getorganizationspendlimit",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -7448,15 +7275,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "updateorganizationspendlimit",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "updateorganizationspendlimit",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -7496,15 +7322,14 @@ Sends a `DELETE` request to `/organization/spend_limit`
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "deleteorganizationspendlimit",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "deleteorganizationspendlimit",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -7550,15 +7375,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "getprojectspendlimit",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "getprojectspendlimit",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -7607,15 +7431,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "updateprojectspendlimit",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "updateprojectspendlimit",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -7661,15 +7484,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "deleteprojectspendlimit",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "deleteprojectspendlimit",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -7723,15 +7545,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "createan_ap_ikeyforaserviceaccount",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "createan_ap_ikeyforaserviceaccount",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),

@@ -31,13 +31,12 @@ Sends a `POST` request to `/audio/speech`
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_speech",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "create_speech",
+                )
+                .await?;
             match response.status().as_u16() {
                 200u16 => Ok(ResponseValue::stream(response)),
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
@@ -93,15 +92,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_voice_consents",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "list_voice_consents",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -179,15 +177,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "get_voice_consent",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "get_voice_consent",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -241,15 +238,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "update_voice_consent",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "update_voice_consent",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -300,15 +296,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "delete_voice_consent",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "delete_voice_consent",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),

@@ -46,15 +46,10 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("purpose", &purpose))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_files",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(self, request, "list_files")
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -130,15 +125,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "retrieve_file",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "retrieve_file",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -181,15 +175,10 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "delete_file",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(self, request, "delete_file")
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -232,15 +221,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "download_file",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "download_file",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),

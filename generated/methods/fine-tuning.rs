@@ -33,15 +33,10 @@ Sends a `POST` request to `/fine_tuning/alpha/graders/run`
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "run_grader",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(self, request, "run_grader")
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -84,15 +79,14 @@ Sends a `POST` request to `/fine_tuning/alpha/graders/validate`
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "validate_grader",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "validate_grader",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -141,15 +135,14 @@ Sends a `POST` request to `/fine_tuning/alpha/graders/validate`
                 .query(&progenitor_client::QueryParam::new("project_id", &project_id))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_fine_tuning_checkpoint_permissions",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "list_fine_tuning_checkpoint_permissions",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -233,15 +226,14 @@ Sends a `POST` request to `/fine_tuning/alpha/graders/validate`
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_fine_tuning_checkpoint_permission",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "create_fine_tuning_checkpoint_permission",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -285,15 +277,14 @@ Sends a `POST` request to `/fine_tuning/alpha/graders/validate`
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "delete_fine_tuning_checkpoint_permission",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "delete_fine_tuning_checkpoint_permission",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -341,15 +332,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_paginated_fine_tuning_jobs",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "list_paginated_fine_tuning_jobs",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -417,15 +407,14 @@ Sends a `POST` request to `/fine_tuning/jobs`
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_fine_tuning_job",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "create_fine_tuning_job",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -473,15 +462,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "retrieve_fine_tuning_job",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "retrieve_fine_tuning_job",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -527,15 +515,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "cancel_fine_tuning_job",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "cancel_fine_tuning_job",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -590,15 +577,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_fine_tuning_job_checkpoints",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "list_fine_tuning_job_checkpoints",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -688,15 +674,14 @@ Arguments:
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_fine_tuning_events",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "list_fine_tuning_events",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -771,15 +756,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "pause_fine_tuning_job",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "pause_fine_tuning_job",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -825,15 +809,14 @@ Arguments:
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "resume_fine_tuning_job",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "resume_fine_tuning_job",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),

@@ -42,13 +42,12 @@ webhook.
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "accept_realtime_call",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "accept_realtime_call",
+                )
+                .await?;
             match response.status().as_u16() {
                 200u16 => Ok(ResponseValue::empty(response)),
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
@@ -98,13 +97,12 @@ header when creating the call with
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "hangup_realtime_call",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "hangup_realtime_call",
+                )
+                .await?;
             match response.status().as_u16() {
                 200u16 => Ok(ResponseValue::empty(response)),
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
@@ -154,13 +152,12 @@ webhook.
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "refer_realtime_call",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "refer_realtime_call",
+                )
+                .await?;
             match response.status().as_u16() {
                 200u16 => Ok(ResponseValue::empty(response)),
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
@@ -211,13 +208,12 @@ webhook.
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "reject_realtime_call",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "reject_realtime_call",
+                )
+                .await?;
             match response.status().as_u16() {
                 200u16 => Ok(ResponseValue::empty(response)),
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
@@ -276,15 +272,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_realtime_client_secret",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "create_realtime_client_secret",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -337,15 +332,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_realtime_session",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "create_realtime_session",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -398,15 +392,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_realtime_transcription_session",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "create_realtime_transcription_session",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -459,15 +452,14 @@ Arguments:
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_realtime_translation_client_secret",
-            };
-            self.pre(&mut request, &info).await?;
-            let result = self.exec(request, &info).await;
-            self.post(&result, &info).await?;
-            let response = result?;
+            let response = crate::codegen_support::execute(
+                    self,
+                    request,
+                    "create_realtime_translation_client_secret",
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::codegen_support::response_value(response).await,
                 400u16..=499u16 => Err(Error::UnexpectedResponse(response)),
                 500u16..=599u16 => Err(Error::UnexpectedResponse(response)),
                 _ => Err(Error::UnexpectedResponse(response)),

@@ -34,12 +34,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for Error {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "param" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "param" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(Error {
             code: f0.unwrap_or_default(),
@@ -90,9 +90,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for ErrorResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "error" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "error" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ErrorResponse {
             error: crate::codegen_support::required(f0, "error")?,

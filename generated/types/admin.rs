@@ -49,16 +49,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for AdminApiKey {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "expires_at" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_used_at" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "owner" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "redacted_value" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "expires_at" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_used_at" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "owner" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "redacted_value" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AdminApiKey {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -145,17 +145,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for AdminApiKeyCreateRespons
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "expires_at" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_used_at" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "owner" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "redacted_value" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "value" => f8 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "expires_at" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_used_at" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "owner" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "redacted_value" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "value" => crate::codegen_support::next_field(&mut map, &mut f8),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AdminApiKeyCreateResponse {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -295,14 +295,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for AdminApiKeyCreateRespons
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AdminApiKeyCreateResponseOwner {
             created_at: f0.unwrap_or_default(),
@@ -444,14 +444,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for AdminApiKeyOwner {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AdminApiKeyOwner {
             created_at: f0.unwrap_or_default(),
@@ -522,11 +522,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for AdminApiKeysCreateBody {
         {
             match key.as_str() {
                 "expires_in_seconds" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AdminApiKeysCreateBody {
             expires_in_seconds: f0.unwrap_or_default(),
@@ -579,11 +579,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for AdminApiKeysDeleteRespon
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "deleted" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AdminApiKeysDeleteResponse {
             deleted: crate::codegen_support::required(f0, "deleted")?,
@@ -763,13 +763,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ApiKeyList {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ApiKeyList {
             data: f0.unwrap_or_default(),
@@ -926,23 +926,25 @@ impl<'de> crate::codegen_support::StructFields<'de> for AssignedRoleDetails {
         {
             match key.as_str() {
                 "assignment_sources" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "created_at" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "created_by" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "created_by" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "created_by_user_obj" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "description" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "permissions" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "predefined_role" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "resource_type" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "updated_at" => f11 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "description" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "permissions" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "predefined_role" => {
+                    crate::codegen_support::next_field(&mut map, &mut f9)
+                }
+                "resource_type" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "updated_at" => crate::codegen_support::next_field(&mut map, &mut f11),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AssignedRoleDetails {
             assignment_sources: f0.unwrap_or_default(),
@@ -1012,10 +1014,10 @@ for AssignedRoleDetailsAssignmentSourcesItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "principal_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "principal_type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "principal_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "principal_type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AssignedRoleDetailsAssignmentSourcesItem {
             principal_id: crate::codegen_support::required(f0, "principal_id")?,
@@ -1206,132 +1208,150 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLog {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "actor" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "api_key.created" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "api_key.deleted" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "api_key.updated" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "actor" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "api_key.created" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "api_key.deleted" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "api_key.updated" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
                 "certificate.created" => {
-                    f4 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f4)
                 }
                 "certificate.deleted" => {
-                    f5 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f5)
                 }
                 "certificate.updated" => {
-                    f6 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f6)
                 }
                 "certificates.activated" => {
-                    f7 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f7)
                 }
                 "certificates.deactivated" => {
-                    f8 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f8)
                 }
                 "checkpoint.permission.created" => {
-                    f9 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f9)
                 }
                 "checkpoint.permission.deleted" => {
-                    f10 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f10)
                 }
-                "effective_at" => f11 = ::std::option::Option::Some(map.next_value()?),
+                "effective_at" => crate::codegen_support::next_field(&mut map, &mut f11),
                 "external_key.registered" => {
-                    f12 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f12)
                 }
                 "external_key.removed" => {
-                    f13 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f13)
                 }
-                "group.created" => f14 = ::std::option::Option::Some(map.next_value()?),
-                "group.deleted" => f15 = ::std::option::Option::Some(map.next_value()?),
-                "group.updated" => f16 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f17 = ::std::option::Option::Some(map.next_value()?),
-                "invite.accepted" => f18 = ::std::option::Option::Some(map.next_value()?),
-                "invite.deleted" => f19 = ::std::option::Option::Some(map.next_value()?),
-                "invite.sent" => f20 = ::std::option::Option::Some(map.next_value()?),
+                "group.created" => crate::codegen_support::next_field(&mut map, &mut f14),
+                "group.deleted" => crate::codegen_support::next_field(&mut map, &mut f15),
+                "group.updated" => crate::codegen_support::next_field(&mut map, &mut f16),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f17),
+                "invite.accepted" => {
+                    crate::codegen_support::next_field(&mut map, &mut f18)
+                }
+                "invite.deleted" => {
+                    crate::codegen_support::next_field(&mut map, &mut f19)
+                }
+                "invite.sent" => crate::codegen_support::next_field(&mut map, &mut f20),
                 "ip_allowlist.config.activated" => {
-                    f21 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f21)
                 }
                 "ip_allowlist.config.deactivated" => {
-                    f22 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f22)
                 }
                 "ip_allowlist.created" => {
-                    f23 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f23)
                 }
                 "ip_allowlist.deleted" => {
-                    f24 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f24)
                 }
                 "ip_allowlist.updated" => {
-                    f25 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f25)
                 }
-                "login.failed" => f26 = ::std::option::Option::Some(map.next_value()?),
-                "login.succeeded" => f27 = ::std::option::Option::Some(map.next_value()?),
-                "logout.failed" => f28 = ::std::option::Option::Some(map.next_value()?),
+                "login.failed" => crate::codegen_support::next_field(&mut map, &mut f26),
+                "login.succeeded" => {
+                    crate::codegen_support::next_field(&mut map, &mut f27)
+                }
+                "logout.failed" => crate::codegen_support::next_field(&mut map, &mut f28),
                 "logout.succeeded" => {
-                    f29 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f29)
                 }
                 "organization.updated" => {
-                    f30 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f30)
                 }
-                "project" => f31 = ::std::option::Option::Some(map.next_value()?),
+                "project" => crate::codegen_support::next_field(&mut map, &mut f31),
                 "project.archived" => {
-                    f32 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f32)
                 }
-                "project.created" => f33 = ::std::option::Option::Some(map.next_value()?),
-                "project.deleted" => f34 = ::std::option::Option::Some(map.next_value()?),
-                "project.updated" => f35 = ::std::option::Option::Some(map.next_value()?),
+                "project.created" => {
+                    crate::codegen_support::next_field(&mut map, &mut f33)
+                }
+                "project.deleted" => {
+                    crate::codegen_support::next_field(&mut map, &mut f34)
+                }
+                "project.updated" => {
+                    crate::codegen_support::next_field(&mut map, &mut f35)
+                }
                 "rate_limit.deleted" => {
-                    f36 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f36)
                 }
                 "rate_limit.updated" => {
-                    f37 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f37)
                 }
                 "role.assignment.created" => {
-                    f38 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f38)
                 }
                 "role.assignment.deleted" => {
-                    f39 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f39)
                 }
                 "role.bound_to_resource" => {
-                    f40 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f40)
                 }
-                "role.created" => f41 = ::std::option::Option::Some(map.next_value()?),
-                "role.deleted" => f42 = ::std::option::Option::Some(map.next_value()?),
+                "role.created" => crate::codegen_support::next_field(&mut map, &mut f41),
+                "role.deleted" => crate::codegen_support::next_field(&mut map, &mut f42),
                 "role.unbound_from_resource" => {
-                    f43 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f43)
                 }
-                "role.updated" => f44 = ::std::option::Option::Some(map.next_value()?),
-                "scim.disabled" => f45 = ::std::option::Option::Some(map.next_value()?),
-                "scim.enabled" => f46 = ::std::option::Option::Some(map.next_value()?),
+                "role.updated" => crate::codegen_support::next_field(&mut map, &mut f44),
+                "scim.disabled" => crate::codegen_support::next_field(&mut map, &mut f45),
+                "scim.enabled" => crate::codegen_support::next_field(&mut map, &mut f46),
                 "service_account.created" => {
-                    f47 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f47)
                 }
                 "service_account.deleted" => {
-                    f48 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f48)
                 }
                 "service_account.updated" => {
-                    f49 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f49)
                 }
-                "type" => f50 = ::std::option::Option::Some(map.next_value()?),
-                "user.added" => f51 = ::std::option::Option::Some(map.next_value()?),
-                "user.deleted" => f52 = ::std::option::Option::Some(map.next_value()?),
-                "user.updated" => f53 = ::std::option::Option::Some(map.next_value()?),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f50),
+                "user.added" => crate::codegen_support::next_field(&mut map, &mut f51),
+                "user.deleted" => crate::codegen_support::next_field(&mut map, &mut f52),
+                "user.updated" => crate::codegen_support::next_field(&mut map, &mut f53),
                 "workload_identity_provider.created" => {
-                    f54 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f54)
                 }
                 "workload_identity_provider.deleted" => {
-                    f55 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f55)
                 }
                 "workload_identity_provider_mapping.created" => {
-                    f56 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f56)
                 }
                 "workload_identity_provider_mapping.deleted" => {
-                    f57 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f57)
                 }
                 "workload_identity_provider_mapping.updated" => {
-                    f58 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f58)
                 }
                 "workload_identity_provider.updated" => {
-                    f59 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f59)
                 }
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLog {
             actor: f0.unwrap_or_default(),
@@ -1667,11 +1687,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogActor {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "api_key" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "session" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "api_key" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "session" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogActor {
             api_key: f0.unwrap_or_default(),
@@ -1734,12 +1754,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogActorApiKey {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "service_account" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "user" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "service_account" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "user" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogActorApiKey {
             id: f0.unwrap_or_default(),
@@ -1863,9 +1885,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogActorServiceAcco
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogActorServiceAccount {
             id: f0.unwrap_or_default(),
@@ -1915,10 +1937,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogActorSession {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "ip_address" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "user" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "ip_address" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "user" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogActorSession {
             ip_address: f0.unwrap_or_default(),
@@ -2037,10 +2059,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogActorUser {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "email" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "email" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogActorUser {
             email: f0.unwrap_or_default(),
@@ -2094,10 +2116,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogApiKeyCreated {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogApiKeyCreated {
             data: f0.unwrap_or_default(),
@@ -2149,9 +2171,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogApiKeyCreatedDat
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "scopes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "scopes" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogApiKeyCreatedData {
             scopes: f0.unwrap_or_default(),
@@ -2199,9 +2221,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogApiKeyDeleted {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogApiKeyDeleted {
             id: f0.unwrap_or_default(),
@@ -2252,11 +2274,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogApiKeyUpdated {
         {
             match key.as_str() {
                 "changes_requested" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogApiKeyUpdated {
             changes_requested: f0.unwrap_or_default(),
@@ -2309,9 +2331,9 @@ for AuditLogApiKeyUpdatedChangesRequested {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "scopes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "scopes" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogApiKeyUpdatedChangesRequested {
             scopes: f0.unwrap_or_default(),
@@ -2362,10 +2384,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogCertificateCreat
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogCertificateCreated {
             id: f0.unwrap_or_default(),
@@ -2423,11 +2445,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogCertificateDelet
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "certificate" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "certificate" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogCertificateDeleted {
             certificate: f0.unwrap_or_default(),
@@ -2486,10 +2508,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogCertificateUpdat
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogCertificateUpdated {
             id: f0.unwrap_or_default(),
@@ -2540,9 +2562,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogCertificatesActi
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "certificates" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "certificates" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogCertificatesActivated {
             certificates: f0.unwrap_or_default(),
@@ -2594,10 +2616,10 @@ for AuditLogCertificatesActivatedCertificatesItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogCertificatesActivatedCertificatesItem {
             id: f0.unwrap_or_default(),
@@ -2648,9 +2670,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogCertificatesDeac
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "certificates" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "certificates" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogCertificatesDeactivated {
             certificates: f0.unwrap_or_default(),
@@ -2702,10 +2724,10 @@ for AuditLogCertificatesDeactivatedCertificatesItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogCertificatesDeactivatedCertificatesItem {
             id: f0.unwrap_or_default(),
@@ -2760,10 +2782,10 @@ for AuditLogCheckpointPermissionCreated {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogCheckpointPermissionCreated {
             data: f0.unwrap_or_default(),
@@ -2820,11 +2842,11 @@ for AuditLogCheckpointPermissionCreatedData {
         {
             match key.as_str() {
                 "fine_tuned_model_checkpoint" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "project_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "project_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogCheckpointPermissionCreatedData {
             fine_tuned_model_checkpoint: f0.unwrap_or_default(),
@@ -2880,9 +2902,9 @@ for AuditLogCheckpointPermissionDeleted {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogCheckpointPermissionDeleted {
             id: f0.unwrap_or_default(),
@@ -3946,10 +3968,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogExternalKeyRegis
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogExternalKeyRegistered {
             data: f0.unwrap_or_default(),
@@ -4001,9 +4023,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogExternalKeyRemov
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogExternalKeyRemoved {
             id: f0.unwrap_or_default(),
@@ -4053,10 +4075,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogGroupCreated {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogGroupCreated {
             data: f0.unwrap_or_default(),
@@ -4108,9 +4130,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogGroupCreatedData
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "group_name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "group_name" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogGroupCreatedData {
             group_name: f0.unwrap_or_default(),
@@ -4158,9 +4180,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogGroupDeleted {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogGroupDeleted {
             id: f0.unwrap_or_default(),
@@ -4211,11 +4233,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogGroupUpdated {
         {
             match key.as_str() {
                 "changes_requested" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogGroupUpdated {
             changes_requested: f0.unwrap_or_default(),
@@ -4268,9 +4290,9 @@ for AuditLogGroupUpdatedChangesRequested {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "group_name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "group_name" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogGroupUpdatedChangesRequested {
             group_name: f0.unwrap_or_default(),
@@ -4318,9 +4340,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogInviteAccepted {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogInviteAccepted {
             id: f0.unwrap_or_default(),
@@ -4368,9 +4390,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogInviteDeleted {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogInviteDeleted {
             id: f0.unwrap_or_default(),
@@ -4420,10 +4442,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogInviteSent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogInviteSent {
             data: f0.unwrap_or_default(),
@@ -4478,10 +4500,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogInviteSentData {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "email" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "email" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogInviteSentData {
             email: f0.unwrap_or_default(),
@@ -4534,9 +4556,9 @@ for AuditLogIpAllowlistConfigActivated {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "configs" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "configs" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogIpAllowlistConfigActivated {
             configs: f0.unwrap_or_default(),
@@ -4588,10 +4610,10 @@ for AuditLogIpAllowlistConfigActivatedConfigsItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogIpAllowlistConfigActivatedConfigsItem {
             id: f0.unwrap_or_default(),
@@ -4644,9 +4666,9 @@ for AuditLogIpAllowlistConfigDeactivated {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "configs" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "configs" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogIpAllowlistConfigDeactivated {
             configs: f0.unwrap_or_default(),
@@ -4698,10 +4720,10 @@ for AuditLogIpAllowlistConfigDeactivatedConfigsItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogIpAllowlistConfigDeactivatedConfigsItem {
             id: f0.unwrap_or_default(),
@@ -4759,11 +4781,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogIpAllowlistCreat
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "allowed_ips" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "allowed_ips" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogIpAllowlistCreated {
             allowed_ips: f0.unwrap_or_default(),
@@ -4825,11 +4847,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogIpAllowlistDelet
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "allowed_ips" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "allowed_ips" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogIpAllowlistDeleted {
             allowed_ips: f0.unwrap_or_default(),
@@ -4888,10 +4910,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogIpAllowlistUpdat
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "allowed_ips" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "allowed_ips" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogIpAllowlistUpdated {
             allowed_ips: f0.unwrap_or_default(),
@@ -4946,10 +4968,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogLoginFailed {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "error_code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "error_message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "error_code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "error_message" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogLoginFailed {
             error_code: f0.unwrap_or_default(),
@@ -5004,10 +5026,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogLogoutFailed {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "error_code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "error_message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "error_code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "error_message" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogLogoutFailed {
             error_code: f0.unwrap_or_default(),
@@ -5064,11 +5086,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogOrganizationUpda
         {
             match key.as_str() {
                 "changes_requested" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogOrganizationUpdated {
             changes_requested: f0.unwrap_or_default(),
@@ -5139,21 +5161,23 @@ for AuditLogOrganizationUpdatedChangesRequested {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "api_call_logging" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "api_call_logging" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
                 "api_call_logging_project_ids" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "description" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "description" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f3),
                 "threads_ui_visibility" => {
-                    f4 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f4)
                 }
-                "title" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "title" => crate::codegen_support::next_field(&mut map, &mut f5),
                 "usage_dashboard_visibility" => {
-                    f6 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f6)
                 }
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogOrganizationUpdatedChangesRequested {
             api_call_logging: f0.unwrap_or_default(),
@@ -5234,10 +5258,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogProject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogProject {
             id: f0.unwrap_or_default(),
@@ -5289,9 +5313,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogProjectArchived 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogProjectArchived {
             id: f0.unwrap_or_default(),
@@ -5341,10 +5365,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogProjectCreated {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogProjectCreated {
             data: f0.unwrap_or_default(),
@@ -5399,10 +5423,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogProjectCreatedDa
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "title" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "name" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "title" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogProjectCreatedData {
             name: f0.unwrap_or_default(),
@@ -5454,9 +5478,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogProjectDeleted {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogProjectDeleted {
             id: f0.unwrap_or_default(),
@@ -5507,11 +5531,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogProjectUpdated {
         {
             match key.as_str() {
                 "changes_requested" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogProjectUpdated {
             changes_requested: f0.unwrap_or_default(),
@@ -5564,9 +5588,9 @@ for AuditLogProjectUpdatedChangesRequested {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "title" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "title" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogProjectUpdatedChangesRequested {
             title: f0.unwrap_or_default(),
@@ -5614,9 +5638,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogRateLimitDeleted
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogRateLimitDeleted {
             id: f0.unwrap_or_default(),
@@ -5669,11 +5693,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogRateLimitUpdated
         {
             match key.as_str() {
                 "changes_requested" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogRateLimitUpdated {
             changes_requested: f0.unwrap_or_default(),
@@ -5742,25 +5766,25 @@ for AuditLogRateLimitUpdatedChangesRequested {
         {
             match key.as_str() {
                 "batch_1_day_max_input_tokens" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
                 "max_audio_megabytes_per_1_minute" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
                 "max_images_per_1_minute" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
                 "max_requests_per_1_day" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
                 "max_requests_per_1_minute" => {
-                    f4 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f4)
                 }
                 "max_tokens_per_1_minute" => {
-                    f5 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f5)
                 }
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogRateLimitUpdatedChangesRequested {
             batch_1_day_max_input_tokens: f0.unwrap_or_default(),
@@ -5855,13 +5879,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogRoleAssignmentCr
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "principal_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "principal_type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "resource_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "resource_type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "principal_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "principal_type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "resource_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "resource_type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogRoleAssignmentCreated {
             id: f0.unwrap_or_default(),
@@ -5937,13 +5961,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogRoleAssignmentDe
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "principal_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "principal_type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "resource_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "resource_type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "principal_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "principal_type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "resource_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "resource_type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogRoleAssignmentDeleted {
             id: f0.unwrap_or_default(),
@@ -6034,18 +6058,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogRoleBoundToResou
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "connector_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "connector_name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "enabled" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "permissions" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "resource_id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "resource_type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "role_id" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "source" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "workspace_id" => f9 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "connector_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "connector_name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "enabled" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "permissions" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "resource_id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "resource_type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "role_id" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "source" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "workspace_id" => crate::codegen_support::next_field(&mut map, &mut f9),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogRoleBoundToResource {
             connector_id: f0.unwrap_or_default(),
@@ -6220,13 +6244,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogRoleCreated {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "permissions" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "resource_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "resource_type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "role_name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "permissions" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "resource_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "resource_type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "role_name" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogRoleCreated {
             id: f0.unwrap_or_default(),
@@ -6290,9 +6314,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogRoleDeleted {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogRoleDeleted {
             id: f0.unwrap_or_default(),
@@ -6367,18 +6391,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogRoleUnboundFromR
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "connector_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "connector_name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "enabled" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "permissions" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "resource_id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "resource_type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "role_id" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "source" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "workspace_id" => f9 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "connector_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "connector_name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "enabled" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "permissions" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "resource_id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "resource_type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "role_id" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "source" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "workspace_id" => crate::codegen_support::next_field(&mut map, &mut f9),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogRoleUnboundFromResource {
             connector_id: f0.unwrap_or_default(),
@@ -6545,11 +6569,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogRoleUpdated {
         {
             match key.as_str() {
                 "changes_requested" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogRoleUpdated {
             changes_requested: f0.unwrap_or_default(),
@@ -6620,19 +6644,19 @@ for AuditLogRoleUpdatedChangesRequested {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "description" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f1),
                 "permissions_added" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
                 "permissions_removed" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "resource_id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "resource_type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "role_name" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "resource_id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "resource_type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "role_name" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogRoleUpdatedChangesRequested {
             description: f0.unwrap_or_default(),
@@ -6704,9 +6728,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogScimDisabled {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogScimDisabled {
             id: f0.unwrap_or_default(),
@@ -6754,9 +6778,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogScimEnabled {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogScimEnabled {
             id: f0.unwrap_or_default(),
@@ -6806,10 +6830,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogServiceAccountCr
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogServiceAccountCreated {
             data: f0.unwrap_or_default(),
@@ -6862,9 +6886,9 @@ for AuditLogServiceAccountCreatedData {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "role" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "role" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogServiceAccountCreatedData {
             role: f0.unwrap_or_default(),
@@ -6912,9 +6936,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogServiceAccountDe
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogServiceAccountDeleted {
             id: f0.unwrap_or_default(),
@@ -6967,11 +6991,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogServiceAccountUp
         {
             match key.as_str() {
                 "changes_requested" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogServiceAccountUpdated {
             changes_requested: f0.unwrap_or_default(),
@@ -7024,9 +7048,9 @@ for AuditLogServiceAccountUpdatedChangesRequested {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "role" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "role" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogServiceAccountUpdatedChangesRequested {
             role: f0.unwrap_or_default(),
@@ -7076,10 +7100,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogUserAdded {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogUserAdded {
             data: f0.unwrap_or_default(),
@@ -7131,9 +7155,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogUserAddedData {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "role" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "role" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogUserAddedData {
             role: f0.unwrap_or_default(),
@@ -7181,9 +7205,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogUserDeleted {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogUserDeleted {
             id: f0.unwrap_or_default(),
@@ -7234,11 +7258,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for AuditLogUserUpdated {
         {
             match key.as_str() {
                 "changes_requested" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogUserUpdated {
             changes_requested: f0.unwrap_or_default(),
@@ -7291,9 +7315,9 @@ for AuditLogUserUpdatedChangesRequested {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "role" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "role" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogUserUpdatedChangesRequested {
             role: f0.unwrap_or_default(),
@@ -7345,10 +7369,10 @@ for AuditLogWorkloadIdentityProviderCreated {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogWorkloadIdentityProviderCreated {
             data: f0.unwrap_or_default(),
@@ -7404,10 +7428,10 @@ for AuditLogWorkloadIdentityProviderDeleted {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogWorkloadIdentityProviderDeleted {
             id: f0.unwrap_or_default(),
@@ -7466,13 +7490,13 @@ for AuditLogWorkloadIdentityProviderMappingCreated {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
                 "identity_provider_id" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogWorkloadIdentityProviderMappingCreated {
             data: f0.unwrap_or_default(),
@@ -7538,16 +7562,16 @@ for AuditLogWorkloadIdentityProviderMappingDeleted {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "identity_provider_id" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "project_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "project_id" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "service_account_id" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogWorkloadIdentityProviderMappingDeleted {
             id: f0.unwrap_or_default(),
@@ -7615,14 +7639,14 @@ for AuditLogWorkloadIdentityProviderMappingUpdated {
         {
             match key.as_str() {
                 "changes_requested" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
                 "identity_provider_id" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogWorkloadIdentityProviderMappingUpdated {
             changes_requested: f0.unwrap_or_default(),
@@ -7683,11 +7707,11 @@ for AuditLogWorkloadIdentityProviderUpdated {
         {
             match key.as_str() {
                 "changes_requested" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AuditLogWorkloadIdentityProviderUpdated {
             changes_requested: f0.unwrap_or_default(),
@@ -7758,16 +7782,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for Certificate {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "active" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "active" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "certificate_details" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "created_at" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(Certificate {
             active: f0.unwrap_or_default(),
@@ -7834,11 +7858,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for CertificateCertificateDe
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "expires_at" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "valid_at" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "expires_at" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "valid_at" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CertificateCertificateDetails {
             content: f0.unwrap_or_default(),
@@ -7984,15 +8008,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for CostsResult {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "amount" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "api_key_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "line_item" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "project_id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "quantity" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "quantity_unit" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "amount" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "api_key_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "line_item" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "project_id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "quantity" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "quantity_unit" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CostsResult {
             amount: f0.unwrap_or_default(),
@@ -8065,10 +8089,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for CostsResultAmount {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "currency" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "value" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "currency" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "value" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CostsResultAmount {
             currency: f0.unwrap_or_default(),
@@ -8179,9 +8203,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateGroupBody {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "name" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateGroupBody {
             name: crate::codegen_support::required(f0, "name")?,
@@ -8284,9 +8308,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateGroupUserBody {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "user_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "user_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateGroupUserBody {
             user_id: crate::codegen_support::required(f0, "user_id")?,
@@ -8336,10 +8360,10 @@ for CreateProjectServiceAccountApiKeyBody {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "scopes" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "name" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "scopes" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateProjectServiceAccountApiKeyBody {
             name: f0.unwrap_or_default(),
@@ -8399,14 +8423,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateSpendAlertBody {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "currency" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "interval" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "currency" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "interval" => crate::codegen_support::next_field(&mut map, &mut f1),
                 "notification_channel" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
-                "threshold_amount" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "threshold_amount" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateSpendAlertBody {
             currency: crate::codegen_support::required(f0, "currency")?,
@@ -8582,10 +8608,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for DeleteCertificateRespons
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(DeleteCertificateResponse {
             id: crate::codegen_support::required(f0, "id")?,
@@ -8695,10 +8721,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for DeletedRoleAssignmentRes
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "deleted" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(DeletedRoleAssignmentResource {
             deleted: crate::codegen_support::required(f0, "deleted")?,
@@ -8817,13 +8843,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for Group {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "scim_managed" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "scim_managed" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(Group {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -8883,11 +8909,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for GroupDeletedResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "deleted" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(GroupDeletedResource {
             deleted: crate::codegen_support::required(f0, "deleted")?,
@@ -9005,12 +9031,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for GroupListResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "next" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "next" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(GroupListResource {
             data: f0.unwrap_or_default(),
@@ -9136,16 +9162,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for GroupMemberUser {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "email" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "email" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
                 "is_service_account" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
-                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "picture" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "user_type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "name" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "picture" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "user_type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(GroupMemberUser {
             email: f0.unwrap_or_default(),
@@ -9333,12 +9359,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for GroupResourceWithSuccess
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "is_scim_managed" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "is_scim_managed" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "name" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(GroupResourceWithSuccess {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -9402,13 +9430,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for GroupResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "group_type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "is_scim_managed" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "group_type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "is_scim_managed" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "name" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(GroupResponse {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -9530,11 +9560,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for GroupRoleAssignment {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "group" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "group" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(GroupRoleAssignment {
             group: crate::codegen_support::required(f0, "group")?,
@@ -9649,11 +9679,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for GroupUser {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "email" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "email" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(GroupUser {
             email: f0.unwrap_or_default(),
@@ -9709,11 +9739,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for GroupUserAssignment {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "group_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "user_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "group_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "user_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(GroupUserAssignment {
             group_id: crate::codegen_support::required(f0, "group_id")?,
@@ -9825,10 +9855,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for GroupUserDeletedResource
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "deleted" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(GroupUserDeletedResource {
             deleted: crate::codegen_support::required(f0, "deleted")?,
@@ -9935,9 +9965,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for HostedToolPermission {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "enabled" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(HostedToolPermission {
             enabled: crate::codegen_support::required(f0, "enabled")?,
@@ -9983,9 +10013,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for HostedToolPermissionUpda
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "enabled" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(HostedToolPermissionUpdate {
             enabled: crate::codegen_support::required(f0, "enabled")?,
@@ -10055,17 +10085,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for Invite {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "accepted_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "created_at" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "email" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "expires_at" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "projects" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f8 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "accepted_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "email" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "expires_at" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "projects" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f8),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(Invite {
             accepted_at: f0.unwrap_or_default(),
@@ -10135,11 +10165,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for InviteDeleteResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "deleted" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(InviteDeleteResponse {
             deleted: crate::codegen_support::required(f0, "deleted")?,
@@ -10259,13 +10289,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for InviteListResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(InviteListResponse {
             data: f0.unwrap_or_default(),
@@ -10444,10 +10474,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for InviteProjectGroupBody {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "group_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "group_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(InviteProjectGroupBody {
             group_id: crate::codegen_support::required(f0, "group_id")?,
@@ -10498,10 +10528,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for InviteProjectsItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(InviteProjectsItem {
             id: crate::codegen_support::required(f0, "id")?,
@@ -10619,11 +10649,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for InviteRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "email" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "projects" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "email" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "projects" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(InviteRequest {
             email: crate::codegen_support::required(f0, "email")?,
@@ -10678,10 +10708,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for InviteRequestProjectsIte
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(InviteRequestProjectsItem {
             id: crate::codegen_support::required(f0, "id")?,
@@ -10997,13 +11027,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ListAuditLogsResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ListAuditLogsResponse {
             data: f0.unwrap_or_default(),
@@ -11127,13 +11157,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ListCertificatesResponse
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ListCertificatesResponse {
             data: f0.unwrap_or_default(),
@@ -11707,13 +11737,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ListProjectCertificatesR
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ListProjectCertificatesResponse {
             data: f0.unwrap_or_default(),
@@ -12277,9 +12307,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for ModifyCertificateRequest
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "name" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ModifyCertificateRequest {
             name: f0.unwrap_or_default(),
@@ -12341,16 +12371,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for OrganizationCertificate 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "active" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "active" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "certificate_details" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "created_at" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(OrganizationCertificate {
             active: crate::codegen_support::required(f0, "active")?,
@@ -12412,10 +12442,10 @@ for OrganizationCertificateActivationResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(OrganizationCertificateActivationResponse {
             data: f0.unwrap_or_default(),
@@ -12533,10 +12563,10 @@ for OrganizationCertificateCertificateDetails {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "expires_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "valid_at" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "expires_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "valid_at" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(OrganizationCertificateCertificateDetails {
             expires_at: f0.unwrap_or_default(),
@@ -12591,10 +12621,10 @@ for OrganizationCertificateDeactivationResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(OrganizationCertificateDeactivationResponse {
             data: f0.unwrap_or_default(),
@@ -12771,10 +12801,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for OrganizationDataRetentio
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "object" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "object" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(OrganizationDataRetention {
             object: crate::codegen_support::required(f0, "object")?,
@@ -12969,16 +12999,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for OrganizationProjectCerti
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "active" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "active" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "certificate_details" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "created_at" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(OrganizationProjectCertificate {
             active: crate::codegen_support::required(f0, "active")?,
@@ -13041,10 +13071,10 @@ for OrganizationProjectCertificateActivationResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(OrganizationProjectCertificateActivationResponse {
             data: f0.unwrap_or_default(),
@@ -13165,10 +13195,10 @@ for OrganizationProjectCertificateCertificateDetails {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "expires_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "valid_at" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "expires_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "valid_at" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(OrganizationProjectCertificateCertificateDetails {
             expires_at: f0.unwrap_or_default(),
@@ -13224,10 +13254,10 @@ for OrganizationProjectCertificateDeactivationResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(OrganizationProjectCertificateDeactivationResponse {
             data: f0.unwrap_or_default(),
@@ -13417,16 +13447,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for OrganizationSpendAlert {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "currency" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "interval" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "currency" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "interval" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "notification_channel" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "threshold_amount" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "threshold_amount" => {
+                    crate::codegen_support::next_field(&mut map, &mut f5)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(OrganizationSpendAlert {
             currency: crate::codegen_support::required(f0, "currency")?,
@@ -13551,11 +13583,11 @@ for OrganizationSpendAlertDeletedResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "deleted" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(OrganizationSpendAlertDeletedResource {
             deleted: crate::codegen_support::required(f0, "deleted")?,
@@ -13737,13 +13769,13 @@ for OrganizationSpendAlertListResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(OrganizationSpendAlertListResource {
             data: f0.unwrap_or_default(),
@@ -13920,10 +13952,10 @@ for OrganizationSpendLimitDeletedResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "deleted" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(OrganizationSpendLimitDeletedResource {
             deleted: crate::codegen_support::required(f0, "deleted")?,
@@ -14043,13 +14075,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for OrganizationSpendLimitRe
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "currency" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "enforcement" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "interval" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "threshold_amount" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "currency" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "enforcement" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "interval" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "threshold_amount" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(OrganizationSpendLimitResource {
             currency: crate::codegen_support::required(f0, "currency")?,
@@ -14184,16 +14218,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for Project {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "archived_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "created_at" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "external_key_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "residency" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "archived_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "external_key_id" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "residency" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(Project {
             archived_at: f0.unwrap_or_default(),
@@ -14283,18 +14319,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProjectApiKey {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "last_used_at" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "owner" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "last_used_at" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "owner" => crate::codegen_support::next_field(&mut map, &mut f5),
                 "owner_project_access" => {
-                    f6 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f6)
                 }
-                "redacted_value" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "redacted_value" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectApiKey {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -14360,11 +14396,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProjectApiKeyDeleteRespo
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "deleted" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectApiKeyDeleteResponse {
             deleted: crate::codegen_support::required(f0, "deleted")?,
@@ -14486,13 +14522,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProjectApiKeyListRespons
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectApiKeyListResponse {
             data: f0.unwrap_or_default(),
@@ -14672,11 +14708,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProjectApiKeyOwner {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "service_account" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "user" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "service_account" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "user" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectApiKeyOwner {
             service_account: f0.unwrap_or_default(),
@@ -14806,12 +14844,12 @@ for ProjectApiKeyOwnerServiceAccount {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectApiKeyOwnerServiceAccount {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -14939,13 +14977,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProjectApiKeyOwnerUser {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "email" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "email" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectApiKeyOwnerUser {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -15005,11 +15043,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProjectCreateRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "external_key_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "residency" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "external_key_id" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "residency" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectCreateRequest {
             external_key_id: f0.unwrap_or_default(),
@@ -15066,10 +15106,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProjectDataRetention {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "object" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "object" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectDataRetention {
             object: crate::codegen_support::required(f0, "object")?,
@@ -15275,14 +15315,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProjectGroup {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "group_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "group_name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "group_type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "project_id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "group_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "group_name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "group_type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "project_id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectGroup {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -15341,10 +15381,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProjectGroupDeletedResou
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "deleted" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectGroupDeletedResource {
             deleted: crate::codegen_support::required(f0, "deleted")?,
@@ -15524,12 +15564,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProjectGroupListResource
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "next" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "next" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectGroupListResource {
             data: f0.unwrap_or_default(),
@@ -15706,13 +15746,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProjectHostedToolPermiss
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code_interpreter" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_search" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "image_generation" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "mcp" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "web_search" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code_interpreter" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "file_search" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "image_generation" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "mcp" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "web_search" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectHostedToolPermissions {
             code_interpreter: crate::codegen_support::required(f0, "code_interpreter")?,
@@ -15779,13 +15823,17 @@ for ProjectHostedToolPermissionsUpdateRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code_interpreter" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_search" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "image_generation" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "mcp" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "web_search" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code_interpreter" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "file_search" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "image_generation" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "mcp" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "web_search" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectHostedToolPermissionsUpdateRequest {
             code_interpreter: f0.unwrap_or_default(),
@@ -15856,13 +15904,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProjectListResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectListResponse {
             data: f0.unwrap_or_default(),
@@ -15985,11 +16033,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProjectModelPermissions 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "model_ids" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "mode" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "model_ids" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectModelPermissions {
             mode: crate::codegen_support::required(f0, "mode")?,
@@ -16043,10 +16091,10 @@ for ProjectModelPermissionsDeleteResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "deleted" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectModelPermissionsDeleteResponse {
             deleted: crate::codegen_support::required(f0, "deleted")?,
@@ -16281,10 +16329,10 @@ for ProjectModelPermissionsUpdateRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "model_ids" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "mode" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "model_ids" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectModelPermissionsUpdateRequest {
             mode: crate::codegen_support::required(f0, "mode")?,
@@ -16481,28 +16529,28 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProjectRateLimit {
         {
             match key.as_str() {
                 "batch_1_day_max_input_tokens" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
                 "max_audio_megabytes_per_1_minute" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
                 "max_images_per_1_minute" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
                 "max_requests_per_1_day" => {
-                    f4 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f4)
                 }
                 "max_requests_per_1_minute" => {
-                    f5 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f5)
                 }
                 "max_tokens_per_1_minute" => {
-                    f6 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f6)
                 }
-                "model" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f8 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "model" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f8),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectRateLimit {
             batch_1_day_max_input_tokens: f0.unwrap_or_default(),
@@ -16597,13 +16645,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProjectRateLimitListResp
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectRateLimitListResponse {
             data: f0.unwrap_or_default(),
@@ -16795,25 +16843,25 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProjectRateLimitUpdateRe
         {
             match key.as_str() {
                 "batch_1_day_max_input_tokens" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
                 "max_audio_megabytes_per_1_minute" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
                 "max_images_per_1_minute" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
                 "max_requests_per_1_day" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
                 "max_requests_per_1_minute" => {
-                    f4 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f4)
                 }
                 "max_tokens_per_1_minute" => {
-                    f5 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f5)
                 }
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectRateLimitUpdateRequest {
             batch_1_day_max_input_tokens: f0.unwrap_or_default(),
@@ -16908,13 +16956,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProjectServiceAccount {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectServiceAccount {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -16976,13 +17024,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProjectServiceAccountApi
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "value" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "value" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectServiceAccountApiKey {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -17106,11 +17154,11 @@ for ProjectServiceAccountCreateRequest {
         {
             match key.as_str() {
                 "create_service_account_only" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectServiceAccountCreateRequest {
             create_service_account_only: f0.unwrap_or_default(),
@@ -17175,14 +17223,14 @@ for ProjectServiceAccountCreateResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "api_key" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "created_at" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "api_key" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectServiceAccountCreateResponse {
             api_key: f0.unwrap_or_default(),
@@ -17374,11 +17422,11 @@ for ProjectServiceAccountDeleteResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "deleted" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectServiceAccountDeleteResponse {
             deleted: crate::codegen_support::required(f0, "deleted")?,
@@ -17502,13 +17550,13 @@ for ProjectServiceAccountListResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectServiceAccountListResponse {
             data: f0.unwrap_or_default(),
@@ -17774,16 +17822,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProjectSpendAlert {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "currency" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "interval" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "currency" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "interval" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "notification_channel" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "threshold_amount" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "threshold_amount" => {
+                    crate::codegen_support::next_field(&mut map, &mut f5)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectSpendAlert {
             currency: crate::codegen_support::required(f0, "currency")?,
@@ -17908,11 +17958,11 @@ for ProjectSpendAlertDeletedResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "deleted" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectSpendAlertDeletedResource {
             deleted: crate::codegen_support::required(f0, "deleted")?,
@@ -18093,13 +18143,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProjectSpendAlertListRes
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectSpendAlertListResource {
             data: f0.unwrap_or_default(),
@@ -18276,10 +18326,10 @@ for ProjectSpendLimitDeletedResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "deleted" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectSpendLimitDeletedResource {
             deleted: crate::codegen_support::required(f0, "deleted")?,
@@ -18399,13 +18449,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProjectSpendLimitResourc
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "currency" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "enforcement" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "interval" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "threshold_amount" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "currency" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "enforcement" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "interval" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "threshold_amount" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectSpendLimitResource {
             currency: crate::codegen_support::required(f0, "currency")?,
@@ -18521,10 +18573,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProjectUpdateRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "external_key_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "external_key_id" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectUpdateRequest {
             external_key_id: f0.unwrap_or_default(),
@@ -18591,14 +18645,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProjectUser {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "added_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "email" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "added_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "email" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectUser {
             added_at: crate::codegen_support::required(f0, "added_at")?,
@@ -18664,11 +18718,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProjectUserCreateRequest
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "email" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "user_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "email" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "user_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectUserCreateRequest {
             email: f0.unwrap_or_default(),
@@ -18725,11 +18779,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProjectUserDeleteRespons
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "deleted" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectUserDeleteResponse {
             deleted: crate::codegen_support::required(f0, "deleted")?,
@@ -18845,13 +18899,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProjectUserListResponse 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectUserListResponse {
             data: f0.unwrap_or_default(),
@@ -18968,9 +19022,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProjectUserUpdateRequest
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "role" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "role" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProjectUserUpdateRequest {
             role: f0.unwrap_or_default(),
@@ -19019,9 +19073,9 @@ for PublicAssignOrganizationGroupRoleBody {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "role_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "role_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(PublicAssignOrganizationGroupRoleBody {
             role_id: crate::codegen_support::required(f0, "role_id")?,
@@ -19074,11 +19128,11 @@ for PublicCreateOrganizationRoleBody {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "permissions" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "role_name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "description" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "permissions" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "role_name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(PublicCreateOrganizationRoleBody {
             description: f0.unwrap_or_default(),
@@ -19253,12 +19307,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for PublicRoleListResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "next" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "next" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(PublicRoleListResource {
             data: f0.unwrap_or_default(),
@@ -19376,11 +19430,11 @@ for PublicUpdateOrganizationRoleBody {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "permissions" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "role_name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "description" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "permissions" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "role_name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(PublicUpdateOrganizationRoleBody {
             description: f0.unwrap_or_default(),
@@ -19518,15 +19572,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for Role {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "permissions" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "predefined_role" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "resource_type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "description" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "permissions" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "predefined_role" => {
+                    crate::codegen_support::next_field(&mut map, &mut f5)
+                }
+                "resource_type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(Role {
             description: f0.unwrap_or_default(),
@@ -19590,11 +19646,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for RoleDeletedResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "deleted" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RoleDeletedResource {
             deleted: crate::codegen_support::required(f0, "deleted")?,
@@ -19712,12 +19768,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for RoleListResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "next" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "next" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RoleListResource {
             data: f0.unwrap_or_default(),
@@ -19899,13 +19955,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ServiceAccountApiKeyBody
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "value" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "value" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ServiceAccountApiKeyBody {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -20030,11 +20086,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for SpendAlertNotificationCh
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "recipients" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "subject_prefix" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "recipients" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "subject_prefix" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(SpendAlertNotificationChannel {
             recipients: f0.unwrap_or_default(),
@@ -20176,9 +20232,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for SpendLimitEnforcement {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "status" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "status" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(SpendLimitEnforcement {
             status: crate::codegen_support::required(f0, "status")?,
@@ -20285,9 +20341,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for ToggleCertificatesReques
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "certificate_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "certificate_ids" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ToggleCertificatesRequest {
             certificate_ids: f0.unwrap_or_default(),
@@ -20333,9 +20391,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for UpdateGroupBody {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "name" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UpdateGroupBody {
             name: crate::codegen_support::required(f0, "name")?,
@@ -20439,9 +20497,9 @@ for UpdateOrganizationDataRetentionBody {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "retention_type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "retention_type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UpdateOrganizationDataRetentionBody {
             retention_type: crate::codegen_support::required(f0, "retention_type")?,
@@ -20570,11 +20628,13 @@ for UpdateOrganizationSpendLimitBody {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "currency" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "interval" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "threshold_amount" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "currency" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "interval" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "threshold_amount" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UpdateOrganizationSpendLimitBody {
             currency: crate::codegen_support::required(f0, "currency")?,
@@ -20744,9 +20804,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for UpdateProjectDataRetenti
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "retention_type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "retention_type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UpdateProjectDataRetentionBody {
             retention_type: crate::codegen_support::required(f0, "retention_type")?,
@@ -20880,10 +20940,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for UpdateProjectServiceAcco
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "name" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UpdateProjectServiceAccountBody {
             name: f0.unwrap_or_default(),
@@ -21006,11 +21066,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for UpdateProjectSpendLimitB
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "currency" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "interval" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "threshold_amount" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "currency" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "interval" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "threshold_amount" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UpdateProjectSpendLimitBody {
             currency: crate::codegen_support::required(f0, "currency")?,
@@ -21183,10 +21245,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for UploadCertificateRequest
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "certificate" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "certificate" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UploadCertificateRequest {
             certificate: crate::codegen_support::required(f0, "certificate")?,
@@ -21396,17 +21458,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for UsageAudioSpeechesResult
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "api_key_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "characters" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "api_key_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "characters" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "num_model_requests" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "project_id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "user_id" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "project_id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "user_id" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UsageAudioSpeechesResult {
             api_key_id: f0.unwrap_or_default(),
@@ -21702,17 +21764,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for UsageAudioTranscriptions
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "api_key_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "api_key_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f1),
                 "num_model_requests" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
-                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "project_id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "seconds" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "user_id" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "object" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "project_id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "seconds" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "user_id" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UsageAudioTranscriptionsResult {
             api_key_id: f0.unwrap_or_default(),
@@ -21983,11 +22045,11 @@ for UsageCodeInterpreterSessionsResult {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "num_sessions" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "project_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "num_sessions" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "project_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UsageCodeInterpreterSessionsResult {
             num_sessions: crate::codegen_support::required(f0, "num_sessions")?,
@@ -22320,56 +22382,56 @@ impl<'de> crate::codegen_support::StructFields<'de> for UsageCompletionsResult {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "api_key_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "batch" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "api_key_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "batch" => crate::codegen_support::next_field(&mut map, &mut f1),
                 "input_audio_tokens" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
                 "input_cache_write_tokens" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
                 "input_cached_audio_tokens" => {
-                    f4 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f4)
                 }
                 "input_cached_image_tokens" => {
-                    f5 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f5)
                 }
                 "input_cached_text_tokens" => {
-                    f6 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f6)
                 }
                 "input_cached_tokens" => {
-                    f7 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f7)
                 }
                 "input_image_tokens" => {
-                    f8 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f8)
                 }
                 "input_text_tokens" => {
-                    f9 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f9)
                 }
-                "input_tokens" => f10 = ::std::option::Option::Some(map.next_value()?),
+                "input_tokens" => crate::codegen_support::next_field(&mut map, &mut f10),
                 "input_uncached_tokens" => {
-                    f11 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f11)
                 }
-                "model" => f12 = ::std::option::Option::Some(map.next_value()?),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f12),
                 "num_model_requests" => {
-                    f13 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f13)
                 }
-                "object" => f14 = ::std::option::Option::Some(map.next_value()?),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f14),
                 "output_audio_tokens" => {
-                    f15 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f15)
                 }
                 "output_image_tokens" => {
-                    f16 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f16)
                 }
                 "output_text_tokens" => {
-                    f17 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f17)
                 }
-                "output_tokens" => f18 = ::std::option::Option::Some(map.next_value()?),
-                "project_id" => f19 = ::std::option::Option::Some(map.next_value()?),
-                "service_tier" => f20 = ::std::option::Option::Some(map.next_value()?),
-                "user_id" => f21 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "output_tokens" => crate::codegen_support::next_field(&mut map, &mut f18),
+                "project_id" => crate::codegen_support::next_field(&mut map, &mut f19),
+                "service_tier" => crate::codegen_support::next_field(&mut map, &mut f20),
+                "user_id" => crate::codegen_support::next_field(&mut map, &mut f21),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UsageCompletionsResult {
             api_key_id: f0.unwrap_or_default(),
@@ -22861,17 +22923,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for UsageEmbeddingsResult {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "api_key_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "input_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "api_key_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "input_tokens" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "num_model_requests" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "project_id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "user_id" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "project_id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "user_id" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UsageEmbeddingsResult {
             api_key_id: f0.unwrap_or_default(),
@@ -23162,14 +23224,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for UsageFileSearchCallsResu
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "api_key_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "num_requests" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "project_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "user_id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "vector_store_id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "api_key_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "num_requests" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "project_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "user_id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "vector_store_id" => {
+                    crate::codegen_support::next_field(&mut map, &mut f5)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UsageFileSearchCallsResult {
             api_key_id: f0.unwrap_or_default(),
@@ -23474,19 +23538,19 @@ impl<'de> crate::codegen_support::StructFields<'de> for UsageImagesResult {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "api_key_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "images" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "api_key_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "images" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "num_model_requests" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "project_id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "size" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "source" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "user_id" => f8 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "project_id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "size" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "source" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "user_id" => crate::codegen_support::next_field(&mut map, &mut f8),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UsageImagesResult {
             api_key_id: f0.unwrap_or_default(),
@@ -23930,17 +23994,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for UsageModerationsResult {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "api_key_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "input_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "api_key_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "input_tokens" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "num_model_requests" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "project_id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "user_id" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "project_id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "user_id" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UsageModerationsResult {
             api_key_id: f0.unwrap_or_default(),
@@ -24079,12 +24143,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for UsageResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "next_page" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "next_page" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UsageResponse {
             data: f0.unwrap_or_default(),
@@ -24200,12 +24264,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for UsageTimeBucket {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "end_time" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "results" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "start_time" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "end_time" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "results" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "start_time" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UsageTimeBucket {
             end_time: crate::codegen_support::required(f0, "end_time")?,
@@ -24608,11 +24672,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for UsageVectorStoresResult 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "object" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "project_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "usage_bytes" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "object" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "project_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "usage_bytes" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UsageVectorStoresResult {
             object: crate::codegen_support::required(f0, "object")?,
@@ -24967,18 +25031,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for UsageWebSearchCallsResul
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "api_key_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "context_level" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "api_key_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "context_level" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "num_model_requests" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "num_requests" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "project_id" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "user_id" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "num_requests" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "project_id" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "user_id" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UsageWebSearchCallsResult {
             api_key_id: f0.unwrap_or_default(),
@@ -25160,32 +25224,36 @@ impl<'de> crate::codegen_support::StructFields<'de> for User {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "added_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "added_at" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "api_key_last_used_at" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "created" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "created" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "developer_persona" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "email" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "is_default" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "email" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "is_default" => crate::codegen_support::next_field(&mut map, &mut f6),
                 "is_scale_tier_authorized_purchaser" => {
-                    f7 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f7)
                 }
-                "is_scim_managed" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "is_scim_managed" => {
+                    crate::codegen_support::next_field(&mut map, &mut f8)
+                }
                 "is_service_account" => {
-                    f9 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f9)
                 }
-                "name" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f11 = ::std::option::Option::Some(map.next_value()?),
-                "projects" => f12 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f13 = ::std::option::Option::Some(map.next_value()?),
-                "technical_level" => f14 = ::std::option::Option::Some(map.next_value()?),
-                "user" => f15 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "name" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f11),
+                "projects" => crate::codegen_support::next_field(&mut map, &mut f12),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f13),
+                "technical_level" => {
+                    crate::codegen_support::next_field(&mut map, &mut f14)
+                }
+                "user" => crate::codegen_support::next_field(&mut map, &mut f15),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(User {
             added_at: crate::codegen_support::required(f0, "added_at")?,
@@ -25293,11 +25361,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for UserDeleteResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "deleted" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UserDeleteResponse {
             deleted: crate::codegen_support::required(f0, "deleted")?,
@@ -25415,12 +25483,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for UserListResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "next" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "next" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UserListResource {
             data: f0.unwrap_or_default(),
@@ -25538,13 +25606,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for UserListResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UserListResponse {
             data: f0.unwrap_or_default(),
@@ -25721,10 +25789,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for UserProjects {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UserProjects {
             data: f0.unwrap_or_default(),
@@ -25775,11 +25843,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for UserProjectsDataItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UserProjectsDataItem {
             id: f0.unwrap_or_default(),
@@ -25898,11 +25966,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for UserRoleAssignment {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "object" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "user" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "object" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "user" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UserRoleAssignment {
             object: crate::codegen_support::required(f0, "object")?,
@@ -26021,13 +26089,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for UserRoleUpdateRequest {
         {
             match key.as_str() {
                 "developer_persona" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "role" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "role_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "technical_level" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "role" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "role_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "technical_level" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UserRoleUpdateRequest {
             developer_persona: f0.unwrap_or_default(),
@@ -26100,16 +26170,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for UserUser {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "banned" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "banned_at" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "email" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "enabled" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "picture" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "banned" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "banned_at" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "email" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "enabled" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "picture" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UserUser {
             banned: f0.unwrap_or_default(),

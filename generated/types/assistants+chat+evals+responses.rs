@@ -33,9 +33,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseFormatJsonObject
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseFormatJsonObject {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -169,9 +169,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseFormatText {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseFormatText {
             type_: crate::codegen_support::required(f0, "type")?,

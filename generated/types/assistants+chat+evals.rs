@@ -37,12 +37,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for FunctionObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "parameters" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "strict" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "description" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "parameters" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "strict" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FunctionObject {
             description: f0.unwrap_or_default(),
@@ -146,12 +146,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for JsonSchema {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "schema" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "strict" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "description" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "schema" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "strict" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(JsonSchema {
             description: f0.unwrap_or_default(),
@@ -213,10 +213,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseFormatJsonSchema
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "json_schema" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "json_schema" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseFormatJsonSchema {
             json_schema: crate::codegen_support::required(f0, "json_schema")?,

@@ -140,21 +140,25 @@ impl<'de> crate::codegen_support::StructFields<'de> for AssistantObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "description" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "instructions" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "response_format" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "temperature" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "tool_resources" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f11 = ::std::option::Option::Some(map.next_value()?),
-                "top_p" => f12 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "description" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "instructions" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "response_format" => {
+                    crate::codegen_support::next_field(&mut map, &mut f8)
+                }
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "tool_resources" => {
+                    crate::codegen_support::next_field(&mut map, &mut f10)
+                }
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f11),
+                "top_p" => crate::codegen_support::next_field(&mut map, &mut f12),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AssistantObject {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -460,10 +464,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for AssistantObjectToolResou
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code_interpreter" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_search" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code_interpreter" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "file_search" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AssistantObjectToolResources {
             code_interpreter: f0.unwrap_or_default(),
@@ -517,9 +523,9 @@ for AssistantObjectToolResourcesCodeInterpreter {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_ids" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AssistantObjectToolResourcesCodeInterpreter {
             file_ids: f0.unwrap_or_default(),
@@ -569,9 +575,11 @@ for AssistantObjectToolResourcesFileSearch {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "vector_store_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "vector_store_ids" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AssistantObjectToolResourcesFileSearch {
             vector_store_ids: f0.unwrap_or_default(),
@@ -1163,9 +1171,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for AssistantToolsCode {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AssistantToolsCode {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -1272,10 +1280,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for AssistantToolsFileSearch
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_search" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_search" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AssistantToolsFileSearch {
             file_search: f0.unwrap_or_default(),
@@ -1331,10 +1339,14 @@ for AssistantToolsFileSearchFileSearch {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "max_num_results" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "ranking_options" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "max_num_results" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "ranking_options" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AssistantToolsFileSearchFileSearch {
             max_num_results: f0.unwrap_or_default(),
@@ -1446,9 +1458,9 @@ for AssistantToolsFileSearchTypeOnly {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AssistantToolsFileSearchTypeOnly {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -1556,10 +1568,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for AssistantToolsFunction {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "function" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "function" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AssistantToolsFunction {
             function: crate::codegen_support::required(f0, "function")?,
@@ -1866,10 +1878,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for AssistantsNamedToolChoic
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "function" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "function" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AssistantsNamedToolChoice {
             function: f0.unwrap_or_default(),
@@ -1920,9 +1932,9 @@ for AssistantsNamedToolChoiceFunction {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "name" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AssistantsNamedToolChoiceFunction {
             name: crate::codegen_support::required(f0, "name")?,
@@ -2074,19 +2086,23 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateAssistantRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "instructions" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "reasoning_effort" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "response_format" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "temperature" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "tool_resources" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "top_p" => f10 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "description" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "instructions" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "reasoning_effort" => {
+                    crate::codegen_support::next_field(&mut map, &mut f5)
+                }
+                "response_format" => {
+                    crate::codegen_support::next_field(&mut map, &mut f6)
+                }
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "tool_resources" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "top_p" => crate::codegen_support::next_field(&mut map, &mut f10),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateAssistantRequest {
             description: f0.unwrap_or_default(),
@@ -2370,10 +2386,12 @@ for CreateAssistantRequestToolResources {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code_interpreter" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_search" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code_interpreter" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "file_search" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateAssistantRequestToolResources {
             code_interpreter: f0.unwrap_or_default(),
@@ -2428,9 +2446,9 @@ for CreateAssistantRequestToolResourcesCodeInterpreter {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_ids" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateAssistantRequestToolResourcesCodeInterpreter {
             file_ids: f0.unwrap_or_default(),
@@ -2486,10 +2504,12 @@ for CreateAssistantRequestToolResourcesFileSearch {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "vector_store_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "vector_stores" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "vector_store_ids" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "vector_stores" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateAssistantRequestToolResourcesFileSearch {
             vector_store_ids: f0.unwrap_or_default(),
@@ -2552,12 +2572,12 @@ for CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
         {
             match key.as_str() {
                 "chunking_strategy" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "file_ids" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_ids" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
             chunking_strategy: f0.unwrap_or_default(),
@@ -2714,12 +2734,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateMessageRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "attachments" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "content" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "attachments" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "content" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateMessageRequest {
             attachments: f0.unwrap_or_default(),
@@ -2779,10 +2799,10 @@ for CreateMessageRequestAttachmentsItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateMessageRequestAttachmentsItem {
             file_id: f0.unwrap_or_default(),
@@ -3094,36 +3114,40 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateRunRequest {
         {
             match key.as_str() {
                 "additional_instructions" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
                 "additional_messages" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "assistant_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "instructions" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "assistant_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "instructions" => crate::codegen_support::next_field(&mut map, &mut f3),
                 "max_completion_tokens" => {
-                    f4 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f4)
                 }
                 "max_prompt_tokens" => {
-                    f5 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f5)
                 }
-                "metadata" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f7),
                 "parallel_tool_calls" => {
-                    f8 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f8)
                 }
-                "reasoning_effort" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "response_format" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "stream" => f11 = ::std::option::Option::Some(map.next_value()?),
-                "temperature" => f12 = ::std::option::Option::Some(map.next_value()?),
-                "tool_choice" => f13 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f14 = ::std::option::Option::Some(map.next_value()?),
-                "top_p" => f15 = ::std::option::Option::Some(map.next_value()?),
+                "reasoning_effort" => {
+                    crate::codegen_support::next_field(&mut map, &mut f9)
+                }
+                "response_format" => {
+                    crate::codegen_support::next_field(&mut map, &mut f10)
+                }
+                "stream" => crate::codegen_support::next_field(&mut map, &mut f11),
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f12),
+                "tool_choice" => crate::codegen_support::next_field(&mut map, &mut f13),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f14),
+                "top_p" => crate::codegen_support::next_field(&mut map, &mut f15),
                 "truncation_strategy" => {
-                    f16 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f16)
                 }
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateRunRequest {
             additional_instructions: f0.unwrap_or_default(),
@@ -3375,32 +3399,36 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateThreadAndRunReques
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "assistant_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "instructions" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "assistant_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "instructions" => crate::codegen_support::next_field(&mut map, &mut f1),
                 "max_completion_tokens" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
                 "max_prompt_tokens" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "metadata" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f5),
                 "parallel_tool_calls" => {
-                    f6 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f6)
                 }
-                "response_format" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "stream" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "temperature" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "thread" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "tool_choice" => f11 = ::std::option::Option::Some(map.next_value()?),
-                "tool_resources" => f12 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f13 = ::std::option::Option::Some(map.next_value()?),
-                "top_p" => f14 = ::std::option::Option::Some(map.next_value()?),
+                "response_format" => {
+                    crate::codegen_support::next_field(&mut map, &mut f7)
+                }
+                "stream" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "thread" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "tool_choice" => crate::codegen_support::next_field(&mut map, &mut f11),
+                "tool_resources" => {
+                    crate::codegen_support::next_field(&mut map, &mut f12)
+                }
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f13),
+                "top_p" => crate::codegen_support::next_field(&mut map, &mut f14),
                 "truncation_strategy" => {
-                    f15 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f15)
                 }
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateThreadAndRunRequest {
             assistant_id: crate::codegen_support::required(f0, "assistant_id")?,
@@ -3513,10 +3541,12 @@ for CreateThreadAndRunRequestToolResources {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code_interpreter" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_search" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code_interpreter" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "file_search" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateThreadAndRunRequestToolResources {
             code_interpreter: f0.unwrap_or_default(),
@@ -3571,9 +3601,9 @@ for CreateThreadAndRunRequestToolResourcesCodeInterpreter {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_ids" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateThreadAndRunRequestToolResourcesCodeInterpreter {
             file_ids: f0.unwrap_or_default(),
@@ -3624,9 +3654,11 @@ for CreateThreadAndRunRequestToolResourcesFileSearch {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "vector_store_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "vector_store_ids" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateThreadAndRunRequestToolResourcesFileSearch {
             vector_store_ids: f0.unwrap_or_default(),
@@ -3751,11 +3783,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateThreadRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "messages" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "tool_resources" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "messages" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "tool_resources" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateThreadRequest {
             messages: f0.unwrap_or_default(),
@@ -3816,10 +3848,12 @@ for CreateThreadRequestToolResources {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code_interpreter" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_search" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code_interpreter" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "file_search" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateThreadRequestToolResources {
             code_interpreter: f0.unwrap_or_default(),
@@ -3873,9 +3907,9 @@ for CreateThreadRequestToolResourcesCodeInterpreter {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_ids" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateThreadRequestToolResourcesCodeInterpreter {
             file_ids: f0.unwrap_or_default(),
@@ -3931,10 +3965,12 @@ for CreateThreadRequestToolResourcesFileSearch {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "vector_store_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "vector_stores" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "vector_store_ids" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "vector_stores" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateThreadRequestToolResourcesFileSearch {
             vector_store_ids: f0.unwrap_or_default(),
@@ -3997,12 +4033,12 @@ for CreateThreadRequestToolResourcesFileSearchVectorStoresItem {
         {
             match key.as_str() {
                 "chunking_strategy" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "file_ids" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_ids" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateThreadRequestToolResourcesFileSearchVectorStoresItem {
             chunking_strategy: f0.unwrap_or_default(),
@@ -4082,11 +4118,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for DeleteAssistantResponse 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "deleted" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(DeleteAssistantResponse {
             deleted: crate::codegen_support::required(f0, "deleted")?,
@@ -4198,11 +4234,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for DeleteMessageResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "deleted" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(DeleteMessageResponse {
             deleted: crate::codegen_support::required(f0, "deleted")?,
@@ -4314,11 +4350,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for DeleteThreadResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "deleted" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(DeleteThreadResponse {
             deleted: crate::codegen_support::required(f0, "deleted")?,
@@ -4428,10 +4464,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for DoneEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(DoneEvent {
             data: crate::codegen_support::required(f0, "data")?,
@@ -4598,10 +4634,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ErrorEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ErrorEvent {
             data: crate::codegen_support::required(f0, "data")?,
@@ -4777,10 +4813,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for FileSearchRankingOptions
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "ranker" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "score_threshold" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "ranker" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "score_threshold" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FileSearchRankingOptions {
             ranker: f0.unwrap_or_default(),
@@ -4966,13 +5004,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ListAssistantsResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ListAssistantsResponse {
             data: f0.unwrap_or_default(),
@@ -5097,13 +5135,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ListMessagesResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ListMessagesResponse {
             data: f0.unwrap_or_default(),
@@ -5293,13 +5331,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ListRunStepsResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ListRunStepsResponse {
             data: f0.unwrap_or_default(),
@@ -5424,13 +5462,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ListRunsResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ListRunsResponse {
             data: f0.unwrap_or_default(),
@@ -5486,10 +5524,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for MessageContentImageFileO
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "image_file" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "image_file" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MessageContentImageFileObject {
             image_file: crate::codegen_support::required(f0, "image_file")?,
@@ -5541,10 +5579,10 @@ for MessageContentImageFileObjectImageFile {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "detail" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MessageContentImageFileObjectImageFile {
             detail: f0.unwrap_or_default(),
@@ -5725,10 +5763,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for MessageContentImageUrlOb
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "image_url" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "image_url" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MessageContentImageUrlObject {
             image_url: crate::codegen_support::required(f0, "image_url")?,
@@ -5780,10 +5818,10 @@ for MessageContentImageUrlObjectImageUrl {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "url" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "detail" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "url" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MessageContentImageUrlObjectImageUrl {
             detail: f0.unwrap_or_default(),
@@ -5964,10 +6002,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for MessageContentRefusalObj
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "refusal" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "refusal" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MessageContentRefusalObject {
             refusal: crate::codegen_support::required(f0, "refusal")?,
@@ -6084,13 +6122,13 @@ for MessageContentTextAnnotationsFileCitationObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "end_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_citation" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "start_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "end_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "file_citation" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "start_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MessageContentTextAnnotationsFileCitationObject {
             end_index: crate::codegen_support::required(f0, "end_index")?,
@@ -6146,9 +6184,9 @@ for MessageContentTextAnnotationsFileCitationObjectFileCitation {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MessageContentTextAnnotationsFileCitationObjectFileCitation {
             file_id: crate::codegen_support::required(f0, "file_id")?,
@@ -6265,13 +6303,13 @@ for MessageContentTextAnnotationsFilePathObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "end_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_path" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "start_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "end_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "file_path" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "start_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MessageContentTextAnnotationsFilePathObject {
             end_index: crate::codegen_support::required(f0, "end_index")?,
@@ -6327,9 +6365,9 @@ for MessageContentTextAnnotationsFilePathObjectFilePath {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MessageContentTextAnnotationsFilePathObjectFilePath {
             file_id: crate::codegen_support::required(f0, "file_id")?,
@@ -6437,10 +6475,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for MessageContentTextObject
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MessageContentTextObject {
             text: crate::codegen_support::required(f0, "text")?,
@@ -6490,10 +6528,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for MessageContentTextObject
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "annotations" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "value" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "annotations" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "value" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MessageContentTextObjectText {
             annotations: f0.unwrap_or_default(),
@@ -6669,11 +6707,11 @@ for MessageDeltaContentImageFileObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "image_file" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "image_file" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MessageDeltaContentImageFileObject {
             image_file: f0.unwrap_or_default(),
@@ -6729,10 +6767,10 @@ for MessageDeltaContentImageFileObjectImageFile {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "detail" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MessageDeltaContentImageFileObjectImageFile {
             detail: f0.unwrap_or_default(),
@@ -6921,11 +6959,11 @@ for MessageDeltaContentImageUrlObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "image_url" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "image_url" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MessageDeltaContentImageUrlObject {
             image_url: f0.unwrap_or_default(),
@@ -6981,10 +7019,10 @@ for MessageDeltaContentImageUrlObjectImageUrl {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "url" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "detail" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "url" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MessageDeltaContentImageUrlObjectImageUrl {
             detail: f0.unwrap_or_default(),
@@ -7172,11 +7210,11 @@ for MessageDeltaContentRefusalObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "refusal" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "refusal" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MessageDeltaContentRefusalObject {
             index: crate::codegen_support::required(f0, "index")?,
@@ -7304,14 +7342,14 @@ for MessageDeltaContentTextAnnotationsFileCitationObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "end_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_citation" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "start_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "end_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "file_citation" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "start_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MessageDeltaContentTextAnnotationsFileCitationObject {
             end_index: f0.unwrap_or_default(),
@@ -7380,10 +7418,10 @@ for MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "quote" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "quote" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation {
             file_id: f0.unwrap_or_default(),
@@ -7514,14 +7552,14 @@ for MessageDeltaContentTextAnnotationsFilePathObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "end_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_path" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "start_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "end_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "file_path" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "start_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MessageDeltaContentTextAnnotationsFilePathObject {
             end_index: f0.unwrap_or_default(),
@@ -7587,9 +7625,9 @@ for MessageDeltaContentTextAnnotationsFilePathObjectFilePath {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MessageDeltaContentTextAnnotationsFilePathObjectFilePath {
             file_id: f0.unwrap_or_default(),
@@ -7704,11 +7742,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for MessageDeltaContentTextO
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MessageDeltaContentTextObject {
             index: crate::codegen_support::required(f0, "index")?,
@@ -7763,10 +7801,10 @@ for MessageDeltaContentTextObjectText {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "annotations" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "value" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "annotations" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "value" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MessageDeltaContentTextObjectText {
             annotations: f0.unwrap_or_default(),
@@ -7947,11 +7985,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for MessageDeltaObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MessageDeltaObject {
             delta: crate::codegen_support::required(f0, "delta")?,
@@ -8004,10 +8042,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for MessageDeltaObjectDelta 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MessageDeltaObjectDelta {
             content: f0.unwrap_or_default(),
@@ -8310,24 +8348,24 @@ impl<'de> crate::codegen_support::StructFields<'de> for MessageObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "assistant_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "attachments" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "completed_at" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "content" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "created_at" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "incomplete_at" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "assistant_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "attachments" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "completed_at" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "content" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "incomplete_at" => crate::codegen_support::next_field(&mut map, &mut f6),
                 "incomplete_details" => {
-                    f7 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f7)
                 }
-                "metadata" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "run_id" => f11 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f12 = ::std::option::Option::Some(map.next_value()?),
-                "thread_id" => f13 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "run_id" => crate::codegen_support::next_field(&mut map, &mut f11),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f12),
+                "thread_id" => crate::codegen_support::next_field(&mut map, &mut f13),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MessageObject {
             assistant_id: f0.unwrap_or_default(),
@@ -8402,10 +8440,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for MessageObjectAttachments
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MessageObjectAttachmentsItem {
             file_id: f0.unwrap_or_default(),
@@ -8594,9 +8632,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for MessageObjectIncompleteD
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "reason" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "reason" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MessageObjectIncompleteDetails {
             reason: crate::codegen_support::required(f0, "reason")?,
@@ -8917,10 +8955,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for MessageRequestContentTex
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MessageRequestContentTextObject {
             text: crate::codegen_support::required(f0, "text")?,
@@ -9093,19 +9131,23 @@ impl<'de> crate::codegen_support::StructFields<'de> for ModifyAssistantRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "instructions" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "reasoning_effort" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "response_format" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "temperature" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "tool_resources" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "top_p" => f10 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "description" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "instructions" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "reasoning_effort" => {
+                    crate::codegen_support::next_field(&mut map, &mut f5)
+                }
+                "response_format" => {
+                    crate::codegen_support::next_field(&mut map, &mut f6)
+                }
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "tool_resources" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "top_p" => crate::codegen_support::next_field(&mut map, &mut f10),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ModifyAssistantRequest {
             description: f0.unwrap_or_default(),
@@ -9391,10 +9433,12 @@ for ModifyAssistantRequestToolResources {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code_interpreter" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_search" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code_interpreter" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "file_search" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ModifyAssistantRequestToolResources {
             code_interpreter: f0.unwrap_or_default(),
@@ -9449,9 +9493,9 @@ for ModifyAssistantRequestToolResourcesCodeInterpreter {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_ids" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ModifyAssistantRequestToolResourcesCodeInterpreter {
             file_ids: f0.unwrap_or_default(),
@@ -9501,9 +9545,11 @@ for ModifyAssistantRequestToolResourcesFileSearch {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "vector_store_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "vector_store_ids" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ModifyAssistantRequestToolResourcesFileSearch {
             vector_store_ids: f0.unwrap_or_default(),
@@ -9617,9 +9663,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for ModifyMessageRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ModifyMessageRequest {
             metadata: f0.unwrap_or_default(),
@@ -9666,9 +9712,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for ModifyRunRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ModifyRunRequest {
             metadata: f0.unwrap_or_default(),
@@ -9719,10 +9765,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ModifyThreadRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "tool_resources" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "tool_resources" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ModifyThreadRequest {
             metadata: f0.unwrap_or_default(),
@@ -9779,10 +9825,12 @@ for ModifyThreadRequestToolResources {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code_interpreter" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_search" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code_interpreter" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "file_search" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ModifyThreadRequestToolResources {
             code_interpreter: f0.unwrap_or_default(),
@@ -9836,9 +9884,9 @@ for ModifyThreadRequestToolResourcesCodeInterpreter {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_ids" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ModifyThreadRequestToolResourcesCodeInterpreter {
             file_ids: f0.unwrap_or_default(),
@@ -9888,9 +9936,11 @@ for ModifyThreadRequestToolResourcesFileSearch {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "vector_store_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "vector_store_ids" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ModifyThreadRequestToolResourcesFileSearch {
             vector_store_ids: f0.unwrap_or_default(),
@@ -9945,12 +9995,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for RunCompletionUsage {
         {
             match key.as_str() {
                 "completion_tokens" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "prompt_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "total_tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "prompt_tokens" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "total_tokens" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunCompletionUsage {
             completion_tokens: crate::codegen_support::required(
@@ -10077,45 +10127,49 @@ impl<'de> crate::codegen_support::StructFields<'de> for RunObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "assistant_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "cancelled_at" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "completed_at" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "created_at" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "expires_at" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "failed_at" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "assistant_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "cancelled_at" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "completed_at" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "expires_at" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "failed_at" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f6),
                 "incomplete_details" => {
-                    f7 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f7)
                 }
-                "instructions" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "last_error" => f9 = ::std::option::Option::Some(map.next_value()?),
+                "instructions" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "last_error" => crate::codegen_support::next_field(&mut map, &mut f9),
                 "max_completion_tokens" => {
-                    f10 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f10)
                 }
                 "max_prompt_tokens" => {
-                    f11 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f11)
                 }
-                "metadata" => f12 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f13 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f14 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f12),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f13),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f14),
                 "parallel_tool_calls" => {
-                    f15 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f15)
                 }
-                "required_action" => f16 = ::std::option::Option::Some(map.next_value()?),
-                "response_format" => f17 = ::std::option::Option::Some(map.next_value()?),
-                "started_at" => f18 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f19 = ::std::option::Option::Some(map.next_value()?),
-                "temperature" => f20 = ::std::option::Option::Some(map.next_value()?),
-                "thread_id" => f21 = ::std::option::Option::Some(map.next_value()?),
-                "tool_choice" => f22 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f23 = ::std::option::Option::Some(map.next_value()?),
-                "top_p" => f24 = ::std::option::Option::Some(map.next_value()?),
+                "required_action" => {
+                    crate::codegen_support::next_field(&mut map, &mut f16)
+                }
+                "response_format" => {
+                    crate::codegen_support::next_field(&mut map, &mut f17)
+                }
+                "started_at" => crate::codegen_support::next_field(&mut map, &mut f18),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f19),
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f20),
+                "thread_id" => crate::codegen_support::next_field(&mut map, &mut f21),
+                "tool_choice" => crate::codegen_support::next_field(&mut map, &mut f22),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f23),
+                "top_p" => crate::codegen_support::next_field(&mut map, &mut f24),
                 "truncation_strategy" => {
-                    f25 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f25)
                 }
-                "usage" => f26 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "usage" => crate::codegen_support::next_field(&mut map, &mut f26),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunObject {
             assistant_id: crate::codegen_support::required(f0, "assistant_id")?,
@@ -10220,9 +10274,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for RunObjectIncompleteDetai
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "reason" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "reason" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunObjectIncompleteDetails {
             reason: f0.unwrap_or_default(),
@@ -10337,10 +10391,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for RunObjectLastError {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunObjectLastError {
             code: crate::codegen_support::required(f0, "code")?,
@@ -10519,11 +10573,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for RunObjectRequiredAction 
         {
             match key.as_str() {
                 "submit_tool_outputs" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunObjectRequiredAction {
             submit_tool_outputs: crate::codegen_support::required(
@@ -10575,9 +10629,9 @@ for RunObjectRequiredActionSubmitToolOutputs {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "tool_calls" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "tool_calls" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunObjectRequiredActionSubmitToolOutputs {
             tool_calls: f0.unwrap_or_default(),
@@ -10855,12 +10909,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for RunStepCompletionUsage {
         {
             match key.as_str() {
                 "completion_tokens" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "prompt_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "total_tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "prompt_tokens" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "total_tokens" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepCompletionUsage {
             completion_tokens: crate::codegen_support::required(
@@ -10919,11 +10973,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for RunStepDeltaObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepDeltaObject {
             delta: crate::codegen_support::required(f0, "delta")?,
@@ -10973,9 +11027,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for RunStepDeltaObjectDelta 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "step_details" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "step_details" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepDeltaObjectDelta {
             step_details: f0.unwrap_or_default(),
@@ -11149,10 +11203,12 @@ for RunStepDeltaStepDetailsMessageCreationObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "message_creation" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "message_creation" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepDeltaStepDetailsMessageCreationObject {
             message_creation: f0.unwrap_or_default(),
@@ -11204,9 +11260,9 @@ for RunStepDeltaStepDetailsMessageCreationObjectMessageCreation {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "message_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "message_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepDeltaStepDetailsMessageCreationObjectMessageCreation {
             message_id: f0.unwrap_or_default(),
@@ -11326,12 +11382,14 @@ for RunStepDeltaStepDetailsToolCallsCodeObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code_interpreter" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code_interpreter" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsCodeObject {
             code_interpreter: f0.unwrap_or_default(),
@@ -11394,10 +11452,10 @@ for RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "outputs" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "outputs" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter {
             input: f0.unwrap_or_default(),
@@ -11582,11 +11640,11 @@ for RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "image" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "image" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
             image: f0.unwrap_or_default(),
@@ -11640,9 +11698,9 @@ for RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage {
             file_id: f0.unwrap_or_default(),
@@ -11760,11 +11818,11 @@ for RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "logs" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "logs" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
             index: crate::codegen_support::required(f0, "index")?,
@@ -11889,12 +11947,12 @@ for RunStepDeltaStepDetailsToolCallsFileSearchObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_search" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_search" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsFileSearchObject {
             file_search: crate::codegen_support::required(f0, "file_search")?,
@@ -12021,12 +12079,12 @@ for RunStepDeltaStepDetailsToolCallsFunctionObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "function" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "function" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsFunctionObject {
             function: f0.unwrap_or_default(),
@@ -12090,11 +12148,11 @@ for RunStepDeltaStepDetailsToolCallsFunctionObjectFunction {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsFunctionObjectFunction {
             arguments: f0.unwrap_or_default(),
@@ -12216,10 +12274,10 @@ for RunStepDeltaStepDetailsToolCallsObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "tool_calls" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "tool_calls" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsObject {
             tool_calls: f0.unwrap_or_default(),
@@ -12410,10 +12468,12 @@ for RunStepDetailsMessageCreationObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "message_creation" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "message_creation" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepDetailsMessageCreationObject {
             message_creation: crate::codegen_support::required(f0, "message_creation")?,
@@ -12463,9 +12523,9 @@ for RunStepDetailsMessageCreationObjectMessageCreation {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "message_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "message_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepDetailsMessageCreationObjectMessageCreation {
             message_id: crate::codegen_support::required(f0, "message_id")?,
@@ -12577,11 +12637,13 @@ for RunStepDetailsToolCallsCodeObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code_interpreter" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code_interpreter" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepDetailsToolCallsCodeObject {
             code_interpreter: crate::codegen_support::required(f0, "code_interpreter")?,
@@ -12638,10 +12700,10 @@ for RunStepDetailsToolCallsCodeObjectCodeInterpreter {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "outputs" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "outputs" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepDetailsToolCallsCodeObjectCodeInterpreter {
             input: crate::codegen_support::required(f0, "input")?,
@@ -12816,10 +12878,10 @@ for RunStepDetailsToolCallsCodeOutputImageObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "image" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "image" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepDetailsToolCallsCodeOutputImageObject {
             image: crate::codegen_support::required(f0, "image")?,
@@ -12869,9 +12931,9 @@ for RunStepDetailsToolCallsCodeOutputImageObjectImage {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepDetailsToolCallsCodeOutputImageObjectImage {
             file_id: crate::codegen_support::required(f0, "file_id")?,
@@ -12982,10 +13044,10 @@ for RunStepDetailsToolCallsCodeOutputLogsObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "logs" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "logs" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepDetailsToolCallsCodeOutputLogsObject {
             logs: crate::codegen_support::required(f0, "logs")?,
@@ -13099,11 +13161,11 @@ for RunStepDetailsToolCallsFileSearchObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_search" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_search" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepDetailsToolCallsFileSearchObject {
             file_search: crate::codegen_support::required(f0, "file_search")?,
@@ -13159,10 +13221,12 @@ for RunStepDetailsToolCallsFileSearchObjectFileSearch {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "ranking_options" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "results" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "ranking_options" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "results" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepDetailsToolCallsFileSearchObjectFileSearch {
             ranking_options: f0.unwrap_or_default(),
@@ -13278,10 +13342,12 @@ for RunStepDetailsToolCallsFileSearchRankingOptionsObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "ranker" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "score_threshold" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "ranker" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "score_threshold" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepDetailsToolCallsFileSearchRankingOptionsObject {
             ranker: crate::codegen_support::required(f0, "ranker")?,
@@ -13341,12 +13407,12 @@ for RunStepDetailsToolCallsFileSearchResultObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "file_name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "score" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "file_name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "score" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepDetailsToolCallsFileSearchResultObject {
             content: f0.unwrap_or_default(),
@@ -13407,10 +13473,10 @@ for RunStepDetailsToolCallsFileSearchResultObjectContentItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepDetailsToolCallsFileSearchResultObjectContentItem {
             text: f0.unwrap_or_default(),
@@ -13533,11 +13599,11 @@ for RunStepDetailsToolCallsFunctionObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "function" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "function" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepDetailsToolCallsFunctionObject {
             function: crate::codegen_support::required(f0, "function")?,
@@ -13594,11 +13660,11 @@ for RunStepDetailsToolCallsFunctionObjectFunction {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepDetailsToolCallsFunctionObjectFunction {
             arguments: crate::codegen_support::required(f0, "arguments")?,
@@ -13712,10 +13778,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for RunStepDetailsToolCallsO
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "tool_calls" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "tool_calls" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepDetailsToolCallsObject {
             tool_calls: f0.unwrap_or_default(),
@@ -13942,24 +14008,24 @@ impl<'de> crate::codegen_support::StructFields<'de> for RunStepObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "assistant_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "cancelled_at" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "completed_at" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "created_at" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "expired_at" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "failed_at" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "last_error" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "run_id" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f11 = ::std::option::Option::Some(map.next_value()?),
-                "step_details" => f12 = ::std::option::Option::Some(map.next_value()?),
-                "thread_id" => f13 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f14 = ::std::option::Option::Some(map.next_value()?),
-                "usage" => f15 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "assistant_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "cancelled_at" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "completed_at" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "expired_at" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "failed_at" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "last_error" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "run_id" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f11),
+                "step_details" => crate::codegen_support::next_field(&mut map, &mut f12),
+                "thread_id" => crate::codegen_support::next_field(&mut map, &mut f13),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f14),
+                "usage" => crate::codegen_support::next_field(&mut map, &mut f15),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepObject {
             assistant_id: crate::codegen_support::required(f0, "assistant_id")?,
@@ -14038,10 +14104,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for RunStepObjectLastError {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunStepObjectLastError {
             code: crate::codegen_support::required(f0, "code")?,
@@ -14491,11 +14557,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for RunToolCallObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "function" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "function" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunToolCallObject {
             function: crate::codegen_support::required(f0, "function")?,
@@ -14548,10 +14614,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for RunToolCallObjectFunctio
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunToolCallObjectFunction {
             arguments: crate::codegen_support::required(f0, "arguments")?,
@@ -14662,10 +14728,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for SubmitToolOutputsRunRequ
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "stream" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "tool_outputs" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "stream" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "tool_outputs" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(SubmitToolOutputsRunRequest {
             stream: f0.unwrap_or_default(),
@@ -14719,10 +14785,10 @@ for SubmitToolOutputsRunRequestToolOutputsItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "output" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "tool_call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "output" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "tool_call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(SubmitToolOutputsRunRequestToolOutputsItem {
             output: f0.unwrap_or_default(),
@@ -14786,13 +14852,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ThreadObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "tool_resources" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "tool_resources" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ThreadObject {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -14909,10 +14975,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for ThreadObjectToolResource
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code_interpreter" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_search" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code_interpreter" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "file_search" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ThreadObjectToolResources {
             code_interpreter: f0.unwrap_or_default(),
@@ -14966,9 +15034,9 @@ for ThreadObjectToolResourcesCodeInterpreter {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_ids" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ThreadObjectToolResourcesCodeInterpreter {
             file_ids: f0.unwrap_or_default(),
@@ -15018,9 +15086,11 @@ for ThreadObjectToolResourcesFileSearch {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "vector_store_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "vector_store_ids" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ThreadObjectToolResourcesFileSearch {
             vector_store_ids: f0.unwrap_or_default(),
@@ -15087,10 +15157,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for TruncationObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "last_messages" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "last_messages" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(TruncationObject {
             last_messages: f0.unwrap_or_default(),

@@ -32,10 +32,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for TranscriptTextUsageDurat
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "seconds" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "seconds" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(TranscriptTextUsageDuration {
             seconds: crate::codegen_support::required(f0, "seconds")?,
@@ -156,14 +156,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for TranscriptTextUsageToken
         {
             match key.as_str() {
                 "input_token_details" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "input_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "total_tokens" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input_tokens" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_tokens" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "total_tokens" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(TranscriptTextUsageTokens {
             input_token_details: f0.unwrap_or_default(),
@@ -223,10 +223,10 @@ for TranscriptTextUsageTokensInputTokenDetails {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "text_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio_tokens" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "text_tokens" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(TranscriptTextUsageTokensInputTokenDetails {
             audio_tokens: f0.unwrap_or_default(),
@@ -337,9 +337,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for TranscriptionLanguage {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(TranscriptionLanguage {
             code: crate::codegen_support::required(f0, "code")?,

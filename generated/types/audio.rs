@@ -133,15 +133,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateSpeechRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "instructions" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "response_format" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "speed" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "stream_format" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "voice" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "instructions" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "response_format" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "speed" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "stream_format" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "voice" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateSpeechRequest {
             input: crate::codegen_support::required(f0, "input")?,
@@ -585,29 +587,31 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateTranscriptionReque
         {
             match key.as_str() {
                 "chunking_strategy" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "file" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "include" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "keywords" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "file" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "include" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "keywords" => crate::codegen_support::next_field(&mut map, &mut f3),
                 "known_speaker_names" => {
-                    f4 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f4)
                 }
                 "known_speaker_references" => {
-                    f5 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f5)
                 }
-                "language" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "languages" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "prompt" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "response_format" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "stream" => f11 = ::std::option::Option::Some(map.next_value()?),
-                "temperature" => f12 = ::std::option::Option::Some(map.next_value()?),
+                "language" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "languages" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "response_format" => {
+                    crate::codegen_support::next_field(&mut map, &mut f10)
+                }
+                "stream" => crate::codegen_support::next_field(&mut map, &mut f11),
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f12),
                 "timestamp_granularities" => {
-                    f13 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f13)
                 }
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateTranscriptionRequest {
             chunking_strategy: f0.unwrap_or_default(),
@@ -900,13 +904,13 @@ for CreateTranscriptionResponseDiarizedJson {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "duration" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "segments" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "task" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "usage" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "duration" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "segments" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "task" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "usage" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateTranscriptionResponseDiarizedJson {
             duration: crate::codegen_support::required(f0, "duration")?,
@@ -1092,12 +1096,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateTranscriptionRespo
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "languages" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "logprobs" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "usage" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "languages" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "logprobs" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "usage" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateTranscriptionResponseJson {
             languages: f0.unwrap_or_default(),
@@ -1162,11 +1166,11 @@ for CreateTranscriptionResponseJsonLogprobsItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "token" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "bytes" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "logprob" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "token" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateTranscriptionResponseJsonLogprobsItem {
             bytes: f0.unwrap_or_default(),
@@ -1365,14 +1369,14 @@ for CreateTranscriptionResponseVerboseJson {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "duration" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "language" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "segments" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "usage" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "words" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "duration" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "language" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "segments" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "usage" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "words" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateTranscriptionResponseVerboseJson {
             duration: crate::codegen_support::required(f0, "duration")?,
@@ -1451,13 +1455,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateTranslationRequest
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "prompt" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "response_format" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "temperature" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "response_format" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateTranslationRequest {
             file: crate::codegen_support::required(f0, "file")?,
@@ -1617,9 +1623,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateTranslationRespons
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateTranslationResponseJson {
             text: crate::codegen_support::required(f0, "text")?,
@@ -1675,12 +1681,12 @@ for CreateTranslationResponseVerboseJson {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "duration" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "language" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "segments" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "duration" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "language" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "segments" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateTranslationResponseVerboseJson {
             duration: crate::codegen_support::required(f0, "duration")?,
@@ -1744,11 +1750,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateVoiceConsentReques
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "language" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "recording" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "language" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "recording" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateVoiceConsentRequest {
             language: crate::codegen_support::required(f0, "language")?,
@@ -1808,11 +1814,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateVoiceRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio_sample" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "consent" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio_sample" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "consent" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateVoiceRequest {
             audio_sample: crate::codegen_support::required(f0, "audio_sample")?,
@@ -1867,10 +1873,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for SpeechAudioDeltaEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(SpeechAudioDeltaEvent {
             audio: crate::codegen_support::required(f0, "audio")?,
@@ -1981,10 +1987,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for SpeechAudioDoneEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "usage" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "usage" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(SpeechAudioDoneEvent {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -2099,11 +2105,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for SpeechAudioDoneEventUsag
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "total_tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input_tokens" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output_tokens" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "total_tokens" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(SpeechAudioDoneEventUsage {
             input_tokens: crate::codegen_support::required(f0, "input_tokens")?,
@@ -2166,12 +2172,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for TranscriptTextDeltaEvent
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "logprobs" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "segment_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "logprobs" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "segment_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(TranscriptTextDeltaEvent {
             delta: crate::codegen_support::required(f0, "delta")?,
@@ -2237,11 +2243,11 @@ for TranscriptTextDeltaEventLogprobsItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "token" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "bytes" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "logprob" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "token" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(TranscriptTextDeltaEventLogprobsItem {
             bytes: f0.unwrap_or_default(),
@@ -2372,13 +2378,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for TranscriptTextDoneEvent 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "languages" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "logprobs" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "usage" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "languages" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "logprobs" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "usage" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(TranscriptTextDoneEvent {
             languages: f0.unwrap_or_default(),
@@ -2448,11 +2454,11 @@ for TranscriptTextDoneEventLogprobsItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "token" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "bytes" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "logprob" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "token" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(TranscriptTextDoneEventLogprobsItem {
             bytes: f0.unwrap_or_default(),
@@ -2584,14 +2590,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for TranscriptTextSegmentEve
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "end" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "speaker" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "start" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "end" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "speaker" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "start" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(TranscriptTextSegmentEvent {
             end: crate::codegen_support::required(f0, "end")?,
@@ -2723,14 +2729,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for TranscriptionDiarizedSeg
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "end" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "speaker" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "start" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "end" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "speaker" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "start" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(TranscriptionDiarizedSegment {
             end: crate::codegen_support::required(f0, "end")?,
@@ -2932,20 +2938,20 @@ impl<'de> crate::codegen_support::StructFields<'de> for TranscriptionSegment {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "avg_logprob" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "avg_logprob" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "compression_ratio" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "end" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "no_speech_prob" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "seek" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "start" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "temperature" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "tokens" => f9 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "end" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "no_speech_prob" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "seek" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "start" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "tokens" => crate::codegen_support::next_field(&mut map, &mut f9),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(TranscriptionSegment {
             avg_logprob: crate::codegen_support::required(f0, "avg_logprob")?,
@@ -3018,11 +3024,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for TranscriptionWord {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "end" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "start" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "word" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "end" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "start" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "word" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(TranscriptionWord {
             end: crate::codegen_support::required(f0, "end")?,
@@ -3072,9 +3078,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for UpdateVoiceConsentReques
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "name" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UpdateVoiceConsentRequest {
             name: crate::codegen_support::required(f0, "name")?,
@@ -3138,15 +3144,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for VadConfig {
         {
             match key.as_str() {
                 "prefix_padding_ms" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
                 "silence_duration_ms" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "threshold" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "threshold" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(VadConfig {
             prefix_padding_ms: f0.unwrap_or_default(),
@@ -3267,11 +3273,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for VoiceConsentDeletedResou
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "deleted" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(VoiceConsentDeletedResource {
             deleted: crate::codegen_support::required(f0, "deleted")?,
@@ -3387,13 +3393,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for VoiceConsentListResource
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(VoiceConsentListResource {
             data: f0.unwrap_or_default(),
@@ -3522,13 +3528,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for VoiceConsentResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "language" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "language" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(VoiceConsentResource {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -3650,12 +3656,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for VoiceResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(VoiceResource {
             created_at: crate::codegen_support::required(f0, "created_at")?,

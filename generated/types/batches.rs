@@ -91,32 +91,38 @@ impl<'de> crate::codegen_support::StructFields<'de> for Batch {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "cancelled_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "cancelling_at" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "completed_at" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "cancelled_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "cancelling_at" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "completed_at" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "completion_window" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "created_at" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "endpoint" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "error_file_id" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "errors" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "expired_at" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "expires_at" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "failed_at" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "finalizing_at" => f11 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f12 = ::std::option::Option::Some(map.next_value()?),
-                "in_progress_at" => f13 = ::std::option::Option::Some(map.next_value()?),
-                "input_file_id" => f14 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f15 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f16 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f17 = ::std::option::Option::Some(map.next_value()?),
-                "output_file_id" => f18 = ::std::option::Option::Some(map.next_value()?),
-                "request_counts" => f19 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f20 = ::std::option::Option::Some(map.next_value()?),
-                "usage" => f21 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "endpoint" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "error_file_id" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "errors" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "expired_at" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "expires_at" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "failed_at" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "finalizing_at" => crate::codegen_support::next_field(&mut map, &mut f11),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f12),
+                "in_progress_at" => {
+                    crate::codegen_support::next_field(&mut map, &mut f13)
+                }
+                "input_file_id" => crate::codegen_support::next_field(&mut map, &mut f14),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f15),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f16),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f17),
+                "output_file_id" => {
+                    crate::codegen_support::next_field(&mut map, &mut f18)
+                }
+                "request_counts" => {
+                    crate::codegen_support::next_field(&mut map, &mut f19)
+                }
+                "status" => crate::codegen_support::next_field(&mut map, &mut f20),
+                "usage" => crate::codegen_support::next_field(&mut map, &mut f21),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(Batch {
             cancelled_at: f0.unwrap_or_default(),
@@ -246,12 +252,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for BatchError {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "line" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "param" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "line" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "param" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BatchError {
             code: f0.unwrap_or_default(),
@@ -313,10 +319,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BatchErrors {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BatchErrors {
             data: f0.unwrap_or_default(),
@@ -371,10 +377,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BatchFileExpirationAfter
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "anchor" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "seconds" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "anchor" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "seconds" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BatchFileExpirationAfter {
             anchor: crate::codegen_support::required(f0, "anchor")?,
@@ -546,11 +552,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for BatchRequestCounts {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "completed" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "failed" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "total" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "completed" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "failed" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "total" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BatchRequestCounts {
             completed: crate::codegen_support::required(f0, "completed")?,
@@ -707,17 +713,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for BatchUsage {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "input_tokens" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "input_tokens_details" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "output_tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output_tokens" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "output_tokens_details" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "total_tokens" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "total_tokens" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BatchUsage {
             input_tokens: crate::codegen_support::required(f0, "input_tokens")?,
@@ -779,9 +785,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for BatchUsageInputTokensDet
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "cached_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "cached_tokens" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BatchUsageInputTokensDetails {
             cached_tokens: crate::codegen_support::required(f0, "cached_tokens")?,
@@ -827,9 +833,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for BatchUsageOutputTokensDe
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "reasoning_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "reasoning_tokens" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BatchUsageOutputTokensDetails {
             reasoning_tokens: crate::codegen_support::required(f0, "reasoning_tokens")?,
@@ -891,16 +899,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateBatchRequest {
         {
             match key.as_str() {
                 "completion_window" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "endpoint" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "input_file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "endpoint" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "input_file_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f3),
                 "output_expires_after" => {
-                    f4 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f4)
                 }
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateBatchRequest {
             completion_window: crate::codegen_support::required(
@@ -1121,13 +1129,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ListBatchesResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ListBatchesResponse {
             data: f0.unwrap_or_default(),

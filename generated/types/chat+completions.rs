@@ -49,11 +49,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for ChatCompletionStreamOpti
         {
             match key.as_str() {
                 "include_obfuscation" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "include_usage" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "include_usage" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionStreamOptions {
             include_obfuscation: f0.unwrap_or_default(),
@@ -118,18 +118,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for CompletionUsage {
         {
             match key.as_str() {
                 "completion_tokens" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
                 "completion_tokens_details" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "prompt_tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "prompt_tokens" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "prompt_tokens_details" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "total_tokens" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "total_tokens" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CompletionUsage {
             completion_tokens: crate::codegen_support::required(
@@ -214,16 +214,18 @@ for CompletionUsageCompletionTokensDetails {
         {
             match key.as_str() {
                 "accepted_prediction_tokens" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "audio_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "reasoning_tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "audio_tokens" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "reasoning_tokens" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
                 "rejected_prediction_tokens" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "text_tokens" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text_tokens" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CompletionUsageCompletionTokensDetails {
             accepted_prediction_tokens: f0.unwrap_or_default(),
@@ -306,15 +308,15 @@ for CompletionUsagePromptTokensDetails {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "audio_tokens" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "cache_write_tokens" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "cached_tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "image_tokens" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "text_tokens" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "cached_tokens" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "image_tokens" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "text_tokens" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CompletionUsagePromptTokensDetails {
             audio_tokens: f0.unwrap_or_default(),

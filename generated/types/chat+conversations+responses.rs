@@ -29,9 +29,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for PromptCacheBreakpointPar
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "mode" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(PromptCacheBreakpointParam {
             mode: crate::codegen_support::required(f0, "mode")?,

@@ -59,9 +59,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for ModerationConfigParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "mode" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ModerationConfigParam {
             mode: crate::codegen_support::required(f0, "mode")?,
@@ -238,10 +238,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ModerationParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "model" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "policy" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "model" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "policy" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ModerationParam {
             model: crate::codegen_support::required(f0, "model")?,
@@ -294,10 +294,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ModerationPolicyParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ModerationPolicyParam {
             input: f0.unwrap_or_default(),
@@ -367,16 +367,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for ModerationResultBody {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "categories" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "categories" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "category_applied_input_types" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "category_scores" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "flagged" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "category_scores" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "flagged" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ModerationResultBody {
             categories: crate::codegen_support::required(f0, "categories")?,
@@ -564,10 +566,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for PromptCacheOptionsParam 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "ttl" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "mode" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "ttl" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(PromptCacheOptionsParam {
             mode: f0.unwrap_or_default(),

@@ -50,10 +50,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ChatCompletionAllowedToo
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "mode" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionAllowedTools {
             mode: crate::codegen_support::required(f0, "mode")?,
@@ -105,10 +105,10 @@ for ChatCompletionAllowedToolsChoice {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "allowed_tools" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "allowed_tools" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionAllowedToolsChoice {
             allowed_tools: crate::codegen_support::required(f0, "allowed_tools")?,
@@ -292,11 +292,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for ChatCompletionDeleted {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "deleted" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionDeleted {
             deleted: crate::codegen_support::required(f0, "deleted")?,
@@ -407,9 +407,9 @@ for ChatCompletionFunctionCallOption {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "name" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionFunctionCallOption {
             name: crate::codegen_support::required(f0, "name")?,
@@ -460,11 +460,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for ChatCompletionFunctions 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "parameters" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "description" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "parameters" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionFunctions {
             description: f0.unwrap_or_default(),
@@ -533,13 +533,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ChatCompletionList {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionList {
             data: f0.unwrap_or_default(),
@@ -660,11 +660,11 @@ for ChatCompletionMessageCustomToolCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "custom" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "custom" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionMessageCustomToolCall {
             custom: crate::codegen_support::required(f0, "custom")?,
@@ -718,10 +718,10 @@ for ChatCompletionMessageCustomToolCallCustom {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionMessageCustomToolCallCustom {
             input: crate::codegen_support::required(f0, "input")?,
@@ -844,13 +844,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ChatCompletionMessageLis
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionMessageList {
             data: f0.unwrap_or_default(),
@@ -937,17 +937,17 @@ for ChatCompletionMessageListDataItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "annotations" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "audio" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "content" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "content_parts" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "function_call" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "refusal" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "tool_calls" => f8 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "annotations" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "audio" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "content" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "content_parts" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "function_call" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "refusal" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "tool_calls" => crate::codegen_support::next_field(&mut map, &mut f8),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionMessageListDataItem {
             annotations: f0.unwrap_or_default(),
@@ -1024,10 +1024,10 @@ for ChatCompletionMessageListDataItemAnnotationsItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "url_citation" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "url_citation" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionMessageListDataItemAnnotationsItem {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -1148,12 +1148,12 @@ for ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "end_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "start_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "title" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "url" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "end_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "start_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "title" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "url" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
             end_index: crate::codegen_support::required(f0, "end_index")?,
@@ -1222,12 +1222,12 @@ for ChatCompletionMessageListDataItemAudio {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "expires_at" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "transcript" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "expires_at" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "transcript" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionMessageListDataItemAudio {
             data: crate::codegen_support::required(f0, "data")?,
@@ -1347,10 +1347,10 @@ for ChatCompletionMessageListDataItemFunctionCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionMessageListDataItemFunctionCall {
             arguments: crate::codegen_support::required(f0, "arguments")?,
@@ -1524,11 +1524,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for ChatCompletionMessageToo
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "function" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "function" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionMessageToolCall {
             function: crate::codegen_support::required(f0, "function")?,
@@ -1586,12 +1586,12 @@ for ChatCompletionMessageToolCallChunk {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "function" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "function" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionMessageToolCallChunk {
             function: f0.unwrap_or_default(),
@@ -1653,10 +1653,10 @@ for ChatCompletionMessageToolCallChunkFunction {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionMessageToolCallChunkFunction {
             arguments: f0.unwrap_or_default(),
@@ -1772,10 +1772,10 @@ for ChatCompletionMessageToolCallFunction {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionMessageToolCallFunction {
             arguments: crate::codegen_support::required(f0, "arguments")?,
@@ -1969,10 +1969,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ChatCompletionModeration
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionModeration {
             input: crate::codegen_support::required(f0, "input")?,
@@ -2026,11 +2026,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for ChatCompletionModeration
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionModerationError {
             code: crate::codegen_support::required(f0, "code")?,
@@ -2261,11 +2261,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for ChatCompletionModeration
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "model" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "results" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "model" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "results" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionModerationResults {
             model: crate::codegen_support::required(f0, "model")?,
@@ -2377,10 +2377,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ChatCompletionNamedToolC
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "function" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "function" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionNamedToolChoice {
             function: crate::codegen_support::required(f0, "function")?,
@@ -2431,10 +2431,10 @@ for ChatCompletionNamedToolChoiceCustom {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "custom" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "custom" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionNamedToolChoiceCustom {
             custom: crate::codegen_support::required(f0, "custom")?,
@@ -2483,9 +2483,9 @@ for ChatCompletionNamedToolChoiceCustomCustom {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "name" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionNamedToolChoiceCustomCustom {
             name: crate::codegen_support::required(f0, "name")?,
@@ -2592,9 +2592,9 @@ for ChatCompletionNamedToolChoiceFunction {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "name" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionNamedToolChoiceFunction {
             name: crate::codegen_support::required(f0, "name")?,
@@ -2723,15 +2723,15 @@ for ChatCompletionRequestAssistantMessage {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "content" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "function_call" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "refusal" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "tool_calls" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "content" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "function_call" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "refusal" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "tool_calls" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionRequestAssistantMessage {
             audio: f0.unwrap_or_default(),
@@ -2805,9 +2805,9 @@ for ChatCompletionRequestAssistantMessageAudio {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionRequestAssistantMessageAudio {
             id: crate::codegen_support::required(f0, "id")?,
@@ -2942,10 +2942,10 @@ for ChatCompletionRequestAssistantMessageFunctionCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionRequestAssistantMessageFunctionCall {
             arguments: crate::codegen_support::required(f0, "arguments")?,
@@ -3063,11 +3063,11 @@ for ChatCompletionRequestDeveloperMessage {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionRequestDeveloperMessage {
             content: crate::codegen_support::required(f0, "content")?,
@@ -3203,11 +3203,11 @@ for ChatCompletionRequestFunctionMessage {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionRequestFunctionMessage {
             content: f0.unwrap_or_default(),
@@ -3441,13 +3441,13 @@ for ChatCompletionRequestMessageContentPartAudio {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input_audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "input_audio" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "prompt_cache_breakpoint" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartAudio {
             input_audio: crate::codegen_support::required(f0, "input_audio")?,
@@ -3508,10 +3508,10 @@ for ChatCompletionRequestMessageContentPartAudioInputAudio {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "format" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "format" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartAudioInputAudio {
             data: crate::codegen_support::required(f0, "data")?,
@@ -3697,13 +3697,13 @@ for ChatCompletionRequestMessageContentPartFile {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "file" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "prompt_cache_breakpoint" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartFile {
             file: crate::codegen_support::required(f0, "file")?,
@@ -3770,11 +3770,11 @@ for ChatCompletionRequestMessageContentPartFileFile {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "filename" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "filename" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartFileFile {
             file_data: f0.unwrap_or_default(),
@@ -3896,13 +3896,13 @@ for ChatCompletionRequestMessageContentPartImage {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "image_url" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "image_url" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "prompt_cache_breakpoint" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartImage {
             image_url: crate::codegen_support::required(f0, "image_url")?,
@@ -3964,10 +3964,10 @@ for ChatCompletionRequestMessageContentPartImageImageUrl {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "url" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "detail" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "url" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartImageImageUrl {
             detail: f0.unwrap_or_default(),
@@ -4154,10 +4154,10 @@ for ChatCompletionRequestMessageContentPartRefusal {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "refusal" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "refusal" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartRefusal {
             refusal: crate::codegen_support::required(f0, "refusal")?,
@@ -4274,12 +4274,12 @@ for ChatCompletionRequestMessageContentPartText {
         {
             match key.as_str() {
                 "prompt_cache_breakpoint" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "text" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartText {
             prompt_cache_breakpoint: f0.unwrap_or_default(),
@@ -4404,11 +4404,11 @@ for ChatCompletionRequestSystemMessage {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionRequestSystemMessage {
             content: crate::codegen_support::required(f0, "content")?,
@@ -4568,11 +4568,11 @@ for ChatCompletionRequestToolMessage {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "tool_call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "tool_call_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionRequestToolMessage {
             content: crate::codegen_support::required(f0, "content")?,
@@ -4733,11 +4733,11 @@ for ChatCompletionRequestUserMessage {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionRequestUserMessage {
             content: crate::codegen_support::required(f0, "content")?,
@@ -4978,15 +4978,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for ChatCompletionResponseMe
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "annotations" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "audio" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "content" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "function_call" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "refusal" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "tool_calls" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "annotations" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "audio" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "content" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "function_call" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "refusal" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "tool_calls" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionResponseMessage {
             annotations: f0.unwrap_or_default(),
@@ -5056,10 +5056,10 @@ for ChatCompletionResponseMessageAnnotationsItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "url_citation" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "url_citation" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionResponseMessageAnnotationsItem {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -5179,12 +5179,12 @@ for ChatCompletionResponseMessageAnnotationsItemUrlCitation {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "end_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "start_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "title" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "url" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "end_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "start_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "title" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "url" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionResponseMessageAnnotationsItemUrlCitation {
             end_index: crate::codegen_support::required(f0, "end_index")?,
@@ -5253,12 +5253,12 @@ for ChatCompletionResponseMessageAudio {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "expires_at" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "transcript" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "expires_at" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "transcript" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionResponseMessageAudio {
             data: crate::codegen_support::required(f0, "data")?,
@@ -5314,10 +5314,10 @@ for ChatCompletionResponseMessageFunctionCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionResponseMessageFunctionCall {
             arguments: crate::codegen_support::required(f0, "arguments")?,
@@ -5437,13 +5437,13 @@ for ChatCompletionStreamResponseDelta {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "function_call" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "refusal" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "tool_calls" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "function_call" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "refusal" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "tool_calls" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionStreamResponseDelta {
             content: f0.unwrap_or_default(),
@@ -5511,10 +5511,10 @@ for ChatCompletionStreamResponseDeltaFunctionCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionStreamResponseDeltaFunctionCall {
             arguments: f0.unwrap_or_default(),
@@ -5655,12 +5655,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for ChatCompletionTokenLogpr
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "token" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "top_logprobs" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "bytes" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "logprob" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "token" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "top_logprobs" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionTokenLogprob {
             bytes: f0.unwrap_or_default(),
@@ -5719,11 +5719,11 @@ for ChatCompletionTokenLogprobTopLogprobsItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "token" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "bytes" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "logprob" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "token" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatCompletionTokenLogprobTopLogprobsItem {
             bytes: f0.unwrap_or_default(),
@@ -6026,65 +6026,69 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateChatCompletionRequ
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "audio" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "frequency_penalty" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "function_call" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "functions" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "logit_bias" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "logprobs" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "function_call" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "functions" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "logit_bias" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "logprobs" => crate::codegen_support::next_field(&mut map, &mut f5),
                 "max_completion_tokens" => {
-                    f6 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f6)
                 }
-                "max_tokens" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "messages" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "modalities" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f11 = ::std::option::Option::Some(map.next_value()?),
-                "moderation" => f12 = ::std::option::Option::Some(map.next_value()?),
-                "n" => f13 = ::std::option::Option::Some(map.next_value()?),
+                "max_tokens" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "messages" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "modalities" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f11),
+                "moderation" => crate::codegen_support::next_field(&mut map, &mut f12),
+                "n" => crate::codegen_support::next_field(&mut map, &mut f13),
                 "parallel_tool_calls" => {
-                    f14 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f14)
                 }
-                "prediction" => f15 = ::std::option::Option::Some(map.next_value()?),
+                "prediction" => crate::codegen_support::next_field(&mut map, &mut f15),
                 "presence_penalty" => {
-                    f16 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f16)
                 }
                 "prompt_cache_key" => {
-                    f17 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f17)
                 }
                 "prompt_cache_options" => {
-                    f18 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f18)
                 }
                 "prompt_cache_retention" => {
-                    f19 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f19)
                 }
                 "reasoning_effort" => {
-                    f20 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f20)
                 }
-                "response_format" => f21 = ::std::option::Option::Some(map.next_value()?),
+                "response_format" => {
+                    crate::codegen_support::next_field(&mut map, &mut f21)
+                }
                 "safety_identifier" => {
-                    f22 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f22)
                 }
-                "seed" => f23 = ::std::option::Option::Some(map.next_value()?),
-                "service_tier" => f24 = ::std::option::Option::Some(map.next_value()?),
-                "stop" => f25 = ::std::option::Option::Some(map.next_value()?),
-                "store" => f26 = ::std::option::Option::Some(map.next_value()?),
-                "stream" => f27 = ::std::option::Option::Some(map.next_value()?),
-                "stream_options" => f28 = ::std::option::Option::Some(map.next_value()?),
-                "temperature" => f29 = ::std::option::Option::Some(map.next_value()?),
-                "tool_choice" => f30 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f31 = ::std::option::Option::Some(map.next_value()?),
-                "top_logprobs" => f32 = ::std::option::Option::Some(map.next_value()?),
-                "top_p" => f33 = ::std::option::Option::Some(map.next_value()?),
-                "user" => f34 = ::std::option::Option::Some(map.next_value()?),
-                "verbosity" => f35 = ::std::option::Option::Some(map.next_value()?),
+                "seed" => crate::codegen_support::next_field(&mut map, &mut f23),
+                "service_tier" => crate::codegen_support::next_field(&mut map, &mut f24),
+                "stop" => crate::codegen_support::next_field(&mut map, &mut f25),
+                "store" => crate::codegen_support::next_field(&mut map, &mut f26),
+                "stream" => crate::codegen_support::next_field(&mut map, &mut f27),
+                "stream_options" => {
+                    crate::codegen_support::next_field(&mut map, &mut f28)
+                }
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f29),
+                "tool_choice" => crate::codegen_support::next_field(&mut map, &mut f30),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f31),
+                "top_logprobs" => crate::codegen_support::next_field(&mut map, &mut f32),
+                "top_p" => crate::codegen_support::next_field(&mut map, &mut f33),
+                "user" => crate::codegen_support::next_field(&mut map, &mut f34),
+                "verbosity" => crate::codegen_support::next_field(&mut map, &mut f35),
                 "web_search_options" => {
-                    f36 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f36)
                 }
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateChatCompletionRequest {
             audio: f0.unwrap_or_default(),
@@ -6284,10 +6288,10 @@ for CreateChatCompletionRequestAudio {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "format" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "voice" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "format" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "voice" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateChatCompletionRequestAudio {
             format: crate::codegen_support::required(f0, "format")?,
@@ -6824,20 +6828,20 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateChatCompletionResp
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "choices" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "created" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "moderation" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "service_tier" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "choices" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "created" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "moderation" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "service_tier" => crate::codegen_support::next_field(&mut map, &mut f7),
                 "system_fingerprint" => {
-                    f8 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f8)
                 }
-                "usage" => f9 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "usage" => crate::codegen_support::next_field(&mut map, &mut f9),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateChatCompletionResponse {
             choices: f0.unwrap_or_default(),
@@ -6925,12 +6929,12 @@ for CreateChatCompletionResponseChoicesItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "finish_reason" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "logprobs" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "finish_reason" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "logprobs" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateChatCompletionResponseChoicesItem {
             finish_reason: crate::codegen_support::required(f0, "finish_reason")?,
@@ -7072,10 +7076,10 @@ for CreateChatCompletionResponseChoicesItemLogprobs {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "refusal" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "refusal" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateChatCompletionResponseChoicesItemLogprobs {
             content: f0.unwrap_or_default(),
@@ -7229,20 +7233,20 @@ for CreateChatCompletionStreamResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "choices" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "created" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "moderation" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "obfuscation" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "service_tier" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "choices" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "created" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "moderation" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "obfuscation" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "service_tier" => crate::codegen_support::next_field(&mut map, &mut f7),
                 "system_fingerprint" => {
-                    f8 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f8)
                 }
-                "usage" => f9 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "usage" => crate::codegen_support::next_field(&mut map, &mut f9),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateChatCompletionStreamResponse {
             choices: f0.unwrap_or_default(),
@@ -7333,12 +7337,12 @@ for CreateChatCompletionStreamResponseChoicesItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "finish_reason" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "logprobs" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "finish_reason" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "logprobs" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateChatCompletionStreamResponseChoicesItem {
             delta: crate::codegen_support::required(f0, "delta")?,
@@ -7483,10 +7487,10 @@ for CreateChatCompletionStreamResponseChoicesItemLogprobs {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "refusal" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "refusal" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateChatCompletionStreamResponseChoicesItemLogprobs {
             content: f0.unwrap_or_default(),
@@ -7597,10 +7601,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for CustomToolChatCompletion
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "custom" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "custom" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CustomToolChatCompletions {
             custom: crate::codegen_support::required(f0, "custom")?,
@@ -7716,11 +7720,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for CustomToolProperties {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "format" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "description" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "format" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CustomToolProperties {
             description: f0.unwrap_or_default(),
@@ -7997,10 +8001,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for PredictionContent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(PredictionContent {
             content: crate::codegen_support::required(f0, "content")?,
@@ -8386,9 +8390,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for UpdateChatCompletionBody
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UpdateChatCompletionBody {
             metadata: f0.unwrap_or_default(),
@@ -8440,11 +8444,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for WebSearch {
         {
             match key.as_str() {
                 "search_context_size" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "user_location" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "user_location" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(WebSearch {
             search_context_size: f0.unwrap_or_default(),
@@ -8583,12 +8587,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for WebSearchLocation {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "city" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "country" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "region" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "timezone" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "city" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "country" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "region" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "timezone" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(WebSearchLocation {
             city: f0.unwrap_or_default(),
@@ -8652,10 +8656,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for WebSearchUserLocation {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "approximate" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "approximate" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(WebSearchUserLocation {
             approximate: crate::codegen_support::required(f0, "approximate")?,

@@ -29,9 +29,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for ActiveStatus {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ActiveStatus {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -151,14 +151,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for AssistantMessageItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "created_at" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "thread_id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "thread_id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AssistantMessageItem {
             content: f0.unwrap_or_default(),
@@ -344,13 +344,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for Attachment {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "mime_type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "preview_url" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "mime_type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "preview_url" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(Attachment {
             id: crate::codegen_support::required(f0, "id")?,
@@ -468,9 +468,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for AutomaticThreadTitlingPa
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "enabled" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AutomaticThreadTitlingParam {
             enabled: f0.unwrap_or_default(),
@@ -519,9 +519,9 @@ for ChatSessionAutomaticThreadTitling {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "enabled" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatSessionAutomaticThreadTitling {
             enabled: crate::codegen_support::required(f0, "enabled")?,
@@ -574,12 +574,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for ChatSessionChatkitConfig
         {
             match key.as_str() {
                 "automatic_thread_titling" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "file_upload" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "history" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_upload" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "history" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatSessionChatkitConfiguration {
             automatic_thread_titling: crate::codegen_support::required(
@@ -638,11 +638,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for ChatSessionFileUpload {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "max_file_size" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "max_files" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "enabled" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "max_file_size" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "max_files" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatSessionFileUpload {
             enabled: crate::codegen_support::required(f0, "enabled")?,
@@ -695,10 +695,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ChatSessionHistory {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "recent_threads" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "enabled" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "recent_threads" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatSessionHistory {
             enabled: crate::codegen_support::required(f0, "enabled")?,
@@ -747,10 +747,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ChatSessionRateLimits {
         {
             match key.as_str() {
                 "max_requests_per_1_minute" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatSessionRateLimits {
             max_requests_per_1_minute: crate::codegen_support::required(
@@ -830,21 +830,21 @@ impl<'de> crate::codegen_support::StructFields<'de> for ChatSessionResource {
         {
             match key.as_str() {
                 "chatkit_configuration" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "client_secret" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "expires_at" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "client_secret" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "expires_at" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
                 "max_requests_per_1_minute" => {
-                    f4 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f4)
                 }
-                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "rate_limits" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "user" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "workflow" => f9 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "object" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "rate_limits" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "user" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "workflow" => crate::codegen_support::next_field(&mut map, &mut f9),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatSessionResource {
             chatkit_configuration: crate::codegen_support::required(
@@ -1052,12 +1052,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for ChatkitConfigurationPara
         {
             match key.as_str() {
                 "automatic_thread_titling" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "file_upload" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "history" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_upload" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "history" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatkitConfigurationParam {
             automatic_thread_titling: f0.unwrap_or_default(),
@@ -1130,12 +1130,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for ChatkitWorkflow {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "state_variables" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "tracing" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "version" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "state_variables" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "tracing" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "version" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatkitWorkflow {
             id: crate::codegen_support::required(f0, "id")?,
@@ -1224,9 +1226,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for ChatkitWorkflowTracing {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "enabled" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ChatkitWorkflowTracing {
             enabled: crate::codegen_support::required(f0, "enabled")?,
@@ -1299,18 +1301,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for ClientToolCallItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "created_at" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "thread_id" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f9 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "thread_id" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f9),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ClientToolCallItem {
             arguments: crate::codegen_support::required(f0, "arguments")?,
@@ -1559,10 +1561,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ClosedStatus {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "reason" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "reason" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ClosedStatus {
             reason: f0.unwrap_or_default(),
@@ -1682,14 +1684,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateChatSessionBody {
         {
             match key.as_str() {
                 "chatkit_configuration" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "expires_after" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "rate_limits" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "user" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "workflow" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "expires_after" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "rate_limits" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "user" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "workflow" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateChatSessionBody {
             chatkit_configuration: f0.unwrap_or_default(),
@@ -1809,11 +1811,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for DeletedThreadResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "deleted" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(DeletedThreadResource {
             deleted: crate::codegen_support::required(f0, "deleted")?,
@@ -1925,10 +1927,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ExpiresAfterParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "anchor" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "seconds" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "anchor" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "seconds" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ExpiresAfterParam {
             anchor: crate::codegen_support::required(f0, "anchor")?,
@@ -2038,10 +2040,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for FileAnnotation {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "source" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "source" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FileAnnotation {
             source: crate::codegen_support::required(f0, "source")?,
@@ -2092,10 +2094,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for FileAnnotationSource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "filename" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "filename" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FileAnnotationSource {
             filename: crate::codegen_support::required(f0, "filename")?,
@@ -2267,11 +2269,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for FileUploadParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "max_file_size" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "max_files" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "enabled" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "max_file_size" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "max_files" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FileUploadParam {
             enabled: f0.unwrap_or_default(),
@@ -2330,10 +2332,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for HistoryParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "recent_threads" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "enabled" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "recent_threads" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(HistoryParam {
             enabled: f0.unwrap_or_default(),
@@ -2388,10 +2390,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for InferenceOptions {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "model" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "tool_choice" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "model" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "tool_choice" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(InferenceOptions {
             model: f0.unwrap_or_default(),
@@ -2499,10 +2501,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for LockedStatus {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "reason" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "reason" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(LockedStatus {
             reason: f0.unwrap_or_default(),
@@ -2610,10 +2612,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for RateLimitsParam {
         {
             match key.as_str() {
                 "max_requests_per_1_minute" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RateLimitsParam {
             max_requests_per_1_minute: f0.unwrap_or_default(),
@@ -2670,11 +2672,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseOutputText {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "annotations" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "annotations" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseOutputText {
             annotations: f0.unwrap_or_default(),
@@ -2854,14 +2856,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for TaskGroupItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "tasks" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "thread_id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "tasks" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "thread_id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(TaskGroupItem {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -3041,11 +3043,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for TaskGroupTask {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "heading" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "summary" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "heading" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "summary" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(TaskGroupTask {
             heading: f0.unwrap_or_default(),
@@ -3116,16 +3118,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for TaskItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "heading" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "summary" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "task_type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "thread_id" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "heading" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "summary" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "task_type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "thread_id" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(TaskItem {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -3478,13 +3480,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ThreadItemListResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ThreadItemListResource {
             data: f0.unwrap_or_default(),
@@ -3609,13 +3611,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ThreadListResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ThreadListResource {
             data: f0.unwrap_or_default(),
@@ -3743,14 +3745,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for ThreadResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "title" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "user" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "title" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "user" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ThreadResource {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -3932,9 +3934,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for ToolChoice {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ToolChoice {
             id: crate::codegen_support::required(f0, "id")?,
@@ -3983,10 +3985,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for UrlAnnotation {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "source" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "source" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UrlAnnotation {
             source: crate::codegen_support::required(f0, "source")?,
@@ -4037,10 +4039,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for UrlAnnotationSource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "url" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "url" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UrlAnnotationSource {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -4209,10 +4211,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for UserMessageInputText {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UserMessageInputText {
             text: crate::codegen_support::required(f0, "text")?,
@@ -4339,18 +4341,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for UserMessageItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "attachments" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "content" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "created_at" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "attachments" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "content" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
                 "inference_options" => {
-                    f4 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f4)
                 }
-                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "thread_id" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "object" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "thread_id" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UserMessageItem {
             attachments: f0.unwrap_or_default(),
@@ -4587,10 +4589,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for UserMessageQuotedText {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UserMessageQuotedText {
             text: crate::codegen_support::required(f0, "text")?,
@@ -4712,14 +4714,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for WidgetMessageItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "thread_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "widget" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "thread_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "widget" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(WidgetMessageItem {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -4905,12 +4907,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for WorkflowParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "state_variables" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "tracing" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "version" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "state_variables" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "tracing" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "version" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(WorkflowParam {
             id: crate::codegen_support::required(f0, "id")?,
@@ -5102,9 +5106,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for WorkflowTracingParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "enabled" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(WorkflowTracingParam {
             enabled: f0.unwrap_or_default(),

@@ -124,28 +124,32 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateCompletionRequest 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "best_of" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "echo" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "best_of" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "echo" => crate::codegen_support::next_field(&mut map, &mut f1),
                 "frequency_penalty" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
-                "logit_bias" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "logprobs" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "max_tokens" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "n" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "presence_penalty" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "prompt" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "seed" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "stop" => f11 = ::std::option::Option::Some(map.next_value()?),
-                "stream" => f12 = ::std::option::Option::Some(map.next_value()?),
-                "stream_options" => f13 = ::std::option::Option::Some(map.next_value()?),
-                "suffix" => f14 = ::std::option::Option::Some(map.next_value()?),
-                "temperature" => f15 = ::std::option::Option::Some(map.next_value()?),
-                "top_p" => f16 = ::std::option::Option::Some(map.next_value()?),
-                "user" => f17 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "logit_bias" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "logprobs" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "max_tokens" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "n" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "presence_penalty" => {
+                    crate::codegen_support::next_field(&mut map, &mut f8)
+                }
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "seed" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "stop" => crate::codegen_support::next_field(&mut map, &mut f11),
+                "stream" => crate::codegen_support::next_field(&mut map, &mut f12),
+                "stream_options" => {
+                    crate::codegen_support::next_field(&mut map, &mut f13)
+                }
+                "suffix" => crate::codegen_support::next_field(&mut map, &mut f14),
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f15),
+                "top_p" => crate::codegen_support::next_field(&mut map, &mut f16),
+                "user" => crate::codegen_support::next_field(&mut map, &mut f17),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateCompletionRequest {
             best_of: f0.unwrap_or_default(),
@@ -306,17 +310,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateCompletionResponse
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "choices" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "created" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "choices" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "created" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
                 "system_fingerprint" => {
-                    f5 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f5)
                 }
-                "usage" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "usage" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateCompletionResponse {
             choices: f0.unwrap_or_default(),
@@ -388,12 +392,12 @@ for CreateCompletionResponseChoicesItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "finish_reason" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "logprobs" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "finish_reason" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "logprobs" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateCompletionResponseChoicesItem {
             finish_reason: crate::codegen_support::required(f0, "finish_reason")?,
@@ -526,12 +530,12 @@ for CreateCompletionResponseChoicesItemLogprobs {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text_offset" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "token_logprobs" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "top_logprobs" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text_offset" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "token_logprobs" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "tokens" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "top_logprobs" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateCompletionResponseChoicesItemLogprobs {
             text_offset: f0.unwrap_or_default(),

@@ -36,11 +36,13 @@ for ContainerNetworkPolicyAllowlistParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "allowed_domains" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "domain_secrets" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "allowed_domains" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "domain_secrets" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ContainerNetworkPolicyAllowlistParam {
             allowed_domains: f0.unwrap_or_default(),
@@ -153,9 +155,9 @@ for ContainerNetworkPolicyDisabledParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ContainerNetworkPolicyDisabledParam {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -268,11 +270,11 @@ for ContainerNetworkPolicyDomainSecretParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "domain" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "value" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "domain" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "value" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ContainerNetworkPolicyDomainSecretParam {
             domain: crate::codegen_support::required(f0, "domain")?,
@@ -502,12 +504,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for InlineSkillParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "source" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "description" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "source" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(InlineSkillParam {
             description: crate::codegen_support::required(f0, "description")?,
@@ -624,11 +626,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for InlineSkillSourceParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "media_type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "media_type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(InlineSkillSourceParam {
             data: crate::codegen_support::required(f0, "data")?,
@@ -859,11 +861,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for SkillReferenceParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "skill_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "version" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "skill_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "version" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(SkillReferenceParam {
             skill_id: crate::codegen_support::required(f0, "skill_id")?,

@@ -41,13 +41,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ContainerFileListResourc
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ContainerFileListResource {
             data: f0.unwrap_or_default(),
@@ -178,15 +178,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for ContainerFileResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "container_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "created_at" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "path" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "source" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "bytes" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "container_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "path" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "source" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ContainerFileResource {
             bytes: crate::codegen_support::required(f0, "bytes")?,
@@ -256,13 +256,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ContainerListResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ContainerListResource {
             data: f0.unwrap_or_default(),
@@ -397,17 +397,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for ContainerResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "expires_after" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_active_at" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "memory_limit" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "network_policy" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f8 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "expires_after" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_active_at" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "memory_limit" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "network_policy" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f8),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ContainerResource {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -483,10 +483,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ContainerResourceExpires
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "anchor" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "minutes" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "anchor" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "minutes" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ContainerResourceExpiresAfter {
             anchor: f0.unwrap_or_default(),
@@ -675,10 +675,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for ContainerResourceNetwork
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "allowed_domains" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "allowed_domains" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ContainerResourceNetworkPolicy {
             allowed_domains: f0.unwrap_or_default(),
@@ -806,14 +808,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateContainerBody {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "expires_after" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_ids" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "memory_limit" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "network_policy" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "skills" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "expires_after" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "file_ids" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "memory_limit" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "network_policy" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "skills" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateContainerBody {
             expires_after: f0.unwrap_or_default(),
@@ -881,10 +883,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateContainerBodyExpir
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "anchor" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "minutes" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "anchor" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "minutes" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateContainerBodyExpiresAfter {
             anchor: crate::codegen_support::required(f0, "anchor")?,
@@ -1188,10 +1190,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateContainerFileBody 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateContainerFileBody {
             file: f0.unwrap_or_default(),

@@ -35,12 +35,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for InputTextContent {
         {
             match key.as_str() {
                 "prompt_cache_breakpoint" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "text" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(InputTextContent {
             prompt_cache_breakpoint: f0.unwrap_or_default(),
@@ -154,9 +154,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for PromptCacheBreakpointCon
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "mode" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(PromptCacheBreakpointConfig {
             mode: crate::codegen_support::required(f0, "mode")?,

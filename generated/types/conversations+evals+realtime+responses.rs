@@ -254,17 +254,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for InputFileContent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_data" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "file_url" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "filename" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "detail" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "file_data" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "file_url" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "filename" => crate::codegen_support::next_field(&mut map, &mut f4),
                 "prompt_cache_breakpoint" => {
-                    f5 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f5)
                 }
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(InputFileContent {
             detail: f0.unwrap_or_default(),
@@ -407,15 +407,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for InputImageContent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "image_url" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "detail" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "image_url" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "prompt_cache_breakpoint" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(InputImageContent {
             detail: crate::codegen_support::required(f0, "detail")?,
@@ -603,22 +603,26 @@ impl<'de> crate::codegen_support::StructFields<'de> for McpTool {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "allowed_callers" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "allowed_tools" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "authorization" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "connector_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "defer_loading" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "headers" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "require_approval" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "server_description" => {
-                    f7 = ::std::option::Option::Some(map.next_value()?);
+                "allowed_callers" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "server_label" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "server_url" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "tunnel_id" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f11 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "allowed_tools" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "authorization" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "connector_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "defer_loading" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "headers" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "require_approval" => {
+                    crate::codegen_support::next_field(&mut map, &mut f6)
+                }
+                "server_description" => {
+                    crate::codegen_support::next_field(&mut map, &mut f7)
+                }
+                "server_label" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "server_url" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "tunnel_id" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f11),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(McpTool {
             allowed_callers: f0.unwrap_or_default(),
@@ -841,10 +845,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for McpToolFilter {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "read_only" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "tool_names" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "read_only" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "tool_names" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(McpToolFilter {
             read_only: f0.unwrap_or_default(),

@@ -45,11 +45,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for ComparisonFilter {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "key" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "value" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "key" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "value" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ComparisonFilter {
             key: crate::codegen_support::required(f0, "key")?,
@@ -255,10 +255,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for CompoundFilter {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "filters" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "filters" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CompoundFilter {
             filters: f0.unwrap_or_default(),

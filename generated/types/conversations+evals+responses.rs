@@ -34,10 +34,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for ApplyPatchToolParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "allowed_callers" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "allowed_callers" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ApplyPatchToolParam {
             allowed_callers: f0.unwrap_or_default(),
@@ -158,13 +160,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ApproximateLocation {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "city" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "country" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "region" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "timezone" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "city" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "country" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "region" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "timezone" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ApproximateLocation {
             city: f0.unwrap_or_default(),
@@ -294,12 +296,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for AutoCodeInterpreterToolP
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "memory_limit" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "network_policy" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_ids" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "memory_limit" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "network_policy" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AutoCodeInterpreterToolParam {
             file_ids: f0.unwrap_or_default(),
@@ -491,11 +493,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for CodeInterpreterTool {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "allowed_callers" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "container" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "allowed_callers" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "container" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CodeInterpreterTool {
             allowed_callers: f0.unwrap_or_default(),
@@ -704,9 +708,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for ComputerTool {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ComputerTool {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -820,12 +824,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for ComputerUsePreviewTool {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "display_height" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "display_width" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "environment" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "display_height" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "display_width" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "environment" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ComputerUsePreviewTool {
             display_height: crate::codegen_support::required(f0, "display_height")?,
@@ -948,13 +952,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ContainerAutoParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "memory_limit" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "network_policy" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "skills" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_ids" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "memory_limit" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "network_policy" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "skills" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ContainerAutoParam {
             file_ids: f0.unwrap_or_default(),
@@ -1270,10 +1274,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ContainerReferenceParam 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "container_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "container_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ContainerReferenceParam {
             container_id: crate::codegen_support::required(f0, "container_id")?,
@@ -1386,11 +1390,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for CustomGrammarFormatParam
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "definition" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "syntax" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "definition" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "syntax" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CustomGrammarFormatParam {
             definition: crate::codegen_support::required(f0, "definition")?,
@@ -1499,9 +1503,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for CustomTextFormatParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CustomTextFormatParam {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -1623,14 +1627,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for CustomToolParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "allowed_callers" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "defer_loading" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "description" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "format" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "allowed_callers" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "defer_loading" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "description" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "format" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CustomToolParam {
             allowed_callers: f0.unwrap_or_default(),
@@ -1827,12 +1833,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for EasyInputMessage {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "phase" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "phase" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(EasyInputMessage {
             content: crate::codegen_support::required(f0, "content")?,
@@ -2078,13 +2084,19 @@ impl<'de> crate::codegen_support::StructFields<'de> for FileSearchTool {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "filters" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "max_num_results" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "ranking_options" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "vector_store_ids" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "filters" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "max_num_results" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "ranking_options" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "vector_store_ids" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FileSearchTool {
             filters: f0.unwrap_or_default(),
@@ -2306,11 +2318,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for FunctionShellToolParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "allowed_callers" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "environment" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "allowed_callers" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "environment" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FunctionShellToolParam {
             allowed_callers: f0.unwrap_or_default(),
@@ -2518,16 +2532,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for FunctionTool {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "allowed_callers" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "defer_loading" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "description" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output_schema" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "parameters" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "strict" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "allowed_callers" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "defer_loading" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "description" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output_schema" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "parameters" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "strict" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FunctionTool {
             allowed_callers: f0.unwrap_or_default(),
@@ -2616,16 +2632,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for FunctionToolParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "allowed_callers" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "defer_loading" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "description" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output_schema" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "parameters" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "strict" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "allowed_callers" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "defer_loading" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "description" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output_schema" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "parameters" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "strict" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FunctionToolParam {
             allowed_callers: f0.unwrap_or_default(),
@@ -2944,10 +2962,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for HybridSearchOptions {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "embedding_weight" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "text_weight" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "embedding_weight" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "text_weight" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(HybridSearchOptions {
             embedding_weight: crate::codegen_support::required(f0, "embedding_weight")?,
@@ -3109,22 +3129,24 @@ impl<'de> crate::codegen_support::StructFields<'de> for ImageGenTool {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "action" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "background" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "input_fidelity" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "input_image_mask" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "moderation" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "output_compression" => {
-                    f6 = ::std::option::Option::Some(map.next_value()?);
+                "action" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "background" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "input_fidelity" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "input_image_mask" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "output_format" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "partial_images" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "quality" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "size" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f11 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "model" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "moderation" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "output_compression" => {
+                    crate::codegen_support::next_field(&mut map, &mut f6)
+                }
+                "output_format" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "partial_images" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "quality" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "size" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f11),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ImageGenTool {
             action: f0.unwrap_or_default(),
@@ -3295,10 +3317,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ImageGenToolInputImageMa
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "image_url" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "image_url" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ImageGenToolInputImageMask {
             file_id: f0.unwrap_or_default(),
@@ -3714,10 +3736,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for LocalEnvironmentParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "skills" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "skills" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(LocalEnvironmentParam {
             skills: f0.unwrap_or_default(),
@@ -3826,9 +3848,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for LocalShellToolParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(LocalShellToolParam {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -3939,11 +3961,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for LocalSkillParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "path" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "description" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "path" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(LocalSkillParam {
             description: crate::codegen_support::required(f0, "description")?,
@@ -4069,12 +4091,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for NamespaceToolParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "description" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(NamespaceToolParam {
             description: crate::codegen_support::required(f0, "description")?,
@@ -4295,9 +4317,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProgrammaticToolCallingP
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProgrammaticToolCallingParam {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -4472,11 +4494,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for RankingOptions {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "hybrid_search" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "ranker" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "score_threshold" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "hybrid_search" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "ranker" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "score_threshold" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RankingOptions {
             hybrid_search: f0.unwrap_or_default(),
@@ -4958,12 +4982,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for ToolSearchToolParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "execution" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "parameters" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "description" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "execution" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "parameters" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ToolSearchToolParam {
             description: f0.unwrap_or_default(),
@@ -5093,13 +5117,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for WebSearchApproximateLoca
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "city" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "country" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "region" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "timezone" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "city" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "country" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "region" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "timezone" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(WebSearchApproximateLocation {
             city: f0.unwrap_or_default(),
@@ -5231,15 +5255,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for WebSearchPreviewTool {
         {
             match key.as_str() {
                 "search_content_types" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
                 "search_context_size" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "user_location" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "user_location" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(WebSearchPreviewTool {
             search_content_types: f0.unwrap_or_default(),
@@ -5376,16 +5400,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for WebSearchTool {
         {
             match key.as_str() {
                 "external_web_access" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "filters" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "filters" => crate::codegen_support::next_field(&mut map, &mut f1),
                 "search_context_size" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "user_location" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "user_location" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(WebSearchTool {
             external_web_access: f0.unwrap_or_default(),
@@ -5452,9 +5476,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for WebSearchToolFilters {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "allowed_domains" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "allowed_domains" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(WebSearchToolFilters {
             allowed_domains: f0.unwrap_or_default(),

@@ -45,12 +45,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for McpListToolsTool {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "annotations" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "description" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "input_schema" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "annotations" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "description" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "input_schema" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(McpListToolsTool {
             annotations: f0.unwrap_or_default(),

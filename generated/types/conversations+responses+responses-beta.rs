@@ -35,11 +35,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for ApplyPatchCreateFileOper
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "diff" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "path" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "diff" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "path" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ApplyPatchCreateFileOperation {
             diff: crate::codegen_support::required(f0, "diff")?,
@@ -151,10 +151,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ApplyPatchDeleteFileOper
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "path" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "path" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ApplyPatchDeleteFileOperation {
             path: crate::codegen_support::required(f0, "path")?,
@@ -334,11 +334,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for ApplyPatchUpdateFileOper
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "diff" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "path" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "diff" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "path" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ApplyPatchUpdateFileOperation {
             diff: crate::codegen_support::required(f0, "diff")?,
@@ -451,10 +451,10 @@ for FunctionShellCallOutputExitOutcome {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "exit_code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "exit_code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FunctionShellCallOutputExitOutcome {
             exit_code: crate::codegen_support::required(f0, "exit_code")?,
@@ -563,9 +563,9 @@ for FunctionShellCallOutputTimeoutOutcome {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FunctionShellCallOutputTimeoutOutcome {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -737,10 +737,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for WebSearchSource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "url" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "url" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(WebSearchSource {
             type_: crate::codegen_support::required(f0, "type")?,

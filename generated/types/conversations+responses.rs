@@ -38,12 +38,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for AdditionalTools {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AdditionalTools {
             id: crate::codegen_support::required(f0, "id")?,
@@ -104,12 +104,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for AdditionalToolsItemParam
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AdditionalToolsItemParam {
             id: f0.unwrap_or_default(),
@@ -680,11 +680,11 @@ for ApplyPatchCreateFileOperationParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "diff" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "path" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "diff" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "path" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ApplyPatchCreateFileOperationParam {
             diff: crate::codegen_support::required(f0, "diff")?,
@@ -910,10 +910,10 @@ for ApplyPatchDeleteFileOperationParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "path" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "path" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ApplyPatchDeleteFileOperationParam {
             path: crate::codegen_support::required(f0, "path")?,
@@ -1171,15 +1171,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for ApplyPatchToolCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "created_by" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "operation" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "created_by" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "operation" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ApplyPatchToolCall {
             call_id: crate::codegen_support::required(f0, "call_id")?,
@@ -1256,14 +1256,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for ApplyPatchToolCallItemPa
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "operation" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "operation" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ApplyPatchToolCallItemParam {
             call_id: crate::codegen_support::required(f0, "call_id")?,
@@ -1458,15 +1458,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for ApplyPatchToolCallOutput
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "created_by" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "created_by" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ApplyPatchToolCallOutput {
             call_id: crate::codegen_support::required(f0, "call_id")?,
@@ -1546,14 +1546,14 @@ for ApplyPatchToolCallOutputItemParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ApplyPatchToolCallOutputItemParam {
             call_id: crate::codegen_support::required(f0, "call_id")?,
@@ -1915,11 +1915,11 @@ for ApplyPatchUpdateFileOperationParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "diff" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "path" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "diff" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "path" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ApplyPatchUpdateFileOperationParam {
             diff: crate::codegen_support::required(f0, "diff")?,
@@ -2232,13 +2232,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ClickParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "button" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "keys" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "x" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "y" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "button" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "keys" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "x" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "y" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ClickParam {
             button: crate::codegen_support::required(f0, "button")?,
@@ -2356,10 +2356,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for CodeInterpreterOutputIma
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "url" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "url" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CodeInterpreterOutputImage {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -2469,10 +2469,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for CodeInterpreterOutputLog
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "logs" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "logs" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CodeInterpreterOutputLogs {
             logs: crate::codegen_support::required(f0, "logs")?,
@@ -2604,14 +2604,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for CodeInterpreterToolCall 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "container_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "outputs" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "container_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "outputs" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CodeInterpreterToolCall {
             code: f0.unwrap_or_default(),
@@ -2874,14 +2874,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for CompactionBody {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_by" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "created_by" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "encrypted_content" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CompactionBody {
             created_by: f0.unwrap_or_default(),
@@ -3004,12 +3004,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for CompactionSummaryItemPar
         {
             match key.as_str() {
                 "encrypted_content" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CompactionSummaryItemParam {
             encrypted_content: crate::codegen_support::required(
@@ -3179,9 +3179,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for CompactionTriggerItemPar
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CompactionTriggerItemParam {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -3454,15 +3454,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for ComputerCallOutputItemPa
         {
             match key.as_str() {
                 "acknowledged_safety_checks" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ComputerCallOutputItemParam {
             acknowledged_safety_checks: f0.unwrap_or_default(),
@@ -3650,11 +3650,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for ComputerCallSafetyCheckP
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ComputerCallSafetyCheckParam {
             code: f0.unwrap_or_default(),
@@ -3719,15 +3719,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for ComputerScreenshotConten
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "image_url" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "detail" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "image_url" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "prompt_cache_breakpoint" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ComputerScreenshotContent {
             detail: crate::codegen_support::required(f0, "detail")?,
@@ -3854,11 +3854,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for ComputerScreenshotImage 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "image_url" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "image_url" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ComputerScreenshotImage {
             file_id: f0.unwrap_or_default(),
@@ -3995,17 +3995,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for ComputerToolCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "action" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "actions" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "action" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "actions" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
                 "pending_safety_checks" => {
-                    f4 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f4)
                 }
-                "status" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "status" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ComputerToolCall {
             action: f0.unwrap_or_default(),
@@ -4088,16 +4088,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for ComputerToolCallOutputRe
         {
             match key.as_str() {
                 "acknowledged_safety_checks" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "created_by" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "created_by" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ComputerToolCallOutputResource {
             acknowledged_safety_checks: f0.unwrap_or_default(),
@@ -4432,14 +4432,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for ContainerFileCitationBod
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "container_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "end_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "filename" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "start_index" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "container_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "end_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "filename" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "start_index" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ContainerFileCitationBody {
             container_id: crate::codegen_support::required(f0, "container_id")?,
@@ -4556,10 +4556,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ContainerReferenceResour
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "container_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "container_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ContainerReferenceResource {
             container_id: crate::codegen_support::required(f0, "container_id")?,
@@ -4669,10 +4669,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for CoordParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "x" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "y" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "x" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "y" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CoordParam {
             x: crate::codegen_support::required(f0, "x")?,
@@ -4744,15 +4744,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for CustomToolCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "input" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "namespace" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "input" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "namespace" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CustomToolCall {
             call_id: crate::codegen_support::required(f0, "call_id")?,
@@ -4833,13 +4833,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for CustomToolCallOutput {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CustomToolCallOutput {
             call_id: crate::codegen_support::required(f0, "call_id")?,
@@ -5107,9 +5107,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for DirectToolCallCaller {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(DirectToolCallCaller {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -5155,9 +5155,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for DirectToolCallCallerPara
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(DirectToolCallCallerParam {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -5330,12 +5330,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for DoubleClickAction {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "x" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "y" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "keys" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "x" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "y" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(DoubleClickAction {
             keys: f0.unwrap_or_default(),
@@ -5458,11 +5458,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for DragParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "path" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "keys" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "path" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(DragParam {
             keys: f0.unwrap_or_default(),
@@ -5582,12 +5582,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for FileCitationBody {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "filename" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "filename" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FileCitationBody {
             file_id: crate::codegen_support::required(f0, "file_id")?,
@@ -5777,11 +5777,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for FilePath {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FilePath {
             file_id: crate::codegen_support::required(f0, "file_id")?,
@@ -5911,13 +5911,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for FileSearchToolCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "queries" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "results" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "queries" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "results" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FileSearchToolCall {
             id: crate::codegen_support::required(f0, "id")?,
@@ -5988,13 +5988,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for FileSearchToolCallResult
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "attributes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "filename" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "score" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "attributes" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "filename" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "score" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FileSearchToolCallResultsItem {
             attributes: f0.unwrap_or_default(),
@@ -6356,16 +6356,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for FunctionCallOutputItemPa
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "namespace" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "namespace" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FunctionCallOutputItemParam {
             call_id: f0.unwrap_or_default(),
@@ -6965,13 +6965,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for FunctionShellAction {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "commands" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "commands" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "max_output_length" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "timeout_ms" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "timeout_ms" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FunctionShellAction {
             commands: f0.unwrap_or_default(),
@@ -7027,13 +7027,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for FunctionShellActionParam
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "commands" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "commands" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "max_output_length" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "timeout_ms" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "timeout_ms" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FunctionShellActionParam {
             commands: f0.unwrap_or_default(),
@@ -7107,16 +7107,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for FunctionShellCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "action" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "created_by" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "environment" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "action" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "created_by" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "environment" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FunctionShellCall {
             action: crate::codegen_support::required(f0, "action")?,
@@ -7254,15 +7254,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for FunctionShellCallItemPar
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "action" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "environment" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "action" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "environment" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FunctionShellCallItemParam {
             action: crate::codegen_support::required(f0, "action")?,
@@ -7593,18 +7593,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for FunctionShellCallOutput 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "created_by" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "created_by" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
                 "max_output_length" => {
-                    f4 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f4)
                 }
-                "output" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "output" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FunctionShellCallOutput {
             call_id: crate::codegen_support::required(f0, "call_id")?,
@@ -7677,12 +7677,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for FunctionShellCallOutputC
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_by" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "outcome" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "stderr" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "stdout" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_by" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "outcome" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "stderr" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "stdout" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FunctionShellCallOutputContent {
             created_by: f0.unwrap_or_default(),
@@ -7743,11 +7743,11 @@ for FunctionShellCallOutputContentParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "outcome" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "stderr" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "stdout" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "outcome" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "stderr" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "stdout" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FunctionShellCallOutputContentParam {
             outcome: crate::codegen_support::required(f0, "outcome")?,
@@ -7913,10 +7913,10 @@ for FunctionShellCallOutputExitOutcomeParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "exit_code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "exit_code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FunctionShellCallOutputExitOutcomeParam {
             exit_code: crate::codegen_support::required(f0, "exit_code")?,
@@ -8043,17 +8043,17 @@ for FunctionShellCallOutputItemParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "max_output_length" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "output" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "output" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FunctionShellCallOutputItemParam {
             call_id: crate::codegen_support::required(f0, "call_id")?,
@@ -8370,9 +8370,9 @@ for FunctionShellCallOutputTimeoutOutcomeParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FunctionShellCallOutputTimeoutOutcomeParam {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -8695,16 +8695,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for FunctionToolCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "namespace" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "namespace" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FunctionToolCall {
             arguments: crate::codegen_support::required(f0, "arguments")?,
@@ -8800,17 +8800,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for FunctionToolCallOutputRe
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "created_by" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "namespace" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f8 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "created_by" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "namespace" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f8),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FunctionToolCallOutputResource {
             call_id: f0.unwrap_or_default(),
@@ -8986,17 +8986,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for FunctionToolCallResource
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "created_by" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "namespace" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f8 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "created_by" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "namespace" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f8),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FunctionToolCallResource {
             arguments: crate::codegen_support::required(f0, "arguments")?,
@@ -9258,11 +9258,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for HttpError {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(HttpError {
             code: crate::codegen_support::required(f0, "code")?,
@@ -9385,12 +9385,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for ImageGenToolCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "result" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "result" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ImageGenToolCall {
             id: crate::codegen_support::required(f0, "id")?,
@@ -9702,17 +9702,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for InputFileContentParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_data" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "file_url" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "filename" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "detail" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "file_data" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "file_url" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "filename" => crate::codegen_support::next_field(&mut map, &mut f4),
                 "prompt_cache_breakpoint" => {
-                    f5 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f5)
                 }
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(InputFileContentParam {
             detail: f0.unwrap_or_default(),
@@ -9909,15 +9909,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for InputImageContentParamAu
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "image_url" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "detail" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "image_url" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "prompt_cache_breakpoint" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(InputImageContentParamAutoParam {
             detail: f0.unwrap_or_default(),
@@ -10156,12 +10156,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for InputMessage {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(InputMessage {
             content: crate::codegen_support::required(f0, "content")?,
@@ -10424,12 +10424,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for InputTextContentParam {
         {
             match key.as_str() {
                 "prompt_cache_breakpoint" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "text" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(InputTextContentParam {
             prompt_cache_breakpoint: f0.unwrap_or_default(),
@@ -11088,10 +11088,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ItemReferenceParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ItemReferenceParam {
             id: crate::codegen_support::required(f0, "id")?,
@@ -11203,10 +11203,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for KeyPressAction {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "keys" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(KeyPressAction {
             keys: f0.unwrap_or_default(),
@@ -11313,9 +11313,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for LocalEnvironmentResource
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(LocalEnvironmentResource {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -11435,16 +11435,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for LocalShellExecAction {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "command" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "env" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "timeout_ms" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "user" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "command" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "env" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "timeout_ms" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "user" => crate::codegen_support::next_field(&mut map, &mut f4),
                 "working_directory" => {
-                    f5 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f5)
                 }
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(LocalShellExecAction {
             command: f0.unwrap_or_default(),
@@ -11581,13 +11581,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for LocalShellToolCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "action" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "action" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(LocalShellToolCall {
             action: crate::codegen_support::required(f0, "action")?,
@@ -11657,13 +11657,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for LocalShellToolCallOutput
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(LocalShellToolCallOutput {
             call_id: f0.unwrap_or_default(),
@@ -11986,12 +11986,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for LogProb {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "token" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "top_logprobs" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "bytes" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "logprob" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "token" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "top_logprobs" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(LogProb {
             bytes: f0.unwrap_or_default(),
@@ -12061,13 +12061,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for McpApprovalRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "server_label" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "server_label" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(McpApprovalRequest {
             arguments: crate::codegen_support::required(f0, "arguments")?,
@@ -12202,15 +12202,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for McpApprovalResponse {
         {
             match key.as_str() {
                 "approval_request_id" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "approve" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "reason" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "request_id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "approve" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "reason" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "request_id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(McpApprovalResponse {
             approval_request_id: crate::codegen_support::required(
@@ -12296,15 +12296,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for McpApprovalResponseResou
         {
             match key.as_str() {
                 "approval_request_id" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "approve" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "reason" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "request_id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "approve" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "reason" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "request_id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(McpApprovalResponseResource {
             approval_request_id: crate::codegen_support::required(
@@ -12505,13 +12505,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for McpListTools {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "error" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "server_label" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "error" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "server_label" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(McpListTools {
             error: f0.unwrap_or_default(),
@@ -12630,11 +12630,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for McpProtocolError {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(McpProtocolError {
             code: crate::codegen_support::required(f0, "code")?,
@@ -12778,18 +12778,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for McpToolCall {
         {
             match key.as_str() {
                 "approval_request_id" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "arguments" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "error" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "server_label" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f8 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "error" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "server_label" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f8),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(McpToolCall {
             approval_request_id: f0.unwrap_or_default(),
@@ -13065,10 +13065,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for McpToolExecutionError {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(McpToolExecutionError {
             content: crate::codegen_support::required(f0, "content")?,
@@ -13190,14 +13190,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for Message {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "phase" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "phase" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(Message {
             content: f0.unwrap_or_default(),
@@ -13683,12 +13683,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for MoveParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "x" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "y" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "keys" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "x" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "y" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(MoveParam {
             keys: f0.unwrap_or_default(),
@@ -13822,14 +13822,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for OutputMessage {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "phase" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "phase" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(OutputMessage {
             content: f0.unwrap_or_default(),
@@ -14142,12 +14142,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for OutputTextContent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "annotations" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "logprobs" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "annotations" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "logprobs" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(OutputTextContent {
             annotations: f0.unwrap_or_default(),
@@ -14270,13 +14270,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for Program {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "code" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "fingerprint" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "code" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "fingerprint" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(Program {
             call_id: crate::codegen_support::required(f0, "call_id")?,
@@ -14342,13 +14342,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProgramItemParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "code" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "fingerprint" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "code" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "fingerprint" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProgramItemParam {
             call_id: crate::codegen_support::required(f0, "call_id")?,
@@ -14638,13 +14638,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProgramOutput {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "result" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "result" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProgramOutput {
             call_id: crate::codegen_support::required(f0, "call_id")?,
@@ -14710,13 +14710,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProgramOutputItemParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "result" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "result" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProgramOutputItemParam {
             call_id: crate::codegen_support::required(f0, "call_id")?,
@@ -15129,10 +15129,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProgramToolCallCaller {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "caller_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "caller_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProgramToolCallCaller {
             caller_id: crate::codegen_support::required(f0, "caller_id")?,
@@ -15183,10 +15183,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ProgramToolCallCallerPar
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "caller_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "caller_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ProgramToolCallCallerParam {
             caller_id: crate::codegen_support::required(f0, "caller_id")?,
@@ -15503,16 +15503,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for ReasoningItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "content" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "encrypted_content" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "summary" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "summary" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ReasoningItem {
             content: f0.unwrap_or_default(),
@@ -15708,10 +15708,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ReasoningTextContent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ReasoningTextContent {
             text: crate::codegen_support::required(f0, "text")?,
@@ -15821,10 +15821,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for RefusalContent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "refusal" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "refusal" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RefusalContent {
             refusal: crate::codegen_support::required(f0, "refusal")?,
@@ -15931,9 +15931,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for ScreenshotParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ScreenshotParam {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -16053,14 +16053,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for ScrollParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "scroll_x" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "scroll_y" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "x" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "y" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "keys" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "scroll_x" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "scroll_y" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "x" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "y" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ScrollParam {
             keys: f0.unwrap_or_default(),
@@ -16180,10 +16180,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for SummaryTextContent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(SummaryTextContent {
             text: crate::codegen_support::required(f0, "text")?,
@@ -16291,10 +16291,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for TextContent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(TextContent {
             text: crate::codegen_support::required(f0, "text")?,
@@ -16531,15 +16531,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for ToolSearchCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "created_by" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "execution" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "created_by" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "execution" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ToolSearchCall {
             arguments: crate::codegen_support::required(f0, "arguments")?,
@@ -16614,14 +16614,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for ToolSearchCallItemParam 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "execution" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "execution" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ToolSearchCallItemParam {
             arguments: crate::codegen_support::required(f0, "arguments")?,
@@ -16878,15 +16878,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for ToolSearchOutput {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "created_by" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "execution" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "created_by" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "execution" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ToolSearchOutput {
             call_id: f0.unwrap_or_default(),
@@ -16961,14 +16961,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for ToolSearchOutputItemPara
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "execution" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "execution" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ToolSearchOutputItemParam {
             call_id: f0.unwrap_or_default(),
@@ -17210,11 +17210,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for TopLogProb {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "token" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "bytes" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "logprob" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "token" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(TopLogProb {
             bytes: f0.unwrap_or_default(),
@@ -17267,10 +17267,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for TypeParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(TypeParam {
             text: crate::codegen_support::required(f0, "text")?,
@@ -17389,13 +17389,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for UrlCitationBody {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "end_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "start_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "title" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "url" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "end_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "start_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "title" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "url" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UrlCitationBody {
             end_index: crate::codegen_support::required(f0, "end_index")?,
@@ -17508,9 +17508,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for WaitParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(WaitParam {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -17625,11 +17625,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for WebSearchActionFind {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "pattern" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "url" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "pattern" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "url" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(WebSearchActionFind {
             pattern: crate::codegen_support::required(f0, "pattern")?,
@@ -17745,10 +17745,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for WebSearchActionOpenPage 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "url" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "url" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(WebSearchActionOpenPage {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -17872,12 +17872,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for WebSearchActionSearch {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "queries" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "query" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sources" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "queries" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "query" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sources" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(WebSearchActionSearch {
             queries: f0.unwrap_or_default(),
@@ -18011,12 +18011,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for WebSearchToolCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "action" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "action" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(WebSearchToolCall {
             action: crate::codegen_support::required(f0, "action")?,

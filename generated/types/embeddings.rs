@@ -45,13 +45,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateEmbeddingRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "dimensions" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "encoding_format" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "input" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "user" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "dimensions" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "encoding_format" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "input" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "user" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateEmbeddingRequest {
             dimensions: f0.unwrap_or_default(),
@@ -213,12 +215,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateEmbeddingResponse 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "usage" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "usage" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateEmbeddingResponse {
             data: f0.unwrap_or_default(),
@@ -332,10 +334,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateEmbeddingResponseU
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "prompt_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "total_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "prompt_tokens" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "total_tokens" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateEmbeddingResponseUsage {
             prompt_tokens: crate::codegen_support::required(f0, "prompt_tokens")?,
@@ -391,11 +393,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for Embedding {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "embedding" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "embedding" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(Embedding {
             embedding: f0.unwrap_or_default(),

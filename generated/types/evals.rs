@@ -46,13 +46,15 @@ for CreateEvalCompletionsRunDataSource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input_messages" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sampling_params" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "source" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input_messages" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sampling_params" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "source" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateEvalCompletionsRunDataSource {
             input_messages: f0.unwrap_or_default(),
@@ -165,16 +167,20 @@ for CreateEvalCompletionsRunDataSourceSamplingParams {
         {
             match key.as_str() {
                 "max_completion_tokens" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "reasoning_effort" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "response_format" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "seed" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "temperature" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "top_p" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "reasoning_effort" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "response_format" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "seed" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "top_p" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateEvalCompletionsRunDataSourceSamplingParams {
             max_completion_tokens: f0.unwrap_or_default(),
@@ -470,12 +476,12 @@ for CreateEvalCustomDataSourceConfig {
         {
             match key.as_str() {
                 "include_sample_schema" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "item_schema" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "item_schema" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateEvalCustomDataSourceConfig {
             include_sample_schema: f0.unwrap_or_default(),
@@ -610,10 +616,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateEvalJsonlRunDataSo
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "source" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "source" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateEvalJsonlRunDataSource {
             source: crate::codegen_support::required(f0, "source")?,
@@ -794,14 +800,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateEvalLabelModelGrad
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "labels" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "passing_labels" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "labels" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "passing_labels" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateEvalLabelModelGrader {
             input: f0.unwrap_or_default(),
@@ -921,10 +927,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateEvalLogsDataSource
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateEvalLogsDataSourceConfig {
             metadata: f0.unwrap_or_default(),
@@ -1042,13 +1048,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateEvalRequest {
         {
             match key.as_str() {
                 "data_source_config" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "metadata" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "testing_criteria" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "testing_criteria" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateEvalRequest {
             data_source_config: crate::codegen_support::required(
@@ -1239,13 +1247,15 @@ for CreateEvalResponsesRunDataSource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input_messages" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sampling_params" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "source" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input_messages" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sampling_params" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "source" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateEvalResponsesRunDataSource {
             input_messages: f0.unwrap_or_default(),
@@ -1355,16 +1365,18 @@ for CreateEvalResponsesRunDataSourceSamplingParams {
         {
             match key.as_str() {
                 "max_completion_tokens" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "reasoning_effort" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "seed" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "temperature" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "top_p" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "reasoning_effort" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "seed" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "top_p" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateEvalResponsesRunDataSourceSamplingParams {
             max_completion_tokens: f0.unwrap_or_default(),
@@ -1441,9 +1453,9 @@ for CreateEvalResponsesRunDataSourceSamplingParamsText {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "format" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "format" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateEvalResponsesRunDataSourceSamplingParamsText {
             format: f0.unwrap_or_default(),
@@ -1626,11 +1638,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateEvalRunRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data_source" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data_source" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateEvalRunRequest {
             data_source: crate::codegen_support::required(f0, "data_source")?,
@@ -1763,10 +1775,10 @@ for CreateEvalStoredCompletionsDataSourceConfig {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateEvalStoredCompletionsDataSourceConfig {
             metadata: f0.unwrap_or_default(),
@@ -1879,11 +1891,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for DeleteEvalResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "eval_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "deleted" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "eval_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(DeleteEvalResponse {
             deleted: crate::codegen_support::required(f0, "deleted")?,
@@ -1936,11 +1948,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for DeleteEvalRunResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "run_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "deleted" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "run_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(DeleteEvalRunResponse {
             deleted: f0.unwrap_or_default(),
@@ -2019,17 +2031,19 @@ impl<'de> crate::codegen_support::StructFields<'de> for Eval {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "data_source_config" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "testing_criteria" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "testing_criteria" => {
+                    crate::codegen_support::next_field(&mut map, &mut f6)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(Eval {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -2094,10 +2108,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for EvalApiError {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(EvalApiError {
             code: crate::codegen_support::required(f0, "code")?,
@@ -2154,10 +2168,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for EvalCustomDataSourceConf
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "schema" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "schema" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(EvalCustomDataSourceConfig {
             schema: crate::codegen_support::required(f0, "schema")?,
@@ -2366,13 +2380,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for EvalGraderPython {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "image_tag" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "pass_threshold" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "source" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "image_tag" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "pass_threshold" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "source" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(EvalGraderPython {
             image_tag: f0.unwrap_or_default(),
@@ -2507,15 +2521,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for EvalGraderScoreModel {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "pass_threshold" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "range" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "sampling_params" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "pass_threshold" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "range" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "sampling_params" => {
+                    crate::codegen_support::next_field(&mut map, &mut f5)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(EvalGraderScoreModel {
             input: f0.unwrap_or_default(),
@@ -2596,14 +2612,16 @@ for EvalGraderScoreModelSamplingParams {
         {
             match key.as_str() {
                 "max_completions_tokens" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "reasoning_effort" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "seed" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "temperature" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "top_p" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "reasoning_effort" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "seed" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "top_p" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(EvalGraderScoreModelSamplingParams {
             max_completions_tokens: f0.unwrap_or_default(),
@@ -2765,15 +2783,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for EvalGraderTextSimilarity
         {
             match key.as_str() {
                 "evaluation_metric" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "input" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "pass_threshold" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "reference" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "pass_threshold" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "reference" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(EvalGraderTextSimilarity {
             evaluation_metric: crate::codegen_support::required(
@@ -3007,10 +3025,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for EvalJsonlFileContentSour
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(EvalJsonlFileContentSource {
             content: f0.unwrap_or_default(),
@@ -3060,10 +3078,10 @@ for EvalJsonlFileContentSourceContentItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "item" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "sample" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "item" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "sample" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(EvalJsonlFileContentSourceContentItem {
             item: crate::codegen_support::required(f0, "item")?,
@@ -3175,10 +3193,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for EvalJsonlFileIdSource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(EvalJsonlFileIdSource {
             id: crate::codegen_support::required(f0, "id")?,
@@ -3300,13 +3318,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for EvalList {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(EvalList {
             data: f0.unwrap_or_default(),
@@ -3431,11 +3449,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for EvalLogsDataSourceConfig
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "schema" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "schema" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(EvalLogsDataSourceConfig {
             metadata: f0.unwrap_or_default(),
@@ -3638,21 +3656,23 @@ impl<'de> crate::codegen_support::StructFields<'de> for EvalResponsesSource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_after" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "created_before" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "created_after" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "created_before" => crate::codegen_support::next_field(&mut map, &mut f1),
                 "instructions_search" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
-                "metadata" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "reasoning_effort" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "temperature" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "top_p" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "users" => f10 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "reasoning_effort" => {
+                    crate::codegen_support::next_field(&mut map, &mut f5)
+                }
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "top_p" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "users" => crate::codegen_support::next_field(&mut map, &mut f10),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(EvalResponsesSource {
             created_after: f0.unwrap_or_default(),
@@ -3836,24 +3856,26 @@ impl<'de> crate::codegen_support::StructFields<'de> for EvalRun {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "data_source" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "error" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "eval_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "per_model_usage" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "per_testing_criteria_results" => {
-                    f10 = ::std::option::Option::Some(map.next_value()?);
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "data_source" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "error" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "eval_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "per_model_usage" => {
+                    crate::codegen_support::next_field(&mut map, &mut f9)
                 }
-                "report_url" => f11 = ::std::option::Option::Some(map.next_value()?),
-                "result_counts" => f12 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f13 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "per_testing_criteria_results" => {
+                    crate::codegen_support::next_field(&mut map, &mut f10)
+                }
+                "report_url" => crate::codegen_support::next_field(&mut map, &mut f11),
+                "result_counts" => crate::codegen_support::next_field(&mut map, &mut f12),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f13),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(EvalRun {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -4014,13 +4036,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for EvalRunList {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(EvalRunList {
             data: f0.unwrap_or_default(),
@@ -4220,20 +4242,22 @@ impl<'de> crate::codegen_support::StructFields<'de> for EvalRunOutputItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "datasource_item" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "datasource_item_id" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "datasource_item" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "eval_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "results" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "run_id" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "sample" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f9 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "datasource_item_id" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "eval_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "results" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "run_id" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "sample" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f9),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(EvalRunOutputItem {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -4315,13 +4339,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for EvalRunOutputItemList {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(EvalRunOutputItemList {
             data: f0.unwrap_or_default(),
@@ -4509,13 +4533,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for EvalRunOutputItemResult 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "passed" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sample" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "score" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "name" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "passed" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sample" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "score" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(EvalRunOutputItemResult {
             name: crate::codegen_support::required(f0, "name")?,
@@ -4598,20 +4622,20 @@ impl<'de> crate::codegen_support::StructFields<'de> for EvalRunOutputItemSample 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "error" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "finish_reason" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "input" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "error" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "finish_reason" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "input" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "max_completion_tokens" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "model" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "seed" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "temperature" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "top_p" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "usage" => f9 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "model" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "seed" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "top_p" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "usage" => crate::codegen_support::next_field(&mut map, &mut f9),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(EvalRunOutputItemSample {
             error: crate::codegen_support::required(f0, "error")?,
@@ -4682,10 +4706,10 @@ for EvalRunOutputItemSampleInputItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(EvalRunOutputItemSampleInputItem {
             content: crate::codegen_support::required(f0, "content")?,
@@ -4737,10 +4761,10 @@ for EvalRunOutputItemSampleOutputItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(EvalRunOutputItemSampleOutputItem {
             content: f0.unwrap_or_default(),
@@ -4801,14 +4825,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for EvalRunOutputItemSampleU
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "cached_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "cached_tokens" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "completion_tokens" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "prompt_tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "total_tokens" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "prompt_tokens" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "total_tokens" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(EvalRunOutputItemSampleUsage {
             cached_tokens: crate::codegen_support::required(f0, "cached_tokens")?,
@@ -4878,16 +4902,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for EvalRunPerModelUsageItem
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "cached_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "cached_tokens" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "completion_tokens" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "invocation_count" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "model_name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "prompt_tokens" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "total_tokens" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "invocation_count" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "model_name" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "prompt_tokens" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "total_tokens" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(EvalRunPerModelUsageItem {
             cached_tokens: crate::codegen_support::required(f0, "cached_tokens")?,
@@ -4953,11 +4979,13 @@ for EvalRunPerTestingCriteriaResultsItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "failed" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "passed" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "testing_criteria" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "failed" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "passed" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "testing_criteria" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(EvalRunPerTestingCriteriaResultsItem {
             failed: crate::codegen_support::required(f0, "failed")?,
@@ -5016,12 +5044,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for EvalRunResultCounts {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "errored" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "failed" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "passed" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "total" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "errored" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "failed" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "passed" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "total" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(EvalRunResultCounts {
             errored: crate::codegen_support::required(f0, "errored")?,
@@ -5082,11 +5110,11 @@ for EvalStoredCompletionsDataSourceConfig {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "schema" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "schema" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(EvalStoredCompletionsDataSourceConfig {
             metadata: f0.unwrap_or_default(),
@@ -5213,14 +5241,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for EvalStoredCompletionsSou
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_after" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "created_before" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "limit" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_after" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "created_before" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "limit" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(EvalStoredCompletionsSource {
             created_after: f0.unwrap_or_default(),
@@ -5872,10 +5900,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for UpdateEvalBody {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UpdateEvalBody {
             metadata: f0.unwrap_or_default(),

@@ -30,9 +30,9 @@ for CreateFineTuningCheckpointPermissionRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "project_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "project_ids" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateFineTuningCheckpointPermissionRequest {
             project_ids: f0.unwrap_or_default(),
@@ -129,17 +129,21 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateFineTuningJobReque
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "hyperparameters" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "integrations" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "method" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "seed" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "suffix" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "training_file" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "validation_file" => f8 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "hyperparameters" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "integrations" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "method" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "seed" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "suffix" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "training_file" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "validation_file" => {
+                    crate::codegen_support::next_field(&mut map, &mut f8)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateFineTuningJobRequest {
             hyperparameters: f0.unwrap_or_default(),
@@ -236,13 +240,13 @@ for CreateFineTuningJobRequestHyperparameters {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "batch_size" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "batch_size" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "learning_rate_multiplier" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "n_epochs" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "n_epochs" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateFineTuningJobRequestHyperparameters {
             batch_size: f0.unwrap_or_default(),
@@ -690,10 +694,10 @@ for CreateFineTuningJobRequestIntegrationsItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "wandb" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "wandb" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateFineTuningJobRequestIntegrationsItem {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -821,12 +825,12 @@ for CreateFineTuningJobRequestIntegrationsItemWandb {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "entity" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "project" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "tags" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "entity" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "project" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "tags" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateFineTuningJobRequestIntegrationsItemWandb {
             entity: f0.unwrap_or_default(),
@@ -952,11 +956,11 @@ for DeleteFineTuningCheckpointPermissionResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "deleted" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(DeleteFineTuningCheckpointPermissionResponse {
             deleted: crate::codegen_support::required(f0, "deleted")?,
@@ -1082,14 +1086,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for FineTuneDpoHyperparamete
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "batch_size" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "beta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "batch_size" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "beta" => crate::codegen_support::next_field(&mut map, &mut f1),
                 "learning_rate_multiplier" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
-                "n_epochs" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "n_epochs" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FineTuneDpoHyperparameters {
             batch_size: f0.unwrap_or_default(),
@@ -1637,9 +1641,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for FineTuneDpoMethod {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "hyperparameters" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "hyperparameters" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FineTuneDpoMethod {
             hyperparameters: f0.unwrap_or_default(),
@@ -1693,12 +1699,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for FineTuneMethod {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "dpo" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "reinforcement" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "supervised" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "dpo" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "reinforcement" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "supervised" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FineTuneMethod {
             dpo: f0.unwrap_or_default(),
@@ -1861,19 +1867,21 @@ for FineTuneReinforcementHyperparameters {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "batch_size" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "batch_size" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "compute_multiplier" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "eval_interval" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "eval_samples" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "eval_interval" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "eval_samples" => crate::codegen_support::next_field(&mut map, &mut f3),
                 "learning_rate_multiplier" => {
-                    f4 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f4)
                 }
-                "n_epochs" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "reasoning_effort" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "n_epochs" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "reasoning_effort" => {
+                    crate::codegen_support::next_field(&mut map, &mut f6)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FineTuneReinforcementHyperparameters {
             batch_size: f0.unwrap_or_default(),
@@ -2779,10 +2787,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for FineTuneReinforcementMet
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "grader" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "hyperparameters" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "grader" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "hyperparameters" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FineTuneReinforcementMethod {
             grader: crate::codegen_support::required(f0, "grader")?,
@@ -2931,13 +2941,13 @@ for FineTuneSupervisedHyperparameters {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "batch_size" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "batch_size" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "learning_rate_multiplier" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "n_epochs" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "n_epochs" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FineTuneSupervisedHyperparameters {
             batch_size: f0.unwrap_or_default(),
@@ -3370,9 +3380,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for FineTuneSupervisedMethod
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "hyperparameters" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "hyperparameters" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FineTuneSupervisedMethod {
             hyperparameters: f0.unwrap_or_default(),
@@ -3430,12 +3442,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for FineTuningCheckpointPerm
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "project_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "project_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FineTuningCheckpointPermission {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -3549,10 +3561,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for FineTuningIntegration {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "wandb" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "wandb" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FineTuningIntegration {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -3677,12 +3689,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for FineTuningIntegrationWan
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "entity" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "project" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "tags" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "entity" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "project" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "tags" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FineTuningIntegrationWandb {
             entity: f0.unwrap_or_default(),
@@ -3792,27 +3804,39 @@ impl<'de> crate::codegen_support::StructFields<'de> for FineTuningJob {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "error" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "estimated_finish" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "fine_tuned_model" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "finished_at" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "hyperparameters" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "integrations" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "method" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f11 = ::std::option::Option::Some(map.next_value()?),
-                "organization_id" => f12 = ::std::option::Option::Some(map.next_value()?),
-                "result_files" => f13 = ::std::option::Option::Some(map.next_value()?),
-                "seed" => f14 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f15 = ::std::option::Option::Some(map.next_value()?),
-                "trained_tokens" => f16 = ::std::option::Option::Some(map.next_value()?),
-                "training_file" => f17 = ::std::option::Option::Some(map.next_value()?),
-                "validation_file" => f18 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "error" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "estimated_finish" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "fine_tuned_model" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "finished_at" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "hyperparameters" => {
+                    crate::codegen_support::next_field(&mut map, &mut f5)
+                }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "integrations" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "method" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f11),
+                "organization_id" => {
+                    crate::codegen_support::next_field(&mut map, &mut f12)
+                }
+                "result_files" => crate::codegen_support::next_field(&mut map, &mut f13),
+                "seed" => crate::codegen_support::next_field(&mut map, &mut f14),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f15),
+                "trained_tokens" => {
+                    crate::codegen_support::next_field(&mut map, &mut f16)
+                }
+                "training_file" => crate::codegen_support::next_field(&mut map, &mut f17),
+                "validation_file" => {
+                    crate::codegen_support::next_field(&mut map, &mut f18)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FineTuningJob {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -3920,19 +3944,19 @@ impl<'de> crate::codegen_support::StructFields<'de> for FineTuningJobCheckpoint 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "fine_tuned_model_checkpoint" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
                 "fine_tuning_job_id" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "metrics" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "step_number" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "metrics" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "step_number" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FineTuningJobCheckpoint {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -4010,21 +4034,23 @@ impl<'de> crate::codegen_support::StructFields<'de> for FineTuningJobCheckpointM
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "full_valid_loss" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "full_valid_loss" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
                 "full_valid_mean_token_accuracy" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "step" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "train_loss" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "step" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "train_loss" => crate::codegen_support::next_field(&mut map, &mut f3),
                 "train_mean_token_accuracy" => {
-                    f4 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f4)
                 }
-                "valid_loss" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "valid_loss" => crate::codegen_support::next_field(&mut map, &mut f5),
                 "valid_mean_token_accuracy" => {
-                    f6 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f6)
                 }
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FineTuningJobCheckpointMetrics {
             full_valid_loss: f0.unwrap_or_default(),
@@ -4170,11 +4196,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for FineTuningJobError {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "param" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "param" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FineTuningJobError {
             code: crate::codegen_support::required(f0, "code")?,
@@ -4242,15 +4268,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for FineTuningJobEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "data" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "level" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "data" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "level" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FineTuningJobEvent {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -4518,13 +4544,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for FineTuningJobHyperparame
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "batch_size" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "batch_size" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "learning_rate_multiplier" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "n_epochs" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "n_epochs" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FineTuningJobHyperparameters {
             batch_size: f0.unwrap_or_default(),
@@ -5103,12 +5129,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for GraderMulti {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "calculate_output" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "graders" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "calculate_output" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "graders" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(GraderMulti {
             calculate_output: crate::codegen_support::required(f0, "calculate_output")?,
@@ -5317,12 +5345,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for GraderPython {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "image_tag" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "source" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "image_tag" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "source" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(GraderPython {
             image_tag: f0.unwrap_or_default(),
@@ -5451,14 +5479,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for GraderScoreModel {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "range" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sampling_params" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "range" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sampling_params" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(GraderScoreModel {
             input: f0.unwrap_or_default(),
@@ -5534,14 +5564,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for GraderScoreModelSampling
         {
             match key.as_str() {
                 "max_completions_tokens" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "reasoning_effort" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "seed" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "temperature" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "top_p" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "reasoning_effort" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "seed" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "top_p" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(GraderScoreModelSamplingParams {
             max_completions_tokens: f0.unwrap_or_default(),
@@ -5681,14 +5713,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for GraderTextSimilarity {
         {
             match key.as_str() {
                 "evaluation_metric" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "input" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "reference" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "reference" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(GraderTextSimilarity {
             evaluation_metric: crate::codegen_support::required(
@@ -5925,13 +5957,13 @@ for ListFineTuningCheckpointPermissionResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ListFineTuningCheckpointPermissionResponse {
             data: f0.unwrap_or_default(),
@@ -6123,13 +6155,13 @@ for ListFineTuningJobCheckpointsResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ListFineTuningJobCheckpointsResponse {
             data: f0.unwrap_or_default(),
@@ -6250,11 +6282,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for ListFineTuningJobEventsR
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ListFineTuningJobEventsResponse {
             data: f0.unwrap_or_default(),
@@ -6368,11 +6400,11 @@ for ListPaginatedFineTuningJobsResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ListPaginatedFineTuningJobsResponse {
             data: f0.unwrap_or_default(),
@@ -6495,11 +6527,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for RunGraderRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "grader" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "model_sample" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "grader" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "model_sample" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunGraderRequest {
             grader: crate::codegen_support::required(f0, "grader")?,
@@ -6646,14 +6678,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for RunGraderResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "model_grader_token_usage_per_model" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "reward" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sub_rewards" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "reward" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sub_rewards" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunGraderResponse {
             metadata: crate::codegen_support::required(f0, "metadata")?,
@@ -6722,17 +6754,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for RunGraderResponseMetadat
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "errors" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "execution_time" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "errors" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "execution_time" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "sampled_model_name" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "scores" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "token_usage" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "scores" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "token_usage" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunGraderResponseMetadata {
             errors: crate::codegen_support::required(f0, "errors")?,
@@ -6818,47 +6850,47 @@ impl<'de> crate::codegen_support::StructFields<'de> for RunGraderResponseMetadat
         {
             match key.as_str() {
                 "formula_parse_error" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
                 "invalid_variable_error" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
                 "model_grader_parse_error" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
                 "model_grader_refusal_error" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
                 "model_grader_server_error" => {
-                    f4 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f4)
                 }
                 "model_grader_server_error_details" => {
-                    f5 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f5)
                 }
-                "other_error" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "other_error" => crate::codegen_support::next_field(&mut map, &mut f6),
                 "python_grader_runtime_error" => {
-                    f7 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f7)
                 }
                 "python_grader_runtime_error_details" => {
-                    f8 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f8)
                 }
                 "python_grader_server_error" => {
-                    f9 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f9)
                 }
                 "python_grader_server_error_type" => {
-                    f10 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f10)
                 }
                 "sample_parse_error" => {
-                    f11 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f11)
                 }
                 "truncated_observation_error" => {
-                    f12 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f12)
                 }
                 "unresponsive_reward_error" => {
-                    f13 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f13)
                 }
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RunGraderResponseMetadataErrors {
             formula_parse_error: crate::codegen_support::required(
@@ -6987,9 +7019,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for ValidateGraderRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "grader" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "grader" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ValidateGraderRequest {
             grader: crate::codegen_support::required(f0, "grader")?,
@@ -7122,9 +7154,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for ValidateGraderResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "grader" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "grader" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ValidateGraderResponse {
             grader: f0.unwrap_or_default(),

@@ -36,11 +36,11 @@ for BetaApplyPatchCreateFileOperation {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "diff" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "path" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "diff" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "path" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaApplyPatchCreateFileOperation {
             diff: crate::codegen_support::required(f0, "diff")?,
@@ -154,10 +154,10 @@ for BetaApplyPatchDeleteFileOperation {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "path" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "path" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaApplyPatchDeleteFileOperation {
             path: crate::codegen_support::required(f0, "path")?,
@@ -272,11 +272,11 @@ for BetaApplyPatchUpdateFileOperation {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "diff" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "path" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "diff" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "path" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaApplyPatchUpdateFileOperation {
             diff: crate::codegen_support::required(f0, "diff")?,
@@ -481,16 +481,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaComputerToolCallOutp
         {
             match key.as_str() {
                 "acknowledged_safety_checks" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "agent" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaComputerToolCallOutput {
             acknowledged_safety_checks: f0.unwrap_or_default(),
@@ -761,23 +761,25 @@ for BetaCreateModelResponseProperties {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "prompt_cache_key" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "prompt_cache_key" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
                 "prompt_cache_options" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
                 "prompt_cache_retention" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
                 "safety_identifier" => {
-                    f4 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f4)
                 }
-                "temperature" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "top_logprobs" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "top_p" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "user" => f8 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "top_logprobs" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "top_p" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "user" => crate::codegen_support::next_field(&mut map, &mut f8),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaCreateModelResponseProperties {
             metadata: f0.unwrap_or_default(),
@@ -1000,12 +1002,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaError {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "param" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "param" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaError {
             code: f0.unwrap_or_default(),
@@ -1072,13 +1074,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaErrorPayload {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "headers" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "param" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "headers" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "param" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaErrorPayload {
             code: f0.unwrap_or_default(),
@@ -1138,10 +1140,10 @@ for BetaFunctionShellCallOutputExitOutcome {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "exit_code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "exit_code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaFunctionShellCallOutputExitOutcome {
             exit_code: crate::codegen_support::required(f0, "exit_code")?,
@@ -1250,9 +1252,9 @@ for BetaFunctionShellCallOutputTimeoutOutcome {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaFunctionShellCallOutputTimeoutOutcome {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -1362,10 +1364,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaInputAudio {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input_audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input_audio" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaInputAudio {
             input_audio: crate::codegen_support::required(f0, "input_audio")?,
@@ -1419,10 +1421,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaInputAudioInputAudio
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "format" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "format" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaInputAudioInputAudio {
             data: crate::codegen_support::required(f0, "data")?,
@@ -1649,20 +1651,22 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaModelResponsePropert
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "prompt_cache_key" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "prompt_cache_key" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
                 "prompt_cache_retention" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
                 "safety_identifier" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "temperature" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "top_logprobs" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "top_p" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "user" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "top_logprobs" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "top_p" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "user" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaModelResponseProperties {
             metadata: f0.unwrap_or_default(),
@@ -1882,11 +1886,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaOutputAudio {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "transcript" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "transcript" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaOutputAudio {
             data: crate::codegen_support::required(f0, "data")?,
@@ -3492,12 +3496,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseInjectCreate
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "response_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "stream_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "stream_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseInjectCreatedEvent {
             response_id: crate::codegen_support::required(f0, "response_id")?,
@@ -3619,11 +3625,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseInjectEvent 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseInjectEvent {
             input: f0.unwrap_or_default(),
@@ -3751,14 +3757,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseInjectFailed
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "error" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "input" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "stream_id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "error" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "input" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "stream_id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseInjectFailedEvent {
             error: crate::codegen_support::required(f0, "error")?,
@@ -3820,10 +3828,10 @@ for BetaResponseInjectFailedEventError {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseInjectFailedEventError {
             code: crate::codegen_support::required(f0, "code")?,
@@ -4686,18 +4694,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseProperties {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "background" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "max_tool_calls" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "background" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "max_tool_calls" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "previous_response_id" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "prompt" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "tool_choice" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "tool_choice" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseProperties {
             background: f0.unwrap_or_default(),
@@ -4778,10 +4786,10 @@ for BetaResponseReasoningSummaryPartWsAddedPart {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseReasoningSummaryPartWsAddedPart {
             text: crate::codegen_support::required(f0, "text")?,
@@ -4961,10 +4969,10 @@ for BetaResponseReasoningSummaryPartWsDonePart {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseReasoningSummaryPartWsDonePart {
             text: crate::codegen_support::required(f0, "text")?,
@@ -6335,14 +6343,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseWsError {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "error" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "stream_id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "error" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "status" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "stream_id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseWsError {
             agent: f0.unwrap_or_default(),
@@ -6879,58 +6889,60 @@ for BetaResponsesClientEventResponseCreate {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "background" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "background" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "context_management" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "conversation" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "include" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "input" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "instructions" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "conversation" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "include" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "input" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "instructions" => crate::codegen_support::next_field(&mut map, &mut f5),
                 "max_output_tokens" => {
-                    f6 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f6)
                 }
-                "max_tool_calls" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "moderation" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "multi_agent" => f11 = ::std::option::Option::Some(map.next_value()?),
+                "max_tool_calls" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "moderation" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "multi_agent" => crate::codegen_support::next_field(&mut map, &mut f11),
                 "parallel_tool_calls" => {
-                    f12 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f12)
                 }
                 "previous_response_id" => {
-                    f13 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f13)
                 }
-                "prompt" => f14 = ::std::option::Option::Some(map.next_value()?),
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f14),
                 "prompt_cache_key" => {
-                    f15 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f15)
                 }
                 "prompt_cache_options" => {
-                    f16 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f16)
                 }
                 "prompt_cache_retention" => {
-                    f17 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f17)
                 }
-                "reasoning" => f18 = ::std::option::Option::Some(map.next_value()?),
+                "reasoning" => crate::codegen_support::next_field(&mut map, &mut f18),
                 "safety_identifier" => {
-                    f19 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f19)
                 }
-                "service_tier" => f20 = ::std::option::Option::Some(map.next_value()?),
-                "store" => f21 = ::std::option::Option::Some(map.next_value()?),
-                "stream" => f22 = ::std::option::Option::Some(map.next_value()?),
-                "stream_id" => f23 = ::std::option::Option::Some(map.next_value()?),
-                "stream_options" => f24 = ::std::option::Option::Some(map.next_value()?),
-                "temperature" => f25 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f26 = ::std::option::Option::Some(map.next_value()?),
-                "tool_choice" => f27 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f28 = ::std::option::Option::Some(map.next_value()?),
-                "top_logprobs" => f29 = ::std::option::Option::Some(map.next_value()?),
-                "top_p" => f30 = ::std::option::Option::Some(map.next_value()?),
-                "truncation" => f31 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f32 = ::std::option::Option::Some(map.next_value()?),
-                "user" => f33 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "service_tier" => crate::codegen_support::next_field(&mut map, &mut f20),
+                "store" => crate::codegen_support::next_field(&mut map, &mut f21),
+                "stream" => crate::codegen_support::next_field(&mut map, &mut f22),
+                "stream_id" => crate::codegen_support::next_field(&mut map, &mut f23),
+                "stream_options" => {
+                    crate::codegen_support::next_field(&mut map, &mut f24)
+                }
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f25),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f26),
+                "tool_choice" => crate::codegen_support::next_field(&mut map, &mut f27),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f28),
+                "top_logprobs" => crate::codegen_support::next_field(&mut map, &mut f29),
+                "top_p" => crate::codegen_support::next_field(&mut map, &mut f30),
+                "truncation" => crate::codegen_support::next_field(&mut map, &mut f31),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f32),
+                "user" => crate::codegen_support::next_field(&mut map, &mut f33),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponsesClientEventResponseCreate {
             background: f0.unwrap_or_default(),
@@ -11454,10 +11466,10 @@ for BetaResponsesWebSocketStreamEventVariant28Part {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponsesWebSocketStreamEventVariant28Part {
             text: crate::codegen_support::required(f0, "text")?,
@@ -11638,10 +11650,10 @@ for BetaResponsesWebSocketStreamEventVariant29Part {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponsesWebSocketStreamEventVariant29Part {
             text: crate::codegen_support::required(f0, "text")?,
@@ -14268,10 +14280,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for CodeInterpreterFileOutpu
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "files" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "files" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CodeInterpreterFileOutput {
             files: f0.unwrap_or_default(),
@@ -14325,10 +14337,10 @@ for CodeInterpreterFileOutputFilesItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "mime_type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "mime_type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CodeInterpreterFileOutputFilesItem {
             file_id: crate::codegen_support::required(f0, "file_id")?,
@@ -14442,10 +14454,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for CodeInterpreterTextOutpu
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "logs" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "logs" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CodeInterpreterTextOutput {
             logs: crate::codegen_support::required(f0, "logs")?,
@@ -14645,15 +14657,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for ComputerToolCallOutput {
         {
             match key.as_str() {
                 "acknowledged_safety_checks" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ComputerToolCallOutput {
             acknowledged_safety_checks: f0.unwrap_or_default(),
@@ -14864,14 +14876,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for ContainerFileCitationPar
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "container_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "end_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "filename" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "start_index" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "container_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "end_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "filename" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "start_index" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ContainerFileCitationParam {
             container_id: crate::codegen_support::required(f0, "container_id")?,
@@ -15056,23 +15068,25 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateModelResponsePrope
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "prompt_cache_key" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "prompt_cache_key" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
                 "prompt_cache_options" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
                 "prompt_cache_retention" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
                 "safety_identifier" => {
-                    f4 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f4)
                 }
-                "temperature" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "top_logprobs" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "top_p" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "user" => f8 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "top_logprobs" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "top_p" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "user" => crate::codegen_support::next_field(&mut map, &mut f8),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateModelResponseProperties {
             metadata: f0.unwrap_or_default(),
@@ -15310,10 +15324,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for DragPoint {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "x" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "y" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "x" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "y" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(DragPoint {
             x: crate::codegen_support::required(f0, "x")?,
@@ -15370,12 +15384,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for FileCitationParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "filename" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "filename" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FileCitationParam {
             file_id: crate::codegen_support::required(f0, "file_id")?,
@@ -15516,16 +15530,16 @@ for FineTuneChatCompletionRequestAssistantMessage {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "content" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "function_call" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "refusal" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "tool_calls" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "weight" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "content" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "function_call" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "refusal" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "tool_calls" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "weight" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FineTuneChatCompletionRequestAssistantMessage {
             audio: f0.unwrap_or_default(),
@@ -15604,9 +15618,9 @@ for FineTuneChatCompletionRequestAssistantMessageAudio {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FineTuneChatCompletionRequestAssistantMessageAudio {
             id: crate::codegen_support::required(f0, "id")?,
@@ -15677,10 +15691,10 @@ for FineTuneChatCompletionRequestAssistantMessageFunctionCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FineTuneChatCompletionRequestAssistantMessageFunctionCall {
             arguments: crate::codegen_support::required(f0, "arguments")?,
@@ -15899,20 +15913,22 @@ impl<'de> crate::codegen_support::StructFields<'de> for ModelResponseProperties 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "prompt_cache_key" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "prompt_cache_key" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
                 "prompt_cache_retention" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
                 "safety_identifier" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "temperature" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "top_logprobs" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "top_p" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "user" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "top_logprobs" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "top_p" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "user" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ModelResponseProperties {
             metadata: f0.unwrap_or_default(),
@@ -16132,11 +16148,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for OutputAudio {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "transcript" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "transcript" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(OutputAudio {
             data: crate::codegen_support::required(f0, "data")?,
@@ -16253,11 +16269,11 @@ for RealtimeClientEventTranscriptionSessionUpdate {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "session" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "session" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeClientEventTranscriptionSessionUpdate {
             event_id: f0.unwrap_or_default(),
@@ -16423,18 +16439,18 @@ for RealtimeConversationItemWithReference {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "content" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f9 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "content" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f9),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeConversationItemWithReference {
             arguments: f0.unwrap_or_default(),
@@ -16541,13 +16557,13 @@ for RealtimeConversationItemWithReferenceContentItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "transcript" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "transcript" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeConversationItemWithReferenceContentItem {
             audio: f0.unwrap_or_default(),
@@ -16974,11 +16990,11 @@ for RealtimeServerEventTranscriptionSessionUpdated {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "session" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "session" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventTranscriptionSessionUpdated {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -17307,10 +17323,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseFormatTextGramma
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "grammar" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "grammar" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseFormatTextGrammar {
             grammar: crate::codegen_support::required(f0, "grammar")?,
@@ -17419,9 +17435,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseFormatTextPython
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseFormatTextPython {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -17553,18 +17569,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseProperties {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "background" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "max_tool_calls" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "background" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "max_tool_calls" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "previous_response_id" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "prompt" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "tool_choice" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "tool_choice" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseProperties {
             background: f0.unwrap_or_default(),
@@ -20108,10 +20124,10 @@ for ResponsesWebSocketStreamEventVariant28Part {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponsesWebSocketStreamEventVariant28Part {
             text: crate::codegen_support::required(f0, "text")?,
@@ -20291,10 +20307,10 @@ for ResponsesWebSocketStreamEventVariant29Part {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponsesWebSocketStreamEventVariant29Part {
             text: crate::codegen_support::required(f0, "text")?,
@@ -22831,13 +22847,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for UrlCitationParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "end_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "start_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "title" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "url" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "end_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "start_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "title" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "url" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UrlCitationParam {
             end_index: crate::codegen_support::required(f0, "end_index")?,

@@ -95,25 +95,27 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateImageEditRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "background" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "image" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "input_fidelity" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "mask" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "n" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "background" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "image" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "input_fidelity" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "mask" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "n" => crate::codegen_support::next_field(&mut map, &mut f5),
                 "output_compression" => {
-                    f6 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f6)
                 }
-                "output_format" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "partial_images" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "prompt" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "quality" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "response_format" => f11 = ::std::option::Option::Some(map.next_value()?),
-                "size" => f12 = ::std::option::Option::Some(map.next_value()?),
-                "stream" => f13 = ::std::option::Option::Some(map.next_value()?),
-                "user" => f14 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "output_format" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "partial_images" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "quality" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "response_format" => {
+                    crate::codegen_support::next_field(&mut map, &mut f11)
+                }
+                "size" => crate::codegen_support::next_field(&mut map, &mut f12),
+                "stream" => crate::codegen_support::next_field(&mut map, &mut f13),
+                "user" => crate::codegen_support::next_field(&mut map, &mut f14),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateImageEditRequest {
             background: f0.unwrap_or_default(),
@@ -591,24 +593,26 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateImageRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "background" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "moderation" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "n" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "background" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "moderation" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "n" => crate::codegen_support::next_field(&mut map, &mut f3),
                 "output_compression" => {
-                    f4 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f4)
                 }
-                "output_format" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "partial_images" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "prompt" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "quality" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "response_format" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "size" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "stream" => f11 = ::std::option::Option::Some(map.next_value()?),
-                "style" => f12 = ::std::option::Option::Some(map.next_value()?),
-                "user" => f13 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "output_format" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "partial_images" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "quality" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "response_format" => {
+                    crate::codegen_support::next_field(&mut map, &mut f9)
+                }
+                "size" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "stream" => crate::codegen_support::next_field(&mut map, &mut f11),
+                "style" => crate::codegen_support::next_field(&mut map, &mut f12),
+                "user" => crate::codegen_support::next_field(&mut map, &mut f13),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateImageRequest {
             background: f0.unwrap_or_default(),
@@ -1152,14 +1156,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateImageVariationRequ
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "image" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "n" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "response_format" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "size" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "user" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "image" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "n" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "response_format" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "size" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "user" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateImageVariationRequest {
             image: crate::codegen_support::required(f0, "image")?,
@@ -1409,25 +1415,25 @@ impl<'de> crate::codegen_support::StructFields<'de> for EditImageBodyJsonParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "background" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "images" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "input_fidelity" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "mask" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "moderation" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "n" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "background" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "images" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "input_fidelity" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "mask" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "moderation" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "n" => crate::codegen_support::next_field(&mut map, &mut f6),
                 "output_compression" => {
-                    f7 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f7)
                 }
-                "output_format" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "partial_images" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "prompt" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "quality" => f11 = ::std::option::Option::Some(map.next_value()?),
-                "size" => f12 = ::std::option::Option::Some(map.next_value()?),
-                "stream" => f13 = ::std::option::Option::Some(map.next_value()?),
-                "user" => f14 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "output_format" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "partial_images" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "quality" => crate::codegen_support::next_field(&mut map, &mut f11),
+                "size" => crate::codegen_support::next_field(&mut map, &mut f12),
+                "stream" => crate::codegen_support::next_field(&mut map, &mut f13),
+                "user" => crate::codegen_support::next_field(&mut map, &mut f14),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(EditImageBodyJsonParam {
             background: f0.unwrap_or_default(),
@@ -2006,11 +2012,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for Image {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "b64_json" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "revised_prompt" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "url" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "b64_json" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "revised_prompt" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "url" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(Image {
             b64_json: f0.unwrap_or_default(),
@@ -2094,16 +2100,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for ImageEditCompletedEvent 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "b64_json" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "background" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "created_at" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_format" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "quality" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "size" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "usage" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "b64_json" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "background" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_format" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "quality" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "size" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "usage" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ImageEditCompletedEvent {
             b64_json: crate::codegen_support::required(f0, "b64_json")?,
@@ -2544,18 +2550,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for ImageEditPartialImageEve
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "b64_json" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "background" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "created_at" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_format" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "b64_json" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "background" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_format" => crate::codegen_support::next_field(&mut map, &mut f3),
                 "partial_image_index" => {
-                    f4 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f4)
                 }
-                "quality" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "size" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "quality" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "size" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ImageEditPartialImageEvent {
             b64_json: crate::codegen_support::required(f0, "b64_json")?,
@@ -3054,16 +3060,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for ImageGenCompletedEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "b64_json" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "background" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "created_at" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_format" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "quality" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "size" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "usage" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "b64_json" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "background" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_format" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "quality" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "size" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "usage" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ImageGenCompletedEvent {
             b64_json: crate::codegen_support::required(f0, "b64_json")?,
@@ -3476,10 +3482,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ImageGenInputUsageDetail
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "image_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "text_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "image_tokens" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "text_tokens" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ImageGenInputUsageDetails {
             image_tokens: crate::codegen_support::required(f0, "image_tokens")?,
@@ -3530,10 +3536,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ImageGenOutputTokensDeta
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "image_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "text_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "image_tokens" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "text_tokens" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ImageGenOutputTokensDetails {
             image_tokens: crate::codegen_support::required(f0, "image_tokens")?,
@@ -3611,18 +3617,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for ImageGenPartialImageEven
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "b64_json" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "background" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "created_at" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_format" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "b64_json" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "background" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_format" => crate::codegen_support::next_field(&mut map, &mut f3),
                 "partial_image_index" => {
-                    f4 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f4)
                 }
-                "quality" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "size" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "quality" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "size" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ImageGenPartialImageEvent {
             b64_json: crate::codegen_support::required(f0, "b64_json")?,
@@ -4103,17 +4109,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for ImageGenUsage {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "input_tokens" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "input_tokens_details" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "output_tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output_tokens" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "output_tokens_details" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "total_tokens" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "total_tokens" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ImageGenUsage {
             input_tokens: crate::codegen_support::required(f0, "input_tokens")?,
@@ -4177,10 +4183,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ImageRefParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "image_url" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "image_url" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ImageRefParam {
             file_id: f0.unwrap_or_default(),
@@ -4303,15 +4309,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for ImagesResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "background" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "created" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "data" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_format" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "quality" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "size" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "usage" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "background" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "created" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "data" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_format" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "quality" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "size" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "usage" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ImagesResponse {
             background: f0.unwrap_or_default(),
@@ -4662,14 +4668,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for ImagesUsage {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "input_tokens" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "input_tokens_details" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "output_tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "total_tokens" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "output_tokens" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "total_tokens" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ImagesUsage {
             input_tokens: crate::codegen_support::required(f0, "input_tokens")?,
@@ -4727,10 +4733,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ImagesUsageInputTokensDe
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "image_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "text_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "image_tokens" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "text_tokens" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ImagesUsageInputTokensDetails {
             image_tokens: crate::codegen_support::required(f0, "image_tokens")?,

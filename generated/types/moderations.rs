@@ -37,10 +37,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateModerationRequest 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateModerationRequest {
             input: crate::codegen_support::required(f0, "input")?,
@@ -133,9 +133,9 @@ for CreateModerationRequestInputVariant2ItemImageUrl {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "url" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "url" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateModerationRequestInputVariant2ItemImageUrl {
             url: crate::codegen_support::required(f0, "url")?,
@@ -187,11 +187,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateModerationResponse
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "results" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "results" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateModerationResponse {
             id: crate::codegen_support::required(f0, "id")?,
@@ -248,14 +248,16 @@ for CreateModerationResponseResultsItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "categories" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "categories" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "category_applied_input_types" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "category_scores" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "flagged" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "category_scores" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "flagged" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateModerationResponseResultsItem {
             categories: crate::codegen_support::required(f0, "categories")?,
@@ -350,27 +352,33 @@ for CreateModerationResponseResultsItemCategories {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "harassment" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "harassment" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "harassment/threatening" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "hate" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "hate/threatening" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "illicit" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "illicit/violent" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "self-harm" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "hate" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "hate/threatening" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "illicit" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "illicit/violent" => {
+                    crate::codegen_support::next_field(&mut map, &mut f5)
+                }
+                "self-harm" => crate::codegen_support::next_field(&mut map, &mut f6),
                 "self-harm/instructions" => {
-                    f7 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f7)
                 }
-                "self-harm/intent" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "sexual" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "sexual/minors" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "violence" => f11 = ::std::option::Option::Some(map.next_value()?),
+                "self-harm/intent" => {
+                    crate::codegen_support::next_field(&mut map, &mut f8)
+                }
+                "sexual" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "sexual/minors" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "violence" => crate::codegen_support::next_field(&mut map, &mut f11),
                 "violence/graphic" => {
-                    f12 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f12)
                 }
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateModerationResponseResultsItemCategories {
             harassment: crate::codegen_support::required(f0, "harassment")?,
@@ -510,27 +518,33 @@ for CreateModerationResponseResultsItemCategoryAppliedInputTypes {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "harassment" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "harassment" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "harassment/threatening" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "hate" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "hate/threatening" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "illicit" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "illicit/violent" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "self-harm" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "hate" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "hate/threatening" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "illicit" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "illicit/violent" => {
+                    crate::codegen_support::next_field(&mut map, &mut f5)
+                }
+                "self-harm" => crate::codegen_support::next_field(&mut map, &mut f6),
                 "self-harm/instructions" => {
-                    f7 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f7)
                 }
-                "self-harm/intent" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "sexual" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "sexual/minors" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "violence" => f11 = ::std::option::Option::Some(map.next_value()?),
+                "self-harm/intent" => {
+                    crate::codegen_support::next_field(&mut map, &mut f8)
+                }
+                "sexual" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "sexual/minors" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "violence" => crate::codegen_support::next_field(&mut map, &mut f11),
                 "violence/graphic" => {
-                    f12 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f12)
                 }
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateModerationResponseResultsItemCategoryAppliedInputTypes {
             harassment: f0.unwrap_or_default(),
@@ -1514,27 +1528,33 @@ for CreateModerationResponseResultsItemCategoryScores {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "harassment" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "harassment" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "harassment/threatening" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "hate" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "hate/threatening" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "illicit" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "illicit/violent" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "self-harm" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "hate" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "hate/threatening" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "illicit" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "illicit/violent" => {
+                    crate::codegen_support::next_field(&mut map, &mut f5)
+                }
+                "self-harm" => crate::codegen_support::next_field(&mut map, &mut f6),
                 "self-harm/instructions" => {
-                    f7 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f7)
                 }
-                "self-harm/intent" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "sexual" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "sexual/minors" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "violence" => f11 = ::std::option::Option::Some(map.next_value()?),
+                "self-harm/intent" => {
+                    crate::codegen_support::next_field(&mut map, &mut f8)
+                }
+                "sexual" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "sexual/minors" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "violence" => crate::codegen_support::next_field(&mut map, &mut f11),
                 "violence/graphic" => {
-                    f12 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f12)
                 }
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateModerationResponseResultsItemCategoryScores {
             harassment: crate::codegen_support::required(f0, "harassment")?,

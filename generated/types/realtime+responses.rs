@@ -36,11 +36,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for Prompt {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "variables" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "version" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "variables" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "version" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(Prompt {
             id: crate::codegen_support::required(f0, "id")?,
@@ -165,10 +165,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ToolChoiceFunction {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "name" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ToolChoiceFunction {
             name: crate::codegen_support::required(f0, "name")?,
@@ -284,11 +284,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for ToolChoiceMcp {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "server_label" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "name" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "server_label" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ToolChoiceMcp {
             name: f0.unwrap_or_default(),

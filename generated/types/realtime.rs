@@ -58,14 +58,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for AudioTranscription {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "delay" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "keywords" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "language" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "languages" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "prompt" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "delay" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "keywords" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "language" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "languages" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AudioTranscription {
             delay: f0.unwrap_or_default(),
@@ -228,12 +228,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for AudioTranscriptionRespon
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "language" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "languages" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "prompt" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "language" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "languages" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AudioTranscriptionResponse {
             language: f0.unwrap_or_default(),
@@ -362,10 +362,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ClientSecretExpiration {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "anchor" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "seconds" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "anchor" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "seconds" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ClientSecretExpiration {
             anchor: f0.unwrap_or_default(),
@@ -487,11 +487,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for LogProbProperties {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "token" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "bytes" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "logprob" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "token" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(LogProbProperties {
             bytes: f0.unwrap_or_default(),
@@ -867,12 +867,14 @@ for RealtimeBetaClientEventConversationItemCreate {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "previous_item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "previous_item_id" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaClientEventConversationItemCreate {
             event_id: f0.unwrap_or_default(),
@@ -1058,11 +1060,11 @@ for RealtimeBetaClientEventConversationItemDelete {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaClientEventConversationItemDelete {
             event_id: f0.unwrap_or_default(),
@@ -1186,11 +1188,11 @@ for RealtimeBetaClientEventConversationItemRetrieve {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaClientEventConversationItemRetrieve {
             event_id: f0.unwrap_or_default(),
@@ -1332,13 +1334,13 @@ for RealtimeBetaClientEventConversationItemTruncate {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio_end_ms" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "content_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio_end_ms" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaClientEventConversationItemTruncate {
             audio_end_ms: crate::codegen_support::required(f0, "audio_end_ms")?,
@@ -1474,11 +1476,11 @@ for RealtimeBetaClientEventInputAudioBufferAppend {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaClientEventInputAudioBufferAppend {
             audio: crate::codegen_support::required(f0, "audio")?,
@@ -1597,10 +1599,10 @@ for RealtimeBetaClientEventInputAudioBufferClear {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaClientEventInputAudioBufferClear {
             event_id: f0.unwrap_or_default(),
@@ -1725,10 +1727,10 @@ for RealtimeBetaClientEventInputAudioBufferCommit {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaClientEventInputAudioBufferCommit {
             event_id: f0.unwrap_or_default(),
@@ -1843,10 +1845,10 @@ for RealtimeBetaClientEventOutputAudioBufferClear {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaClientEventOutputAudioBufferClear {
             event_id: f0.unwrap_or_default(),
@@ -1969,11 +1971,11 @@ for RealtimeBetaClientEventResponseCancel {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaClientEventResponseCancel {
             event_id: f0.unwrap_or_default(),
@@ -2117,11 +2119,11 @@ for RealtimeBetaClientEventResponseCreate {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "response" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "response" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaClientEventResponseCreate {
             event_id: f0.unwrap_or_default(),
@@ -2251,11 +2253,11 @@ for RealtimeBetaClientEventSessionUpdate {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "session" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "session" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaClientEventSessionUpdate {
             event_id: f0.unwrap_or_default(),
@@ -2375,11 +2377,11 @@ for RealtimeBetaClientEventTranscriptionSessionUpdate {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "session" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "session" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaClientEventTranscriptionSessionUpdate {
             event_id: f0.unwrap_or_default(),
@@ -2547,25 +2549,27 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeBetaResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "conversation_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "conversation_id" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
                 "max_output_tokens" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
-                "metadata" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "modalities" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "modalities" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f6),
                 "output_audio_format" => {
-                    f7 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f7)
                 }
-                "status" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "status_details" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "temperature" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "usage" => f11 = ::std::option::Option::Some(map.next_value()?),
-                "voice" => f12 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "status" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "status_details" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "usage" => crate::codegen_support::next_field(&mut map, &mut f11),
+                "voice" => crate::codegen_support::next_field(&mut map, &mut f12),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaResponse {
             conversation_id: f0.unwrap_or_default(),
@@ -2735,24 +2739,24 @@ for RealtimeBetaResponseCreateParams {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "conversation" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "input" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "instructions" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "conversation" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "input" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "instructions" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "max_output_tokens" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "metadata" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "modalities" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "modalities" => crate::codegen_support::next_field(&mut map, &mut f5),
                 "output_audio_format" => {
-                    f6 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f6)
                 }
-                "prompt" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "temperature" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "tool_choice" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "voice" => f11 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "tool_choice" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "voice" => crate::codegen_support::next_field(&mut map, &mut f11),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaResponseCreateParams {
             conversation: f0.unwrap_or_default(),
@@ -3245,12 +3249,12 @@ for RealtimeBetaResponseCreateParamsToolsItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "parameters" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "description" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "parameters" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaResponseCreateParamsToolsItem {
             description: f0.unwrap_or_default(),
@@ -3781,11 +3785,11 @@ for RealtimeBetaResponseStatusDetails {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "error" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "reason" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "error" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "reason" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaResponseStatusDetails {
             error: f0.unwrap_or_default(),
@@ -3847,10 +3851,10 @@ for RealtimeBetaResponseStatusDetailsError {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaResponseStatusDetailsError {
             code: f0.unwrap_or_default(),
@@ -4085,16 +4089,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeBetaResponseUsag
         {
             match key.as_str() {
                 "input_token_details" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "input_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "input_tokens" => crate::codegen_support::next_field(&mut map, &mut f1),
                 "output_token_details" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
-                "output_tokens" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "total_tokens" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "output_tokens" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "total_tokens" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaResponseUsage {
             input_token_details: f0.unwrap_or_default(),
@@ -4172,15 +4176,15 @@ for RealtimeBetaResponseUsageInputTokenDetails {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "cached_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "audio_tokens" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "cached_tokens" => crate::codegen_support::next_field(&mut map, &mut f1),
                 "cached_tokens_details" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
-                "image_tokens" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "text_tokens" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "image_tokens" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "text_tokens" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaResponseUsageInputTokenDetails {
             audio_tokens: f0.unwrap_or_default(),
@@ -4252,11 +4256,11 @@ for RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "image_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "text_tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio_tokens" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "image_tokens" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "text_tokens" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails {
             audio_tokens: f0.unwrap_or_default(),
@@ -4317,10 +4321,10 @@ for RealtimeBetaResponseUsageOutputTokenDetails {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "text_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio_tokens" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "text_tokens" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaResponseUsageOutputTokenDetails {
             audio_tokens: f0.unwrap_or_default(),
@@ -4393,12 +4397,14 @@ for RealtimeBetaServerEventConversationItemCreated {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "previous_item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "previous_item_id" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventConversationItemCreated {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -4523,11 +4529,11 @@ for RealtimeBetaServerEventConversationItemDeleted {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventConversationItemDeleted {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -4674,16 +4680,16 @@ for RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "languages" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "logprobs" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "transcript" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "usage" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "languages" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "logprobs" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "transcript" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "usage" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -4899,14 +4905,14 @@ for RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "logprobs" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "logprobs" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta {
             content_index: f0.unwrap_or_default(),
@@ -5058,13 +5064,13 @@ for RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "error" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "error" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -5130,12 +5136,12 @@ for RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "param" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "param" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError {
             code: f0.unwrap_or_default(),
@@ -5295,17 +5301,17 @@ for RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "end" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "speaker" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "start" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f8 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "end" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "speaker" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "start" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f8),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -5447,11 +5453,11 @@ for RealtimeBetaServerEventConversationItemRetrieved {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventConversationItemRetrieved {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -5584,13 +5590,13 @@ for RealtimeBetaServerEventConversationItemTruncated {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio_end_ms" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "content_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio_end_ms" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventConversationItemTruncated {
             audio_end_ms: crate::codegen_support::required(f0, "audio_end_ms")?,
@@ -5714,11 +5720,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeBetaServerEventE
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "error" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "error" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventError {
             error: crate::codegen_support::required(f0, "error")?,
@@ -5783,13 +5789,13 @@ for RealtimeBetaServerEventErrorError {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "param" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "param" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventErrorError {
             code: f0.unwrap_or_default(),
@@ -5914,10 +5920,10 @@ for RealtimeBetaServerEventInputAudioBufferCleared {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventInputAudioBufferCleared {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -6043,12 +6049,14 @@ for RealtimeBetaServerEventInputAudioBufferCommitted {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "previous_item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "previous_item_id" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventInputAudioBufferCommitted {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -6190,12 +6198,12 @@ for RealtimeBetaServerEventInputAudioBufferSpeechStarted {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio_start_ms" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio_start_ms" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventInputAudioBufferSpeechStarted {
             audio_start_ms: crate::codegen_support::required(f0, "audio_start_ms")?,
@@ -6326,12 +6334,12 @@ for RealtimeBetaServerEventInputAudioBufferSpeechStopped {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio_end_ms" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio_end_ms" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventInputAudioBufferSpeechStopped {
             audio_end_ms: crate::codegen_support::required(f0, "audio_end_ms")?,
@@ -6452,11 +6460,11 @@ for RealtimeBetaServerEventMcpListToolsCompleted {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventMcpListToolsCompleted {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -6574,11 +6582,11 @@ for RealtimeBetaServerEventMcpListToolsFailed {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventMcpListToolsFailed {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -6695,11 +6703,11 @@ for RealtimeBetaServerEventMcpListToolsInProgress {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventMcpListToolsInProgress {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -6823,11 +6831,11 @@ for RealtimeBetaServerEventRateLimitsUpdated {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "rate_limits" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "rate_limits" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventRateLimitsUpdated {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -6891,12 +6899,12 @@ for RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "limit" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "remaining" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "reset_seconds" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "limit" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "remaining" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "reset_seconds" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem {
             limit: f0.unwrap_or_default(),
@@ -7103,15 +7111,15 @@ for RealtimeBetaServerEventResponseAudioDelta {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventResponseAudioDelta {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -7247,14 +7255,14 @@ for RealtimeBetaServerEventResponseAudioDone {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventResponseAudioDone {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -7391,15 +7399,15 @@ for RealtimeBetaServerEventResponseAudioTranscriptDelta {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventResponseAudioTranscriptDelta {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -7548,15 +7556,15 @@ for RealtimeBetaServerEventResponseAudioTranscriptDone {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "transcript" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "transcript" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventResponseAudioTranscriptDone {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -7702,15 +7710,15 @@ for RealtimeBetaServerEventResponseContentPartAdded {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "part" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "part" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventResponseContentPartAdded {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -7781,12 +7789,12 @@ for RealtimeBetaServerEventResponseContentPartAddedPart {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "transcript" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "transcript" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventResponseContentPartAddedPart {
             audio: f0.unwrap_or_default(),
@@ -7994,15 +8002,15 @@ for RealtimeBetaServerEventResponseContentPartDone {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "part" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "part" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventResponseContentPartDone {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -8073,12 +8081,12 @@ for RealtimeBetaServerEventResponseContentPartDonePart {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "transcript" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "transcript" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventResponseContentPartDonePart {
             audio: f0.unwrap_or_default(),
@@ -8274,11 +8282,11 @@ for RealtimeBetaServerEventResponseCreated {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "response" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "response" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventResponseCreated {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -8397,11 +8405,11 @@ for RealtimeBetaServerEventResponseDone {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "response" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "response" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventResponseDone {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -8533,15 +8541,15 @@ for RealtimeBetaServerEventResponseFunctionCallArgumentsDelta {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventResponseFunctionCallArgumentsDelta {
             call_id: crate::codegen_support::required(f0, "call_id")?,
@@ -8697,16 +8705,16 @@ for RealtimeBetaServerEventResponseFunctionCallArgumentsDone {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventResponseFunctionCallArgumentsDone {
             arguments: crate::codegen_support::required(f0, "arguments")?,
@@ -8858,15 +8866,15 @@ for RealtimeBetaServerEventResponseMcpCallArgumentsDelta {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "obfuscation" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "obfuscation" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventResponseMcpCallArgumentsDelta {
             delta: crate::codegen_support::required(f0, "delta")?,
@@ -9005,14 +9013,14 @@ for RealtimeBetaServerEventResponseMcpCallArgumentsDone {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventResponseMcpCallArgumentsDone {
             arguments: crate::codegen_support::required(f0, "arguments")?,
@@ -9140,12 +9148,12 @@ for RealtimeBetaServerEventResponseMcpCallCompleted {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventResponseMcpCallCompleted {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -9268,12 +9276,12 @@ for RealtimeBetaServerEventResponseMcpCallFailed {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventResponseMcpCallFailed {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -9397,12 +9405,12 @@ for RealtimeBetaServerEventResponseMcpCallInProgress {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventResponseMcpCallInProgress {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -9528,13 +9536,13 @@ for RealtimeBetaServerEventResponseOutputItemAdded {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventResponseOutputItemAdded {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -9663,13 +9671,13 @@ for RealtimeBetaServerEventResponseOutputItemDone {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventResponseOutputItemDone {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -9803,15 +9811,15 @@ for RealtimeBetaServerEventResponseTextDelta {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventResponseTextDelta {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -9950,15 +9958,15 @@ for RealtimeBetaServerEventResponseTextDone {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventResponseTextDone {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -10085,11 +10093,11 @@ for RealtimeBetaServerEventSessionCreated {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "session" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "session" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventSessionCreated {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -10207,11 +10215,11 @@ for RealtimeBetaServerEventSessionUpdated {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "session" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "session" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventSessionUpdated {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -10329,11 +10337,11 @@ for RealtimeBetaServerEventTranscriptionSessionCreated {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "session" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "session" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventTranscriptionSessionCreated {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -10454,11 +10462,11 @@ for RealtimeBetaServerEventTranscriptionSessionUpdated {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "session" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "session" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeBetaServerEventTranscriptionSessionUpdated {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -10577,10 +10585,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeCallCreateReques
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "sdp" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "session" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "sdp" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "session" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeCallCreateRequest {
             sdp: crate::codegen_support::required(f0, "sdp")?,
@@ -10632,9 +10640,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeCallReferRequest
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "target_uri" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "target_uri" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeCallReferRequest {
             target_uri: crate::codegen_support::required(f0, "target_uri")?,
@@ -10681,9 +10689,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeCallRejectReques
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "status_code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "status_code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeCallRejectRequest {
             status_code: f0.unwrap_or_default(),
@@ -10940,12 +10948,14 @@ for RealtimeClientEventConversationItemCreate {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "previous_item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "previous_item_id" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeClientEventConversationItemCreate {
             event_id: f0.unwrap_or_default(),
@@ -11131,11 +11141,11 @@ for RealtimeClientEventConversationItemDelete {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeClientEventConversationItemDelete {
             event_id: f0.unwrap_or_default(),
@@ -11317,11 +11327,11 @@ for RealtimeClientEventConversationItemRetrieve {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeClientEventConversationItemRetrieve {
             event_id: f0.unwrap_or_default(),
@@ -11522,13 +11532,13 @@ for RealtimeClientEventConversationItemTruncate {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio_end_ms" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "content_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio_end_ms" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeClientEventConversationItemTruncate {
             audio_end_ms: crate::codegen_support::required(f0, "audio_end_ms")?,
@@ -11726,11 +11736,11 @@ for RealtimeClientEventInputAudioBufferAppend {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeClientEventInputAudioBufferAppend {
             audio: crate::codegen_support::required(f0, "audio")?,
@@ -11905,10 +11915,10 @@ for RealtimeClientEventInputAudioBufferClear {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeClientEventInputAudioBufferClear {
             event_id: f0.unwrap_or_default(),
@@ -12083,10 +12093,10 @@ for RealtimeClientEventInputAudioBufferCommit {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeClientEventInputAudioBufferCommit {
             event_id: f0.unwrap_or_default(),
@@ -12257,10 +12267,10 @@ for RealtimeClientEventOutputAudioBufferClear {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeClientEventOutputAudioBufferClear {
             event_id: f0.unwrap_or_default(),
@@ -12384,11 +12394,11 @@ for RealtimeClientEventResponseCancel {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeClientEventResponseCancel {
             event_id: f0.unwrap_or_default(),
@@ -12589,11 +12599,11 @@ for RealtimeClientEventResponseCreate {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "response" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "response" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeClientEventResponseCreate {
             event_id: f0.unwrap_or_default(),
@@ -12781,11 +12791,11 @@ for RealtimeClientEventSessionUpdate {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "session" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "session" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeClientEventSessionUpdate {
             event_id: f0.unwrap_or_default(),
@@ -13239,15 +13249,15 @@ for RealtimeConversationItemFunctionCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeConversationItemFunctionCall {
             arguments: crate::codegen_support::required(f0, "arguments")?,
@@ -13389,14 +13399,14 @@ for RealtimeConversationItemFunctionCallOutput {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeConversationItemFunctionCallOutput {
             call_id: crate::codegen_support::required(f0, "call_id")?,
@@ -13796,14 +13806,14 @@ for RealtimeConversationItemMessageAssistant {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeConversationItemMessageAssistant {
             content: f0.unwrap_or_default(),
@@ -13878,12 +13888,12 @@ for RealtimeConversationItemMessageAssistantContentItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "transcript" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "transcript" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeConversationItemMessageAssistantContentItem {
             audio: f0.unwrap_or_default(),
@@ -14276,14 +14286,14 @@ for RealtimeConversationItemMessageSystem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeConversationItemMessageSystem {
             content: f0.unwrap_or_default(),
@@ -14352,10 +14362,10 @@ for RealtimeConversationItemMessageSystemContentItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeConversationItemMessageSystemContentItem {
             text: f0.unwrap_or_default(),
@@ -14735,14 +14745,14 @@ for RealtimeConversationItemMessageUser {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeConversationItemMessageUser {
             content: f0.unwrap_or_default(),
@@ -14822,14 +14832,14 @@ for RealtimeConversationItemMessageUserContentItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "detail" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "image_url" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "transcript" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "detail" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "image_url" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "transcript" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeConversationItemMessageUserContentItem {
             audio: f0.unwrap_or_default(),
@@ -15298,10 +15308,10 @@ for RealtimeCreateClientSecretRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "expires_after" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "session" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "expires_after" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "session" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeCreateClientSecretRequest {
             expires_after: f0.unwrap_or_default(),
@@ -15362,11 +15372,11 @@ for RealtimeCreateClientSecretResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "expires_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "session" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "value" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "expires_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "session" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "value" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeCreateClientSecretResponse {
             expires_at: crate::codegen_support::required(f0, "expires_at")?,
@@ -15428,12 +15438,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeFunctionTool {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "parameters" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "description" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "parameters" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeFunctionTool {
             description: f0.unwrap_or_default(),
@@ -15565,13 +15575,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeMcpApprovalReque
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "server_label" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "server_label" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeMcpApprovalRequest {
             arguments: crate::codegen_support::required(f0, "arguments")?,
@@ -15698,14 +15708,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeMcpApprovalRespo
         {
             match key.as_str() {
                 "approval_request_id" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "approve" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "reason" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "approve" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "reason" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeMcpApprovalResponse {
             approval_request_id: crate::codegen_support::required(
@@ -15833,12 +15843,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeMcpListTools {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "server_label" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "server_label" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeMcpListTools {
             id: f0.unwrap_or_default(),
@@ -15954,11 +15964,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeMcpProtocolError
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeMcpProtocolError {
             code: crate::codegen_support::required(f0, "code")?,
@@ -16090,17 +16100,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeMcpToolCall {
         {
             match key.as_str() {
                 "approval_request_id" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "arguments" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "error" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "server_label" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "error" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "server_label" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeMcpToolCall {
             approval_request_id: f0.unwrap_or_default(),
@@ -16293,10 +16303,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeMcpToolExecution
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "message" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "message" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeMcpToolExecutionError {
             message: crate::codegen_support::required(f0, "message")?,
@@ -16406,11 +16416,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeMcphttpError {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeMcphttpError {
             code: crate::codegen_support::required(f0, "code")?,
@@ -16519,9 +16529,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeReasoning {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "effort" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "effort" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeReasoning {
             effort: f0.unwrap_or_default(),
@@ -16689,23 +16699,25 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "conversation_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "audio" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "conversation_id" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "max_output_tokens" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "metadata" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f6),
                 "output_modalities" => {
-                    f7 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f7)
                 }
-                "status" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "status_details" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "usage" => f10 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "status" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "status_details" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "usage" => crate::codegen_support::next_field(&mut map, &mut f10),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeResponse {
             audio: f0.unwrap_or_default(),
@@ -16792,9 +16804,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeResponseAudio {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "output" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "output" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeResponseAudio {
             output: f0.unwrap_or_default(),
@@ -16850,10 +16862,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeResponseAudioOut
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "format" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "voice" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "format" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "voice" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeResponseAudioOutput {
             format: f0.unwrap_or_default(),
@@ -16961,26 +16973,26 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeResponseCreatePa
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "conversation" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "input" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "instructions" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "audio" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "conversation" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "input" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "instructions" => crate::codegen_support::next_field(&mut map, &mut f3),
                 "max_output_tokens" => {
-                    f4 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f4)
                 }
-                "metadata" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f5),
                 "output_modalities" => {
-                    f6 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f6)
                 }
                 "parallel_tool_calls" => {
-                    f7 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f7)
                 }
-                "prompt" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "reasoning" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "tool_choice" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f11 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "reasoning" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "tool_choice" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f11),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeResponseCreateParams {
             audio: f0.unwrap_or_default(),
@@ -17072,9 +17084,9 @@ for RealtimeResponseCreateParamsAudio {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "output" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "output" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeResponseCreateParamsAudio {
             output: f0.unwrap_or_default(),
@@ -17132,10 +17144,10 @@ for RealtimeResponseCreateParamsAudioOutput {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "format" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "voice" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "format" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "voice" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeResponseCreateParamsAudioOutput {
             format: f0.unwrap_or_default(),
@@ -17918,11 +17930,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeResponseStatusDe
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "error" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "reason" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "error" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "reason" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeResponseStatusDetails {
             error: f0.unwrap_or_default(),
@@ -17984,10 +17996,10 @@ for RealtimeResponseStatusDetailsError {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeResponseStatusDetailsError {
             code: f0.unwrap_or_default(),
@@ -18217,16 +18229,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeResponseUsage {
         {
             match key.as_str() {
                 "input_token_details" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "input_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "input_tokens" => crate::codegen_support::next_field(&mut map, &mut f1),
                 "output_token_details" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
-                "output_tokens" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "total_tokens" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "output_tokens" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "total_tokens" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeResponseUsage {
             input_token_details: f0.unwrap_or_default(),
@@ -18304,15 +18316,15 @@ for RealtimeResponseUsageInputTokenDetails {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "cached_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "audio_tokens" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "cached_tokens" => crate::codegen_support::next_field(&mut map, &mut f1),
                 "cached_tokens_details" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
-                "image_tokens" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "text_tokens" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "image_tokens" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "text_tokens" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeResponseUsageInputTokenDetails {
             audio_tokens: f0.unwrap_or_default(),
@@ -18384,11 +18396,11 @@ for RealtimeResponseUsageInputTokenDetailsCachedTokensDetails {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "image_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "text_tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio_tokens" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "image_tokens" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "text_tokens" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeResponseUsageInputTokenDetailsCachedTokensDetails {
             audio_tokens: f0.unwrap_or_default(),
@@ -18448,10 +18460,10 @@ for RealtimeResponseUsageOutputTokenDetails {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "text_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio_tokens" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "text_tokens" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeResponseUsageOutputTokenDetails {
             audio_tokens: f0.unwrap_or_default(),
@@ -19204,11 +19216,11 @@ for RealtimeServerEventConversationCreated {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "conversation" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "conversation" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventConversationCreated {
             conversation: crate::codegen_support::required(f0, "conversation")?,
@@ -19263,10 +19275,10 @@ for RealtimeServerEventConversationCreatedConversation {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventConversationCreatedConversation {
             id: f0.unwrap_or_default(),
@@ -19395,12 +19407,14 @@ for RealtimeServerEventConversationItemAdded {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "previous_item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "previous_item_id" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventConversationItemAdded {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -19535,12 +19549,14 @@ for RealtimeServerEventConversationItemCreated {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "previous_item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "previous_item_id" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventConversationItemCreated {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -19664,11 +19680,11 @@ for RealtimeServerEventConversationItemDeleted {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventConversationItemDeleted {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -19792,12 +19808,14 @@ for RealtimeServerEventConversationItemDone {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "previous_item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "previous_item_id" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventConversationItemDone {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -19947,16 +19965,16 @@ for RealtimeServerEventConversationItemInputAudioTranscriptionCompleted {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "languages" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "logprobs" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "transcript" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "usage" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "languages" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "logprobs" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "transcript" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "usage" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventConversationItemInputAudioTranscriptionCompleted {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -20172,14 +20190,14 @@ for RealtimeServerEventConversationItemInputAudioTranscriptionDelta {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "logprobs" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "logprobs" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventConversationItemInputAudioTranscriptionDelta {
             content_index: f0.unwrap_or_default(),
@@ -20331,13 +20349,13 @@ for RealtimeServerEventConversationItemInputAudioTranscriptionFailed {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "error" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "error" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventConversationItemInputAudioTranscriptionFailed {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -20403,12 +20421,12 @@ for RealtimeServerEventConversationItemInputAudioTranscriptionFailedError {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "param" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "param" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventConversationItemInputAudioTranscriptionFailedError {
             code: f0.unwrap_or_default(),
@@ -20568,17 +20586,17 @@ for RealtimeServerEventConversationItemInputAudioTranscriptionSegment {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "end" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "speaker" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "start" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f8 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "end" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "speaker" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "start" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f8),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventConversationItemInputAudioTranscriptionSegment {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -20719,11 +20737,11 @@ for RealtimeServerEventConversationItemRetrieved {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventConversationItemRetrieved {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -20854,13 +20872,13 @@ for RealtimeServerEventConversationItemTruncated {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio_end_ms" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "content_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio_end_ms" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventConversationItemTruncated {
             audio_end_ms: crate::codegen_support::required(f0, "audio_end_ms")?,
@@ -20983,11 +21001,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeServerEventError
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "error" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "error" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventError {
             error: crate::codegen_support::required(f0, "error")?,
@@ -21051,13 +21069,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeServerEventError
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "param" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "param" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventErrorError {
             code: f0.unwrap_or_default(),
@@ -21182,10 +21200,10 @@ for RealtimeServerEventInputAudioBufferCleared {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventInputAudioBufferCleared {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -21309,12 +21327,14 @@ for RealtimeServerEventInputAudioBufferCommitted {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "previous_item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "previous_item_id" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventInputAudioBufferCommitted {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -21438,11 +21458,11 @@ for RealtimeServerEventInputAudioBufferDtmfEventReceived {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "received_at" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "received_at" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventInputAudioBufferDtmfEventReceived {
             event: crate::codegen_support::required(f0, "event")?,
@@ -21586,12 +21606,12 @@ for RealtimeServerEventInputAudioBufferSpeechStarted {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio_start_ms" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio_start_ms" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventInputAudioBufferSpeechStarted {
             audio_start_ms: crate::codegen_support::required(f0, "audio_start_ms")?,
@@ -21722,12 +21742,12 @@ for RealtimeServerEventInputAudioBufferSpeechStopped {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio_end_ms" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio_end_ms" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventInputAudioBufferSpeechStopped {
             audio_end_ms: crate::codegen_support::required(f0, "audio_end_ms")?,
@@ -21868,13 +21888,13 @@ for RealtimeServerEventInputAudioBufferTimeoutTriggered {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio_end_ms" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "audio_start_ms" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio_end_ms" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "audio_start_ms" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventInputAudioBufferTimeoutTriggered {
             audio_end_ms: crate::codegen_support::required(f0, "audio_end_ms")?,
@@ -22003,11 +22023,11 @@ for RealtimeServerEventMcpListToolsCompleted {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventMcpListToolsCompleted {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -22124,11 +22144,11 @@ for RealtimeServerEventMcpListToolsFailed {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventMcpListToolsFailed {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -22245,11 +22265,11 @@ for RealtimeServerEventMcpListToolsInProgress {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventMcpListToolsInProgress {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -22366,11 +22386,11 @@ for RealtimeServerEventOutputAudioBufferCleared {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventOutputAudioBufferCleared {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -22487,11 +22507,11 @@ for RealtimeServerEventOutputAudioBufferStarted {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventOutputAudioBufferStarted {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -22608,11 +22628,11 @@ for RealtimeServerEventOutputAudioBufferStopped {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventOutputAudioBufferStopped {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -22733,11 +22753,11 @@ for RealtimeServerEventRateLimitsUpdated {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "rate_limits" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "rate_limits" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventRateLimitsUpdated {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -22801,12 +22821,12 @@ for RealtimeServerEventRateLimitsUpdatedRateLimitsItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "limit" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "remaining" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "reset_seconds" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "limit" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "remaining" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "reset_seconds" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventRateLimitsUpdatedRateLimitsItem {
             limit: f0.unwrap_or_default(),
@@ -23013,15 +23033,15 @@ for RealtimeServerEventResponseAudioDelta {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventResponseAudioDelta {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -23157,14 +23177,14 @@ for RealtimeServerEventResponseAudioDone {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventResponseAudioDone {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -23300,15 +23320,15 @@ for RealtimeServerEventResponseAudioTranscriptDelta {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventResponseAudioTranscriptDelta {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -23455,15 +23475,15 @@ for RealtimeServerEventResponseAudioTranscriptDone {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "transcript" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "transcript" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventResponseAudioTranscriptDone {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -23608,15 +23628,15 @@ for RealtimeServerEventResponseContentPartAdded {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "part" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "part" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventResponseContentPartAdded {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -23686,12 +23706,12 @@ for RealtimeServerEventResponseContentPartAddedPart {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "transcript" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "transcript" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventResponseContentPartAddedPart {
             audio: f0.unwrap_or_default(),
@@ -23897,15 +23917,15 @@ for RealtimeServerEventResponseContentPartDone {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "part" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "part" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventResponseContentPartDone {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -23973,12 +23993,12 @@ for RealtimeServerEventResponseContentPartDonePart {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "transcript" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "transcript" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventResponseContentPartDonePart {
             audio: f0.unwrap_or_default(),
@@ -24172,11 +24192,11 @@ for RealtimeServerEventResponseCreated {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "response" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "response" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventResponseCreated {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -24300,11 +24320,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeServerEventRespo
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "response" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "response" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventResponseDone {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -24436,15 +24456,15 @@ for RealtimeServerEventResponseFunctionCallArgumentsDelta {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventResponseFunctionCallArgumentsDelta {
             call_id: crate::codegen_support::required(f0, "call_id")?,
@@ -24597,16 +24617,16 @@ for RealtimeServerEventResponseFunctionCallArgumentsDone {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventResponseFunctionCallArgumentsDone {
             arguments: crate::codegen_support::required(f0, "arguments")?,
@@ -24755,15 +24775,15 @@ for RealtimeServerEventResponseMcpCallArgumentsDelta {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "obfuscation" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "obfuscation" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventResponseMcpCallArgumentsDelta {
             delta: crate::codegen_support::required(f0, "delta")?,
@@ -24901,14 +24921,14 @@ for RealtimeServerEventResponseMcpCallArgumentsDone {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventResponseMcpCallArgumentsDone {
             arguments: crate::codegen_support::required(f0, "arguments")?,
@@ -25035,12 +25055,12 @@ for RealtimeServerEventResponseMcpCallCompleted {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventResponseMcpCallCompleted {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -25162,12 +25182,12 @@ for RealtimeServerEventResponseMcpCallFailed {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventResponseMcpCallFailed {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -25289,12 +25309,12 @@ for RealtimeServerEventResponseMcpCallInProgress {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventResponseMcpCallInProgress {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -25419,13 +25439,13 @@ for RealtimeServerEventResponseOutputItemAdded {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventResponseOutputItemAdded {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -25553,13 +25573,13 @@ for RealtimeServerEventResponseOutputItemDone {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventResponseOutputItemDone {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -25692,15 +25712,15 @@ for RealtimeServerEventResponseTextDelta {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventResponseTextDelta {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -25839,15 +25859,15 @@ for RealtimeServerEventResponseTextDone {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventResponseTextDone {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -25975,11 +25995,11 @@ for RealtimeServerEventSessionCreated {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "session" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "session" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventSessionCreated {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -26158,11 +26178,11 @@ for RealtimeServerEventSessionUpdated {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "session" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "session" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeServerEventSessionUpdated {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -26434,38 +26454,40 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeSession {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "expires_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "include" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "expires_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "include" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "input_audio_format" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
                 "input_audio_noise_reduction" => {
-                    f4 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f4)
                 }
                 "input_audio_transcription" => {
-                    f5 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f5)
                 }
-                "instructions" => f6 = ::std::option::Option::Some(map.next_value()?),
+                "instructions" => crate::codegen_support::next_field(&mut map, &mut f6),
                 "max_response_output_tokens" => {
-                    f7 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f7)
                 }
-                "modalities" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f10 = ::std::option::Option::Some(map.next_value()?),
+                "modalities" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f10),
                 "output_audio_format" => {
-                    f11 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f11)
                 }
-                "prompt" => f12 = ::std::option::Option::Some(map.next_value()?),
-                "speed" => f13 = ::std::option::Option::Some(map.next_value()?),
-                "temperature" => f14 = ::std::option::Option::Some(map.next_value()?),
-                "tool_choice" => f15 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f16 = ::std::option::Option::Some(map.next_value()?),
-                "tracing" => f17 = ::std::option::Option::Some(map.next_value()?),
-                "turn_detection" => f18 = ::std::option::Option::Some(map.next_value()?),
-                "voice" => f19 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f12),
+                "speed" => crate::codegen_support::next_field(&mut map, &mut f13),
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f14),
+                "tool_choice" => crate::codegen_support::next_field(&mut map, &mut f15),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f16),
+                "tracing" => crate::codegen_support::next_field(&mut map, &mut f17),
+                "turn_detection" => {
+                    crate::codegen_support::next_field(&mut map, &mut f18)
+                }
+                "voice" => crate::codegen_support::next_field(&mut map, &mut f19),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeSession {
             expires_at: f0.unwrap_or_default(),
@@ -26670,32 +26692,34 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeSessionCreateReq
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "client_secret" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "client_secret" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "input_audio_format" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
                 "input_audio_transcription" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
-                "instructions" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "instructions" => crate::codegen_support::next_field(&mut map, &mut f3),
                 "max_response_output_tokens" => {
-                    f4 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f4)
                 }
-                "modalities" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "modalities" => crate::codegen_support::next_field(&mut map, &mut f5),
                 "output_audio_format" => {
-                    f6 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f6)
                 }
-                "prompt" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "speed" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "temperature" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "tool_choice" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f11 = ::std::option::Option::Some(map.next_value()?),
-                "tracing" => f12 = ::std::option::Option::Some(map.next_value()?),
-                "truncation" => f13 = ::std::option::Option::Some(map.next_value()?),
-                "turn_detection" => f14 = ::std::option::Option::Some(map.next_value()?),
-                "voice" => f15 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "speed" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "tool_choice" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f11),
+                "tracing" => crate::codegen_support::next_field(&mut map, &mut f12),
+                "truncation" => crate::codegen_support::next_field(&mut map, &mut f13),
+                "turn_detection" => {
+                    crate::codegen_support::next_field(&mut map, &mut f14)
+                }
+                "voice" => crate::codegen_support::next_field(&mut map, &mut f15),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeSessionCreateRequest {
             client_secret: crate::codegen_support::required(f0, "client_secret")?,
@@ -26816,10 +26840,10 @@ for RealtimeSessionCreateRequestClientSecret {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "expires_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "value" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "expires_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "value" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeSessionCreateRequestClientSecret {
             expires_at: crate::codegen_support::required(f0, "expires_at")?,
@@ -26930,28 +26954,28 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeSessionCreateReq
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "include" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "instructions" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "audio" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "include" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "instructions" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "max_output_tokens" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "model" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f4),
                 "output_modalities" => {
-                    f5 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f5)
                 }
                 "parallel_tool_calls" => {
-                    f6 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f6)
                 }
-                "prompt" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "reasoning" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "tool_choice" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "tracing" => f11 = ::std::option::Option::Some(map.next_value()?),
-                "truncation" => f12 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f13 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "reasoning" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "tool_choice" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "tracing" => crate::codegen_support::next_field(&mut map, &mut f11),
+                "truncation" => crate::codegen_support::next_field(&mut map, &mut f12),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f13),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeSessionCreateRequestGa {
             audio: f0.unwrap_or_default(),
@@ -27052,10 +27076,10 @@ for RealtimeSessionCreateRequestGaAudio {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeSessionCreateRequestGaAudio {
             input: f0.unwrap_or_default(),
@@ -27118,12 +27142,14 @@ for RealtimeSessionCreateRequestGaAudioInput {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "format" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "noise_reduction" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "transcription" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "turn_detection" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "format" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "noise_reduction" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "transcription" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "turn_detection" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeSessionCreateRequestGaAudioInput {
             format: f0.unwrap_or_default(),
@@ -27187,9 +27213,9 @@ for RealtimeSessionCreateRequestGaAudioInputNoiseReduction {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeSessionCreateRequestGaAudioInputNoiseReduction {
             type_: f0.unwrap_or_default(),
@@ -27255,11 +27281,11 @@ for RealtimeSessionCreateRequestGaAudioOutput {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "format" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "speed" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "voice" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "format" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "speed" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "voice" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeSessionCreateRequestGaAudioOutput {
             format: f0.unwrap_or_default(),
@@ -27781,9 +27807,9 @@ for RealtimeSessionCreateRequestInputAudioTranscription {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "model" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "model" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeSessionCreateRequestInputAudioTranscription {
             model: f0.unwrap_or_default(),
@@ -28036,12 +28062,12 @@ for RealtimeSessionCreateRequestToolsItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "parameters" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "description" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "parameters" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeSessionCreateRequestToolsItem {
             description: f0.unwrap_or_default(),
@@ -28184,15 +28210,15 @@ for RealtimeSessionCreateRequestTurnDetection {
         {
             match key.as_str() {
                 "prefix_padding_ms" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
                 "silence_duration_ms" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "threshold" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "threshold" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeSessionCreateRequestTurnDetection {
             prefix_padding_ms: f0.unwrap_or_default(),
@@ -28321,25 +28347,27 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeSessionCreateRes
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "expires_at" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "include" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "instructions" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "audio" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "expires_at" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "include" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "instructions" => crate::codegen_support::next_field(&mut map, &mut f4),
                 "max_output_tokens" => {
-                    f5 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f5)
                 }
-                "model" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f7),
                 "output_modalities" => {
-                    f8 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f8)
                 }
-                "tool_choice" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "tracing" => f11 = ::std::option::Option::Some(map.next_value()?),
-                "turn_detection" => f12 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "tool_choice" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "tracing" => crate::codegen_support::next_field(&mut map, &mut f11),
+                "turn_detection" => {
+                    crate::codegen_support::next_field(&mut map, &mut f12)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeSessionCreateResponse {
             audio: f0.unwrap_or_default(),
@@ -28438,10 +28466,10 @@ for RealtimeSessionCreateResponseAudio {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeSessionCreateResponseAudio {
             input: f0.unwrap_or_default(),
@@ -28505,12 +28533,14 @@ for RealtimeSessionCreateResponseAudioInput {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "format" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "noise_reduction" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "transcription" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "turn_detection" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "format" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "noise_reduction" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "transcription" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "turn_detection" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeSessionCreateResponseAudioInput {
             format: f0.unwrap_or_default(),
@@ -28572,9 +28602,9 @@ for RealtimeSessionCreateResponseAudioInputNoiseReduction {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeSessionCreateResponseAudioInputNoiseReduction {
             type_: f0.unwrap_or_default(),
@@ -28633,15 +28663,15 @@ for RealtimeSessionCreateResponseAudioInputTurnDetection {
         {
             match key.as_str() {
                 "prefix_padding_ms" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
                 "silence_duration_ms" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "threshold" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "threshold" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeSessionCreateResponseAudioInputTurnDetection {
             prefix_padding_ms: f0.unwrap_or_default(),
@@ -28705,11 +28735,11 @@ for RealtimeSessionCreateResponseAudioOutput {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "format" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "speed" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "voice" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "format" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "speed" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "voice" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeSessionCreateResponseAudioOutput {
             format: f0.unwrap_or_default(),
@@ -28834,28 +28864,28 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeSessionCreateRes
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "expires_at" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "include" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "instructions" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "audio" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "expires_at" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "include" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "instructions" => crate::codegen_support::next_field(&mut map, &mut f4),
                 "max_output_tokens" => {
-                    f5 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f5)
                 }
-                "model" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f7),
                 "output_modalities" => {
-                    f8 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f8)
                 }
-                "prompt" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "reasoning" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "tool_choice" => f11 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f12 = ::std::option::Option::Some(map.next_value()?),
-                "tracing" => f13 = ::std::option::Option::Some(map.next_value()?),
-                "truncation" => f14 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f15 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "reasoning" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "tool_choice" => crate::codegen_support::next_field(&mut map, &mut f11),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f12),
+                "tracing" => crate::codegen_support::next_field(&mut map, &mut f13),
+                "truncation" => crate::codegen_support::next_field(&mut map, &mut f14),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f15),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeSessionCreateResponseGa {
             audio: f0.unwrap_or_default(),
@@ -28960,10 +28990,10 @@ for RealtimeSessionCreateResponseGaAudio {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeSessionCreateResponseGaAudio {
             input: f0.unwrap_or_default(),
@@ -29026,12 +29056,14 @@ for RealtimeSessionCreateResponseGaAudioInput {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "format" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "noise_reduction" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "transcription" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "turn_detection" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "format" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "noise_reduction" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "transcription" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "turn_detection" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeSessionCreateResponseGaAudioInput {
             format: f0.unwrap_or_default(),
@@ -29095,9 +29127,9 @@ for RealtimeSessionCreateResponseGaAudioInputNoiseReduction {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeSessionCreateResponseGaAudioInputNoiseReduction {
             type_: f0.unwrap_or_default(),
@@ -29162,11 +29194,11 @@ for RealtimeSessionCreateResponseGaAudioOutput {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "format" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "speed" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "voice" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "format" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "speed" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "voice" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeSessionCreateResponseGaAudioOutput {
             format: f0.unwrap_or_default(),
@@ -30022,15 +30054,15 @@ for RealtimeSessionCreateResponseTurnDetection {
         {
             match key.as_str() {
                 "prefix_padding_ms" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
                 "silence_duration_ms" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "threshold" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "threshold" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeSessionCreateResponseTurnDetection {
             prefix_padding_ms: f0.unwrap_or_default(),
@@ -30230,9 +30262,9 @@ for RealtimeSessionInputAudioNoiseReduction {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeSessionInputAudioNoiseReduction {
             type_: f0.unwrap_or_default(),
@@ -30711,19 +30743,19 @@ for RealtimeTranscriptionSessionCreateRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "include" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "include" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "input_audio_format" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
                 "input_audio_noise_reduction" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
                 "input_audio_transcription" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "turn_detection" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "turn_detection" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateRequest {
             include: f0.unwrap_or_default(),
@@ -30803,11 +30835,11 @@ for RealtimeTranscriptionSessionCreateRequestGa {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "include" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "include" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateRequestGa {
             audio: f0.unwrap_or_default(),
@@ -30865,9 +30897,9 @@ for RealtimeTranscriptionSessionCreateRequestGaAudio {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateRequestGaAudio {
             input: f0.unwrap_or_default(),
@@ -30926,12 +30958,14 @@ for RealtimeTranscriptionSessionCreateRequestGaAudioInput {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "format" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "noise_reduction" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "transcription" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "turn_detection" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "format" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "noise_reduction" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "transcription" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "turn_detection" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateRequestGaAudioInput {
             format: f0.unwrap_or_default(),
@@ -30995,9 +31029,9 @@ for RealtimeTranscriptionSessionCreateRequestGaAudioInputNoiseReduction {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateRequestGaAudioInputNoiseReduction {
             type_: f0.unwrap_or_default(),
@@ -31322,9 +31356,9 @@ for RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction {
             type_: f0.unwrap_or_default(),
@@ -31397,15 +31431,15 @@ for RealtimeTranscriptionSessionCreateRequestTurnDetection {
         {
             match key.as_str() {
                 "prefix_padding_ms" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
                 "silence_duration_ms" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "threshold" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "threshold" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateRequestTurnDetection {
             prefix_padding_ms: f0.unwrap_or_default(),
@@ -31552,17 +31586,17 @@ for RealtimeTranscriptionSessionCreateResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "client_secret" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "client_secret" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "input_audio_format" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
                 "input_audio_transcription" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
-                "modalities" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "turn_detection" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "modalities" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "turn_detection" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateResponse {
             client_secret: crate::codegen_support::required(f0, "client_secret")?,
@@ -31639,10 +31673,10 @@ for RealtimeTranscriptionSessionCreateResponseClientSecret {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "expires_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "value" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "expires_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "value" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateResponseClientSecret {
             expires_at: crate::codegen_support::required(f0, "expires_at")?,
@@ -31712,14 +31746,14 @@ for RealtimeTranscriptionSessionCreateResponseGa {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "expires_at" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "include" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "expires_at" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "include" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateResponseGa {
             audio: f0.unwrap_or_default(),
@@ -31785,9 +31819,9 @@ for RealtimeTranscriptionSessionCreateResponseGaAudio {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateResponseGaAudio {
             input: f0.unwrap_or_default(),
@@ -31850,12 +31884,14 @@ for RealtimeTranscriptionSessionCreateResponseGaAudioInput {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "format" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "noise_reduction" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "transcription" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "turn_detection" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "format" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "noise_reduction" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "transcription" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "turn_detection" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateResponseGaAudioInput {
             format: f0.unwrap_or_default(),
@@ -31917,9 +31953,9 @@ for RealtimeTranscriptionSessionCreateResponseGaAudioInputNoiseReduction {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateResponseGaAudioInputNoiseReduction {
             type_: f0.unwrap_or_default(),
@@ -31990,15 +32026,15 @@ for RealtimeTranscriptionSessionCreateResponseGaAudioInputTurnDetection {
         {
             match key.as_str() {
                 "prefix_padding_ms" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
                 "silence_duration_ms" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "threshold" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "threshold" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateResponseGaAudioInputTurnDetection {
             prefix_padding_ms: f0.unwrap_or_default(),
@@ -32280,15 +32316,15 @@ for RealtimeTranscriptionSessionCreateResponseTurnDetection {
         {
             match key.as_str() {
                 "prefix_padding_ms" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
                 "silence_duration_ms" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "threshold" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "threshold" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateResponseTurnDetection {
             prefix_padding_ms: f0.unwrap_or_default(),
@@ -32373,11 +32409,11 @@ for RealtimeTranslationClientEventInputAudioBufferAppend {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationClientEventInputAudioBufferAppend {
             audio: crate::codegen_support::required(f0, "audio")?,
@@ -32561,10 +32597,10 @@ for RealtimeTranslationClientEventSessionClose {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationClientEventSessionClose {
             event_id: f0.unwrap_or_default(),
@@ -32746,11 +32782,11 @@ for RealtimeTranslationClientEventSessionUpdate {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "session" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "session" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationClientEventSessionUpdate {
             event_id: f0.unwrap_or_default(),
@@ -32923,10 +32959,10 @@ for RealtimeTranslationClientSecretCreateRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "expires_after" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "session" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "expires_after" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "session" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationClientSecretCreateRequest {
             expires_after: f0.unwrap_or_default(),
@@ -32983,11 +33019,11 @@ for RealtimeTranslationClientSecretCreateResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "expires_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "session" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "value" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "expires_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "session" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "value" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationClientSecretCreateResponse {
             expires_at: crate::codegen_support::required(f0, "expires_at")?,
@@ -33042,10 +33078,10 @@ for RealtimeTranslationServerEventSessionClosed {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationServerEventSessionClosed {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -33163,11 +33199,11 @@ for RealtimeTranslationServerEventSessionCreated {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "session" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "session" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationServerEventSessionCreated {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -33298,12 +33334,12 @@ for RealtimeTranslationServerEventSessionInputTranscriptDelta {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "elapsed_ms" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "elapsed_ms" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationServerEventSessionInputTranscriptDelta {
             delta: crate::codegen_support::required(f0, "delta")?,
@@ -33450,15 +33486,15 @@ for RealtimeTranslationServerEventSessionOutputAudioDelta {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "channels" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "elapsed_ms" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "format" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "sample_rate" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "channels" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "elapsed_ms" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "format" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "sample_rate" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationServerEventSessionOutputAudioDelta {
             channels: f0.unwrap_or_default(),
@@ -33669,12 +33705,12 @@ for RealtimeTranslationServerEventSessionOutputTranscriptDelta {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "elapsed_ms" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "elapsed_ms" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationServerEventSessionOutputTranscriptDelta {
             delta: crate::codegen_support::required(f0, "delta")?,
@@ -33802,11 +33838,11 @@ for RealtimeTranslationServerEventSessionUpdated {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "session" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "event_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "session" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationServerEventSessionUpdated {
             event_id: crate::codegen_support::required(f0, "event_id")?,
@@ -33934,13 +33970,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeTranslationSessi
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "expires_at" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "expires_at" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationSession {
             audio: crate::codegen_support::required(f0, "audio")?,
@@ -33996,10 +34032,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for RealtimeTranslationSessi
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationSessionAudio {
             input: f0.unwrap_or_default(),
@@ -34063,10 +34099,12 @@ for RealtimeTranslationSessionAudioInput {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "noise_reduction" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "transcription" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "noise_reduction" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "transcription" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationSessionAudioInput {
             noise_reduction: f0.unwrap_or_default(),
@@ -34120,9 +34158,9 @@ for RealtimeTranslationSessionAudioInputNoiseReduction {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationSessionAudioInputNoiseReduction {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -34173,9 +34211,9 @@ for RealtimeTranslationSessionAudioInputTranscription {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "model" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "model" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationSessionAudioInputTranscription {
             model: crate::codegen_support::required(f0, "model")?,
@@ -34223,9 +34261,9 @@ for RealtimeTranslationSessionAudioOutput {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "language" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "language" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationSessionAudioOutput {
             language: f0.unwrap_or_default(),
@@ -34279,10 +34317,10 @@ for RealtimeTranslationSessionCreateRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationSessionCreateRequest {
             audio: f0.unwrap_or_default(),
@@ -34337,10 +34375,10 @@ for RealtimeTranslationSessionCreateRequestAudio {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationSessionCreateRequestAudio {
             input: f0.unwrap_or_default(),
@@ -34405,10 +34443,12 @@ for RealtimeTranslationSessionCreateRequestAudioInput {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "noise_reduction" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "transcription" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "noise_reduction" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "transcription" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationSessionCreateRequestAudioInput {
             noise_reduction: f0.unwrap_or_default(),
@@ -34462,9 +34502,9 @@ for RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -34516,9 +34556,9 @@ for RealtimeTranslationSessionCreateRequestAudioInputTranscription {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "model" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "model" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationSessionCreateRequestAudioInputTranscription {
             model: crate::codegen_support::required(f0, "model")?,
@@ -34568,9 +34608,9 @@ for RealtimeTranslationSessionCreateRequestAudioOutput {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "language" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "language" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationSessionCreateRequestAudioOutput {
             language: f0.unwrap_or_default(),
@@ -34679,9 +34719,9 @@ for RealtimeTranslationSessionUpdateRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "audio" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationSessionUpdateRequest {
             audio: f0.unwrap_or_default(),
@@ -34734,10 +34774,10 @@ for RealtimeTranslationSessionUpdateRequestAudio {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationSessionUpdateRequestAudio {
             input: f0.unwrap_or_default(),
@@ -34802,10 +34842,12 @@ for RealtimeTranslationSessionUpdateRequestAudioInput {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "noise_reduction" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "transcription" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "noise_reduction" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "transcription" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationSessionUpdateRequestAudioInput {
             noise_reduction: f0.unwrap_or_default(),
@@ -34859,9 +34901,9 @@ for RealtimeTranslationSessionUpdateRequestAudioInputNoiseReduction {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationSessionUpdateRequestAudioInputNoiseReduction {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -34913,9 +34955,9 @@ for RealtimeTranslationSessionUpdateRequestAudioInputTranscription {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "model" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "model" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationSessionUpdateRequestAudioInputTranscription {
             model: crate::codegen_support::required(f0, "model")?,
@@ -34965,9 +35007,9 @@ for RealtimeTranslationSessionUpdateRequestAudioOutput {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "language" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "language" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RealtimeTranslationSessionUpdateRequestAudioOutput {
             language: f0.unwrap_or_default(),
@@ -35271,10 +35313,10 @@ for RetentionRatioTruncationTokenLimits {
         {
             match key.as_str() {
                 "post_instructions" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(RetentionRatioTruncationTokenLimits {
             post_instructions: f0.unwrap_or_default(),

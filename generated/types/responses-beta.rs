@@ -41,13 +41,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaAdditionalTools {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaAdditionalTools {
             agent: f0.unwrap_or_default(),
@@ -115,13 +115,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaAdditionalToolsItemP
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaAdditionalToolsItemParam {
             agent: f0.unwrap_or_default(),
@@ -371,14 +371,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaAgentMessage {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "author" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "content" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "recipient" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "author" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "content" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "recipient" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaAgentMessage {
             agent: f0.unwrap_or_default(),
@@ -596,14 +596,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaAgentMessageItemPara
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "author" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "content" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "recipient" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "author" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "content" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "recipient" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaAgentMessageItemParam {
             agent: f0.unwrap_or_default(),
@@ -853,9 +853,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaAgentTag {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent_name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent_name" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaAgentTag {
             agent_name: crate::codegen_support::required(f0, "agent_name")?,
@@ -901,9 +901,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaAgentTagParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent_name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent_name" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaAgentTagParam {
             agent_name: crate::codegen_support::required(f0, "agent_name")?,
@@ -1291,11 +1291,11 @@ for BetaApplyPatchCreateFileOperationParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "diff" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "path" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "diff" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "path" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaApplyPatchCreateFileOperationParam {
             diff: crate::codegen_support::required(f0, "diff")?,
@@ -1521,10 +1521,10 @@ for BetaApplyPatchDeleteFileOperationParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "path" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "path" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaApplyPatchDeleteFileOperationParam {
             path: crate::codegen_support::required(f0, "path")?,
@@ -1785,16 +1785,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaApplyPatchToolCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "created_by" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "operation" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "created_by" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "operation" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaApplyPatchToolCall {
             agent: f0.unwrap_or_default(),
@@ -1878,15 +1878,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaApplyPatchToolCallIt
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "operation" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "operation" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaApplyPatchToolCallItemParam {
             agent: f0.unwrap_or_default(),
@@ -2090,16 +2090,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaApplyPatchToolCallOu
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "created_by" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "created_by" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaApplyPatchToolCallOutput {
             agent: f0.unwrap_or_default(),
@@ -2186,15 +2186,15 @@ for BetaApplyPatchToolCallOutputItemParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaApplyPatchToolCallOutputItemParam {
             agent: f0.unwrap_or_default(),
@@ -2558,10 +2558,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaApplyPatchToolParam 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "allowed_callers" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "allowed_callers" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaApplyPatchToolParam {
             allowed_callers: f0.unwrap_or_default(),
@@ -2677,11 +2679,11 @@ for BetaApplyPatchUpdateFileOperationParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "diff" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "path" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "diff" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "path" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaApplyPatchUpdateFileOperationParam {
             diff: crate::codegen_support::required(f0, "diff")?,
@@ -2915,13 +2917,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaApproximateLocation 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "city" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "country" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "region" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "timezone" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "city" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "country" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "region" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "timezone" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaApproximateLocation {
             city: f0.unwrap_or_default(),
@@ -3054,12 +3056,12 @@ for BetaAutoCodeInterpreterToolParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "memory_limit" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "network_policy" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_ids" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "memory_limit" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "network_policy" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaAutoCodeInterpreterToolParam {
             file_ids: f0.unwrap_or_default(),
@@ -3454,13 +3456,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaClickParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "button" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "keys" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "x" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "y" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "button" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "keys" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "x" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "y" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaClickParam {
             button: crate::codegen_support::required(f0, "button")?,
@@ -3578,10 +3580,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaCodeInterpreterOutpu
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "url" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "url" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaCodeInterpreterOutputImage {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -3691,10 +3693,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaCodeInterpreterOutpu
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "logs" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "logs" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaCodeInterpreterOutputLogs {
             logs: crate::codegen_support::required(f0, "logs")?,
@@ -3814,11 +3816,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaCodeInterpreterTool 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "allowed_callers" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "container" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "allowed_callers" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "container" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaCodeInterpreterTool {
             allowed_callers: f0.unwrap_or_default(),
@@ -3898,15 +3902,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaCodeInterpreterToolC
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "code" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "container_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "outputs" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "code" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "container_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "outputs" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaCodeInterpreterToolCall {
             agent: f0.unwrap_or_default(),
@@ -4254,13 +4258,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaCompactResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "usage" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "usage" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaCompactResource {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -4397,22 +4401,24 @@ for BetaCompactResponseMethodPublicBody {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "instructions" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "input" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "instructions" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "previous_response_id" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "prompt_cache_key" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "prompt_cache_key" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
                 "prompt_cache_options" => {
-                    f5 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f5)
                 }
                 "prompt_cache_retention" => {
-                    f6 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f6)
                 }
-                "service_tier" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "service_tier" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaCompactResponseMethodPublicBody {
             input: f0.unwrap_or_default(),
@@ -4692,15 +4698,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaCompactionBody {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "created_by" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "created_by" => crate::codegen_support::next_field(&mut map, &mut f1),
                 "encrypted_content" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaCompactionBody {
             agent: f0.unwrap_or_default(),
@@ -4829,14 +4835,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaCompactionSummaryIte
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "encrypted_content" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaCompactionSummaryItemParam {
             agent: f0.unwrap_or_default(),
@@ -5013,10 +5019,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaCompactionTriggerIte
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaCompactionTriggerItemParam {
             agent: f0.unwrap_or_default(),
@@ -5141,11 +5147,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaComparisonFilter {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "key" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "value" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "key" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "value" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaComparisonFilter {
             key: crate::codegen_support::required(f0, "key")?,
@@ -5351,10 +5357,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaCompoundFilter {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "filters" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "filters" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaCompoundFilter {
             filters: f0.unwrap_or_default(),
@@ -5662,16 +5668,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaComputerCallOutputIt
         {
             match key.as_str() {
                 "acknowledged_safety_checks" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "agent" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaComputerCallOutputItemParam {
             acknowledged_safety_checks: f0.unwrap_or_default(),
@@ -5866,11 +5872,11 @@ for BetaComputerCallSafetyCheckParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaComputerCallSafetyCheckParam {
             code: f0.unwrap_or_default(),
@@ -6014,15 +6020,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaComputerScreenshotCo
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "image_url" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "detail" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "image_url" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "prompt_cache_breakpoint" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaComputerScreenshotContent {
             detail: crate::codegen_support::required(f0, "detail")?,
@@ -6149,11 +6155,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaComputerScreenshotIm
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "image_url" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "image_url" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaComputerScreenshotImage {
             file_id: f0.unwrap_or_default(),
@@ -6268,9 +6274,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaComputerTool {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaComputerTool {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -6341,18 +6347,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaComputerToolCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "action" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "actions" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "agent" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "action" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "actions" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f4),
                 "pending_safety_checks" => {
-                    f5 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f5)
                 }
-                "status" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "status" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaComputerToolCall {
             action: f0.unwrap_or_default(),
@@ -6443,17 +6449,17 @@ for BetaComputerToolCallOutputResource {
         {
             match key.as_str() {
                 "acknowledged_safety_checks" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "agent" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "created_by" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "created_by" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaComputerToolCallOutputResource {
             acknowledged_safety_checks: f0.unwrap_or_default(),
@@ -6846,12 +6852,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaComputerUsePreviewTo
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "display_height" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "display_width" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "environment" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "display_height" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "display_width" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "environment" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaComputerUsePreviewTool {
             display_height: crate::codegen_support::required(f0, "display_height")?,
@@ -6974,13 +6980,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaContainerAutoParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "memory_limit" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "network_policy" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "skills" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_ids" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "memory_limit" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "network_policy" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "skills" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaContainerAutoParam {
             file_ids: f0.unwrap_or_default(),
@@ -7234,14 +7240,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaContainerFileCitatio
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "container_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "end_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "filename" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "start_index" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "container_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "end_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "filename" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "start_index" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaContainerFileCitationBody {
             container_id: crate::codegen_support::required(f0, "container_id")?,
@@ -7371,14 +7377,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaContainerFileCitatio
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "container_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "end_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "filename" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "start_index" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "container_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "end_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "filename" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "start_index" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaContainerFileCitationParam {
             container_id: crate::codegen_support::required(f0, "container_id")?,
@@ -7574,11 +7580,13 @@ for BetaContainerNetworkPolicyAllowlistParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "allowed_domains" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "domain_secrets" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "allowed_domains" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "domain_secrets" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaContainerNetworkPolicyAllowlistParam {
             allowed_domains: f0.unwrap_or_default(),
@@ -7691,9 +7699,9 @@ for BetaContainerNetworkPolicyDisabledParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaContainerNetworkPolicyDisabledParam {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -7806,11 +7814,11 @@ for BetaContainerNetworkPolicyDomainSecretParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "domain" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "value" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "domain" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "value" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaContainerNetworkPolicyDomainSecretParam {
             domain: crate::codegen_support::required(f0, "domain")?,
@@ -8037,10 +8045,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaContainerReferencePa
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "container_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "container_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaContainerReferenceParam {
             container_id: crate::codegen_support::required(f0, "container_id")?,
@@ -8149,10 +8157,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaContainerReferenceRe
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "container_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "container_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaContainerReferenceResource {
             container_id: crate::codegen_support::required(f0, "container_id")?,
@@ -8263,11 +8271,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaContextManagementPar
         {
             match key.as_str() {
                 "compact_threshold" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaContextManagementParam {
             compact_threshold: f0.unwrap_or_default(),
@@ -8333,9 +8341,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaConversationParam2 {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaConversationParam2 {
             id: crate::codegen_support::required(f0, "id")?,
@@ -8384,10 +8392,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaCoordParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "x" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "y" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "x" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "y" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaCoordParam {
             x: crate::codegen_support::required(f0, "x")?,
@@ -8583,56 +8591,58 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaCreateResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "background" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "background" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "context_management" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "conversation" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "include" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "input" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "instructions" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "conversation" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "include" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "input" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "instructions" => crate::codegen_support::next_field(&mut map, &mut f5),
                 "max_output_tokens" => {
-                    f6 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f6)
                 }
-                "max_tool_calls" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "moderation" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "multi_agent" => f11 = ::std::option::Option::Some(map.next_value()?),
+                "max_tool_calls" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "moderation" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "multi_agent" => crate::codegen_support::next_field(&mut map, &mut f11),
                 "parallel_tool_calls" => {
-                    f12 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f12)
                 }
                 "previous_response_id" => {
-                    f13 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f13)
                 }
-                "prompt" => f14 = ::std::option::Option::Some(map.next_value()?),
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f14),
                 "prompt_cache_key" => {
-                    f15 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f15)
                 }
                 "prompt_cache_options" => {
-                    f16 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f16)
                 }
                 "prompt_cache_retention" => {
-                    f17 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f17)
                 }
-                "reasoning" => f18 = ::std::option::Option::Some(map.next_value()?),
+                "reasoning" => crate::codegen_support::next_field(&mut map, &mut f18),
                 "safety_identifier" => {
-                    f19 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f19)
                 }
-                "service_tier" => f20 = ::std::option::Option::Some(map.next_value()?),
-                "store" => f21 = ::std::option::Option::Some(map.next_value()?),
-                "stream" => f22 = ::std::option::Option::Some(map.next_value()?),
-                "stream_options" => f23 = ::std::option::Option::Some(map.next_value()?),
-                "temperature" => f24 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f25 = ::std::option::Option::Some(map.next_value()?),
-                "tool_choice" => f26 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f27 = ::std::option::Option::Some(map.next_value()?),
-                "top_logprobs" => f28 = ::std::option::Option::Some(map.next_value()?),
-                "top_p" => f29 = ::std::option::Option::Some(map.next_value()?),
-                "truncation" => f30 = ::std::option::Option::Some(map.next_value()?),
-                "user" => f31 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "service_tier" => crate::codegen_support::next_field(&mut map, &mut f20),
+                "store" => crate::codegen_support::next_field(&mut map, &mut f21),
+                "stream" => crate::codegen_support::next_field(&mut map, &mut f22),
+                "stream_options" => {
+                    crate::codegen_support::next_field(&mut map, &mut f23)
+                }
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f24),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f25),
+                "tool_choice" => crate::codegen_support::next_field(&mut map, &mut f26),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f27),
+                "top_logprobs" => crate::codegen_support::next_field(&mut map, &mut f28),
+                "top_p" => crate::codegen_support::next_field(&mut map, &mut f29),
+                "truncation" => crate::codegen_support::next_field(&mut map, &mut f30),
+                "user" => crate::codegen_support::next_field(&mut map, &mut f31),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaCreateResponse {
             background: f0.unwrap_or_default(),
@@ -9072,11 +9082,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaCustomGrammarFormatP
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "definition" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "syntax" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "definition" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "syntax" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaCustomGrammarFormatParam {
             definition: crate::codegen_support::required(f0, "definition")?,
@@ -9185,9 +9195,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaCustomTextFormatPara
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaCustomTextFormatParam {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -9319,16 +9329,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaCustomToolCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "input" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "namespace" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "input" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "namespace" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaCustomToolCall {
             agent: f0.unwrap_or_default(),
@@ -9416,14 +9426,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaCustomToolCallOutput
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaCustomToolCallOutput {
             agent: f0.unwrap_or_default(),
@@ -9529,16 +9539,16 @@ for BetaCustomToolCallOutputResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "created_by" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "created_by" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaCustomToolCallOutputResource {
             agent: f0.unwrap_or_default(),
@@ -9775,18 +9785,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaCustomToolCallResour
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "created_by" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "input" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "namespace" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f9 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "created_by" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "input" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "namespace" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f9),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaCustomToolCallResource {
             agent: f0.unwrap_or_default(),
@@ -9995,14 +10005,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaCustomToolParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "allowed_callers" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "defer_loading" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "description" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "format" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "allowed_callers" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "defer_loading" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "description" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "format" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaCustomToolParam {
             allowed_callers: f0.unwrap_or_default(),
@@ -10313,9 +10325,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaDirectToolCallCaller
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaDirectToolCallCaller {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -10361,9 +10373,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaDirectToolCallCaller
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaDirectToolCallCallerParam {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -10536,12 +10548,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaDoubleClickAction {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "x" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "y" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "keys" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "x" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "y" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaDoubleClickAction {
             keys: f0.unwrap_or_default(),
@@ -10664,11 +10676,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaDragParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "path" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "keys" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "path" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaDragParam {
             keys: f0.unwrap_or_default(),
@@ -10797,12 +10809,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaEasyInputMessage {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "phase" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "phase" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaEasyInputMessage {
             content: crate::codegen_support::required(f0, "content")?,
@@ -11040,11 +11052,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaEncryptedContent {
         {
             match key.as_str() {
                 "encrypted_content" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaEncryptedContent {
             encrypted_content: crate::codegen_support::required(
@@ -11099,11 +11111,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaEncryptedContentPara
         {
             match key.as_str() {
                 "encrypted_content" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaEncryptedContentParam {
             encrypted_content: crate::codegen_support::required(
@@ -11337,12 +11349,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaFileCitationBody {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "filename" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "filename" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaFileCitationBody {
             file_id: crate::codegen_support::required(f0, "file_id")?,
@@ -11462,12 +11474,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaFileCitationParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "filename" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "filename" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaFileCitationParam {
             file_id: crate::codegen_support::required(f0, "file_id")?,
@@ -11726,11 +11738,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaFilePath {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaFilePath {
             file_id: crate::codegen_support::required(f0, "file_id")?,
@@ -11852,13 +11864,19 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaFileSearchTool {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "filters" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "max_num_results" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "ranking_options" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "vector_store_ids" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "filters" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "max_num_results" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "ranking_options" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "vector_store_ids" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaFileSearchTool {
             filters: f0.unwrap_or_default(),
@@ -11943,14 +11961,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaFileSearchToolCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "queries" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "results" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "queries" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "results" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaFileSearchToolCall {
             agent: f0.unwrap_or_default(),
@@ -12026,13 +12044,13 @@ for BetaFileSearchToolCallResultsItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "attributes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "filename" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "score" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "attributes" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "filename" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "score" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaFileSearchToolCallResultsItem {
             attributes: f0.unwrap_or_default(),
@@ -12553,17 +12571,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaFunctionCallOutputIt
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "namespace" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f8 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "namespace" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f8),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaFunctionCallOutputItemParam {
             agent: f0.unwrap_or_default(),
@@ -13177,13 +13195,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaFunctionShellAction 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "commands" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "commands" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "max_output_length" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "timeout_ms" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "timeout_ms" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaFunctionShellAction {
             commands: f0.unwrap_or_default(),
@@ -13239,13 +13257,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaFunctionShellActionP
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "commands" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "commands" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "max_output_length" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "timeout_ms" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "timeout_ms" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaFunctionShellActionParam {
             commands: f0.unwrap_or_default(),
@@ -13322,17 +13340,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaFunctionShellCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "action" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "agent" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "created_by" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "environment" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f8 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "action" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "created_by" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "environment" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f8),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaFunctionShellCall {
             action: crate::codegen_support::required(f0, "action")?,
@@ -13479,16 +13497,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaFunctionShellCallIte
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "action" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "agent" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "environment" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "action" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "environment" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaFunctionShellCallItemParam {
             action: crate::codegen_support::required(f0, "action")?,
@@ -13827,19 +13845,19 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaFunctionShellCallOut
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "created_by" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "created_by" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f4),
                 "max_output_length" => {
-                    f5 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f5)
                 }
-                "output" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f8 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "output" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f8),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaFunctionShellCallOutput {
             agent: f0.unwrap_or_default(),
@@ -13917,12 +13935,12 @@ for BetaFunctionShellCallOutputContent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_by" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "outcome" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "stderr" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "stdout" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_by" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "outcome" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "stderr" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "stdout" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaFunctionShellCallOutputContent {
             created_by: f0.unwrap_or_default(),
@@ -13983,11 +14001,11 @@ for BetaFunctionShellCallOutputContentParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "outcome" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "stderr" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "stdout" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "outcome" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "stderr" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "stdout" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaFunctionShellCallOutputContentParam {
             outcome: crate::codegen_support::required(f0, "outcome")?,
@@ -14153,10 +14171,10 @@ for BetaFunctionShellCallOutputExitOutcomeParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "exit_code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "exit_code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaFunctionShellCallOutputExitOutcomeParam {
             exit_code: crate::codegen_support::required(f0, "exit_code")?,
@@ -14286,18 +14304,18 @@ for BetaFunctionShellCallOutputItemParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
                 "max_output_length" => {
-                    f4 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f4)
                 }
-                "output" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "output" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaFunctionShellCallOutputItemParam {
             agent: f0.unwrap_or_default(),
@@ -14619,9 +14637,9 @@ for BetaFunctionShellCallOutputTimeoutOutcomeParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaFunctionShellCallOutputTimeoutOutcomeParam {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -14922,11 +14940,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaFunctionShellToolPar
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "allowed_callers" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "environment" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "allowed_callers" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "environment" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaFunctionShellToolParam {
             allowed_callers: f0.unwrap_or_default(),
@@ -15136,16 +15156,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaFunctionTool {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "allowed_callers" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "defer_loading" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "description" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output_schema" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "parameters" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "strict" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "allowed_callers" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "defer_loading" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "description" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output_schema" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "parameters" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "strict" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaFunctionTool {
             allowed_callers: f0.unwrap_or_default(),
@@ -15246,17 +15268,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaFunctionToolCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "arguments" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "namespace" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f8 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "namespace" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f8),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaFunctionToolCall {
             agent: f0.unwrap_or_default(),
@@ -15362,17 +15384,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaFunctionToolCallOutp
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "namespace" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f8 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "namespace" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f8),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaFunctionToolCallOutput {
             agent: f0.unwrap_or_default(),
@@ -15497,18 +15519,18 @@ for BetaFunctionToolCallOutputResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "created_by" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "namespace" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f9 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "created_by" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "namespace" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f9),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaFunctionToolCallOutputResource {
             agent: f0.unwrap_or_default(),
@@ -15823,18 +15845,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaFunctionToolCallReso
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "arguments" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "created_by" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "namespace" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f9 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "created_by" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "namespace" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f9),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaFunctionToolCallResource {
             agent: f0.unwrap_or_default(),
@@ -16118,16 +16140,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaFunctionToolParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "allowed_callers" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "defer_loading" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "description" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output_schema" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "parameters" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "strict" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "allowed_callers" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "defer_loading" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "description" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output_schema" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "parameters" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "strict" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaFunctionToolParam {
             allowed_callers: f0.unwrap_or_default(),
@@ -16564,11 +16588,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaHttpError {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaHttpError {
             code: crate::codegen_support::required(f0, "code")?,
@@ -16680,10 +16704,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaHybridSearchOptions 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "embedding_weight" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "text_weight" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "embedding_weight" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "text_weight" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaHybridSearchOptions {
             embedding_weight: crate::codegen_support::required(f0, "embedding_weight")?,
@@ -16919,22 +16945,24 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaImageGenTool {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "action" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "background" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "input_fidelity" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "input_image_mask" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "moderation" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "output_compression" => {
-                    f6 = ::std::option::Option::Some(map.next_value()?);
+                "action" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "background" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "input_fidelity" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "input_image_mask" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "output_format" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "partial_images" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "quality" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "size" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f11 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "model" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "moderation" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "output_compression" => {
+                    crate::codegen_support::next_field(&mut map, &mut f6)
+                }
+                "output_format" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "partial_images" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "quality" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "size" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f11),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaImageGenTool {
             action: f0.unwrap_or_default(),
@@ -17115,13 +17143,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaImageGenToolCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "result" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "result" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaImageGenToolCall {
             agent: f0.unwrap_or_default(),
@@ -17319,10 +17347,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaImageGenToolInputIma
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "image_url" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "image_url" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaImageGenToolInputImageMask {
             file_id: f0.unwrap_or_default(),
@@ -17763,12 +17791,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaInlineSkillParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "source" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "description" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "source" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaInlineSkillParam {
             description: crate::codegen_support::required(f0, "description")?,
@@ -17885,11 +17913,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaInlineSkillSourcePar
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "media_type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "media_type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaInlineSkillSourceParam {
             data: crate::codegen_support::required(f0, "data")?,
@@ -18264,17 +18292,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaInputFileContent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_data" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "file_url" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "filename" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "detail" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "file_data" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "file_url" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "filename" => crate::codegen_support::next_field(&mut map, &mut f4),
                 "prompt_cache_breakpoint" => {
-                    f5 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f5)
                 }
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaInputFileContent {
             detail: f0.unwrap_or_default(),
@@ -18364,17 +18392,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaInputFileContentPara
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_data" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "file_url" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "filename" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "detail" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "file_data" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "file_url" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "filename" => crate::codegen_support::next_field(&mut map, &mut f4),
                 "prompt_cache_breakpoint" => {
-                    f5 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f5)
                 }
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaInputFileContentParam {
             detail: f0.unwrap_or_default(),
@@ -18631,15 +18659,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaInputImageContent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "image_url" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "detail" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "image_url" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "prompt_cache_breakpoint" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaInputImageContent {
             detail: crate::codegen_support::required(f0, "detail")?,
@@ -18714,15 +18742,15 @@ for BetaInputImageContentParamAutoParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "image_url" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "detail" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "image_url" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "prompt_cache_breakpoint" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaInputImageContentParamAutoParam {
             detail: f0.unwrap_or_default(),
@@ -19023,13 +19051,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaInputMessage {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "content" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "content" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaInputMessage {
             agent: f0.unwrap_or_default(),
@@ -19130,14 +19158,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaInputMessageResource
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "content" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "content" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaInputMessageResource {
             agent: f0.unwrap_or_default(),
@@ -19628,12 +19656,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaInputTextContent {
         {
             match key.as_str() {
                 "prompt_cache_breakpoint" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "text" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaInputTextContent {
             prompt_cache_breakpoint: f0.unwrap_or_default(),
@@ -19694,12 +19722,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaInputTextContentPara
         {
             match key.as_str() {
                 "prompt_cache_breakpoint" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "text" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaInputTextContentParam {
             prompt_cache_breakpoint: f0.unwrap_or_default(),
@@ -20882,11 +20910,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaItemReferenceParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaItemReferenceParam {
             agent: f0.unwrap_or_default(),
@@ -21613,10 +21641,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaKeyPressAction {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "keys" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaKeyPressAction {
             keys: f0.unwrap_or_default(),
@@ -21849,10 +21877,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaLocalEnvironmentPara
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "skills" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "skills" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaLocalEnvironmentParam {
             skills: f0.unwrap_or_default(),
@@ -21961,9 +21989,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaLocalEnvironmentReso
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaLocalEnvironmentResource {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -22083,16 +22111,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaLocalShellExecAction
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "command" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "env" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "timeout_ms" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "user" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "command" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "env" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "timeout_ms" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "user" => crate::codegen_support::next_field(&mut map, &mut f4),
                 "working_directory" => {
-                    f5 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f5)
                 }
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaLocalShellExecAction {
             command: f0.unwrap_or_default(),
@@ -22232,14 +22260,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaLocalShellToolCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "action" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "agent" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "action" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaLocalShellToolCall {
             action: crate::codegen_support::required(f0, "action")?,
@@ -22316,14 +22344,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaLocalShellToolCallOu
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaLocalShellToolCallOutput {
             agent: f0.unwrap_or_default(),
@@ -22645,9 +22673,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaLocalShellToolParam 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaLocalShellToolParam {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -22758,11 +22786,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaLocalSkillParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "path" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "description" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "path" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaLocalSkillParam {
             description: crate::codegen_support::required(f0, "description")?,
@@ -22817,12 +22845,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaLogProb {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "token" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "top_logprobs" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "bytes" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "logprob" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "token" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "top_logprobs" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaLogProb {
             bytes: f0.unwrap_or_default(),
@@ -22895,14 +22923,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaMcpApprovalRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "arguments" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "server_label" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "server_label" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaMcpApprovalRequest {
             agent: f0.unwrap_or_default(),
@@ -23043,17 +23071,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaMcpApprovalResponse 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "approval_request_id" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "approve" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "reason" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "request_id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "approve" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "reason" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "request_id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaMcpApprovalResponse {
             agent: f0.unwrap_or_default(),
@@ -23145,17 +23173,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaMcpApprovalResponseR
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "approval_request_id" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "approve" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "reason" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "request_id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "approve" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "reason" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "request_id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaMcpApprovalResponseResource {
             agent: f0.unwrap_or_default(),
@@ -23364,14 +23392,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaMcpListTools {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "error" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "server_label" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "error" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "server_label" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaMcpListTools {
             agent: f0.unwrap_or_default(),
@@ -23447,12 +23475,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaMcpListToolsTool {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "annotations" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "description" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "input_schema" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "annotations" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "description" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "input_schema" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaMcpListToolsTool {
             annotations: f0.unwrap_or_default(),
@@ -23571,11 +23599,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaMcpProtocolError {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaMcpProtocolError {
             code: crate::codegen_support::required(f0, "code")?,
@@ -23750,22 +23778,26 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaMcpTool {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "allowed_callers" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "allowed_tools" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "authorization" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "connector_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "defer_loading" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "headers" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "require_approval" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "server_description" => {
-                    f7 = ::std::option::Option::Some(map.next_value()?);
+                "allowed_callers" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "server_label" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "server_url" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "tunnel_id" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f11 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "allowed_tools" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "authorization" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "connector_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "defer_loading" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "headers" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "require_approval" => {
+                    crate::codegen_support::next_field(&mut map, &mut f6)
+                }
+                "server_description" => {
+                    crate::codegen_support::next_field(&mut map, &mut f7)
+                }
+                "server_label" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "server_url" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "tunnel_id" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f11),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaMcpTool {
             allowed_callers: f0.unwrap_or_default(),
@@ -23910,20 +23942,20 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaMcpToolCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "approval_request_id" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "arguments" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "error" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "server_label" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f9 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "error" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "server_label" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f9),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaMcpToolCall {
             agent: f0.unwrap_or_default(),
@@ -24312,10 +24344,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaMcpToolExecutionErro
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaMcpToolExecutionError {
             content: crate::codegen_support::required(f0, "content")?,
@@ -24429,10 +24461,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaMcpToolFilter {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "read_only" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "tool_names" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "read_only" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "tool_names" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaMcpToolFilter {
             read_only: f0.unwrap_or_default(),
@@ -24638,15 +24670,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaMessage {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "content" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "phase" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "content" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "phase" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaMessage {
             agent: f0.unwrap_or_default(),
@@ -25310,10 +25342,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaModeration {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaModeration {
             input: crate::codegen_support::required(f0, "input")?,
@@ -25360,9 +25392,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaModerationConfigPara
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "mode" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaModerationConfigParam {
             mode: crate::codegen_support::required(f0, "mode")?,
@@ -25414,11 +25446,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaModerationErrorBody 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaModerationErrorBody {
             code: crate::codegen_support::required(f0, "code")?,
@@ -25770,10 +25802,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaModerationParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "model" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "policy" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "model" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "policy" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaModerationParam {
             model: crate::codegen_support::required(f0, "model")?,
@@ -25826,10 +25858,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaModerationPolicyPara
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaModerationPolicyParam {
             input: f0.unwrap_or_default(),
@@ -25899,16 +25931,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaModerationResultBody
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "categories" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "categories" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "category_applied_input_types" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "category_scores" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "flagged" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "category_scores" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "flagged" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaModerationResultBody {
             categories: crate::codegen_support::required(f0, "categories")?,
@@ -26038,12 +26072,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaMoveParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "x" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "y" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "keys" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "x" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "y" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaMoveParam {
             keys: f0.unwrap_or_default(),
@@ -26339,14 +26373,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaMultiAgentCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "action" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "agent" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "arguments" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "action" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaMultiAgentCall {
             action: crate::codegen_support::required(f0, "action")?,
@@ -26419,14 +26453,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaMultiAgentCallItemPa
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "action" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "agent" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "arguments" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "action" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaMultiAgentCallItemParam {
             action: crate::codegen_support::required(f0, "action")?,
@@ -26618,14 +26652,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaMultiAgentCallOutput
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "action" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "agent" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "action" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaMultiAgentCallOutput {
             action: crate::codegen_support::required(f0, "action")?,
@@ -26699,14 +26733,14 @@ for BetaMultiAgentCallOutputItemParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "action" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "agent" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "action" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaMultiAgentCallOutputItemParam {
             action: crate::codegen_support::required(f0, "action")?,
@@ -27007,12 +27041,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaMultiAgentParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "enabled" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "max_concurrent_subagents" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaMultiAgentParam {
             enabled: crate::codegen_support::required(f0, "enabled")?,
@@ -27074,12 +27108,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaNamespaceToolParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "description" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaNamespaceToolParam {
             description: crate::codegen_support::required(f0, "description")?,
@@ -27771,15 +27805,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaOutputMessage {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "content" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "phase" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "content" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "phase" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaOutputMessage {
             agent: f0.unwrap_or_default(),
@@ -28096,12 +28130,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaOutputTextContent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "annotations" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "logprobs" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "annotations" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "logprobs" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaOutputTextContent {
             annotations: f0.unwrap_or_default(),
@@ -28159,11 +28193,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaOutputTextContentPar
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "annotations" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "annotations" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaOutputTextContentParam {
             annotations: f0.unwrap_or_default(),
@@ -28503,14 +28537,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaProgram {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "code" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "fingerprint" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "code" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "fingerprint" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaProgram {
             agent: f0.unwrap_or_default(),
@@ -28583,14 +28617,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaProgramItemParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "code" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "fingerprint" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "code" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "fingerprint" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaProgramItemParam {
             agent: f0.unwrap_or_default(),
@@ -28887,14 +28921,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaProgramOutput {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "result" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "result" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaProgramOutput {
             agent: f0.unwrap_or_default(),
@@ -28967,14 +29001,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaProgramOutputItemPar
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "result" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "result" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaProgramOutputItemParam {
             agent: f0.unwrap_or_default(),
@@ -29393,10 +29427,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaProgramToolCallCalle
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "caller_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "caller_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaProgramToolCallCaller {
             caller_id: crate::codegen_support::required(f0, "caller_id")?,
@@ -29447,10 +29481,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaProgramToolCallCalle
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "caller_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "caller_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaProgramToolCallCallerParam {
             caller_id: crate::codegen_support::required(f0, "caller_id")?,
@@ -29735,9 +29769,9 @@ for BetaProgrammaticToolCallingParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaProgrammaticToolCallingParam {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -29850,11 +29884,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaPrompt {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "variables" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "version" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "variables" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "version" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaPrompt {
             id: crate::codegen_support::required(f0, "id")?,
@@ -29908,9 +29942,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaPromptCacheBreakpoin
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "mode" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaPromptCacheBreakpointConfig {
             mode: crate::codegen_support::required(f0, "mode")?,
@@ -30016,9 +30050,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaPromptCacheBreakpoin
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "mode" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaPromptCacheBreakpointParam {
             mode: crate::codegen_support::required(f0, "mode")?,
@@ -30190,10 +30224,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaPromptCacheOptions {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "ttl" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "mode" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "ttl" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaPromptCacheOptions {
             mode: crate::codegen_support::required(f0, "mode")?,
@@ -30244,10 +30278,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaPromptCacheOptionsPa
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "ttl" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "mode" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "ttl" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaPromptCacheOptionsParam {
             mode: f0.unwrap_or_default(),
@@ -30492,11 +30526,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaRankingOptions {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "hybrid_search" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "ranker" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "score_threshold" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "hybrid_search" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "ranker" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "score_threshold" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaRankingOptions {
             hybrid_search: f0.unwrap_or_default(),
@@ -30578,13 +30614,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaReasoning {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "context" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "effort" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "generate_summary" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "mode" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "summary" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "context" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "effort" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "generate_summary" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "mode" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "summary" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaReasoning {
             context: f0.unwrap_or_default(),
@@ -30926,17 +30964,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaReasoningItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "content" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "content" => crate::codegen_support::next_field(&mut map, &mut f1),
                 "encrypted_content" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "summary" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "summary" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaReasoningItem {
             agent: f0.unwrap_or_default(),
@@ -31241,10 +31279,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaReasoningTextContent
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaReasoningTextContent {
             text: crate::codegen_support::required(f0, "text")?,
@@ -31354,10 +31392,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaRefusalContent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "refusal" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "refusal" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaRefusalContent {
             refusal: crate::codegen_support::required(f0, "refusal")?,
@@ -31612,59 +31650,59 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "background" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "completed_at" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "conversation" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "created_at" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "error" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "background" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "completed_at" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "conversation" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "error" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f5),
                 "incomplete_details" => {
-                    f6 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f6)
                 }
-                "instructions" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "instructions" => crate::codegen_support::next_field(&mut map, &mut f7),
                 "max_output_tokens" => {
-                    f8 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f8)
                 }
-                "max_tool_calls" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f11 = ::std::option::Option::Some(map.next_value()?),
-                "moderation" => f12 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f13 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f14 = ::std::option::Option::Some(map.next_value()?),
-                "output_text" => f15 = ::std::option::Option::Some(map.next_value()?),
+                "max_tool_calls" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f11),
+                "moderation" => crate::codegen_support::next_field(&mut map, &mut f12),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f13),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f14),
+                "output_text" => crate::codegen_support::next_field(&mut map, &mut f15),
                 "parallel_tool_calls" => {
-                    f16 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f16)
                 }
                 "previous_response_id" => {
-                    f17 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f17)
                 }
-                "prompt" => f18 = ::std::option::Option::Some(map.next_value()?),
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f18),
                 "prompt_cache_key" => {
-                    f19 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f19)
                 }
                 "prompt_cache_options" => {
-                    f20 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f20)
                 }
                 "prompt_cache_retention" => {
-                    f21 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f21)
                 }
-                "reasoning" => f22 = ::std::option::Option::Some(map.next_value()?),
+                "reasoning" => crate::codegen_support::next_field(&mut map, &mut f22),
                 "safety_identifier" => {
-                    f23 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f23)
                 }
-                "service_tier" => f24 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f25 = ::std::option::Option::Some(map.next_value()?),
-                "temperature" => f26 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f27 = ::std::option::Option::Some(map.next_value()?),
-                "tool_choice" => f28 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f29 = ::std::option::Option::Some(map.next_value()?),
-                "top_logprobs" => f30 = ::std::option::Option::Some(map.next_value()?),
-                "top_p" => f31 = ::std::option::Option::Some(map.next_value()?),
-                "truncation" => f32 = ::std::option::Option::Some(map.next_value()?),
-                "usage" => f33 = ::std::option::Option::Some(map.next_value()?),
-                "user" => f34 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "service_tier" => crate::codegen_support::next_field(&mut map, &mut f24),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f25),
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f26),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f27),
+                "tool_choice" => crate::codegen_support::next_field(&mut map, &mut f28),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f29),
+                "top_logprobs" => crate::codegen_support::next_field(&mut map, &mut f30),
+                "top_p" => crate::codegen_support::next_field(&mut map, &mut f31),
+                "truncation" => crate::codegen_support::next_field(&mut map, &mut f32),
+                "usage" => crate::codegen_support::next_field(&mut map, &mut f33),
+                "user" => crate::codegen_support::next_field(&mut map, &mut f34),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponse {
             background: f0.unwrap_or_default(),
@@ -31847,12 +31885,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseAudioDeltaEv
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseAudioDeltaEvent {
             agent: f0.unwrap_or_default(),
@@ -31976,12 +32016,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseAudioDoneEve
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseAudioDoneEvent {
             agent: f0.unwrap_or_default(),
@@ -32111,13 +32153,15 @@ for BetaResponseAudioTranscriptDeltaEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseAudioTranscriptDeltaEvent {
             agent: f0.unwrap_or_default(),
@@ -32246,12 +32290,14 @@ for BetaResponseAudioTranscriptDoneEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseAudioTranscriptDoneEvent {
             agent: f0.unwrap_or_default(),
@@ -32384,14 +32430,16 @@ for BetaResponseCodeInterpreterCallCodeDeltaEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseCodeInterpreterCallCodeDeltaEvent {
             agent: f0.unwrap_or_default(),
@@ -32532,14 +32580,16 @@ for BetaResponseCodeInterpreterCallCodeDoneEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "code" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "code" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseCodeInterpreterCallCodeDoneEvent {
             agent: f0.unwrap_or_default(),
@@ -32677,13 +32727,15 @@ for BetaResponseCodeInterpreterCallCompletedEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseCodeInterpreterCallCompletedEvent {
             agent: f0.unwrap_or_default(),
@@ -32819,13 +32871,15 @@ for BetaResponseCodeInterpreterCallInProgressEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseCodeInterpreterCallInProgressEvent {
             agent: f0.unwrap_or_default(),
@@ -32962,13 +33016,15 @@ for BetaResponseCodeInterpreterCallInterpretingEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseCodeInterpreterCallInterpretingEvent {
             agent: f0.unwrap_or_default(),
@@ -33103,12 +33159,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseCompletedEve
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "response" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "response" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseCompletedEvent {
             agent: f0.unwrap_or_default(),
@@ -33246,15 +33304,17 @@ for BetaResponseContentPartAddedEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "content_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "part" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "part" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f5)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseContentPartAddedEvent {
             agent: f0.unwrap_or_default(),
@@ -33399,15 +33459,17 @@ for BetaResponseContentPartDoneEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "content_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "part" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "part" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f5)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseContentPartDoneEvent {
             agent: f0.unwrap_or_default(),
@@ -33528,9 +33590,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseConversation
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseConversation {
             id: crate::codegen_support::required(f0, "id")?,
@@ -33588,12 +33650,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseCreatedEvent
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "response" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "response" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseCreatedEvent {
             agent: f0.unwrap_or_default(),
@@ -33724,14 +33788,16 @@ for BetaResponseCustomToolCallInputDeltaEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseCustomToolCallInputDeltaEvent {
             agent: f0.unwrap_or_default(),
@@ -33872,14 +33938,16 @@ for BetaResponseCustomToolCallInputDoneEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "input" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "input" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseCustomToolCallInputDoneEvent {
             agent: f0.unwrap_or_default(),
@@ -34007,10 +34075,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseError {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseError {
             code: crate::codegen_support::required(f0, "code")?,
@@ -34232,14 +34300,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseErrorEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "code" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "param" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "code" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "param" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseErrorEvent {
             agent: f0.unwrap_or_default(),
@@ -34369,12 +34439,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseFailedEvent 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "response" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "response" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseFailedEvent {
             agent: f0.unwrap_or_default(),
@@ -34504,13 +34576,15 @@ for BetaResponseFileSearchCallCompletedEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseFileSearchCallCompletedEvent {
             agent: f0.unwrap_or_default(),
@@ -34649,13 +34723,15 @@ for BetaResponseFileSearchCallInProgressEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseFileSearchCallInProgressEvent {
             agent: f0.unwrap_or_default(),
@@ -34794,13 +34870,15 @@ for BetaResponseFileSearchCallSearchingEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseFileSearchCallSearchingEvent {
             agent: f0.unwrap_or_default(),
@@ -34927,9 +35005,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseFormatJsonOb
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseFormatJsonObject {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -35063,9 +35141,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseFormatText {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseFormatText {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -35190,14 +35268,16 @@ for BetaResponseFunctionCallArgumentsDeltaEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseFunctionCallArgumentsDeltaEvent {
             agent: f0.unwrap_or_default(),
@@ -35340,15 +35420,17 @@ for BetaResponseFunctionCallArgumentsDoneEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "arguments" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f5)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseFunctionCallArgumentsDoneEvent {
             agent: f0.unwrap_or_default(),
@@ -35488,13 +35570,15 @@ for BetaResponseImageGenCallCompletedEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseImageGenCallCompletedEvent {
             agent: f0.unwrap_or_default(),
@@ -35630,13 +35714,15 @@ for BetaResponseImageGenCallGeneratingEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseImageGenCallGeneratingEvent {
             agent: f0.unwrap_or_default(),
@@ -35772,13 +35858,15 @@ for BetaResponseImageGenCallInProgressEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseImageGenCallInProgressEvent {
             agent: f0.unwrap_or_default(),
@@ -35932,23 +36020,25 @@ for BetaResponseImageGenCallPartialImageEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "background" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_format" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "background" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_format" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f4),
                 "partial_image_b64" => {
-                    f5 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f5)
                 }
                 "partial_image_index" => {
-                    f6 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f6)
                 }
-                "quality" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "size" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f10 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "quality" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f8)
+                }
+                "size" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f10),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseImageGenCallPartialImageEvent {
             agent: f0.unwrap_or_default(),
@@ -36107,12 +36197,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseInProgressEv
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "response" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "response" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseInProgressEvent {
             agent: f0.unwrap_or_default(),
@@ -36227,9 +36319,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseIncompleteDe
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "reason" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "reason" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseIncompleteDetails {
             reason: f0.unwrap_or_default(),
@@ -36354,12 +36446,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseIncompleteEv
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "response" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "response" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseIncompleteEvent {
             agent: f0.unwrap_or_default(),
@@ -36499,13 +36593,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseItemList {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseItemList {
             data: f0.unwrap_or_default(),
@@ -36629,11 +36723,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseLogProb {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "logprob" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "token" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "top_logprobs" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "logprob" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "token" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "top_logprobs" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseLogProb {
             logprob: crate::codegen_support::required(f0, "logprob")?,
@@ -36689,10 +36783,10 @@ for BetaResponseLogProbTopLogprobsItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "logprob" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "token" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "logprob" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "token" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseLogProbTopLogprobsItem {
             logprob: f0.unwrap_or_default(),
@@ -36762,14 +36856,16 @@ for BetaResponseMcpCallArgumentsDeltaEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseMcpCallArgumentsDeltaEvent {
             agent: f0.unwrap_or_default(),
@@ -36905,14 +37001,16 @@ for BetaResponseMcpCallArgumentsDoneEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "arguments" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseMcpCallArgumentsDoneEvent {
             agent: f0.unwrap_or_default(),
@@ -37044,13 +37142,15 @@ for BetaResponseMcpCallCompletedEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseMcpCallCompletedEvent {
             agent: f0.unwrap_or_default(),
@@ -37179,13 +37279,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseMcpCallFaile
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseMcpCallFailedEvent {
             agent: f0.unwrap_or_default(),
@@ -37314,13 +37416,15 @@ for BetaResponseMcpCallInProgressEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseMcpCallInProgressEvent {
             agent: f0.unwrap_or_default(),
@@ -37450,13 +37554,15 @@ for BetaResponseMcpListToolsCompletedEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseMcpListToolsCompletedEvent {
             agent: f0.unwrap_or_default(),
@@ -37586,13 +37692,15 @@ for BetaResponseMcpListToolsFailedEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseMcpListToolsFailedEvent {
             agent: f0.unwrap_or_default(),
@@ -37722,13 +37830,15 @@ for BetaResponseMcpListToolsInProgressEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseMcpListToolsInProgressEvent {
             agent: f0.unwrap_or_default(),
@@ -37924,13 +38034,15 @@ for BetaResponseOutputItemAddedEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseOutputItemAddedEvent {
             agent: f0.unwrap_or_default(),
@@ -38063,13 +38175,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseOutputItemDo
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseOutputItemDoneEvent {
             agent: f0.unwrap_or_default(),
@@ -38209,16 +38323,20 @@ for BetaResponseOutputTextAnnotationAddedEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "annotation" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "annotation_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "content_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "annotation" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "annotation_index" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f6)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseOutputTextAnnotationAddedEvent {
             agent: f0.unwrap_or_default(),
@@ -38504,12 +38622,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseQueuedEvent 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "response" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "response" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseQueuedEvent {
             agent: f0.unwrap_or_default(),
@@ -38645,15 +38765,17 @@ for BetaResponseReasoningSummaryPartAddedEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "part" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "summary_index" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "part" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "summary_index" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseReasoningSummaryPartAddedEvent {
             agent: f0.unwrap_or_default(),
@@ -38718,10 +38840,10 @@ for BetaResponseReasoningSummaryPartAddedEventPart {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseReasoningSummaryPartAddedEventPart {
             text: crate::codegen_support::required(f0, "text")?,
@@ -38925,16 +39047,18 @@ for BetaResponseReasoningSummaryPartDoneEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "part" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "summary_index" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "part" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "status" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "summary_index" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseReasoningSummaryPartDoneEvent {
             agent: f0.unwrap_or_default(),
@@ -39003,10 +39127,10 @@ for BetaResponseReasoningSummaryPartDoneEventPart {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseReasoningSummaryPartDoneEventPart {
             text: crate::codegen_support::required(f0, "text")?,
@@ -39269,15 +39393,17 @@ for BetaResponseReasoningSummaryTextDeltaEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "summary_index" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "summary_index" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseReasoningSummaryTextDeltaEvent {
             agent: f0.unwrap_or_default(),
@@ -39429,15 +39555,17 @@ for BetaResponseReasoningSummaryTextDoneEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "summary_index" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "summary_index" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseReasoningSummaryTextDoneEvent {
             agent: f0.unwrap_or_default(),
@@ -39589,15 +39717,17 @@ for BetaResponseReasoningTextDeltaEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "content_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "delta" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f5)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseReasoningTextDeltaEvent {
             agent: f0.unwrap_or_default(),
@@ -39743,15 +39873,17 @@ for BetaResponseReasoningTextDoneEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "content_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseReasoningTextDoneEvent {
             agent: f0.unwrap_or_default(),
@@ -39896,15 +40028,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseRefusalDelta
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "content_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "delta" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f5)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseRefusalDeltaEvent {
             agent: f0.unwrap_or_default(),
@@ -40048,15 +40182,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseRefusalDoneE
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "content_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "refusal" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "refusal" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f5)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseRefusalDoneEvent {
             agent: f0.unwrap_or_default(),
@@ -40248,14 +40384,16 @@ for BetaResponseShellCallCommandAddedStreamingEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "command" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "command_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "command" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "command_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseShellCallCommandAddedStreamingEvent {
             agent: f0.unwrap_or_default(),
@@ -40393,15 +40531,17 @@ for BetaResponseShellCallCommandDeltaStreamingEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "command_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "delta" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "obfuscation" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "command_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "obfuscation" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f5)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseShellCallCommandDeltaStreamingEvent {
             agent: f0.unwrap_or_default(),
@@ -40540,14 +40680,16 @@ for BetaResponseShellCallCommandDoneStreamingEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "command" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "command_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "command" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "command_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseShellCallCommandDoneStreamingEvent {
             agent: f0.unwrap_or_default(),
@@ -40686,15 +40828,17 @@ for BetaResponseShellCallOutputContentDeltaStreamingEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "command_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "delta" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "command_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f5)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseShellCallOutputContentDeltaStreamingEvent {
             agent: f0.unwrap_or_default(),
@@ -40842,15 +40986,17 @@ for BetaResponseShellCallOutputContentDoneStreamingEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "command_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "command_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f5)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseShellCallOutputContentDoneStreamingEvent {
             agent: f0.unwrap_or_default(),
@@ -41878,10 +42024,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseStreamOption
         {
             match key.as_str() {
                 "include_obfuscation" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseStreamOptions {
             include_obfuscation: f0.unwrap_or_default(),
@@ -41956,16 +42102,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseTextDeltaEve
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "content_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "delta" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "logprobs" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "logprobs" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f6)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseTextDeltaEvent {
             agent: f0.unwrap_or_default(),
@@ -42114,16 +42262,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseTextDoneEven
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "content_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "logprobs" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "logprobs" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f5)
+                }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseTextDoneEvent {
             agent: f0.unwrap_or_default(),
@@ -42250,10 +42400,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseTextParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "format" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "verbosity" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "format" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "verbosity" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseTextParam {
             format: f0.unwrap_or_default(),
@@ -42387,17 +42537,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaResponseUsage {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "input_tokens" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "input_tokens_details" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "output_tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output_tokens" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "output_tokens_details" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "total_tokens" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "total_tokens" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseUsage {
             input_tokens: crate::codegen_support::required(f0, "input_tokens")?,
@@ -42464,11 +42614,11 @@ for BetaResponseUsageInputTokensDetails {
         {
             match key.as_str() {
                 "cache_write_tokens" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "cached_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "cached_tokens" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseUsageInputTokensDetails {
             cache_write_tokens: crate::codegen_support::required(
@@ -42520,9 +42670,11 @@ for BetaResponseUsageOutputTokensDetails {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "reasoning_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "reasoning_tokens" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseUsageOutputTokensDetails {
             reasoning_tokens: crate::codegen_support::required(f0, "reasoning_tokens")?,
@@ -42584,13 +42736,15 @@ for BetaResponseWebSearchCallCompletedEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseWebSearchCallCompletedEvent {
             agent: f0.unwrap_or_default(),
@@ -42723,13 +42877,15 @@ for BetaResponseWebSearchCallInProgressEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseWebSearchCallInProgressEvent {
             agent: f0.unwrap_or_default(),
@@ -42868,13 +43024,15 @@ for BetaResponseWebSearchCallSearchingEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaResponseWebSearchCallSearchingEvent {
             agent: f0.unwrap_or_default(),
@@ -42991,9 +43149,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaScreenshotParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaScreenshotParam {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -43113,14 +43271,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaScrollParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "scroll_x" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "scroll_y" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "x" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "y" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "keys" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "scroll_x" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "scroll_y" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "x" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "y" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaScrollParam {
             keys: f0.unwrap_or_default(),
@@ -43550,10 +43708,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaShellCallOutputDelta
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "stderr" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "stdout" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "stderr" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "stdout" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaShellCallOutputDelta {
             stderr: f0.unwrap_or_default(),
@@ -43611,11 +43769,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaSkillReferenceParam 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "skill_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "version" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "skill_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "version" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaSkillReferenceParam {
             skill_id: crate::codegen_support::required(f0, "skill_id")?,
@@ -43783,9 +43941,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaSpecificApplyPatchPa
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaSpecificApplyPatchParam {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -43890,9 +44048,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaSpecificFunctionShel
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaSpecificFunctionShellParam {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -43998,9 +44156,9 @@ for BetaSpecificProgrammaticToolCallingParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaSpecificProgrammaticToolCallingParam {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -44109,10 +44267,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaSummaryTextContent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaSummaryTextContent {
             text: crate::codegen_support::required(f0, "text")?,
@@ -44220,10 +44378,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaTextContent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaTextContent {
             text: crate::codegen_support::required(f0, "text")?,
@@ -44438,13 +44596,13 @@ for BetaTextResponseFormatJsonSchema {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "schema" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "strict" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "description" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "schema" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "strict" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaTextResponseFormatJsonSchema {
             description: f0.unwrap_or_default(),
@@ -44594,24 +44752,24 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaTokenCountsBody {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "conversation" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "input" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "instructions" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "conversation" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "input" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "instructions" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f3),
                 "parallel_tool_calls" => {
-                    f4 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f4)
                 }
-                "personality" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "personality" => crate::codegen_support::next_field(&mut map, &mut f5),
                 "previous_response_id" => {
-                    f6 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f6)
                 }
-                "reasoning" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "tool_choice" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "truncation" => f11 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "reasoning" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "tool_choice" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "truncation" => crate::codegen_support::next_field(&mut map, &mut f11),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaTokenCountsBody {
             conversation: f0.unwrap_or_default(),
@@ -44777,10 +44935,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaTokenCountsResource 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input_tokens" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaTokenCountsResource {
             input_tokens: crate::codegen_support::required(f0, "input_tokens")?,
@@ -45246,11 +45404,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaToolChoiceAllowed {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "mode" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaToolChoiceAllowed {
             mode: crate::codegen_support::required(f0, "mode")?,
@@ -45433,10 +45591,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaToolChoiceCustom {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "name" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaToolChoiceCustom {
             name: crate::codegen_support::required(f0, "name")?,
@@ -45547,10 +45705,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaToolChoiceFunction {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "name" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaToolChoiceFunction {
             name: crate::codegen_support::required(f0, "name")?,
@@ -45666,11 +45824,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaToolChoiceMcp {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "server_label" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "name" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "server_label" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaToolChoiceMcp {
             name: f0.unwrap_or_default(),
@@ -45936,9 +46094,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaToolChoiceTypes {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaToolChoiceTypes {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -46110,16 +46268,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaToolSearchCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "arguments" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "created_by" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "execution" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "created_by" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "execution" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaToolSearchCall {
             agent: f0.unwrap_or_default(),
@@ -46201,15 +46359,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaToolSearchCallItemPa
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "arguments" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "execution" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "execution" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaToolSearchCallItemParam {
             agent: f0.unwrap_or_default(),
@@ -46538,16 +46696,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaToolSearchOutput {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "created_by" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "execution" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "created_by" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "execution" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaToolSearchOutput {
             agent: f0.unwrap_or_default(),
@@ -46629,15 +46787,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaToolSearchOutputItem
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "execution" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "execution" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaToolSearchOutputItemParam {
             agent: f0.unwrap_or_default(),
@@ -46891,12 +47049,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaToolSearchToolParam 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "description" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "execution" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "parameters" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "description" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "execution" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "parameters" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaToolSearchToolParam {
             description: f0.unwrap_or_default(),
@@ -47052,11 +47210,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaTopLogProb {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "token" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "bytes" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "logprob" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "token" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaTopLogProb {
             bytes: f0.unwrap_or_default(),
@@ -47173,10 +47331,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaTypeParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaTypeParam {
             text: crate::codegen_support::required(f0, "text")?,
@@ -47295,13 +47453,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaUrlCitationBody {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "end_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "start_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "title" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "url" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "end_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "start_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "title" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "url" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaUrlCitationBody {
             end_index: crate::codegen_support::required(f0, "end_index")?,
@@ -47426,13 +47584,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaUrlCitationParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "end_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "start_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "title" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "url" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "end_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "start_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "title" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "url" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaUrlCitationParam {
             end_index: crate::codegen_support::required(f0, "end_index")?,
@@ -47795,9 +47953,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaWaitParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaWaitParam {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -47912,11 +48070,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaWebSearchActionFind 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "pattern" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "url" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "pattern" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "url" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaWebSearchActionFind {
             pattern: crate::codegen_support::required(f0, "pattern")?,
@@ -48032,10 +48190,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaWebSearchActionOpenP
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "url" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "url" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaWebSearchActionOpenPage {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -48159,12 +48317,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaWebSearchActionSearc
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "queries" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "query" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sources" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "queries" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "query" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sources" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaWebSearchActionSearch {
             queries: f0.unwrap_or_default(),
@@ -48296,13 +48454,13 @@ for BetaWebSearchApproximateLocation {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "city" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "country" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "region" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "timezone" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "city" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "country" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "region" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "timezone" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaWebSearchApproximateLocation {
             city: f0.unwrap_or_default(),
@@ -48435,15 +48593,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaWebSearchPreviewTool
         {
             match key.as_str() {
                 "search_content_types" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
                 "search_context_size" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "user_location" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "user_location" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaWebSearchPreviewTool {
             search_content_types: f0.unwrap_or_default(),
@@ -48580,16 +48738,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaWebSearchTool {
         {
             match key.as_str() {
                 "external_web_access" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "filters" => f1 = ::std::option::Option::Some(map.next_value()?),
+                "filters" => crate::codegen_support::next_field(&mut map, &mut f1),
                 "search_context_size" => {
-                    f2 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f2)
                 }
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "user_location" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "user_location" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaWebSearchTool {
             external_web_access: f0.unwrap_or_default(),
@@ -48670,13 +48828,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaWebSearchToolCall {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "action" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "agent" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "action" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "agent" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaWebSearchToolCall {
             action: crate::codegen_support::required(f0, "action")?,
@@ -48941,9 +49099,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for BetaWebSearchToolFilters
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "allowed_domains" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "allowed_domains" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(BetaWebSearchToolFilters {
             allowed_domains: f0.unwrap_or_default(),

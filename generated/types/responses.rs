@@ -41,13 +41,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for CompactResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "usage" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "usage" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CompactResource {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -183,22 +183,24 @@ impl<'de> crate::codegen_support::StructFields<'de> for CompactResponseMethodPub
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "instructions" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "input" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "instructions" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "previous_response_id" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "prompt_cache_key" => f4 = ::std::option::Option::Some(map.next_value()?),
+                "prompt_cache_key" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
                 "prompt_cache_options" => {
-                    f5 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f5)
                 }
                 "prompt_cache_retention" => {
-                    f6 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f6)
                 }
-                "service_tier" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "service_tier" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CompactResponseMethodPublicBody {
             input: f0.unwrap_or_default(),
@@ -409,11 +411,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for ContextManagementParam {
         {
             match key.as_str() {
                 "compact_threshold" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ContextManagementParam {
             compact_threshold: f0.unwrap_or_default(),
@@ -479,9 +481,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for ConversationParam2 {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ConversationParam2 {
             id: crate::codegen_support::required(f0, "id")?,
@@ -672,55 +674,57 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateResponse {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "background" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "background" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "context_management" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "conversation" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "include" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "input" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "instructions" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "conversation" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "include" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "input" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "instructions" => crate::codegen_support::next_field(&mut map, &mut f5),
                 "max_output_tokens" => {
-                    f6 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f6)
                 }
-                "max_tool_calls" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "moderation" => f10 = ::std::option::Option::Some(map.next_value()?),
+                "max_tool_calls" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "moderation" => crate::codegen_support::next_field(&mut map, &mut f10),
                 "parallel_tool_calls" => {
-                    f11 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f11)
                 }
                 "previous_response_id" => {
-                    f12 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f12)
                 }
-                "prompt" => f13 = ::std::option::Option::Some(map.next_value()?),
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f13),
                 "prompt_cache_key" => {
-                    f14 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f14)
                 }
                 "prompt_cache_options" => {
-                    f15 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f15)
                 }
                 "prompt_cache_retention" => {
-                    f16 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f16)
                 }
-                "reasoning" => f17 = ::std::option::Option::Some(map.next_value()?),
+                "reasoning" => crate::codegen_support::next_field(&mut map, &mut f17),
                 "safety_identifier" => {
-                    f18 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f18)
                 }
-                "service_tier" => f19 = ::std::option::Option::Some(map.next_value()?),
-                "store" => f20 = ::std::option::Option::Some(map.next_value()?),
-                "stream" => f21 = ::std::option::Option::Some(map.next_value()?),
-                "stream_options" => f22 = ::std::option::Option::Some(map.next_value()?),
-                "temperature" => f23 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f24 = ::std::option::Option::Some(map.next_value()?),
-                "tool_choice" => f25 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f26 = ::std::option::Option::Some(map.next_value()?),
-                "top_logprobs" => f27 = ::std::option::Option::Some(map.next_value()?),
-                "top_p" => f28 = ::std::option::Option::Some(map.next_value()?),
-                "truncation" => f29 = ::std::option::Option::Some(map.next_value()?),
-                "user" => f30 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "service_tier" => crate::codegen_support::next_field(&mut map, &mut f19),
+                "store" => crate::codegen_support::next_field(&mut map, &mut f20),
+                "stream" => crate::codegen_support::next_field(&mut map, &mut f21),
+                "stream_options" => {
+                    crate::codegen_support::next_field(&mut map, &mut f22)
+                }
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f23),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f24),
+                "tool_choice" => crate::codegen_support::next_field(&mut map, &mut f25),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f26),
+                "top_logprobs" => crate::codegen_support::next_field(&mut map, &mut f27),
+                "top_p" => crate::codegen_support::next_field(&mut map, &mut f28),
+                "truncation" => crate::codegen_support::next_field(&mut map, &mut f29),
+                "user" => crate::codegen_support::next_field(&mut map, &mut f30),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateResponse {
             background: f0.unwrap_or_default(),
@@ -1112,15 +1116,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for CustomToolCallOutputReso
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "created_by" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "created_by" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CustomToolCallOutputResource {
             call_id: crate::codegen_support::required(f0, "call_id")?,
@@ -1289,17 +1293,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for CustomToolCallResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "created_by" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "input" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "namespace" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f8 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "created_by" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "input" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "namespace" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f8),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CustomToolCallResource {
             call_id: crate::codegen_support::required(f0, "call_id")?,
@@ -1442,13 +1446,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ErrorPayload {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "headers" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "param" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "headers" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "param" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ErrorPayload {
             code: f0.unwrap_or_default(),
@@ -1535,16 +1539,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for FunctionToolCallOutput {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "namespace" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "call_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "caller" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "namespace" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(FunctionToolCallOutput {
             call_id: f0.unwrap_or_default(),
@@ -1778,13 +1782,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for InputMessageResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "role" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "role" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(InputMessageResource {
             content: crate::codegen_support::required(f0, "content")?,
@@ -3037,10 +3041,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for Moderation {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(Moderation {
             input: crate::codegen_support::required(f0, "input")?,
@@ -3094,11 +3098,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for ModerationErrorBody {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ModerationErrorBody {
             code: crate::codegen_support::required(f0, "code")?,
@@ -3761,10 +3765,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for PromptCacheOptions {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "ttl" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "mode" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "ttl" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(PromptCacheOptions {
             mode: crate::codegen_support::required(f0, "mode")?,
@@ -3902,13 +3906,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for Reasoning {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "context" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "effort" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "generate_summary" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "mode" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "summary" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "context" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "effort" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "generate_summary" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "mode" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "summary" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(Reasoning {
             context: f0.unwrap_or_default(),
@@ -4370,59 +4376,59 @@ impl<'de> crate::codegen_support::StructFields<'de> for Response {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "background" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "completed_at" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "conversation" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "created_at" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "error" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "background" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "completed_at" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "conversation" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "error" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f5),
                 "incomplete_details" => {
-                    f6 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f6)
                 }
-                "instructions" => f7 = ::std::option::Option::Some(map.next_value()?),
+                "instructions" => crate::codegen_support::next_field(&mut map, &mut f7),
                 "max_output_tokens" => {
-                    f8 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f8)
                 }
-                "max_tool_calls" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f11 = ::std::option::Option::Some(map.next_value()?),
-                "moderation" => f12 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f13 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f14 = ::std::option::Option::Some(map.next_value()?),
-                "output_text" => f15 = ::std::option::Option::Some(map.next_value()?),
+                "max_tool_calls" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f11),
+                "moderation" => crate::codegen_support::next_field(&mut map, &mut f12),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f13),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f14),
+                "output_text" => crate::codegen_support::next_field(&mut map, &mut f15),
                 "parallel_tool_calls" => {
-                    f16 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f16)
                 }
                 "previous_response_id" => {
-                    f17 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f17)
                 }
-                "prompt" => f18 = ::std::option::Option::Some(map.next_value()?),
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f18),
                 "prompt_cache_key" => {
-                    f19 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f19)
                 }
                 "prompt_cache_options" => {
-                    f20 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f20)
                 }
                 "prompt_cache_retention" => {
-                    f21 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f21)
                 }
-                "reasoning" => f22 = ::std::option::Option::Some(map.next_value()?),
+                "reasoning" => crate::codegen_support::next_field(&mut map, &mut f22),
                 "safety_identifier" => {
-                    f23 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f23)
                 }
-                "service_tier" => f24 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f25 = ::std::option::Option::Some(map.next_value()?),
-                "temperature" => f26 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f27 = ::std::option::Option::Some(map.next_value()?),
-                "tool_choice" => f28 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f29 = ::std::option::Option::Some(map.next_value()?),
-                "top_logprobs" => f30 = ::std::option::Option::Some(map.next_value()?),
-                "top_p" => f31 = ::std::option::Option::Some(map.next_value()?),
-                "truncation" => f32 = ::std::option::Option::Some(map.next_value()?),
-                "usage" => f33 = ::std::option::Option::Some(map.next_value()?),
-                "user" => f34 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "service_tier" => crate::codegen_support::next_field(&mut map, &mut f24),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f25),
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f26),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f27),
+                "tool_choice" => crate::codegen_support::next_field(&mut map, &mut f28),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f29),
+                "top_logprobs" => crate::codegen_support::next_field(&mut map, &mut f30),
+                "top_p" => crate::codegen_support::next_field(&mut map, &mut f31),
+                "truncation" => crate::codegen_support::next_field(&mut map, &mut f32),
+                "usage" => crate::codegen_support::next_field(&mut map, &mut f33),
+                "user" => crate::codegen_support::next_field(&mut map, &mut f34),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(Response {
             background: f0.unwrap_or_default(),
@@ -4602,11 +4608,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseAudioDeltaEvent 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseAudioDeltaEvent {
             delta: crate::codegen_support::required(f0, "delta")?,
@@ -4723,11 +4731,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseAudioDoneEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "response_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseAudioDoneEvent {
             response_id: f0.unwrap_or_default(),
@@ -4850,12 +4860,14 @@ for ResponseAudioTranscriptDeltaEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "response_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseAudioTranscriptDeltaEvent {
             delta: crate::codegen_support::required(f0, "delta")?,
@@ -4977,11 +4989,13 @@ for ResponseAudioTranscriptDoneEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "response_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "response_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseAudioTranscriptDoneEvent {
             response_id: f0.unwrap_or_default(),
@@ -5350,14 +5364,16 @@ for ResponseCodeInterpreterCallCodeDeltaEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "obfuscation" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "obfuscation" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseCodeInterpreterCallCodeDeltaEvent {
             delta: crate::codegen_support::required(f0, "delta")?,
@@ -5494,13 +5510,15 @@ for ResponseCodeInterpreterCallCodeDoneEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseCodeInterpreterCallCodeDoneEvent {
             code: crate::codegen_support::required(f0, "code")?,
@@ -5762,12 +5780,14 @@ for ResponseCodeInterpreterCallCompletedEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseCodeInterpreterCallCompletedEvent {
             item_id: crate::codegen_support::required(f0, "item_id")?,
@@ -5895,12 +5915,14 @@ for ResponseCodeInterpreterCallInProgressEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseCodeInterpreterCallInProgressEvent {
             item_id: crate::codegen_support::required(f0, "item_id")?,
@@ -6094,12 +6116,14 @@ for ResponseCodeInterpreterCallInterpretingEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseCodeInterpreterCallInterpretingEvent {
             item_id: crate::codegen_support::required(f0, "item_id")?,
@@ -6358,11 +6382,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseCompletedEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "response" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "response" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseCompletedEvent {
             response: crate::codegen_support::required(f0, "response")?,
@@ -6492,14 +6518,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseContentPartAdded
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "part" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "part" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseContentPartAddedEvent {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -6635,14 +6663,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseContentPartDoneE
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "part" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "part" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseContentPartDoneEvent {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -6878,9 +6908,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseConversation {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseConversation {
             id: crate::codegen_support::required(f0, "id")?,
@@ -6935,11 +6965,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseCreatedEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "response" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "response" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseCreatedEvent {
             response: crate::codegen_support::required(f0, "response")?,
@@ -7063,13 +7095,15 @@ for ResponseCustomToolCallInputDeltaEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseCustomToolCallInputDeltaEvent {
             delta: crate::codegen_support::required(f0, "delta")?,
@@ -7203,13 +7237,15 @@ for ResponseCustomToolCallInputDoneEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseCustomToolCallInputDoneEvent {
             input: crate::codegen_support::required(f0, "input")?,
@@ -7465,10 +7501,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseError {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseError {
             code: crate::codegen_support::required(f0, "code")?,
@@ -7687,13 +7723,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseErrorEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "param" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "param" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseErrorEvent {
             code: f0.unwrap_or_default(),
@@ -7816,11 +7854,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseFailedEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "response" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "response" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseFailedEvent {
             response: crate::codegen_support::required(f0, "response")?,
@@ -7943,12 +7983,14 @@ for ResponseFileSearchCallCompletedEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseFileSearchCallCompletedEvent {
             item_id: crate::codegen_support::required(f0, "item_id")?,
@@ -8080,12 +8122,14 @@ for ResponseFileSearchCallInProgressEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseFileSearchCallInProgressEvent {
             item_id: crate::codegen_support::required(f0, "item_id")?,
@@ -8284,12 +8328,14 @@ for ResponseFileSearchCallSearchingEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseFileSearchCallSearchingEvent {
             item_id: crate::codegen_support::required(f0, "item_id")?,
@@ -8562,14 +8608,16 @@ for ResponseFunctionCallArgumentsDeltaEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "obfuscation" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "obfuscation" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseFunctionCallArgumentsDeltaEvent {
             delta: crate::codegen_support::required(f0, "delta")?,
@@ -8709,14 +8757,16 @@ for ResponseFunctionCallArgumentsDoneEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseFunctionCallArgumentsDoneEvent {
             arguments: crate::codegen_support::required(f0, "arguments")?,
@@ -8984,12 +9034,14 @@ for ResponseImageGenCallCompletedEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseImageGenCallCompletedEvent {
             item_id: crate::codegen_support::required(f0, "item_id")?,
@@ -9118,12 +9170,14 @@ for ResponseImageGenCallGeneratingEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseImageGenCallGeneratingEvent {
             item_id: crate::codegen_support::required(f0, "item_id")?,
@@ -9252,12 +9306,14 @@ for ResponseImageGenCallInProgressEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseImageGenCallInProgressEvent {
             item_id: crate::codegen_support::required(f0, "item_id")?,
@@ -9470,22 +9526,24 @@ for ResponseImageGenCallPartialImageEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "background" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_format" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "background" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_format" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
                 "partial_image_b64" => {
-                    f4 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f4)
                 }
                 "partial_image_index" => {
-                    f5 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f5)
                 }
-                "quality" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "size" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f9 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "quality" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f7)
+                }
+                "size" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f9),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseImageGenCallPartialImageEvent {
             background: f0.unwrap_or_default(),
@@ -9835,11 +9893,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseInProgressEvent 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "response" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "response" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseInProgressEvent {
             response: crate::codegen_support::required(f0, "response")?,
@@ -10010,9 +10070,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseIncompleteDetail
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "reason" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "reason" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseIncompleteDetails {
             reason: f0.unwrap_or_default(),
@@ -10133,11 +10193,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseIncompleteEvent 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "response" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "response" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseIncompleteEvent {
             response: crate::codegen_support::required(f0, "response")?,
@@ -10273,13 +10335,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseItemList {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseItemList {
             data: f0.unwrap_or_default(),
@@ -10406,12 +10468,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseLogProb {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "token" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "top_logprobs" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "bytes" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "logprob" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "token" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "top_logprobs" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseLogProb {
             bytes: f0.unwrap_or_default(),
@@ -10473,11 +10535,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseLogProbTopLogpro
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "token" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "bytes" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "logprob" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "token" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseLogProbTopLogprobsItem {
             bytes: f0.unwrap_or_default(),
@@ -10551,14 +10613,16 @@ for ResponseMcpCallArgumentsDeltaEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "obfuscation" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "obfuscation" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseMcpCallArgumentsDeltaEvent {
             delta: crate::codegen_support::required(f0, "delta")?,
@@ -10691,13 +10755,15 @@ for ResponseMcpCallArgumentsDoneEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "arguments" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "arguments" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseMcpCallArgumentsDoneEvent {
             arguments: crate::codegen_support::required(f0, "arguments")?,
@@ -10940,12 +11006,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseMcpCallCompleted
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseMcpCallCompletedEvent {
             item_id: crate::codegen_support::required(f0, "item_id")?,
@@ -11066,12 +11134,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseMcpCallFailedEve
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseMcpCallFailedEvent {
             item_id: crate::codegen_support::required(f0, "item_id")?,
@@ -11192,12 +11262,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseMcpCallInProgres
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseMcpCallInProgressEvent {
             item_id: crate::codegen_support::required(f0, "item_id")?,
@@ -11496,12 +11568,14 @@ for ResponseMcpListToolsCompletedEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseMcpListToolsCompletedEvent {
             item_id: crate::codegen_support::required(f0, "item_id")?,
@@ -11623,12 +11697,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseMcpListToolsFail
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseMcpListToolsFailedEvent {
             item_id: crate::codegen_support::required(f0, "item_id")?,
@@ -11751,12 +11827,14 @@ for ResponseMcpListToolsInProgressEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseMcpListToolsInProgressEvent {
             item_id: crate::codegen_support::required(f0, "item_id")?,
@@ -12123,12 +12201,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseOutputItemAddedE
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "item" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "item" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseOutputItemAddedEvent {
             item: crate::codegen_support::required(f0, "item")?,
@@ -12253,12 +12333,14 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseOutputItemDoneEv
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "item" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "item" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseOutputItemDoneEvent {
             item: crate::codegen_support::required(f0, "item")?,
@@ -12510,15 +12592,19 @@ for ResponseOutputTextAnnotationAddedEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "annotation" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "annotation_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "content_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "annotation" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "annotation_index" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f5)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseOutputTextAnnotationAddedEvent {
             annotation: f0.unwrap_or_default(),
@@ -12790,11 +12876,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseQueuedEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "response" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "response" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseQueuedEvent {
             response: crate::codegen_support::required(f0, "response")?,
@@ -12923,14 +13011,16 @@ for ResponseReasoningSummaryPartAddedEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "part" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "summary_index" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "part" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "summary_index" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseReasoningSummaryPartAddedEvent {
             item_id: crate::codegen_support::required(f0, "item_id")?,
@@ -12991,10 +13081,10 @@ for ResponseReasoningSummaryPartAddedEventPart {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseReasoningSummaryPartAddedEventPart {
             text: crate::codegen_support::required(f0, "text")?,
@@ -13194,15 +13284,17 @@ for ResponseReasoningSummaryPartDoneEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "part" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "summary_index" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "part" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "status" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "summary_index" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseReasoningSummaryPartDoneEvent {
             item_id: crate::codegen_support::required(f0, "item_id")?,
@@ -13267,10 +13359,10 @@ for ResponseReasoningSummaryPartDoneEventPart {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseReasoningSummaryPartDoneEventPart {
             text: crate::codegen_support::required(f0, "text")?,
@@ -13512,10 +13604,10 @@ for ResponseReasoningSummaryPartWsAddedPart {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseReasoningSummaryPartWsAddedPart {
             text: crate::codegen_support::required(f0, "text")?,
@@ -13695,10 +13787,10 @@ for ResponseReasoningSummaryPartWsDonePart {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseReasoningSummaryPartWsDonePart {
             text: crate::codegen_support::required(f0, "text")?,
@@ -13960,15 +14052,17 @@ for ResponseReasoningSummaryTextDeltaEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "obfuscation" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "summary_index" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "obfuscation" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "summary_index" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseReasoningSummaryTextDeltaEvent {
             delta: crate::codegen_support::required(f0, "delta")?,
@@ -14117,14 +14211,16 @@ for ResponseReasoningSummaryTextDoneEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "summary_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "summary_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseReasoningSummaryTextDoneEvent {
             item_id: crate::codegen_support::required(f0, "item_id")?,
@@ -14402,14 +14498,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseReasoningTextDel
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseReasoningTextDeltaEvent {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -14547,14 +14645,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseReasoningTextDon
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseReasoningTextDoneEvent {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -14811,14 +14911,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseRefusalDeltaEven
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseRefusalDeltaEvent {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -14955,14 +15057,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseRefusalDoneEvent
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "refusal" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "refusal" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseRefusalDoneEvent {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -15267,13 +15371,15 @@ for ResponseShellCallCommandAddedStreamingEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "command" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "command_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "command" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "command_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseShellCallCommandAddedStreamingEvent {
             command: crate::codegen_support::required(f0, "command")?,
@@ -15403,14 +15509,16 @@ for ResponseShellCallCommandDeltaStreamingEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "command_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "obfuscation" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "command_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "obfuscation" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseShellCallCommandDeltaStreamingEvent {
             command_index: crate::codegen_support::required(f0, "command_index")?,
@@ -15541,13 +15649,15 @@ for ResponseShellCallCommandDoneStreamingEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "command" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "command_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "command" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "command_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseShellCallCommandDoneStreamingEvent {
             command: crate::codegen_support::required(f0, "command")?,
@@ -15857,14 +15967,16 @@ for ResponseShellCallOutputContentDeltaStreamingEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "command_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "command_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseShellCallOutputContentDeltaStreamingEvent {
             command_index: crate::codegen_support::required(f0, "command_index")?,
@@ -16005,14 +16117,16 @@ for ResponseShellCallOutputContentDoneStreamingEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "command_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "output" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "command_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "output" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseShellCallOutputContentDoneStreamingEvent {
             command_index: crate::codegen_support::required(f0, "command_index")?,
@@ -17129,10 +17243,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseStreamOptions {
         {
             match key.as_str() {
                 "include_obfuscation" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseStreamOptions {
             include_obfuscation: f0.unwrap_or_default(),
@@ -17207,16 +17321,18 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseTextDeltaEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "logprobs" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "obfuscation" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f7 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "delta" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "logprobs" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "obfuscation" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f6)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f7),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseTextDeltaEvent {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -17362,15 +17478,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseTextDoneEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "content_index" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "logprobs" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f6 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "content_index" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "logprobs" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f4)
+                }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f6),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseTextDoneEvent {
             content_index: crate::codegen_support::required(f0, "content_index")?,
@@ -17493,10 +17611,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseTextParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "format" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "verbosity" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "format" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "verbosity" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseTextParam {
             format: f0.unwrap_or_default(),
@@ -17750,17 +17868,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseUsage {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "input_tokens" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "input_tokens_details" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "output_tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
+                "output_tokens" => crate::codegen_support::next_field(&mut map, &mut f2),
                 "output_tokens_details" => {
-                    f3 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f3)
                 }
-                "total_tokens" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "total_tokens" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseUsage {
             input_tokens: crate::codegen_support::required(f0, "input_tokens")?,
@@ -17826,11 +17944,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseUsageInputTokens
         {
             match key.as_str() {
                 "cache_write_tokens" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "cached_tokens" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "cached_tokens" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseUsageInputTokensDetails {
             cache_write_tokens: f0.unwrap_or_default(),
@@ -17881,9 +17999,11 @@ for ResponseUsageOutputTokensDetails {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "reasoning_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "reasoning_tokens" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseUsageOutputTokensDetails {
             reasoning_tokens: crate::codegen_support::required(f0, "reasoning_tokens")?,
@@ -17942,12 +18062,14 @@ for ResponseWebSearchCallCompletedEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseWebSearchCallCompletedEvent {
             item_id: crate::codegen_support::required(f0, "item_id")?,
@@ -18073,12 +18195,14 @@ for ResponseWebSearchCallInProgressEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseWebSearchCallInProgressEvent {
             item_id: crate::codegen_support::required(f0, "item_id")?,
@@ -18277,12 +18401,14 @@ for ResponseWebSearchCallSearchingEvent {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "output_index" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "item_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "output_index" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f2)
+                }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseWebSearchCallSearchingEvent {
             item_id: crate::codegen_support::required(f0, "item_id")?,
@@ -18651,13 +18777,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for ResponseWsError {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "error" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "sequence_number" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "stream_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "error" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "sequence_number" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "status" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "stream_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponseWsError {
             error: crate::codegen_support::required(f0, "error")?,
@@ -19146,57 +19274,59 @@ for ResponsesClientEventResponseCreate {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "background" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "background" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "context_management" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "conversation" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "include" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "input" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "instructions" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "conversation" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "include" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "input" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "instructions" => crate::codegen_support::next_field(&mut map, &mut f5),
                 "max_output_tokens" => {
-                    f6 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f6)
                 }
-                "max_tool_calls" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "moderation" => f10 = ::std::option::Option::Some(map.next_value()?),
+                "max_tool_calls" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "moderation" => crate::codegen_support::next_field(&mut map, &mut f10),
                 "parallel_tool_calls" => {
-                    f11 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f11)
                 }
                 "previous_response_id" => {
-                    f12 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f12)
                 }
-                "prompt" => f13 = ::std::option::Option::Some(map.next_value()?),
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f13),
                 "prompt_cache_key" => {
-                    f14 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f14)
                 }
                 "prompt_cache_options" => {
-                    f15 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f15)
                 }
                 "prompt_cache_retention" => {
-                    f16 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f16)
                 }
-                "reasoning" => f17 = ::std::option::Option::Some(map.next_value()?),
+                "reasoning" => crate::codegen_support::next_field(&mut map, &mut f17),
                 "safety_identifier" => {
-                    f18 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f18)
                 }
-                "service_tier" => f19 = ::std::option::Option::Some(map.next_value()?),
-                "store" => f20 = ::std::option::Option::Some(map.next_value()?),
-                "stream" => f21 = ::std::option::Option::Some(map.next_value()?),
-                "stream_id" => f22 = ::std::option::Option::Some(map.next_value()?),
-                "stream_options" => f23 = ::std::option::Option::Some(map.next_value()?),
-                "temperature" => f24 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f25 = ::std::option::Option::Some(map.next_value()?),
-                "tool_choice" => f26 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f27 = ::std::option::Option::Some(map.next_value()?),
-                "top_logprobs" => f28 = ::std::option::Option::Some(map.next_value()?),
-                "top_p" => f29 = ::std::option::Option::Some(map.next_value()?),
-                "truncation" => f30 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f31 = ::std::option::Option::Some(map.next_value()?),
-                "user" => f32 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "service_tier" => crate::codegen_support::next_field(&mut map, &mut f19),
+                "store" => crate::codegen_support::next_field(&mut map, &mut f20),
+                "stream" => crate::codegen_support::next_field(&mut map, &mut f21),
+                "stream_id" => crate::codegen_support::next_field(&mut map, &mut f22),
+                "stream_options" => {
+                    crate::codegen_support::next_field(&mut map, &mut f23)
+                }
+                "temperature" => crate::codegen_support::next_field(&mut map, &mut f24),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f25),
+                "tool_choice" => crate::codegen_support::next_field(&mut map, &mut f26),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f27),
+                "top_logprobs" => crate::codegen_support::next_field(&mut map, &mut f28),
+                "top_p" => crate::codegen_support::next_field(&mut map, &mut f29),
+                "truncation" => crate::codegen_support::next_field(&mut map, &mut f30),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f31),
+                "user" => crate::codegen_support::next_field(&mut map, &mut f32),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ResponsesClientEventResponseCreate {
             background: f0.unwrap_or_default(),
@@ -21105,10 +21235,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ShellCallOutputDelta {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "stderr" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "stdout" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "stderr" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "stdout" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ShellCallOutputDelta {
             stderr: f0.unwrap_or_default(),
@@ -21160,9 +21290,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for SpecificApplyPatchParam 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(SpecificApplyPatchParam {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -21267,9 +21397,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for SpecificFunctionShellPar
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(SpecificFunctionShellParam {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -21375,9 +21505,9 @@ for SpecificProgrammaticToolCallingParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(SpecificProgrammaticToolCallingParam {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -21515,24 +21645,24 @@ impl<'de> crate::codegen_support::StructFields<'de> for TokenCountsBody {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "conversation" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "input" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "instructions" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f3 = ::std::option::Option::Some(map.next_value()?),
+                "conversation" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "input" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "instructions" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f3),
                 "parallel_tool_calls" => {
-                    f4 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f4)
                 }
-                "personality" => f5 = ::std::option::Option::Some(map.next_value()?),
+                "personality" => crate::codegen_support::next_field(&mut map, &mut f5),
                 "previous_response_id" => {
-                    f6 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f6)
                 }
-                "reasoning" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "text" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "tool_choice" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "truncation" => f11 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "reasoning" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "text" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "tool_choice" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "truncation" => crate::codegen_support::next_field(&mut map, &mut f11),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(TokenCountsBody {
             conversation: f0.unwrap_or_default(),
@@ -21698,10 +21828,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for TokenCountsResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input_tokens" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input_tokens" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(TokenCountsResource {
             input_tokens: crate::codegen_support::required(f0, "input_tokens")?,
@@ -21833,11 +21963,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for ToolChoiceAllowed {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "tools" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "mode" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "tools" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ToolChoiceAllowed {
             mode: crate::codegen_support::required(f0, "mode")?,
@@ -22020,10 +22150,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ToolChoiceCustom {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "name" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ToolChoiceCustom {
             name: crate::codegen_support::required(f0, "name")?,
@@ -22207,9 +22337,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for ToolChoiceTypes {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ToolChoiceTypes {
             type_: crate::codegen_support::required(f0, "type")?,

@@ -30,9 +30,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for AddUploadPartRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AddUploadPartRequest {
             data: crate::codegen_support::required(f0, "data")?,
@@ -83,10 +83,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for CompleteUploadRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "md5" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "part_ids" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "md5" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "part_ids" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CompleteUploadRequest {
             md5: f0.unwrap_or_default(),
@@ -158,13 +158,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateUploadRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "expires_after" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "filename" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "mime_type" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "purpose" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "bytes" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "expires_after" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "filename" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "mime_type" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "purpose" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateUploadRequest {
             bytes: crate::codegen_support::required(f0, "bytes")?,
@@ -322,17 +322,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for Upload {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "created_at" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "expires_at" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "file" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "filename" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "purpose" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f8 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "bytes" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "expires_at" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "file" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "filename" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "purpose" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f8),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(Upload {
             bytes: crate::codegen_support::required(f0, "bytes")?,
@@ -467,12 +467,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for UploadPart {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "upload_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "upload_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UploadPart {
             created_at: crate::codegen_support::required(f0, "created_at")?,

@@ -30,9 +30,9 @@ for AutoChunkingStrategyRequestParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(AutoChunkingStrategyRequestParam {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -208,14 +208,14 @@ for CreateVectorStoreFileBatchRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "attributes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "attributes" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "chunking_strategy" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "file_ids" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "files" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_ids" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "files" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateVectorStoreFileBatchRequest {
             attributes: f0.unwrap_or_default(),
@@ -279,13 +279,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateVectorStoreFileReq
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "attributes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "attributes" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "chunking_strategy" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateVectorStoreFileRequest {
             attributes: f0.unwrap_or_default(),
@@ -355,15 +355,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateVectorStoreRequest
         {
             match key.as_str() {
                 "chunking_strategy" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
-                "description" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "expires_after" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "file_ids" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "description" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "expires_after" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "file_ids" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f5),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateVectorStoreRequest {
             chunking_strategy: f0.unwrap_or_default(),
@@ -496,11 +496,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for DeleteVectorStoreFileRes
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "deleted" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(DeleteVectorStoreFileResponse {
             deleted: crate::codegen_support::required(f0, "deleted")?,
@@ -613,11 +613,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for DeleteVectorStoreRespons
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "deleted" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(DeleteVectorStoreResponse {
             deleted: crate::codegen_support::required(f0, "deleted")?,
@@ -1009,13 +1009,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ListVectorStoreFilesResp
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ListVectorStoreFilesResponse {
             data: f0.unwrap_or_default(),
@@ -1140,13 +1140,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for ListVectorStoresResponse
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ListVectorStoresResponse {
             data: f0.unwrap_or_default(),
@@ -1201,9 +1201,9 @@ for OtherChunkingStrategyResponseParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "type" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "type" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(OtherChunkingStrategyResponseParam {
             type_: crate::codegen_support::required(f0, "type")?,
@@ -1316,13 +1316,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for StaticChunkingStrategy {
         {
             match key.as_str() {
                 "chunk_overlap_tokens" => {
-                    f0 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f0)
                 }
                 "max_chunk_size_tokens" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(StaticChunkingStrategy {
             chunk_overlap_tokens: crate::codegen_support::required(
@@ -1379,10 +1379,10 @@ for StaticChunkingStrategyRequestParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "static" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "static" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(StaticChunkingStrategyRequestParam {
             static_: crate::codegen_support::required(f0, "static")?,
@@ -1493,10 +1493,10 @@ for StaticChunkingStrategyResponseParam {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "static" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "static" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(StaticChunkingStrategyResponseParam {
             static_: crate::codegen_support::required(f0, "static")?,
@@ -1604,9 +1604,9 @@ for UpdateVectorStoreFileAttributesRequest {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "attributes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "attributes" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UpdateVectorStoreFileAttributesRequest {
             attributes: f0.unwrap_or_default(),
@@ -1656,11 +1656,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for UpdateVectorStoreRequest
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "expires_after" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "expires_after" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(UpdateVectorStoreRequest {
             expires_after: f0.unwrap_or_default(),
@@ -1719,10 +1719,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for VectorStoreExpirationAft
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "anchor" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "days" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "anchor" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "days" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(VectorStoreExpirationAfter {
             anchor: crate::codegen_support::required(f0, "anchor")?,
@@ -1843,14 +1843,16 @@ impl<'de> crate::codegen_support::StructFields<'de> for VectorStoreFileBatchObje
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "file_counts" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "vector_store_id" => f5 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "file_counts" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "vector_store_id" => {
+                    crate::codegen_support::next_field(&mut map, &mut f5)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(VectorStoreFileBatchObject {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -1919,13 +1921,13 @@ for VectorStoreFileBatchObjectFileCounts {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "cancelled" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "completed" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "failed" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "in_progress" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "total" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "cancelled" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "completed" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "failed" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "in_progress" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "total" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(VectorStoreFileBatchObjectFileCounts {
             cancelled: crate::codegen_support::required(f0, "cancelled")?,
@@ -2121,12 +2123,12 @@ impl<'de> crate::codegen_support::StructFields<'de> for VectorStoreFileContentRe
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "next_page" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "next_page" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f3),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(VectorStoreFileContentResponse {
             data: f0.unwrap_or_default(),
@@ -2182,10 +2184,10 @@ for VectorStoreFileContentResponseDataItem {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(VectorStoreFileContentResponseDataItem {
             text: f0.unwrap_or_default(),
@@ -2320,19 +2322,21 @@ impl<'de> crate::codegen_support::StructFields<'de> for VectorStoreFileObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "attributes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                "attributes" => crate::codegen_support::next_field(&mut map, &mut f0),
                 "chunking_strategy" => {
-                    f1 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f1)
                 }
-                "created_at" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "last_error" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "usage_bytes" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "vector_store_id" => f8 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "last_error" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "usage_bytes" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "vector_store_id" => {
+                    crate::codegen_support::next_field(&mut map, &mut f8)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(VectorStoreFileObject {
             attributes: f0.unwrap_or_default(),
@@ -2463,10 +2467,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for VectorStoreFileObjectLas
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(VectorStoreFileObjectLastError {
             code: crate::codegen_support::required(f0, "code")?,
@@ -2743,19 +2747,19 @@ impl<'de> crate::codegen_support::StructFields<'de> for VectorStoreObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "expires_after" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "expires_at" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "file_counts" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "last_active_at" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "metadata" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f8 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f9 = ::std::option::Option::Some(map.next_value()?),
-                "usage_bytes" => f10 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "expires_after" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "expires_at" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "file_counts" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "last_active_at" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "metadata" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f8),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f9),
+                "usage_bytes" => crate::codegen_support::next_field(&mut map, &mut f10),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(VectorStoreObject {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -2837,13 +2841,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for VectorStoreObjectFileCou
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "cancelled" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "completed" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "failed" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "in_progress" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "total" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "cancelled" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "completed" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "failed" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "in_progress" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "total" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(VectorStoreObjectFileCounts {
             cancelled: crate::codegen_support::required(f0, "cancelled")?,
@@ -3036,13 +3040,17 @@ impl<'de> crate::codegen_support::StructFields<'de> for VectorStoreSearchRequest
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "filters" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "max_num_results" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "query" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "ranking_options" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "rewrite_query" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "filters" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "max_num_results" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                "query" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "ranking_options" => {
+                    crate::codegen_support::next_field(&mut map, &mut f3)
+                }
+                "rewrite_query" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(VectorStoreSearchRequest {
             filters: f0.unwrap_or_default(),
@@ -3218,10 +3226,12 @@ for VectorStoreSearchRequestRankingOptions {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "ranker" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "score_threshold" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "ranker" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "score_threshold" => {
+                    crate::codegen_support::next_field(&mut map, &mut f1)
+                }
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(VectorStoreSearchRequestRankingOptions {
             ranker: f0.unwrap_or_default(),
@@ -3347,10 +3357,10 @@ for VectorStoreSearchResultContentObject {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "text" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "type" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "text" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "type" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(VectorStoreSearchResultContentObject {
             text: crate::codegen_support::required(f0, "text")?,
@@ -3469,13 +3479,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for VectorStoreSearchResultI
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "attributes" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "content" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "filename" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "score" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "attributes" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "content" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "filename" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "score" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(VectorStoreSearchResultItem {
             attributes: f0.unwrap_or_default(),
@@ -3540,13 +3550,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for VectorStoreSearchResults
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "next_page" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "search_query" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "next_page" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "search_query" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(VectorStoreSearchResultsPage {
             data: f0.unwrap_or_default(),

@@ -32,10 +32,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateVideoCharacterBody
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "name" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "video" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "name" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "video" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateVideoCharacterBody {
             name: crate::codegen_support::required(f0, "name")?,
@@ -143,10 +143,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateVideoEditJsonBody 
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "prompt" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "video" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "video" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateVideoEditJsonBody {
             prompt: crate::codegen_support::required(f0, "prompt")?,
@@ -253,10 +253,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateVideoEditMultipart
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "prompt" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "video" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "video" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateVideoEditMultipartBody {
             prompt: crate::codegen_support::required(f0, "prompt")?,
@@ -389,11 +389,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateVideoExtendJsonBod
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "prompt" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "seconds" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "video" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "seconds" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "video" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateVideoExtendJsonBody {
             prompt: crate::codegen_support::required(f0, "prompt")?,
@@ -505,11 +505,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateVideoExtendMultipa
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "prompt" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "seconds" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "video" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "seconds" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "video" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateVideoExtendMultipartBody {
             prompt: crate::codegen_support::required(f0, "prompt")?,
@@ -651,13 +651,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateVideoJsonBody {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input_reference" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "prompt" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "seconds" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "size" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input_reference" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "model" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "seconds" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "size" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateVideoJsonBody {
             input_reference: f0.unwrap_or_default(),
@@ -787,13 +789,15 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateVideoMultipartBody
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "input_reference" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "prompt" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "seconds" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "size" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "input_reference" => {
+                    crate::codegen_support::next_field(&mut map, &mut f0)
+                }
+                "model" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "seconds" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "size" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateVideoMultipartBody {
             input_reference: f0.unwrap_or_default(),
@@ -932,9 +936,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for CreateVideoRemixBody {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "prompt" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(CreateVideoRemixBody {
             prompt: crate::codegen_support::required(f0, "prompt")?,
@@ -1043,11 +1047,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for DeletedVideoResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "deleted" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(DeletedVideoResource {
             deleted: crate::codegen_support::required(f0, "deleted")?,
@@ -1159,10 +1163,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for Error2 {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "code" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "message" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "code" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "message" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(Error2 {
             code: crate::codegen_support::required(f0, "code")?,
@@ -1212,10 +1216,10 @@ impl<'de> crate::codegen_support::StructFields<'de> for ImageRefParam2 {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "image_url" => f1 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "file_id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "image_url" => crate::codegen_support::next_field(&mut map, &mut f1),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(ImageRefParam2 {
             file_id: f0.unwrap_or_default(),
@@ -1327,11 +1331,11 @@ impl<'de> crate::codegen_support::StructFields<'de> for VideoCharacterResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "created_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "name" => f2 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "name" => crate::codegen_support::next_field(&mut map, &mut f2),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(VideoCharacterResource {
             created_at: crate::codegen_support::required(f0, "created_at")?,
@@ -1462,13 +1466,13 @@ impl<'de> crate::codegen_support::StructFields<'de> for VideoListResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "data" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f4 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "data" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "first_id" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "has_more" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "last_id" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f4),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(VideoListResource {
             data: f0.unwrap_or_default(),
@@ -1612,9 +1616,9 @@ impl<'de> crate::codegen_support::StructFields<'de> for VideoReferenceInputParam
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "id" => f0 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "id" => crate::codegen_support::next_field(&mut map, &mut f0),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(VideoReferenceInputParam {
             id: crate::codegen_support::required(f0, "id")?,
@@ -1696,23 +1700,23 @@ impl<'de> crate::codegen_support::StructFields<'de> for VideoResource {
             .next_key::<crate::codegen_support::FieldName<'de>>()?
         {
             match key.as_str() {
-                "completed_at" => f0 = ::std::option::Option::Some(map.next_value()?),
-                "created_at" => f1 = ::std::option::Option::Some(map.next_value()?),
-                "error" => f2 = ::std::option::Option::Some(map.next_value()?),
-                "expires_at" => f3 = ::std::option::Option::Some(map.next_value()?),
-                "id" => f4 = ::std::option::Option::Some(map.next_value()?),
-                "model" => f5 = ::std::option::Option::Some(map.next_value()?),
-                "object" => f6 = ::std::option::Option::Some(map.next_value()?),
-                "progress" => f7 = ::std::option::Option::Some(map.next_value()?),
-                "prompt" => f8 = ::std::option::Option::Some(map.next_value()?),
+                "completed_at" => crate::codegen_support::next_field(&mut map, &mut f0),
+                "created_at" => crate::codegen_support::next_field(&mut map, &mut f1),
+                "error" => crate::codegen_support::next_field(&mut map, &mut f2),
+                "expires_at" => crate::codegen_support::next_field(&mut map, &mut f3),
+                "id" => crate::codegen_support::next_field(&mut map, &mut f4),
+                "model" => crate::codegen_support::next_field(&mut map, &mut f5),
+                "object" => crate::codegen_support::next_field(&mut map, &mut f6),
+                "progress" => crate::codegen_support::next_field(&mut map, &mut f7),
+                "prompt" => crate::codegen_support::next_field(&mut map, &mut f8),
                 "remixed_from_video_id" => {
-                    f9 = ::std::option::Option::Some(map.next_value()?);
+                    crate::codegen_support::next_field(&mut map, &mut f9)
                 }
-                "seconds" => f10 = ::std::option::Option::Some(map.next_value()?),
-                "size" => f11 = ::std::option::Option::Some(map.next_value()?),
-                "status" => f12 = ::std::option::Option::Some(map.next_value()?),
-                _ => extra.read_entry(key, &mut map)?,
-            }
+                "seconds" => crate::codegen_support::next_field(&mut map, &mut f10),
+                "size" => crate::codegen_support::next_field(&mut map, &mut f11),
+                "status" => crate::codegen_support::next_field(&mut map, &mut f12),
+                _ => extra.read_entry(key, &mut map),
+            }?;
         }
         ::std::result::Result::Ok(VideoResource {
             completed_at: f0.unwrap_or_default(),

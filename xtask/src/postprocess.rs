@@ -197,6 +197,7 @@ pub fn run(
         f.attrs.push(parse_quote!(#[doc(alias = #alias)]));
         strip_api_version_header(&mut f.block, &mut counts);
         checked_path_params(&mut f.block, &mut counts)?;
+        shared_send(f, &mut counts)?;
         typed_errors(f, &mut counts)?;
         let used = type_refs(&*f, &type_names);
         roots.entry(feature).or_default().extend(used);
@@ -1430,6 +1431,79 @@ fn checked_path_params(block: &mut syn::Block, counts: &mut Counts) -> Result<()
     }
     for _ in 0..v.rewritten {
         bump(counts, "path parameter checked (no empty, `.` or `..`)");
+    }
+    Ok(())
+}
+
+/// Sends through one shared function and decodes through another: progenitor writes the
+/// hook calls (`pre`, `exec`, `post`) and `ResponseValue::from_response` into every method;
+/// `crate::codegen_support::{execute, response_value}` make the same calls once, and the
+/// answer is read as text (one serde_json reader for every generated type). A smaller
+/// method body is less for the compiler to check for each of the API's operations.
+fn shared_send(f: &mut syn::ImplItemFn, counts: &mut Counts) -> Result<()> {
+    let name = f.sig.ident.to_string();
+    let stmts = &mut f.block.stmts;
+    let text = |s: &syn::Stmt| quote!(#s).to_string();
+    let Some(at) = stmts
+        .iter()
+        .position(|s| text(s).starts_with("let info = OperationInfo {"))
+    else {
+        bail!("method {name} has no `let info = OperationInfo {{ .. }}`");
+    };
+    let expected = [
+        "self . pre (& mut request , & info) . await ? ;",
+        "let result = self . exec (request , & info) . await ;",
+        "self . post (& result , & info) . await ? ;",
+        "let response = result ? ;",
+    ];
+    let found: Vec<String> = stmts.iter().skip(at + 1).take(4).map(text).collect();
+    if found != expected {
+        bail!(
+            "method {name}: the hook calls after `info` are not progenitor's usual ones: {found:?}"
+        );
+    }
+    let info = &stmts[at];
+    let syn::Stmt::Local(local) = info else {
+        bail!("method {name}: `info` is not a `let`");
+    };
+    let Some(init) = &local.init else {
+        bail!("method {name}: `info` has no value");
+    };
+    let syn::Expr::Struct(st) = &*init.expr else {
+        bail!("method {name}: `info` is not a struct literal");
+    };
+    let Some(op) = st
+        .fields
+        .iter()
+        .find(|fv| matches!(&fv.member, syn::Member::Named(i) if i == "operation_id"))
+    else {
+        bail!("method {name}: `info` has no operation_id");
+    };
+    let op = op.expr.clone();
+    let send: syn::Stmt =
+        parse_quote!(let response = crate::codegen_support::execute(self, request, #op).await?;);
+    stmts.splice(at..at + 5, [send]);
+
+    struct Decode(usize);
+    impl syn::visit_mut::VisitMut for Decode {
+        fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
+            if let syn::Expr::Path(p) = &*call.func {
+                if quote!(#p).to_string() == "ResponseValue :: from_response" {
+                    *call.func = parse_quote!(crate::codegen_support::response_value);
+                    self.0 += 1;
+                }
+            }
+            syn::visit_mut::visit_expr_call_mut(self, call);
+        }
+    }
+    let mut decode = Decode(0);
+    syn::visit_mut::VisitMut::visit_block_mut(&mut decode, &mut f.block);
+    if quote!(#f).to_string().contains("from_response") {
+        bail!("method {name} still calls `from_response`");
+    }
+    bump(counts, "method sends through codegen_support::execute");
+    for _ in 0..decode.0 {
+        bump(counts, "answer decoded by codegen_support::response_value");
     }
     Ok(())
 }
