@@ -242,7 +242,16 @@ fn main() {
             );
             return;
         }
-        while runs == 0 || start.elapsed() < Duration::from_secs(secs) {
+        // `BENCH_RUNS=<n>`: exactly n runs, whatever the time (for a cache simulator:
+        // `valgrind --tool=callgrind --cache-sim=yes` of 1 run and of 2 runs, the second
+        // run on a heap the first one left, as every run but the first finds it).
+        let fixed: Option<usize> = std::env::var("BENCH_RUNS")
+            .ok()
+            .map(|r| r.parse().expect("a number of runs"));
+        while fixed.map_or(
+            runs == 0 || start.elapsed() < Duration::from_secs(secs),
+            |f| runs < f,
+        ) {
             if peer {
                 std::hint::black_box(async_openai(&pieces));
             } else {

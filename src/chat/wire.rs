@@ -13,6 +13,8 @@ use std::collections::HashMap;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize as _;
+use serde_json::value::RawValue;
 use serde_json::{Map, Number, Value};
 
 use super::snapshot::{token_value, RawToken};
@@ -199,7 +201,8 @@ impl<'a> Dedup<'a> {
     }
 }
 
-/// Where a value stands, for the token lists of `choices[].logprobs`.
+/// Where a value stands: for the token lists of `choices[].logprobs`, and for the text
+/// fields of a delta and of a tool call's `function`, read by [`Leaf`].
 #[derive(Clone, Copy, PartialEq)]
 enum Place {
     Plain,
@@ -211,18 +214,159 @@ enum Place {
     Logprobs,
     /// `content` or `refusal` of a choice's `logprobs`.
     TokenList,
+    /// A choice's `delta`.
+    Delta,
+    /// A delta's `tool_calls`.
+    ToolCalls,
+    /// One of its tool calls.
+    ToolCall,
+    /// A tool call's `function`.
+    Function,
+    /// A member of a delta (but `tool_calls`) or of a tool call's `function`: read by
+    /// [`Leaf`].
+    Leaf,
 }
 
-struct Seed(Place);
+impl Place {
+    /// The place of the member `key` of an object at this place.
+    fn member(self, key: &str, leaves: bool) -> Place {
+        match (self, key) {
+            (Place::Choice, "logprobs") => Place::Logprobs,
+            (Place::Logprobs, "content" | "refusal") => Place::TokenList,
+            (Place::Choice, "delta") if leaves => Place::Delta,
+            (Place::Delta, "tool_calls") => Place::ToolCalls,
+            (Place::ToolCall, "function") => Place::Function,
+            (Place::Delta | Place::Function, _) => Place::Leaf,
+            _ => Place::Plain,
+        }
+    }
+
+    /// The place of the items of an array at this place.
+    fn item(self) -> Place {
+        match self {
+            Place::Choices => Place::Choice,
+            Place::ToolCalls => Place::ToolCall,
+            _ => Place::Plain,
+        }
+    }
+}
+
+/// How a value is read: at its place, and whether the text fields of a delta are read by
+/// [`Leaf`] (the first try) or as any other value (the second, see [`decode`]).
+#[derive(Clone, Copy)]
+struct Seed {
+    place: Place,
+    leaves: bool,
+}
 
 impl<'de> DeserializeSeed<'de> for Seed {
     type Value = Wire<'de>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Wire<'de>, D::Error> {
-        d.deserialize_any(WireVisitor(self.0))
+        if self.place == Place::Leaf {
+            return Leaf.deserialize(d);
+        }
+        d.deserialize_any(WireVisitor(self))
     }
 }
 
-struct WireVisitor(Place);
+/// A delta's text field (`content`, `refusal`, a reasoning text, a tool call's
+/// `arguments` ...), read as its raw JSON text and decoded here: a string with escapes
+/// (a JSON document streamed as content, any tool call's arguments) then costs one
+/// allocation of its final size, where `serde_json` copies it into a buffer of its own
+/// that grows (a new one for every chunk) before it is copied out. Those small growths
+/// were the one `realloc` of every chunk, and glibc's `realloc`, growing a block into a
+/// large free neighbour, frees the rest of that neighbour and so sorts all its fast bins
+/// each time: cheap while the heap is small, a walk through cold memory once a long
+/// stream's snapshot has made it large.
+///
+/// A value that is not a string is decoded from its text as any other. A string whose
+/// escapes this does not plainly understand (a surrogate escape that is not a whole pair)
+/// is an error, and the chunk is decoded again the other way ([`decode`]).
+struct Leaf;
+
+impl<'de> DeserializeSeed<'de> for Leaf {
+    type Value = Wire<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Wire<'de>, D::Error> {
+        let raw = <&'de RawValue>::deserialize(d)?.get();
+        match raw.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+            Some(inner) => unescape(inner)
+                .map(Wire::Str)
+                .ok_or_else(|| de::Error::custom(LEAF_BAILED)),
+            None => {
+                let mut de = serde_json::Deserializer::from_str(raw);
+                let seed = Seed {
+                    place: Place::Plain,
+                    leaves: true,
+                };
+                let value = seed.deserialize(&mut de).map_err(de::Error::custom)?;
+                de.end().map_err(de::Error::custom)?;
+                Ok(value)
+            }
+        }
+    }
+}
+
+/// The message of the error [`Leaf`] gives up with.
+const LEAF_BAILED: &str = "a string escape left to serde_json";
+
+/// The text of a JSON string's contents (between its quotes), which `serde_json` checked
+/// while it read past it (every escape is one JSON allows, every `\u` has four hex digits,
+/// no control character): borrowed when there is no escape. `None` for a `\u` escape of a
+/// surrogate that is not one half of a pair (`serde_json` has its own rules for those).
+fn unescape(inner: &str) -> Option<Cow<'_, str>> {
+    let Some(first) = inner.find('\\') else {
+        return Some(Cow::Borrowed(inner));
+    };
+    let mut out = String::with_capacity(inner.len());
+    out.push_str(&inner[..first]);
+    let bytes = inner.as_bytes();
+    let mut i = first;
+    while i < bytes.len() {
+        let Some(offset) = inner[i..].find('\\') else {
+            out.push_str(&inner[i..]);
+            break;
+        };
+        out.push_str(&inner[i..i + offset]);
+        i += offset + 1;
+        let escape = *bytes.get(i)?;
+        i += 1;
+        if escape != b'u' {
+            out.push(crate::parsing::simple_escape(escape)?);
+            continue;
+        }
+        let unit = hex4(bytes.get(i..i + 4)?)?;
+        i += 4;
+        let code = match unit {
+            0xD800..=0xDBFF => {
+                // A high surrogate: the low half must follow as `\uDC00`..`\uDFFF`.
+                if bytes.get(i..i + 2)? != b"\\u" {
+                    return None;
+                }
+                let low = hex4(bytes.get(i + 2..i + 6)?)?;
+                if !(0xDC00..=0xDFFF).contains(&low) {
+                    return None;
+                }
+                i += 6;
+                0x10000 + ((u32::from(unit) - 0xD800) << 10) + (u32::from(low) - 0xDC00)
+            }
+            0xDC00..=0xDFFF => return None,
+            unit => u32::from(unit),
+        };
+        out.push(char::from_u32(code)?);
+    }
+    Some(Cow::Owned(out))
+}
+
+/// Four hex digits.
+fn hex4(digits: &[u8]) -> Option<u16> {
+    let mut value = 0u16;
+    for &d in digits {
+        value = (value << 4) | u16::from(char::from(d).to_digit(16)? as u8);
+    }
+    Some(value)
+}
+
+struct WireVisitor(Seed);
 
 impl<'de> Visitor<'de> for WireVisitor {
     type Value = Wire<'de>;
@@ -262,20 +406,19 @@ impl<'de> Visitor<'de> for WireVisitor {
         d.deserialize_any(self)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Wire<'de>, A::Error> {
-        if self.0 == Place::TokenList {
+        if self.0.place == Place::TokenList {
             let mut tokens = Vec::with_capacity(seq.size_hint().unwrap_or(0));
             while let Some(token) = seq.next_element::<RawToken>()? {
                 tokens.push(token);
             }
             return Ok(Wire::Tokens(tokens));
         }
-        let inner = if self.0 == Place::Choices {
-            Place::Choice
-        } else {
-            Place::Plain
+        let inner = Seed {
+            place: self.0.place.item(),
+            ..self.0
         };
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(item) = seq.next_element_seed(Seed(inner))? {
+        while let Some(item) = seq.next_element_seed(inner)? {
             items.push(item);
         }
         Ok(Wire::Array(items))
@@ -287,12 +430,11 @@ impl<'de> Visitor<'de> for WireVisitor {
             let Wire::Str(key) = key else {
                 return Err(de::Error::custom("a key is not a string"));
             };
-            let place = match (self.0, &*key) {
-                (Place::Choice, "logprobs") => Place::Logprobs,
-                (Place::Logprobs, "content" | "refusal") => Place::TokenList,
-                _ => Place::Plain,
+            let seed = Seed {
+                place: self.0.place.member(&key, self.0.leaves),
+                ..self.0
             };
-            let value = map.next_value_seed(Seed(place))?;
+            let value = map.next_value_seed(seed)?;
             dedup.insert(&mut members, key, value);
         }
         Ok(Wire::Object(members))
@@ -301,7 +443,10 @@ impl<'de> Visitor<'de> for WireVisitor {
 
 impl<'de> serde::Deserialize<'de> for Wire<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(WireVisitor(Place::Plain))
+        d.deserialize_any(WireVisitor(Seed {
+            place: Place::Plain,
+            leaves: false,
+        }))
     }
 }
 
@@ -325,9 +470,22 @@ impl<'a> WireChunk<'a> {
 /// With `whole` false (a chunk after the first), the top-level members the state does not
 /// read (all but `usage`, `system_fingerprint` and `object`: the reference ignores the
 /// rest of a later chunk's top level) are skipped unread.
+///
+/// The text fields of the deltas are read by [`Leaf`]; should it give up on one (or the
+/// chunk be invalid), the chunk is decoded again with every value read by `serde_json`
+/// alone, which decides (so the answer is always `serde_json`'s).
 pub(crate) fn decode(text: &str, whole: bool) -> Result<Option<WireChunk<'_>>, serde_json::Error> {
+    decode_with(text, whole, true).or_else(|_| decode_with(text, whole, false))
+}
+
+fn decode_with(
+    text: &str,
+    whole: bool,
+    leaves: bool,
+) -> Result<Option<WireChunk<'_>>, serde_json::Error> {
     struct Top {
         whole: bool,
+        leaves: bool,
     }
     impl<'de> Visitor<'de> for Top {
         type Value = Option<WireChunk<'de>>;
@@ -343,8 +501,12 @@ pub(crate) fn decode(text: &str, whole: bool) -> Result<Option<WireChunk<'_>>, s
                 let Wire::Str(key) = key else {
                     return Err(de::Error::custom("a key is not a string"));
                 };
+                let seed = |place| Seed {
+                    place,
+                    leaves: self.leaves,
+                };
                 if key == "choices" {
-                    chunk.choices = match map.next_value_seed(Seed(Place::Choices))? {
+                    chunk.choices = match map.next_value_seed(seed(Place::Choices))? {
                         Wire::Array(items) => items,
                         _ => Vec::new(),
                     };
@@ -354,7 +516,7 @@ pub(crate) fn decode(text: &str, whole: bool) -> Result<Option<WireChunk<'_>>, s
                     map.next_value::<IgnoredAny>()?;
                     continue;
                 }
-                let value = map.next_value_seed(Seed(Place::Plain))?;
+                let value = map.next_value_seed(seed(Place::Plain))?;
                 dedup.insert(&mut chunk.members, key, value);
             }
             Ok(Some(chunk))
@@ -383,7 +545,85 @@ pub(crate) fn decode(text: &str, whole: bool) -> Result<Option<WireChunk<'_>>, s
         }
     }
     let mut de = serde_json::Deserializer::from_str(text);
-    let chunk = de.deserialize_any(Top { whole })?;
+    let chunk = de.deserialize_any(Top { whole, leaves })?;
     de.end()?;
     Ok(chunk)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The chunk read with its delta texts by [`Leaf`] is the chunk `serde_json` reads
+    /// alone (compared by their `Debug` form: a borrowed and an owned text print alike);
+    /// whenever the first way fails, [`decode`] answers the second way.
+    fn check(text: &str) {
+        for whole in [false, true] {
+            let plain = format!("{:?}", decode_with(text, whole, false).ok());
+            let leaves = decode_with(text, whole, true);
+            if let Ok(leaves) = &leaves {
+                assert_eq!(format!("{:?}", Some(leaves)), plain, "{text}");
+            }
+            assert_eq!(format!("{:?}", decode(text, whole).ok()), plain, "{text}");
+        }
+    }
+
+    const CHUNK: &str = r#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"{\"n\": 5, \"w\": \"zeta\"}\n\u00e9\ud83d\ude00 \\ \/ \b\f\r\t","refusal":null,"reasoning_content":"","tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":"{\"a\": [1, \"\\u0041\"]}"}}],"function_call":{"name":"g","arguments":"{\"b\":2}"},"audio":{"id":"x","data":"QQ=="},"n":[1,2.5,-3e2,true]},"logprobs":{"content":[{"token":"a","logprob":-0.5,"bytes":[97],"top_logprobs":[]}],"refusal":null},"finish_reason":null}],"usage":null}"#;
+
+    #[test]
+    fn delta_texts_are_read_as_serde_json_reads_them() {
+        check(CHUNK);
+        let chunk = decode(CHUNK, false).unwrap().unwrap();
+        let delta = object(get(object(chunk.choices.first()), "delta"));
+        assert_eq!(
+            get(delta, "content").and_then(Wire::as_str),
+            Some("{\"n\": 5, \"w\": \"zeta\"}\n\u{e9}\u{1F600} \\ / \u{8}\u{c}\r\t")
+        );
+        // A lone surrogate, a reversed pair: left to serde_json, which decides.
+        for content in [
+            r"\ud83d",
+            r"\ude00\ud83d",
+            r"\ud83d\u0041",
+            r"x\ud83dy",
+            r"\ud83d\",
+        ] {
+            check(&CHUNK.replace(r"\u00e9", content));
+        }
+        for bad in [r#"\x"#, r#"\u12"#, "\u{1}", r#"""#] {
+            check(&CHUNK.replace(r"\u00e9", bad));
+        }
+        assert_eq!(unescape("plain"), Some(Cow::Borrowed("plain")));
+        assert_eq!(unescape(r"a\u0000b").as_deref(), Some("a\0b"));
+        assert_eq!(unescape(r"\ud83d"), None);
+    }
+
+    /// Pieces that make JSON, valid or not, to mutate a chunk with.
+    const PIECES: [&str; 20] = [
+        "\"", "\\", "\\\"", "\\n", "\\u00e9", "\\ud83d", "\\ude00", "\\u0041", ",", ":", "{", "}",
+        "[", "]", " ", "0", "null", "\"x\"", "\u{e9}", "\u{1}",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+        /// Mutated chunks (a piece put in, or a byte range replaced by one) read alike.
+        #[test]
+        fn mutated_chunks_are_read_as_serde_json_reads_them(
+            edits in prop::collection::vec((any::<prop::sample::Index>(), 0..4usize, prop::sample::select(PIECES.to_vec())), 1..4),
+        ) {
+            let mut text = CHUNK.to_owned();
+            for (at, cut, piece) in edits {
+                let mut i = at.index(text.len() + 1);
+                while !text.is_char_boundary(i) {
+                    i -= 1;
+                }
+                let mut end = (i + cut).min(text.len());
+                while !text.is_char_boundary(end) {
+                    end += 1;
+                }
+                text.replace_range(i..end, piece);
+            }
+            check(&text);
+        }
+    }
 }

@@ -176,9 +176,42 @@ enum Node {
     Int(i64),
     UInt(u64),
     Float(f64),
+    /// A string of up to [`Short::MAX`] bytes, in the node itself (no allocation: most
+    /// values of a document are short, and a long document's tree is freed at its end).
+    Short(Short),
     Str(Arc<str>),
     Array(Seq<Node>),
     Object(Seq<(Arc<str>, Node)>),
+}
+
+// A short string fits where the other variants keep their data: a node stays 32 bytes.
+const _: () = assert!(std::mem::size_of::<Node>() <= 32);
+
+/// A short string's bytes.
+#[derive(Clone, Copy)]
+struct Short {
+    len: u8,
+    bytes: [u8; Short::MAX],
+}
+
+impl Short {
+    const MAX: usize = 30;
+
+    fn new(text: &str) -> Option<Short> {
+        let mut bytes = [0; Short::MAX];
+        bytes
+            .get_mut(..text.len())?
+            .copy_from_slice(text.as_bytes());
+        Some(Short {
+            len: text.len() as u8,
+            bytes,
+        })
+    }
+
+    fn as_str(&self) -> &str {
+        // Always the bytes of a `&str` (`new`).
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
 }
 
 impl Node {
@@ -190,6 +223,7 @@ impl Node {
             Node::UInt(u) => Value::Number((*u).into()),
             // Floats are checked to be finite when they are parsed.
             Node::Float(f) => Number::from_f64(*f).map_or(Value::Null, Value::Number),
+            Node::Short(s) => Value::String(s.as_str().to_owned()),
             Node::Str(s) => Value::String(s.to_string()),
             Node::Array(seq) => Value::Array(seq.iter().map(Node::to_value).collect()),
             Node::Object(seq) => {
@@ -969,8 +1003,11 @@ impl PartialJson {
                                 frame.expect = Expect::Colon;
                             }
                         } else {
-                            let text: Arc<str> = Arc::from(self.scratch.as_str());
-                            self.complete_value(Node::Str(text));
+                            let node = match Short::new(&self.scratch) {
+                                Some(short) => Node::Short(short),
+                                None => Node::Str(Arc::from(self.scratch.as_str())),
+                            };
+                            self.complete_value(node);
                         }
                     }
                 },
@@ -1658,6 +1695,30 @@ mod tests {
                 Some(expected.clone()),
                 "split at {split}"
             );
+        }
+    }
+
+    #[test]
+    fn short_and_long_strings_read_alike() {
+        // Around the length kept in the node itself (in bytes: `é` is two, `😀` four).
+        for len in 0..40 {
+            for fill in ["a", "é", "😀", "\\n"] {
+                let text: String = fill.repeat(len);
+                let doc = format!(r#"{{"k": "{text}", "l": ["{text}", "{text}x"]}}"#);
+                let expected: Value = serde_json::from_str(&doc).unwrap();
+                assert_eq!(
+                    partial_parse(&doc).unwrap(),
+                    Some(expected.clone()),
+                    "{doc}"
+                );
+                let mut p = PartialJson::new();
+                for piece in doc.as_bytes().chunks(7) {
+                    p.push(std::str::from_utf8(piece).unwrap_or_default());
+                }
+                if doc.is_ascii() {
+                    assert_eq!(p.finish().unwrap(), expected, "{doc}");
+                }
+            }
         }
     }
 
