@@ -58,6 +58,7 @@ Sends a `GET` request to `/organization/admin_api_keys`
         }
     }
     ///Every item of [`Self::admin_api_keys_list`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn admin_api_keys_list_paginated<'a>(
         &'a self,
         limit: Option<i64>,
@@ -327,6 +328,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_audit_logs`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_audit_logs_paginated<'a>(
         &'a self,
         actor_emails: Option<&'a ::std::vec::Vec<::std::string::String>>,
@@ -438,6 +440,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_organization_certificates`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_organization_certificates_paginated<'a>(
         &'a self,
         limit: Option<i64>,
@@ -1020,6 +1023,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_groups`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_groups_paginated<'a>(
         &'a self,
         limit: Option<i64>,
@@ -1300,6 +1304,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_group_role_assignments`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_group_role_assignments_paginated<'a>(
         &'a self,
         group_id: &'a str,
@@ -1555,6 +1560,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_group_users`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_group_users_paginated<'a>(
         &'a self,
         group_id: &'a str,
@@ -1798,6 +1804,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_invites`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_invites_paginated<'a>(
         &'a self,
         limit: Option<i64>,
@@ -2033,6 +2040,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_projects`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_projects_paginated<'a>(
         &'a self,
         include_archived: Option<bool>,
@@ -2287,6 +2295,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_project_api_keys`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_project_api_keys_paginated<'a>(
         &'a self,
         project_id: &'a str,
@@ -2552,6 +2561,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_project_certificates`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_project_certificates_paginated<'a>(
         &'a self,
         project_id: &'a str,
@@ -2879,6 +2889,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_project_groups`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_project_groups_paginated<'a>(
         &'a self,
         project_id: &'a str,
@@ -3416,6 +3427,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_project_rate_limits`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_project_rate_limits_paginated<'a>(
         &'a self,
         project_id: &'a str,
@@ -3569,6 +3581,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_project_service_accounts`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_project_service_accounts_paginated<'a>(
         &'a self,
         project_id: &'a str,
@@ -3900,6 +3913,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_project_spend_alerts`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_project_spend_alerts_paginated<'a>(
         &'a self,
         project_id: &'a str,
@@ -4220,6 +4234,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_project_users`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_project_users_paginated<'a>(
         &'a self,
         project_id: &'a str,
@@ -4523,6 +4538,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_roles`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_roles_paginated<'a>(
         &'a self,
         limit: Option<i64>,
@@ -4798,6 +4814,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_organization_spend_alerts`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_organization_spend_alerts_paginated<'a>(
         &'a self,
         before: Option<&'a str>,
@@ -5923,6 +5940,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_users`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_users_paginated<'a>(
         &'a self,
         emails: Option<&'a ::std::vec::Vec<::std::string::String>>,
@@ -6156,6 +6174,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_user_role_assignments`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_user_role_assignments_paginated<'a>(
         &'a self,
         user_id: &'a str,
@@ -6413,6 +6432,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_project_group_role_assignments`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_project_group_role_assignments_paginated<'a>(
         &'a self,
         project_id: &'a str,
@@ -6683,6 +6703,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_project_roles`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_project_roles_paginated<'a>(
         &'a self,
         project_id: &'a str,
@@ -6992,6 +7013,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_project_user_role_assignments`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_project_user_role_assignments_paginated<'a>(
         &'a self,
         project_id: &'a str,

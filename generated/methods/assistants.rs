@@ -70,6 +70,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_assistants`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_assistants_paginated<'a>(
         &'a self,
         before: Option<&'a str>,
@@ -625,6 +626,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_messages`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_messages_paginated<'a>(
         &'a self,
         thread_id: &'a str,
@@ -942,6 +944,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_runs`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_runs_paginated<'a>(
         &'a self,
         thread_id: &'a str,
@@ -1260,6 +1263,7 @@ See the [file search tool documentation](/docs/assistants/tools/file-search#cust
         }
     }
     ///Every item of [`Self::list_run_steps`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_run_steps_paginated<'a>(
         &'a self,
         thread_id: &'a str,

@@ -112,6 +112,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_voice_consents`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_voice_consents_paginated<'a>(
         &'a self,
         limit: Option<i64>,

@@ -55,6 +55,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_batches`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_batches_paginated<'a>(
         &'a self,
         limit: Option<i64>,

@@ -71,6 +71,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_chat_completions`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_chat_completions_paginated<'a>(
         &'a self,
         limit: Option<i64>,
@@ -393,6 +394,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::get_chat_completion_messages`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn get_chat_completion_messages_paginated<'a>(
         &'a self,
         completion_id: &'a str,

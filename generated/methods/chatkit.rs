@@ -169,6 +169,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_thread_items_method`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_thread_items_method_paginated<'a>(
         &'a self,
         thread_id: &'a str,
@@ -370,6 +371,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_threads_method`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_threads_method_paginated<'a>(
         &'a self,
         before: Option<&'a str>,

@@ -71,6 +71,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_containers`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_containers_paginated<'a>(
         &'a self,
         limit: Option<i64>,
@@ -324,6 +325,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_container_files`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_container_files_paginated<'a>(
         &'a self,
         container_id: &'a str,

@@ -85,6 +85,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_conversation_items`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_conversation_items_paginated<'a>(
         &'a self,
         conversation_id: &'a str,

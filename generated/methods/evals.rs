@@ -62,6 +62,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_evals`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_evals_paginated<'a>(
         &'a self,
         limit: Option<i64>,
@@ -347,6 +348,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::get_eval_runs`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn get_eval_runs_paginated<'a>(
         &'a self,
         eval_id: &'a str,
@@ -668,6 +670,7 @@ items or `pass` to filter by passed output items.
         }
     }
     ///Every item of [`Self::get_eval_run_output_items`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn get_eval_run_output_items_paginated<'a>(
         &'a self,
         eval_id: &'a str,

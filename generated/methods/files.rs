@@ -62,6 +62,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_files`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_files_paginated<'a>(
         &'a self,
         limit: Option<i64>,

@@ -155,6 +155,7 @@ Sends a `POST` request to `/fine_tuning/alpha/graders/validate`
         }
     }
     ///Every item of [`Self::list_fine_tuning_checkpoint_permissions`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_fine_tuning_checkpoint_permissions_paginated<'a>(
         &'a self,
         fine_tuned_model_checkpoint: &'a str,
@@ -352,6 +353,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_paginated_fine_tuning_jobs`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_paginated_fine_tuning_jobs_paginated<'a>(
         &'a self,
         limit: Option<i64>,
@@ -597,6 +599,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_fine_tuning_job_checkpoints`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_fine_tuning_job_checkpoints_paginated<'a>(
         &'a self,
         fine_tuning_job_id: &'a str,
@@ -694,6 +697,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_fine_tuning_events`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_fine_tuning_events_paginated<'a>(
         &'a self,
         fine_tuning_job_id: &'a str,

@@ -409,6 +409,7 @@ parameter for Response creation above for more information.
         }
     }
     ///Every item of [`Self::beta_list_input_items`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn beta_list_input_items_paginated<'a>(
         &'a self,
         response_id: &'a str,

@@ -320,6 +320,7 @@ parameter for Response creation above for more information.
         }
     }
     ///Every item of [`Self::list_input_items`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_input_items_paginated<'a>(
         &'a self,
         response_id: &'a str,

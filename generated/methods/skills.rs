@@ -56,6 +56,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_skills`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_skills_paginated<'a>(
         &'a self,
         limit: Option<i64>,
@@ -379,6 +380,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_skill_versions`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_skill_versions_paginated<'a>(
         &'a self,
         skill_id: &'a str,

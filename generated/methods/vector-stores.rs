@@ -70,6 +70,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_vector_stores`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_vector_stores_paginated<'a>(
         &'a self,
         before: Option<&'a str>,
@@ -561,6 +562,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_files_in_vector_store_batch`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_files_in_vector_store_batch_paginated<'a>(
         &'a self,
         vector_store_id: &'a str,
@@ -674,6 +676,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_vector_store_files`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_vector_store_files_paginated<'a>(
         &'a self,
         vector_store_id: &'a str,

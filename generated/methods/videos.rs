@@ -56,6 +56,7 @@ Arguments:
         }
     }
     ///Every item of [`Self::list_videos`], across all pages, fetched lazily: see [`crate::pagination`].
+    #[inline]
     pub fn list_videos_paginated<'a>(
         &'a self,
         limit: Option<i64>,

@@ -1650,6 +1650,11 @@ fn page_types(items: &[Item]) -> HashMap<String, PageType> {
 
 /// `list_x(after, limit, ...)` -> `list_x_paginated(limit, ...)`, a [`Paginator`] over every
 /// page. Only for operations with an `after: Option<&str>` cursor and a page answer.
+///
+/// `#[inline]`: like the async methods it calls (whose bodies are compiled where they are
+/// awaited), the companion and its page decoding are compiled in the crate that calls it,
+/// not for every build of this one (a chat-only build compiled the decoding of every stored
+/// completion's type for its two companions).
 fn paginated_companion(
     f: &syn::ImplItemFn,
     pages: &HashMap<String, PageType>,
@@ -1722,6 +1727,7 @@ fn paginated_companion(
     );
     Some(parse_quote! {
         #[doc = #doc]
+        #[inline]
         pub fn #name #generics(&'a self, #(#params),*) -> crate::pagination::Paginator<'a, #item_ty> {
             crate::pagination::Paginator::new(move |after: ::std::option::Option<::std::string::String>| {
                 #(let #cloned = #cloned.clone();)*
