@@ -146,6 +146,7 @@ pub(crate) async fn response_value<T: serde::de::DeserializeOwned, E>(
 /// the value `serde_json::to_value` gives; so the generated `Serialize` impls are compiled
 /// for serde_json's text writer only, not also for its value serializer. No depth limit,
 /// as `to_value` has none.
+#[cfg(feature = "chat")]
 pub(crate) fn request_value<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<Value> {
     let text = serde_json::to_string(value)?;
     let mut de = serde_json::Deserializer::from_str(&text);
@@ -703,6 +704,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "chat")]
     #[test]
     fn a_request_value_is_what_to_value_gives() {
         let mut deep = serde_json::json!("leaf");
