@@ -289,9 +289,16 @@ impl<'de> DeserializeSeed<'de> for Leaf {
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Wire<'de>, D::Error> {
         let raw = <&'de RawValue>::deserialize(d)?.get();
         match raw.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
-            Some(inner) => unescape(inner)
-                .map(Wire::Str)
-                .ok_or_else(|| de::Error::custom(LEAF_BAILED)),
+            Some(inner) => {
+                let text = unescape(inner).ok_or_else(|| de::Error::custom(LEAF_BAILED))?;
+                // Every test and debug fuzz run checks "read here ⇒ read as serde_json reads it".
+                debug_assert_eq!(
+                    Some(&*text),
+                    serde_json::from_str::<String>(raw).ok().as_deref(),
+                    "the delta text {raw} is read differently from serde_json",
+                );
+                Ok(Wire::Str(text))
+            }
             None => {
                 let mut de = serde_json::Deserializer::from_str(raw);
                 let seed = Seed {
