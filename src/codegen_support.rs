@@ -141,6 +141,19 @@ pub(crate) async fn response_value<T: serde::de::DeserializeOwned, E>(
     }
 }
 
+/// A request as a JSON value (for the helpers that read or add to the body before sending
+/// it): written as text, as the generated methods send a body, and read back, which gives
+/// the value `serde_json::to_value` gives; so the generated `Serialize` impls are compiled
+/// for serde_json's text writer only, not also for its value serializer. No depth limit,
+/// as `to_value` has none.
+#[cfg(feature = "chat")]
+pub(crate) fn request_value<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<Value> {
+    let text = serde_json::to_string(value)?;
+    let mut de = serde_json::Deserializer::from_str(&text);
+    de.disable_recursion_limit();
+    Value::deserialize(&mut de)
+}
+
 /// Deserializes an open string enum: any string is accepted, unknown ones are kept.
 #[cfg_attr(not(feature = "full"), allow(dead_code))] // unused by the generated code of some feature sets
 pub(crate) fn deserialize_open_str<'de, D, T>(d: D) -> Result<T, D::Error>
@@ -689,6 +702,46 @@ mod tests {
             serde_json::from_str::<U>("[1]").unwrap(),
             U::Unknown(serde_json::json!([1]))
         );
+    }
+
+    #[cfg(feature = "chat")]
+    #[test]
+    fn a_request_value_is_what_to_value_gives() {
+        let mut deep = serde_json::json!("leaf");
+        for i in 0..300 {
+            deep = if i % 2 == 0 {
+                serde_json::json!([deep])
+            } else {
+                serde_json::json!({ "k": deep })
+            };
+        }
+        let values = [
+            serde_json::json!({
+                "model": "gpt-4o", "n": 2, "neg": -7, "big": u64::MAX, "t": 0.1, "e": 1e300,
+                "z": -0.0, "one": 1.0, "s": "é\u{1F600}\"\\\n", "null": null, "b": true,
+                "a": [1, [2, {"x": {}}], []], "dup_order": {"z": 1, "a": 2},
+            }),
+            deep,
+        ];
+        for v in values {
+            assert_eq!(
+                request_value(&v).unwrap(),
+                serde_json::to_value(&v).unwrap()
+            );
+        }
+        // Keys: numbers become strings; a key that is not a string or a number is an error.
+        let numbers = std::collections::BTreeMap::from([(1, "a"), (-2, "b")]);
+        assert_eq!(
+            request_value(&numbers).unwrap(),
+            serde_json::to_value(&numbers).unwrap()
+        );
+        let lists = std::collections::BTreeMap::from([(vec![1], "a")]);
+        assert_eq!(
+            request_value(&lists).unwrap_err().to_string(),
+            serde_json::to_value(&lists).unwrap_err().to_string()
+        );
+        let f = f64::NAN;
+        assert_eq!(request_value(&f).unwrap(), serde_json::to_value(f).unwrap());
     }
 
     fn answer(body: &'static [u8]) -> reqwest::Response {

@@ -162,7 +162,7 @@ impl Client {
 fn prepare(
     request: &CreateChatCompletionRequest,
 ) -> Result<(serde_json::Value, ParseOptions), Error> {
-    let mut body = serde_json::to_value(request)
+    let mut body = crate::codegen_support::request_value(request)
         .map_err(|e| Error::InvalidRequest(format!("the request does not serialize: {e}")))?;
     let tools = match body.get("tools") {
         Some(serde_json::Value::Array(tools)) => tools.clone(),
@@ -271,7 +271,7 @@ impl Chat<'_> {
         request: CreateChatCompletionRequest,
         tools: crate::tools::Tools,
     ) -> Result<ChatToolRun, Error> {
-        let body = serde_json::to_value(&request)
+        let body = crate::codegen_support::request_value(&request)
             .map_err(|e| Error::InvalidRequest(format!("the request does not serialize: {e}")))?;
         let conversation = tools::Conversation::new(self.client, body, &tools)?;
         crate::tools::run(self.client, conversation, &tools).await
@@ -320,7 +320,7 @@ impl Chat<'_> {
         request: CreateChatCompletionRequest,
         tools: crate::tools::Tools,
     ) -> Result<ChatToolStream, Error> {
-        let body = serde_json::to_value(&request)
+        let body = crate::codegen_support::request_value(&request)
             .map_err(|e| Error::InvalidRequest(format!("the request does not serialize: {e}")))?;
         let conversation = tools::Conversation::new(self.client, body, &tools)?;
         Ok(crate::tools::run_streamed(self.client, conversation, tools))

@@ -61,7 +61,7 @@ pub(crate) fn prepare_parse(
     format: Option<&JsonSchemaFormat>,
     streaming: bool,
 ) -> Result<(Value, ParseOptions), Error> {
-    let mut body = serde_json::to_value(request)
+    let mut body = crate::codegen_support::request_value(request)
         .map_err(|e| Error::InvalidRequest(format!("the request does not serialize: {e}")))?;
     let Value::Object(map) = &mut body else {
         return Err(Error::InvalidRequest(
