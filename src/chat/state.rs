@@ -57,6 +57,9 @@ pub struct ChatCompletionStreamState {
     choices: Vec<ChoiceState>,
     chunks: u64,
     pending: Vec<Pending>,
+    /// The last chunk's delta texts had escapes: the next one is decoded for them
+    /// ([`wire::decode`]).
+    escaped: bool,
 }
 
 /// Incremental parse of a text that only grows by appending.
@@ -518,11 +521,12 @@ impl ChatCompletionStreamState {
         let chunk_no = self.chunks;
         self.pending.clear();
         let result = {
-            let mut chunk = match wire::decode(&text, self.snapshot.is_none()) {
+            let mut chunk = match wire::decode(&text, self.snapshot.is_none(), self.escaped) {
                 Ok(Some(chunk)) => chunk,
                 // Not an object, or not JSON: said as `serde_json` says it.
                 Ok(None) | Err(_) => return Err(not_a_chunk(&text)),
             };
+            self.escaped = wire::escaped_text(&chunk);
             if skip_foreign
                 && chunk
                     .get("object")

@@ -210,6 +210,10 @@ enum Place {
     Choices,
     /// One of its choices.
     Choice,
+    /// The chunk's `choices`, their deltas' text fields read by [`Leaf`] (see [`decode`]).
+    ChoicesLeaves,
+    /// One of those choices.
+    ChoiceLeaves,
     /// A choice's `logprobs`.
     Logprobs,
     /// `content` or `refusal` of a choice's `logprobs`.
@@ -229,43 +233,50 @@ enum Place {
 
 impl Place {
     /// The place of the member `key` of an object at this place.
-    fn member(self, key: &str, leaves: bool) -> Place {
-        match (self, key) {
-            (Place::Choice, "logprobs") => Place::Logprobs,
-            (Place::Logprobs, "content" | "refusal") => Place::TokenList,
-            (Place::Choice, "delta") if leaves => Place::Delta,
-            (Place::Delta, "tool_calls") => Place::ToolCalls,
-            (Place::ToolCall, "function") => Place::Function,
-            (Place::Delta | Place::Function, _) => Place::Leaf,
+    #[inline]
+    fn member(self, key: &str) -> Place {
+        match self {
+            Place::Plain | Place::Leaf => Place::Plain,
+            Place::Choice => match key {
+                "logprobs" => Place::Logprobs,
+                _ => Place::Plain,
+            },
+            Place::ChoiceLeaves => match key {
+                "logprobs" => Place::Logprobs,
+                "delta" => Place::Delta,
+                _ => Place::Plain,
+            },
+            Place::Logprobs if matches!(key, "content" | "refusal") => Place::TokenList,
+            Place::Delta if key == "tool_calls" => Place::ToolCalls,
+            Place::Delta | Place::Function => Place::Leaf,
+            Place::ToolCall if key == "function" => Place::Function,
             _ => Place::Plain,
         }
     }
 
     /// The place of the items of an array at this place.
+    #[inline]
     fn item(self) -> Place {
         match self {
             Place::Choices => Place::Choice,
+            Place::ChoicesLeaves => Place::ChoiceLeaves,
             Place::ToolCalls => Place::ToolCall,
             _ => Place::Plain,
         }
     }
 }
 
-/// How a value is read: at its place, and whether the text fields of a delta are read by
-/// [`Leaf`] (the first try) or as any other value (the second, see [`decode`]).
+/// How a value is read: at its place.
 #[derive(Clone, Copy)]
-struct Seed {
-    place: Place,
-    leaves: bool,
-}
+struct Seed(Place);
 
 impl<'de> DeserializeSeed<'de> for Seed {
     type Value = Wire<'de>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Wire<'de>, D::Error> {
-        if self.place == Place::Leaf {
+        if self.0 == Place::Leaf {
             return Leaf.deserialize(d);
         }
-        d.deserialize_any(WireVisitor(self))
+        d.deserialize_any(WireVisitor(self.0))
     }
 }
 
@@ -286,6 +297,8 @@ struct Leaf;
 
 impl<'de> DeserializeSeed<'de> for Leaf {
     type Value = Wire<'de>;
+    // Out of line: the other values' path stays as short as it was.
+    #[inline(never)]
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Wire<'de>, D::Error> {
         let raw = <&'de RawValue>::deserialize(d)?.get();
         match raw.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
@@ -301,11 +314,9 @@ impl<'de> DeserializeSeed<'de> for Leaf {
             }
             None => {
                 let mut de = serde_json::Deserializer::from_str(raw);
-                let seed = Seed {
-                    place: Place::Plain,
-                    leaves: true,
-                };
-                let value = seed.deserialize(&mut de).map_err(de::Error::custom)?;
+                let value = Seed(Place::Plain)
+                    .deserialize(&mut de)
+                    .map_err(de::Error::custom)?;
                 de.end().map_err(de::Error::custom)?;
                 Ok(value)
             }
@@ -373,7 +384,7 @@ fn hex4(digits: &[u8]) -> Option<u16> {
     Some(value)
 }
 
-struct WireVisitor(Seed);
+struct WireVisitor(Place);
 
 impl<'de> Visitor<'de> for WireVisitor {
     type Value = Wire<'de>;
@@ -413,17 +424,14 @@ impl<'de> Visitor<'de> for WireVisitor {
         d.deserialize_any(self)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Wire<'de>, A::Error> {
-        if self.0.place == Place::TokenList {
+        if self.0 == Place::TokenList {
             let mut tokens = Vec::with_capacity(seq.size_hint().unwrap_or(0));
             while let Some(token) = seq.next_element::<RawToken>()? {
                 tokens.push(token);
             }
             return Ok(Wire::Tokens(tokens));
         }
-        let inner = Seed {
-            place: self.0.place.item(),
-            ..self.0
-        };
+        let inner = Seed(self.0.item());
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
         while let Some(item) = seq.next_element_seed(inner)? {
             items.push(item);
@@ -437,11 +445,7 @@ impl<'de> Visitor<'de> for WireVisitor {
             let Wire::Str(key) = key else {
                 return Err(de::Error::custom("a key is not a string"));
             };
-            let seed = Seed {
-                place: self.0.place.member(&key, self.0.leaves),
-                ..self.0
-            };
-            let value = map.next_value_seed(seed)?;
+            let value = map.next_value_seed(Seed(self.0.member(&key)))?;
             dedup.insert(&mut members, key, value);
         }
         Ok(Wire::Object(members))
@@ -450,10 +454,7 @@ impl<'de> Visitor<'de> for WireVisitor {
 
 impl<'de> serde::Deserialize<'de> for Wire<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(WireVisitor(Seed {
-            place: Place::Plain,
-            leaves: false,
-        }))
+        d.deserialize_any(WireVisitor(Place::Plain))
     }
 }
 
@@ -478,11 +479,41 @@ impl<'a> WireChunk<'a> {
 /// read (all but `usage`, `system_fingerprint` and `object`: the reference ignores the
 /// rest of a later chunk's top level) are skipped unread.
 ///
-/// The text fields of the deltas are read by [`Leaf`]; should it give up on one (or the
-/// chunk be invalid), the chunk is decoded again with every value read by `serde_json`
-/// alone, which decides (so the answer is always `serde_json`'s).
-pub(crate) fn decode(text: &str, whole: bool) -> Result<Option<WireChunk<'_>>, serde_json::Error> {
+/// With `leaves`, the text fields of the deltas are read by [`Leaf`]; should it give up on
+/// one (or the chunk be invalid), the chunk is decoded again with every value read by
+/// `serde_json` alone, which decides (so the answer is always `serde_json`'s). The caller
+/// asks for it when the last chunk's delta texts had escapes ([`escaped_text`]): a JSON
+/// document or tool arguments streaming; a chunk without escapes costs less read by
+/// `serde_json` alone (its strings are borrowed as they are).
+pub(crate) fn decode(
+    text: &str,
+    whole: bool,
+    leaves: bool,
+) -> Result<Option<WireChunk<'_>>, serde_json::Error> {
+    if !leaves {
+        return decode_with(text, whole, false);
+    }
     decode_with(text, whole, true).or_else(|_| decode_with(text, whole, false))
+}
+
+/// Whether a text field of a delta of the chunk had escapes (its text is owned: read by
+/// [`Leaf`] or by `serde_json`, an escaped string is the one kind that is).
+pub(crate) fn escaped_text(chunk: &WireChunk<'_>) -> bool {
+    let owned = |members: &[Member<'_>]| {
+        members
+            .iter()
+            .any(|(_, v)| matches!(v, Wire::Str(Cow::Owned(_))))
+    };
+    chunk.choices.iter().any(|choice| {
+        let delta = object(get(object(Some(choice)), "delta"));
+        owned(delta)
+            || match get(delta, "tool_calls") {
+                Some(Wire::Array(calls)) => calls
+                    .iter()
+                    .any(|call| owned(object(get(object(Some(call)), "function")))),
+                _ => false,
+            }
+    })
 }
 
 fn decode_with(
@@ -508,12 +539,13 @@ fn decode_with(
                 let Wire::Str(key) = key else {
                     return Err(de::Error::custom("a key is not a string"));
                 };
-                let seed = |place| Seed {
-                    place,
-                    leaves: self.leaves,
-                };
                 if key == "choices" {
-                    chunk.choices = match map.next_value_seed(seed(Place::Choices))? {
+                    let place = if self.leaves {
+                        Place::ChoicesLeaves
+                    } else {
+                        Place::Choices
+                    };
+                    chunk.choices = match map.next_value_seed(Seed(place))? {
                         Wire::Array(items) => items,
                         _ => Vec::new(),
                     };
@@ -523,7 +555,7 @@ fn decode_with(
                     map.next_value::<IgnoredAny>()?;
                     continue;
                 }
-                let value = map.next_value_seed(seed(Place::Plain))?;
+                let value = map.next_value_seed(Seed(Place::Plain))?;
                 dedup.insert(&mut chunk.members, key, value);
             }
             Ok(Some(chunk))
@@ -572,7 +604,16 @@ mod tests {
             if let Ok(leaves) = &leaves {
                 assert_eq!(format!("{:?}", Some(leaves)), plain, "{text}");
             }
-            assert_eq!(format!("{:?}", decode(text, whole).ok()), plain, "{text}");
+            assert_eq!(
+                format!("{:?}", decode(text, whole, true).ok()),
+                plain,
+                "{text}"
+            );
+            assert_eq!(
+                format!("{:?}", decode(text, whole, false).ok()),
+                plain,
+                "{text}"
+            );
         }
     }
 
@@ -581,7 +622,17 @@ mod tests {
     #[test]
     fn delta_texts_are_read_as_serde_json_reads_them() {
         check(CHUNK);
-        let chunk = decode(CHUNK, false).unwrap().unwrap();
+        let chunk = decode(CHUNK, false, true).unwrap().unwrap();
+        assert!(escaped_text(&chunk));
+        let plain = decode(CHUNK, false, false).unwrap().unwrap();
+        assert!(escaped_text(&plain));
+        let unescaped = CHUNK
+            .replace(r#"\""#, "'")
+            .replace(r"\\", "")
+            .replace(r"\", "");
+        assert!(!escaped_text(
+            &decode(&unescaped, false, false).unwrap().unwrap()
+        ));
         let delta = object(get(object(chunk.choices.first()), "delta"));
         assert_eq!(
             get(delta, "content").and_then(Wire::as_str),
