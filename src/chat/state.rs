@@ -57,8 +57,8 @@ pub struct ChatCompletionStreamState {
     choices: Vec<ChoiceState>,
     chunks: u64,
     pending: Vec<Pending>,
-    /// The last chunk's delta texts had escapes: the next one is decoded for them
-    /// ([`wire::decode`]).
+    /// A chunk's delta texts had escapes: the next ones are decoded for them when they
+    /// have a backslash ([`wire::decode`]).
     escaped: bool,
 }
 
@@ -526,7 +526,7 @@ impl ChatCompletionStreamState {
                 // Not an object, or not JSON: said as `serde_json` says it.
                 Ok(None) | Err(_) => return Err(not_a_chunk(&text)),
             };
-            self.escaped = wire::escaped_text(&chunk);
+            self.escaped = self.escaped || wire::escaped_text(&chunk);
             if skip_foreign
                 && chunk
                     .get("object")

@@ -479,18 +479,19 @@ impl<'a> WireChunk<'a> {
 /// read (all but `usage`, `system_fingerprint` and `object`: the reference ignores the
 /// rest of a later chunk's top level) are skipped unread.
 ///
-/// With `leaves`, the text fields of the deltas are read by [`Leaf`]; should it give up on
-/// one (or the chunk be invalid), the chunk is decoded again with every value read by
-/// `serde_json` alone, which decides (so the answer is always `serde_json`'s). The caller
-/// asks for it when the last chunk's delta texts had escapes ([`escaped_text`]): a JSON
-/// document or tool arguments streaming; a chunk without escapes costs less read by
-/// `serde_json` alone (its strings are borrowed as they are).
+/// With `leaves` (asked for once a chunk of the stream had escapes in its delta texts,
+/// [`escaped_text`]: a JSON document or tool arguments streaming) and a backslash in this
+/// chunk, the text fields of the deltas are read by [`Leaf`]; should it give up on one (or
+/// the chunk be invalid), the chunk is decoded again with every value read by `serde_json`
+/// alone, which decides (so the answer is always `serde_json`'s). A chunk without escapes
+/// costs less read by `serde_json` alone (its strings are borrowed as they are), and a
+/// stream that never had escapes does not look for them.
 pub(crate) fn decode(
     text: &str,
     whole: bool,
     leaves: bool,
 ) -> Result<Option<WireChunk<'_>>, serde_json::Error> {
-    if !leaves {
+    if !leaves || memchr::memchr(b'\\', text.as_bytes()).is_none() {
         return decode_with(text, whole, false);
     }
     decode_with(text, whole, true).or_else(|_| decode_with(text, whole, false))
