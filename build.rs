@@ -3,7 +3,28 @@
 
 include!("build/fingerprint.rs");
 
+/// The API groups with multipart (form) operations: the form-sending code is compiled only
+/// when one of them is on, under the one cfg `sends_forms`.
+const FORM_GROUPS: &[&str] = &[
+    "AUDIO",
+    "CONTAINERS",
+    "CONTENT_PROVENANCE",
+    "FILES",
+    "IMAGES",
+    "REALTIME",
+    "SKILLS",
+    "UPLOADS",
+    "VIDEOS",
+];
+
 fn main() {
+    println!("cargo::rustc-check-cfg=cfg(sends_forms)");
+    if FORM_GROUPS
+        .iter()
+        .any(|g| std::env::var_os(format!("CARGO_FEATURE_{g}")).is_some())
+    {
+        println!("cargo::rustc-cfg=sends_forms");
+    }
     println!("cargo:rerun-if-changed=openapi");
     println!("cargo:rerun-if-changed=generated/openai.rs");
     let manifest =

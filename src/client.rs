@@ -544,17 +544,7 @@ impl Extras {
     }
 
     /// Adds the body fields to a form's fields (they replace the body's own).
-    #[cfg(any(
-        feature = "audio",
-        feature = "containers",
-        feature = "content-provenance",
-        feature = "files",
-        feature = "images",
-        feature = "realtime",
-        feature = "skills",
-        feature = "uploads",
-        feature = "videos"
-    ))]
+    #[cfg(sends_forms)]
     pub(crate) fn merge_into(&self, map: &mut serde_json::Map<String, serde_json::Value>) {
         for (k, v) in &self.body {
             map.insert(k.clone(), v.clone());

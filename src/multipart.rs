@@ -19,53 +19,13 @@ use serde::{Deserialize, Serialize};
 use tokio::io::AsyncRead;
 
 // Sending a form: only the API groups with multipart operations (`operations.rs`) compile it.
-#[cfg(any(
-    feature = "audio",
-    feature = "containers",
-    feature = "content-provenance",
-    feature = "files",
-    feature = "images",
-    feature = "realtime",
-    feature = "skills",
-    feature = "uploads",
-    feature = "videos"
-))]
+#[cfg(sends_forms)]
 use crate::{Client, Error, ResponseValue};
-#[cfg(any(
-    feature = "audio",
-    feature = "containers",
-    feature = "content-provenance",
-    feature = "files",
-    feature = "images",
-    feature = "realtime",
-    feature = "skills",
-    feature = "uploads",
-    feature = "videos"
-))]
+#[cfg(sends_forms)]
 use reqwest::multipart::{Form, Part};
-#[cfg(any(
-    feature = "audio",
-    feature = "containers",
-    feature = "content-provenance",
-    feature = "files",
-    feature = "images",
-    feature = "realtime",
-    feature = "skills",
-    feature = "uploads",
-    feature = "videos"
-))]
+#[cfg(sends_forms)]
 use serde::de::DeserializeOwned;
-#[cfg(any(
-    feature = "audio",
-    feature = "containers",
-    feature = "content-provenance",
-    feature = "files",
-    feature = "images",
-    feature = "realtime",
-    feature = "skills",
-    feature = "uploads",
-    feature = "videos"
-))]
+#[cfg(sends_forms)]
 use serde_json::Value;
 
 type Reader = Pin<Box<dyn AsyncRead + Send + Sync>>;
@@ -171,17 +131,7 @@ impl FilePart {
         }
     }
 
-    #[cfg(any(
-        feature = "audio",
-        feature = "containers",
-        feature = "content-provenance",
-        feature = "files",
-        feature = "images",
-        feature = "realtime",
-        feature = "skills",
-        feature = "uploads",
-        feature = "videos"
-    ))]
+    #[cfg(sends_forms)]
     async fn into_part(self) -> Result<Part, Error> {
         let mime = self.mime_type();
         let part = match self.source {
@@ -283,17 +233,7 @@ impl<'de> Deserialize<'de> for FilePart {
     }
 }
 
-#[cfg(any(
-    feature = "audio",
-    feature = "containers",
-    feature = "content-provenance",
-    feature = "files",
-    feature = "images",
-    feature = "realtime",
-    feature = "skills",
-    feature = "uploads",
-    feature = "videos"
-))]
+#[cfg(sends_forms)]
 /// How nested objects are written into the form.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[cfg_attr(not(feature = "full"), allow(dead_code))] // used by some API groups only
@@ -307,32 +247,12 @@ pub(crate) enum Objects {
 
 /// Encodes a request type into a multipart form.
 #[cfg(test)]
-#[cfg(any(
-    feature = "audio",
-    feature = "containers",
-    feature = "content-provenance",
-    feature = "files",
-    feature = "images",
-    feature = "realtime",
-    feature = "skills",
-    feature = "uploads",
-    feature = "videos"
-))]
+#[cfg(sends_forms)]
 pub(crate) async fn to_form<T: Serialize>(body: &T, objects: Objects) -> Result<Form, Error> {
     to_form_with(body, objects, None).await
 }
 
-#[cfg(any(
-    feature = "audio",
-    feature = "containers",
-    feature = "content-provenance",
-    feature = "files",
-    feature = "images",
-    feature = "realtime",
-    feature = "skills",
-    feature = "uploads",
-    feature = "videos"
-))]
+#[cfg(sends_forms)]
 /// [`to_form`] with extra top-level fields (the request options' body fields), which
 /// replace the body's own fields of the same name.
 pub(crate) async fn to_form_with<T: Serialize>(
@@ -377,17 +297,7 @@ pub(crate) async fn to_form_with<T: Serialize>(
     Ok(form)
 }
 
-#[cfg(any(
-    feature = "audio",
-    feature = "containers",
-    feature = "content-provenance",
-    feature = "files",
-    feature = "images",
-    feature = "realtime",
-    feature = "skills",
-    feature = "uploads",
-    feature = "videos"
-))]
+#[cfg(sends_forms)]
 fn flatten(key: &str, v: Value, objects: Objects, out: &mut Vec<(String, String)>) {
     match v {
         Value::Null => {}
@@ -416,17 +326,7 @@ fn flatten(key: &str, v: Value, objects: Objects, out: &mut Vec<(String, String)
     }
 }
 
-#[cfg(any(
-    feature = "audio",
-    feature = "containers",
-    feature = "content-provenance",
-    feature = "files",
-    feature = "images",
-    feature = "realtime",
-    feature = "skills",
-    feature = "uploads",
-    feature = "videos"
-))]
+#[cfg(sends_forms)]
 impl Client {
     /// Sends a multipart request, rebuilding the form for each retry (a file from bytes or
     /// a path can be sent again; a reader cannot, so that request is sent once).

@@ -10,17 +10,7 @@
 use reqwest::Method;
 use serde::Serialize;
 
-#[cfg(any(
-    feature = "audio",
-    feature = "containers",
-    feature = "content-provenance",
-    feature = "files",
-    feature = "images",
-    feature = "realtime",
-    feature = "skills",
-    feature = "uploads",
-    feature = "videos"
-))]
+#[cfg(sends_forms)]
 use crate::multipart::Objects;
 use crate::{types, Client, Error, ResponseValue};
 

@@ -442,17 +442,7 @@ pub(crate) type Rebuild<'a> = Box<
     dyn FnMut() -> Pin<Box<dyn Future<Output = Option<reqwest::Request>> + Send + 'a>> + Send + 'a,
 >;
 
-#[cfg(any(
-    feature = "audio",
-    feature = "containers",
-    feature = "content-provenance",
-    feature = "files",
-    feature = "images",
-    feature = "realtime",
-    feature = "skills",
-    feature = "uploads",
-    feature = "videos"
-))]
+#[cfg(sends_forms)]
 /// Like [`execute`], for requests rebuilt on each attempt (multipart forms, whose bodies
 /// are streams).
 pub(crate) async fn execute_rebuilt(
