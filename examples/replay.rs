@@ -144,13 +144,23 @@ fn chat(args: &Args, out: &mut impl Write) -> Result<(), String> {
         };
         emit(out, &line).map_err(|e| e.to_string())?;
     }
-    let line = match pipeline.state().final_completion() {
-        Ok(completion) => json!({"type": "final_completion", "completion": completion.into_json()}),
-        Err(e) => error_line(
+    // Both ways to finish, which must agree: the copy leaves the pipeline as it was, the
+    // other takes it (and moves the content parsed at `content.done`).
+    let copied = pipeline.state().final_completion();
+    let line = match (pipeline.into_final_completion(), copied) {
+        (Ok(completion), Ok(copied)) if completion == copied => {
+            json!({"type": "final_completion", "completion": completion.into_json()})
+        }
+        (Err(e), Err(copied)) if e.to_string() == copied.to_string() => error_line(
             Some("final_completion"),
             e.reference_class(),
             &e.to_string(),
         ),
+        (moved, copied) => {
+            return Err(format!(
+                "into_final_completion gave {moved:?}, final_completion {copied:?}"
+            ))
+        }
     };
     emit(out, &line).map_err(|e| e.to_string())
 }

@@ -191,36 +191,60 @@ fn str_field(map: Option<&Value>, key: &str) -> Option<String> {
     map?.get(key)?.as_str().map(str::to_owned)
 }
 
+/// A choice's parsed content as [`Fit`] gets it: inside the completion's JSON, or parsed
+/// earlier and shared (by a stream's state, at `content.done`).
+pub(crate) enum Parsed<'a> {
+    InJson(&'a Value),
+    Shared(Arc<Value>),
+}
+
+impl Parsed<'_> {
+    fn value(&self) -> &Value {
+        match self {
+            Parsed::InJson(value) => value,
+            Parsed::Shared(value) => value,
+        }
+    }
+
+    /// The value, moved out when this is its last reference, else copied.
+    fn into_owned(self) -> Value {
+        match self {
+            Parsed::InJson(value) => value.clone(),
+            Parsed::Shared(value) => Arc::try_unwrap(value).unwrap_or_else(|v| Value::clone(&v)),
+        }
+    }
+}
+
 /// How a choice's `parsed` JSON becomes the `T` of a [`ParsedMessage`]: `fit(value, content,
 /// what)`, where `value` was parsed from the text `content` by `serde_json` (what the
 /// callers guarantee). [`fit_as`] for any `T`; [`fit_json`] for `T = Value`.
-pub(crate) type Fit<T> = fn(&Value, &str, &str) -> Result<T, Box<ValidationError>>;
+pub(crate) type Fit<T> = fn(Parsed<'_>, &str, &str) -> Result<T, Box<ValidationError>>;
 
 /// [`ValidationError::fit`]: the content read again as a `T`, with the exact path of a
 /// problem.
 pub(crate) fn fit_as<T: DeserializeOwned>(
-    value: &Value,
+    value: Parsed<'_>,
     content: &str,
     what: &str,
 ) -> Result<T, Box<ValidationError>> {
-    ValidationError::fit::<T>(value, content, what, false)
+    ValidationError::fit::<T>(value.value(), content, what, false)
 }
 
 /// [`fit_as::<Value>`](fit_as) without reading the content again: reading it as a `Value`
-/// gives `value` itself (it was parsed from that text by `serde_json`), so a copy of `value`
-/// is the same answer for half the work.
+/// gives `value` itself (it was parsed from that text by `serde_json`), so `value` (moved
+/// when nothing else holds it, else a copy) is the same answer for less work.
 pub(crate) fn fit_json(
-    value: &Value,
+    value: Parsed<'_>,
     content: &str,
     _what: &str,
 ) -> Result<Value, Box<ValidationError>> {
     debug_assert!(
         serde_json::from_str::<Value>(content)
             .ok()
-            .is_none_or(|read| read == *value),
+            .is_none_or(|read| read == *value.value()),
         "`parsed` is not the content's JSON"
     );
-    Ok(value.clone())
+    Ok(value.into_owned())
 }
 
 impl<T: DeserializeOwned> ParsedChatCompletion<T> {
@@ -229,7 +253,7 @@ impl<T: DeserializeOwned> ParsedChatCompletion<T> {
     /// placeholder until [`defer_json`](Self::defer_json) fills it; `fit` makes it a `T`.
     pub(crate) fn from_reference_json_with(
         json: Value,
-        reused: &[(usize, Arc<Value>)],
+        mut reused: Vec<(usize, Arc<Value>)>,
         fit: Fit<T>,
     ) -> Result<Self, Error> {
         let mut choices = Vec::new();
@@ -243,14 +267,12 @@ impl<T: DeserializeOwned> ParsedChatCompletion<T> {
             let index = choice.get("index").and_then(Value::as_i64).unwrap_or(0);
             let message = choice.get("message");
             let content = str_field(message, "content");
-            let parsed = reused
-                .iter()
-                .find(|(p, _)| *p == position)
-                .map(|(_, value)| &**value)
-                .or_else(|| message.and_then(|m| m.get("parsed")));
+            let parsed = match reused.iter().position(|(p, _)| *p == position) {
+                Some(i) => Some(Parsed::Shared(reused.swap_remove(i).1)),
+                None => message.and_then(|m| m.get("parsed")).map(Parsed::InJson),
+            };
             let parsed = match parsed {
-                None | Some(Value::Null) => None,
-                Some(value) => Some(
+                Some(value) if !value.value().is_null() => Some(
                     fit(
                         value,
                         content.as_deref().unwrap_or(""),
@@ -258,6 +280,7 @@ impl<T: DeserializeOwned> ParsedChatCompletion<T> {
                     )
                     .map_err(Error::Validation)?,
                 ),
+                _ => None,
             };
             let tool_calls = function_tool_calls(message)
                 .map(|c| {

@@ -672,10 +672,10 @@ fn parse_chat_completion_with<T: serde::de::DeserializeOwned>(
         &mut json,
         completion,
         options,
-        &|_, _| None,
+        &mut |_, _| None,
         &mut Vec::new(),
     )?;
-    ParsedChatCompletion::from_reference_json_with(Value::Object(json), &[], fit)
+    ParsedChatCompletion::from_reference_json_with(Value::Object(json), Vec::new(), fit)
 }
 
 /// [`parse_chat_completion_as`] of a completion the caller gives up: no copy of it (a
@@ -685,11 +685,14 @@ fn parse_chat_completion_with<T: serde::de::DeserializeOwned>(
 ///
 /// `reuse(position, content)` may give the content of the choice at `position` already
 /// parsed (strictly, as [`parse_content_strict`] does), which is then not parsed again; its
-/// copy in the completion's JSON (`message.parsed`) is made when the JSON is first read.
+/// copy in the completion's JSON (`message.parsed`) is made when the JSON is first read:
+/// from the values `reuse` gave when `keep` (the caller holds them too), else by reading
+/// the content again (the caller gave them up: `parsed` takes them without a copy).
 pub(crate) fn parse_owned_chat_completion_as<T: serde::de::DeserializeOwned>(
     mut completion: Map<String, Value>,
     options: &ParseOptions,
-    reuse: &dyn Fn(usize, &str) -> Option<Arc<Value>>,
+    reuse: &mut dyn FnMut(usize, &str) -> Option<Arc<Value>>,
+    keep: bool,
     fit: Fit<T>,
 ) -> Result<ParsedChatCompletion<T>, Error> {
     let stopped_early = options.has_parseable_input()
@@ -709,9 +712,11 @@ pub(crate) fn parse_owned_chat_completion_as<T: serde::de::DeserializeOwned>(
     }
     let mut reused = Vec::new();
     annotate(&mut completion, &Map::new(), options, reuse, &mut reused)?;
+    let positions: Vec<usize> = reused.iter().map(|(position, _)| *position).collect();
+    let kept = if keep { reused.clone() } else { Vec::new() };
     let parsed =
-        ParsedChatCompletion::from_reference_json_with(Value::Object(completion), &reused, fit)?;
-    if reused.is_empty() {
+        ParsedChatCompletion::from_reference_json_with(Value::Object(completion), reused, fit)?;
+    if positions.is_empty() {
         return Ok(parsed);
     }
     Ok(parsed.defer_json(Arc::new(move |json| {
@@ -719,13 +724,25 @@ pub(crate) fn parse_owned_chat_completion_as<T: serde::de::DeserializeOwned>(
         let Some(Value::Array(choices)) = json.get_mut("choices") else {
             return;
         };
-        for (position, value) in &reused {
-            if let Some(slot) = choices
+        for (i, position) in positions.iter().enumerate() {
+            let Some(message) = choices
                 .get_mut(*position)
                 .and_then(|c| c.get_mut("message"))
-                .and_then(|m| m.get_mut("parsed"))
-            {
-                *slot = Value::clone(value);
+                .and_then(Value::as_object_mut)
+            else {
+                continue;
+            };
+            let value = match kept.get(i) {
+                Some((_, value)) => Value::clone(value),
+                // The content parsed strictly before, so it parses again to the same value.
+                None => message
+                    .get("content")
+                    .and_then(Value::as_str)
+                    .and_then(|content| serde_json::from_str(content).ok())
+                    .unwrap_or(Value::Null),
+            };
+            if let Some(slot) = message.get_mut("parsed") {
+                *slot = value;
             }
         }
     })))
@@ -740,7 +757,7 @@ fn annotate(
     json: &mut Map<String, Value>,
     original: &Map<String, Value>,
     options: &ParseOptions,
-    reuse: &dyn Fn(usize, &str) -> Option<Arc<Value>>,
+    reuse: &mut dyn FnMut(usize, &str) -> Option<Arc<Value>>,
     reused: &mut Vec<(usize, Arc<Value>)>,
 ) -> Result<(), Error> {
     let completion = original;

@@ -427,8 +427,82 @@ impl ChatCompletionStreamState {
         self.final_completion_with(fit_as::<T>)
     }
 
+    /// [`final_completion`](Self::final_completion), taking the state: the content parsed
+    /// at `content.done` moves into the completion instead of being copied, when nothing
+    /// else holds it (a [`ContentDone`](ChatCompletionStreamEvent::ContentDone) event or a
+    /// [`snapshot`](Self::snapshot) kept by the caller does). For a long JSON document
+    /// that tree is the largest part of the stream's memory; this builds the final
+    /// completion without a second one. `as_json` then reads the content again for its
+    /// `message.parsed`, when it is first called.
+    ///
+    /// ```
+    /// use openai_sdk::chat::{ChatCompletionStreamState, ParseOptions};
+    /// use serde_json::json;
+    ///
+    /// let mut state = ChatCompletionStreamState::with_options(ParseOptions::new().parse_content(true));
+    /// for (delta, finish) in [(json!({"role": "assistant", "content": "{\"city\": "}), None),
+    ///                         (json!({"content": "\"Paris\"}"}), Some("stop"))] {
+    ///     state.handle_chunk(&json!({"id": "c", "object": "chat.completion.chunk", "created": 0,
+    ///         "model": "m", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}))?;
+    /// }
+    /// let done = state.into_final_completion()?;
+    /// assert_eq!(done.choices[0].message.parsed, Some(json!({"city": "Paris"})));
+    /// assert_eq!(done.as_json()["choices"][0]["message"]["parsed"]["city"], "Paris");
+    /// # Ok::<(), openai_sdk::Error>(())
+    /// ```
+    pub fn into_final_completion(self) -> Result<ParsedChatCompletion, Error> {
+        self.into_final_completion_with(fit_json)
+    }
+
+    /// [`into_final_completion`](Self::into_final_completion) with each choice's `parsed`
+    /// content deserialized into `T`, as
+    /// [`final_completion_as`](Self::final_completion_as) does.
+    pub fn into_final_completion_as<T: serde::de::DeserializeOwned>(
+        self,
+    ) -> Result<ParsedChatCompletion<T>, Error> {
+        self.into_final_completion_with(fit_as::<T>)
+    }
+
     fn final_completion_with<T: serde::de::DeserializeOwned>(
         &self,
+        fit: Fit<T>,
+    ) -> Result<ParsedChatCompletion<T>, Error> {
+        let mut reuse = |pos: usize, content: &str| {
+            let (len, parsed) = self.choices.get(pos)?.done_parse.as_ref()?;
+            // Content only grows: the same length is the same text.
+            (*len == content.len()).then(|| Arc::clone(parsed))
+        };
+        self.completion_with(&mut reuse, true, fit)
+    }
+
+    fn into_final_completion_with<T: serde::de::DeserializeOwned>(
+        mut self,
+        fit: Fit<T>,
+    ) -> Result<ParsedChatCompletion<T>, Error> {
+        let mut parsed: Vec<_> = self
+            .choices
+            .iter_mut()
+            .map(|c| c.done_parse.take())
+            .collect();
+        // The snapshot's references go too, unless the caller shares the snapshot.
+        if let Some(snapshot) = self.snapshot.as_mut().and_then(Arc::get_mut) {
+            for extras in &mut snapshot.extras {
+                extras.parsed = ParsedValue::None;
+            }
+        }
+        let mut reuse = |pos: usize, content: &str| {
+            let (len, parsed) = parsed.get_mut(pos)?.take()?;
+            (len == content.len()).then_some(parsed)
+        };
+        self.completion_with(&mut reuse, false, fit)
+    }
+
+    /// The final completion, `reuse` giving the contents parsed at `content.done` (`keep`:
+    /// see [`parse_owned_chat_completion_as`]).
+    fn completion_with<T: serde::de::DeserializeOwned>(
+        &self,
+        reuse: &mut dyn FnMut(usize, &str) -> Option<Arc<Value>>,
+        keep: bool,
         fit: Fit<T>,
     ) -> Result<ParsedChatCompletion<T>, Error> {
         let Some(snapshot) = &self.snapshot else {
@@ -436,11 +510,6 @@ impl ChatCompletionStreamState {
                 StreamErrorKind::Unfinished,
                 "the stream ended before its first chunk: there is no completion".into(),
             ));
-        };
-        let reuse = |pos: usize, content: &str| {
-            let (len, parsed) = self.choices.get(pos)?.done_parse.as_ref()?;
-            // Content only grows: the same length is the same text.
-            (*len == content.len()).then(|| Arc::clone(parsed))
         };
         // An error for a choice cut off carries the whole completion.
         let cut_off = self.options.has_parseable_input()
@@ -454,14 +523,16 @@ impl ChatCompletionStreamState {
             return parse_owned_chat_completion_as::<T>(
                 snapshot.to_json(),
                 &self.options,
-                &reuse,
+                reuse,
+                keep,
                 fit,
             );
         }
         let done = parse_owned_chat_completion_as::<T>(
             snapshot.to_json_without_logprobs(),
             &self.options,
-            &reuse,
+            reuse,
+            keep,
             fit,
         )?;
         let snapshot = Arc::clone(snapshot);

@@ -72,6 +72,18 @@ impl ChatEventPipeline {
         &self.state
     }
 
+    /// The state, the pipeline dropped.
+    pub fn into_state(self) -> ChatCompletionStreamState {
+        self.state
+    }
+
+    /// The final completion, taking the pipeline: see
+    /// [`ChatCompletionStreamState::into_final_completion`] (no copy of the content parsed
+    /// at `content.done`). Call it once the input is over.
+    pub fn into_final_completion(self) -> Result<ParsedChatCompletion, Error> {
+        self.state.into_final_completion()
+    }
+
     fn handle(&mut self, payload: Payload) -> Result<(), Error> {
         let at = payload.at();
         self.state
@@ -175,6 +187,17 @@ impl PipelineStream<ChatEventPipeline> {
             .map(|c| c.with_metadata(Some(metadata)))
     }
 
+    /// [`final_completion`](Self::final_completion), taking the stream: the content parsed
+    /// at `content.done` moves into the completion instead of being copied (see
+    /// [`ChatCompletionStreamState::into_final_completion`]).
+    pub async fn into_final_completion(mut self) -> Result<ParsedChatCompletion, Error> {
+        self.until_done().await?;
+        let metadata = self.metadata().clone();
+        self.into_pump()
+            .into_final_completion()
+            .map(|c| c.with_metadata(Some(metadata)))
+    }
+
     /// The completion accumulated so far (`None` before the first chunk); also readable
     /// after an error.
     pub fn current_snapshot(&self) -> Option<Arc<ChatCompletionSnapshot>> {
@@ -249,6 +272,16 @@ mod blocking {
             let metadata = self.metadata().clone();
             self.state()
                 .final_completion()
+                .map(|c| c.with_metadata(Some(metadata)))
+        }
+
+        /// [`final_completion`](Self::final_completion), taking the stream: the content
+        /// parsed at `content.done` moves into the completion instead of being copied.
+        pub fn into_final_completion(mut self) -> Result<ParsedChatCompletion, Error> {
+            self.until_done()?;
+            let metadata = self.metadata().clone();
+            self.into_pump()
+                .into_final_completion()
                 .map(|c| c.with_metadata(Some(metadata)))
         }
 

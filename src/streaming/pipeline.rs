@@ -84,7 +84,7 @@ impl<P> PipelineStream<P> {
     }
 
     /// The pipeline, the stream dropped.
-    #[cfg_attr(not(feature = "assistants"), allow(dead_code))]
+    #[cfg_attr(not(any(feature = "assistants", feature = "chat")), allow(dead_code))]
     pub(crate) fn into_pump(self) -> P {
         self.inner.pump
     }
@@ -205,7 +205,7 @@ mod blocking {
         }
 
         /// The pipeline, the stream dropped.
-        #[cfg_attr(not(feature = "assistants"), allow(dead_code))]
+        #[cfg_attr(not(any(feature = "assistants", feature = "chat")), allow(dead_code))]
         pub(crate) fn into_pump(self) -> P {
             self.body.pump
         }

@@ -135,6 +135,12 @@ async fn structured_content_is_parsed_partially_then_fully() {
     );
     let snapshot = stream.current_snapshot().unwrap();
     assert_eq!(snapshot.parsed(0).to_value()["city"], "San Francisco");
+    drop(snapshot);
+    let moved = stream.into_final_completion().await.unwrap();
+    assert_eq!(moved, completion);
+    assert_eq!(moved.as_json(), completion.as_json());
+    assert!(moved.metadata().is_some());
+    assert_eq!(moved.metadata(), completion.metadata());
 }
 
 #[tokio::test]
@@ -935,6 +941,10 @@ fn blocking_stream_over_http() {
     let (expected, final_json) = pipeline_events("chat_basic_content.sse", ParseOptions::new());
     assert_eq!(lines, expected);
     assert_eq!(&final_json, stream.final_completion().unwrap().as_json());
+    assert_eq!(
+        &final_json,
+        stream.into_final_completion().unwrap().as_json()
+    );
 }
 
 #[cfg(feature = "blocking")]
@@ -1171,6 +1181,152 @@ fn final_completion_json_has_the_reused_parsed_content_in_its_place() {
         })
     );
     assert_eq!(typed.as_json(), &expected);
+}
+
+/// `into_final_completion` gives what `final_completion` gives (typed view, JSON in the
+/// reference shape with `parsed` in its place, logprobs, `Debug`), and moves the content
+/// parsed at `content.done` into the completion when nothing else holds it: the parsed
+/// array is the very one the `content.done` event carried. A snapshot or event the caller
+/// keeps makes it a copy instead, with the same value.
+#[test]
+fn into_final_completion_moves_the_parsed_content() {
+    let token =
+        |t: &str| json!({"token": t, "logprob": -0.5, "bytes": t.as_bytes(), "top_logprobs": []});
+    let chunk = |index: i64, delta: Value, lp: Value, finish: Value| {
+        json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+               "choices": [{"index": index, "delta": delta, "logprobs": lp, "finish_reason": finish}]})
+    };
+    let chunks = |logprobs: bool| {
+        let lp = |t: &str| {
+            if logprobs {
+                json!({"content": [token(t)]})
+            } else {
+                Value::Null
+            }
+        };
+        vec![
+            chunk(
+                0,
+                json!({"role": "assistant", "content": ""}),
+                lp(""),
+                Value::Null,
+            ),
+            chunk(
+                1,
+                json!({"role": "assistant", "refusal": ""}),
+                Value::Null,
+                Value::Null,
+            ),
+            chunk(
+                0,
+                json!({"content": "{\"a\": [1, "}),
+                lp("{\"a\": [1, "),
+                Value::Null,
+            ),
+            chunk(1, json!({"refusal": "no"}), Value::Null, Value::Null),
+            chunk(
+                0,
+                json!({"content": "{\"b\": \"x\"}]}"}),
+                lp("{\"b\": \"x\"}]}"),
+                Value::Null,
+            ),
+            chunk(0, json!({}), Value::Null, json!("stop")),
+            chunk(1, json!({}), Value::Null, json!("stop")),
+        ]
+    };
+    // The state after `chunks`, and the address of the `a` array the `content.done` event
+    // carried (the event itself dropped unless `keep_event`).
+    let run = |logprobs: bool, keep_event: bool| {
+        let mut state =
+            ChatCompletionStreamState::with_options(ParseOptions::new().parse_content(true));
+        let mut done_array = None;
+        let mut kept = Vec::new();
+        for c in &chunks(logprobs) {
+            for event in state.handle_chunk(c).unwrap() {
+                if let ChatCompletionStreamEvent::ContentDone { parsed, .. } = &event {
+                    let openai_sdk::chat::ParsedValue::Complete(value) = parsed else {
+                        panic!("a strict parse at content.done: {parsed:?}");
+                    };
+                    done_array = Some(value["a"].as_array().unwrap().as_ptr() as usize);
+                    if keep_event {
+                        kept.push(event.clone());
+                    }
+                }
+            }
+        }
+        (state, done_array.expect("a content.done event"), kept)
+    };
+    let a_of = |done: &openai_sdk::chat::ParsedChatCompletion| {
+        done.parsed(0).unwrap()["a"].as_array().unwrap().as_ptr() as usize
+    };
+    for logprobs in [false, true] {
+        let (state, _, _) = run(logprobs, false);
+        let expected = state.snapshot().unwrap().to_reference_json();
+        assert_eq!(
+            expected["choices"][0]["message"]["parsed"],
+            json!({"a": [1, {"b": "x"}]})
+        );
+        let copied = state.final_completion().unwrap();
+
+        // Nothing else holds the parsed content: moved.
+        let (state, at_done, _) = run(logprobs, false);
+        let moved = state.into_final_completion().unwrap();
+        assert_eq!(a_of(&moved), at_done, "moved, not copied");
+        assert_eq!(moved.parsed(0), Some(&json!({"a": [1, {"b": "x"}]})));
+        assert_eq!(moved.parsed(1), None);
+        assert_eq!(moved, copied);
+        assert_eq!(format!("{moved:?}"), format!("{copied:?}"));
+        assert_eq!(moved.as_json(), &expected);
+        assert_eq!(moved.clone().into_json(), expected);
+        let keys: Vec<&str> = moved.as_json()["choices"][0]["message"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["role", "content", "parsed"]);
+
+        // A snapshot the caller keeps, or the event: a copy, the same value.
+        let (state, at_done, _) = run(logprobs, false);
+        let snapshot = state.snapshot().unwrap();
+        let shared = state.into_final_completion().unwrap();
+        assert_ne!(a_of(&shared), at_done);
+        assert_eq!(shared, copied);
+        assert_eq!(shared.as_json(), &expected);
+        assert_eq!(snapshot.to_reference_json(), expected);
+        let (state, at_done, kept) = run(logprobs, true);
+        let shared = state.into_final_completion().unwrap();
+        assert_ne!(a_of(&shared), at_done);
+        assert_eq!(shared.as_json(), &expected);
+        assert_eq!(
+            kept[0].to_reference_json()["parsed"],
+            json!({"a": [1, {"b": "x"}]})
+        );
+
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct B {
+            b: String,
+        }
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct A {
+            a: (i64, B),
+        }
+        let (state, _, _) = run(logprobs, false);
+        let typed = state.into_final_completion_as::<A>().unwrap();
+        assert_eq!(
+            typed.parsed(0),
+            Some(&A {
+                a: (1, B { b: "x".into() })
+            })
+        );
+        assert_eq!(typed.as_json(), &expected);
+    }
+
+    // Before the first chunk there is nothing to finish, as with `final_completion`.
+    let e = ChatCompletionStreamState::new()
+        .into_final_completion()
+        .unwrap_err();
+    assert!(e.to_string().contains("before its first chunk"), "{e}");
 }
 
 /// With logprobs, the final completion's JSON is built when first read: whichever way it
