@@ -9,20 +9,31 @@
 //! Usage: `bench-peers DATA_DIR [LENGTHS...]` writes `DATA_DIR/MODE-N.sse` (read by
 //! `python_peer.py` for the official Python SDK) and `DATA_DIR/rust.json` (results).
 //!
+//! The middle chunks of a stream longer than [`RING`] chunks repeat its first [`RING`] ones
+//! (a JSON document stays one valid document): the input in memory is the same for every
+//! length, as a network stream's is (each piece arrives in a buffer just written), so
+//! throughput at 16k chunks against 1k measures how the pipeline's cost grows with the
+//! stream's length, not how much of a multi-megabyte input the CPU cache holds.
+//! `BENCH_BLOB=1` keeps the whole stream in memory instead (the method before 2026-12-06).
+//!
 //! For a profiler: `BENCH_PROFILE=<mode>/<n>[/<seconds>] bench-peers` runs ours alone on
 //! that stream (5 s by default) and prints its throughput; with `BENCH_NO_FINAL=1`, without
-//! the `final_completion()` at the end.
+//! the final completion at the end; with `BENCH_COPY=1`, with `final_completion()` (a copy
+//! of the parsed content) instead of `into_final_completion()`; with `BENCH_DIST=1`, the
+//! minimum, 10th, 50th and 90th percentile time per chunk over the runs.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::StreamExt;
-use openai_sdk::chat::{ChatEventPipeline, ParseOptions};
+use openai_sdk::chat::{ChatEventPipeline, ParseOptions, ParsedChatCompletion};
 use serde_json::{json, Value};
 
 const MODES: [&str; 4] = ["text", "tools", "logprobs", "json"];
 const PIECE: usize = 4096;
+/// The distinct middle chunks of a stream (see the crate's docs).
+const RING: usize = 1024;
 const WORDS: [&str; 8] = [
     "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta",
 ];
@@ -33,8 +44,9 @@ fn chunk(delta: Value, logprobs: Value, finish: Value) -> Value {
            "choices": [{"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish}]})
 }
 
-/// The stream of `n` chunks (plus the closing chunk and `[DONE]`) for a mode.
-fn generate(mode: &str, n: usize) -> Vec<u8> {
+/// The first chunk, the `n` middle chunks (`i` from 0) and the closing chunk of a stream,
+/// as JSON.
+fn chunks(mode: &str, n: usize) -> Vec<Value> {
     let mut chunks = Vec::with_capacity(n + 2);
     match mode {
         "tools" => {
@@ -100,18 +112,102 @@ fn generate(mode: &str, n: usize) -> Vec<u8> {
             chunks.push(chunk(json!({}), Value::Null, json!("stop")));
         }
     }
-    let mut body = String::new();
-    for c in &chunks {
-        let _ = write!(body, "data: {c}\n\n");
+    chunks
+}
+
+/// A stream's bytes: `head` (the first chunk and the first middle one, which opens the JSON
+/// document in the json and tools modes), `laps` times `ring`, then the first `rest` chunks
+/// of `ring`, then `tail` (the closing chunk and `[DONE]`).
+struct Input {
+    head: Vec<u8>,
+    ring: Vec<u8>,
+    /// Where each chunk of `ring` ends.
+    ends: Vec<usize>,
+    laps: usize,
+    rest: usize,
+    tail: Vec<u8>,
+}
+
+fn sse(chunks: &[Value]) -> (Vec<u8>, Vec<usize>) {
+    let mut text = String::new();
+    let mut ends = Vec::with_capacity(chunks.len());
+    for c in chunks {
+        let _ = write!(text, "data: {c}\n\n");
+        ends.push(text.len());
     }
-    body.push_str("data: [DONE]\n\n");
-    body.into_bytes()
+    (text.into_bytes(), ends)
+}
+
+impl Input {
+    /// The stream of `n` chunks (plus the first, the closing chunk and `[DONE]`) for a mode;
+    /// its middle chunks after the first repeat every `ring` chunks.
+    fn generate(mode: &str, n: usize, ring: usize) -> Input {
+        let ring = ring.clamp(1, n.max(1));
+        let all = chunks(mode, ring + 1);
+        let (head, _) = sse(&all[..2.min(all.len())]);
+        let (mut tail, _) = sse(&all[all.len() - 1..]);
+        tail.extend_from_slice(b"data: [DONE]\n\n");
+        let middle = all.get(2..all.len() - 1).unwrap_or_default();
+        let (ring_bytes, ends) = sse(middle);
+        let repeated = n.saturating_sub(1);
+        let (laps, rest) = match ends.len() {
+            0 => (0, 0),
+            r => (repeated / r, repeated % r),
+        };
+        Input {
+            head,
+            ring: ring_bytes,
+            ends,
+            laps,
+            rest,
+            tail,
+        }
+    }
+
+    /// The stream's bytes in order, as slices of the input.
+    fn segments(&self) -> impl Iterator<Item = &[u8]> {
+        let rest = match self.rest {
+            0 => &self.ring[..0],
+            r => &self.ring[..self.ends[r - 1]],
+        };
+        std::iter::once(&self.head[..])
+            .chain(std::iter::repeat_n(&self.ring[..], self.laps))
+            .chain(std::iter::once(rest))
+            .chain(std::iter::once(&self.tail[..]))
+    }
+
+    /// The whole stream (for the data file).
+    fn to_bytes(&self) -> Vec<u8> {
+        self.segments().flatten().copied().collect()
+    }
+
+    /// The stream in pieces of at most [`PIECE`] bytes (each segment cut apart), sharing the
+    /// input's memory as [`Input::segments`] does.
+    fn pieces(&self) -> Vec<Bytes> {
+        let ring: Vec<Bytes> = self
+            .ring
+            .chunks(PIECE)
+            .map(Bytes::copy_from_slice)
+            .collect();
+        let copy = |bytes: &[u8]| -> Vec<Bytes> {
+            bytes.chunks(PIECE).map(Bytes::copy_from_slice).collect()
+        };
+        let mut pieces = copy(&self.head);
+        for _ in 0..self.laps {
+            pieces.extend(ring.iter().cloned());
+        }
+        if self.rest > 0 {
+            pieces.extend(copy(&self.ring[..self.ends[self.rest - 1]]));
+        }
+        pieces.extend(copy(&self.tail));
+        pieces
+    }
 }
 
 /// With `BENCH_PHASES=1` (and `BENCH_PROFILE`), the best time of each phase of [`ours`]:
 /// the events (but the longest), the longest event (the content's `done` in json mode, with
-/// its strict parse), `final_completion()`, and the drops at the end.
-fn ours_phases(body: &[u8], json_mode: bool, best: &mut [Duration; 4]) {
+/// its strict parse), the final completion, and the drops at the end.
+fn ours_phases(input: &Input, json_mode: bool, best: &mut [Duration; 4]) {
     let t = Instant::now();
     let mut pipeline = ChatEventPipeline::new(ParseOptions::new().parse_content(json_mode));
     // The longest event (the content's `done`, with the strict parse, in json mode).
@@ -122,7 +218,7 @@ fn ours_phases(body: &[u8], json_mode: bool, best: &mut [Duration; 4]) {
         longest = longest.max(t.elapsed());
         event.map(|event| event.expect("a valid stream"))
     };
-    for piece in body.chunks(PIECE) {
+    for piece in input.segments().flat_map(|s| s.chunks(PIECE)) {
         pipeline.push(piece);
         while timed(&mut pipeline).is_some() {}
     }
@@ -130,25 +226,34 @@ fn ours_phases(body: &[u8], json_mode: bool, best: &mut [Duration; 4]) {
     while timed(&mut pipeline).is_some() {}
     let streamed = t.elapsed() - longest;
     let t = Instant::now();
-    let done = pipeline
-        .state()
-        .final_completion()
-        .expect("a final completion");
+    let (done, kept) = finish(pipeline);
     std::hint::black_box(&done);
     let finished = t.elapsed();
     let t = Instant::now();
     drop(done);
-    drop(pipeline);
+    drop(kept);
     let dropped = t.elapsed();
     for (b, d) in best.iter_mut().zip([streamed, longest, finished, dropped]) {
         *b = (*b).min(d);
     }
 }
 
-fn ours(body: &[u8], json_mode: bool) -> usize {
+/// The final completion, as a consumer reads it at the end: `into_final_completion()`, or
+/// with `BENCH_COPY`, `final_completion()` (the pipeline is then kept, to be dropped after).
+fn finish(pipeline: ChatEventPipeline) -> (ParsedChatCompletion, Option<ChatEventPipeline>) {
+    if std::env::var_os("BENCH_COPY").is_some() {
+        let done = pipeline.state().final_completion();
+        (done.expect("a final completion"), Some(pipeline))
+    } else {
+        let done = pipeline.into_final_completion();
+        (done.expect("a final completion"), None)
+    }
+}
+
+fn ours(input: &Input, json_mode: bool) -> usize {
     let mut pipeline = ChatEventPipeline::new(ParseOptions::new().parse_content(json_mode));
     let mut events = 0;
-    for piece in body.chunks(PIECE) {
+    for piece in input.segments().flat_map(|s| s.chunks(PIECE)) {
         pipeline.push(piece);
         while let Some(event) = pipeline.next_event() {
             event.expect("a valid stream");
@@ -163,12 +268,7 @@ fn ours(body: &[u8], json_mode: bool) -> usize {
     if std::env::var_os("BENCH_NO_FINAL").is_some() {
         return events;
     }
-    // The final completion, as a consumer reads it at the end.
-    let done = pipeline
-        .state()
-        .final_completion()
-        .expect("a final completion");
-    std::hint::black_box(&done);
+    std::hint::black_box(finish(pipeline));
     events
 }
 
@@ -191,25 +291,48 @@ fn async_openai(pieces: &[Bytes]) -> usize {
     })
 }
 
-/// Best time per run of each of two workloads, their runs alternating (at least 5 runs each
-/// and 1 s in all), so that a busy moment of a shared machine weighs on both alike.
+/// Chunks a timed sample covers at least: a sample of a short stream runs it several times
+/// (a new pipeline each time), so that every length is timed over windows of the same
+/// length. A lone short run could fall between two of the machine's timer interrupts and
+/// a long one never does; the best of many short runs was then faster per chunk than any
+/// long run could be, also for a decoder that keeps nothing between chunks.
+const SAMPLE_CHUNKS: usize = 16_384;
+
+/// Best time per stream of each of two workloads on a stream of `n` chunks, their samples
+/// alternating (at least 20 samples each and 1 s in all), so that a busy moment of a shared
+/// machine weighs on both alike. Each sample runs the workload `SAMPLE_CHUNKS / n` times
+/// (at least once).
 fn measure_pair(
+    n: usize,
     mut a: impl FnMut() -> usize,
     mut b: impl FnMut() -> usize,
 ) -> (Duration, Duration) {
+    let repeat = (SAMPLE_CHUNKS / n.max(1)).max(1);
+    let sample = |f: &mut dyn FnMut() -> usize| {
+        let t = Instant::now();
+        for _ in 0..repeat {
+            std::hint::black_box(f());
+        }
+        t.elapsed() / repeat as u32
+    };
     let mut best = (Duration::MAX, Duration::MAX);
     let start = Instant::now();
-    let mut runs = 0;
-    while runs < 5 || start.elapsed() < Duration::from_secs(1) {
-        let t = Instant::now();
-        std::hint::black_box(a());
-        best.0 = best.0.min(t.elapsed());
-        let t = Instant::now();
-        std::hint::black_box(b());
-        best.1 = best.1.min(t.elapsed());
-        runs += 1;
+    let mut samples = 0;
+    while samples < 20 || start.elapsed() < Duration::from_secs(1) {
+        best.0 = best.0.min(sample(&mut a));
+        best.1 = best.1.min(sample(&mut b));
+        samples += 1;
     }
     best
+}
+
+/// The distinct middle chunks of a stream of `n`: [`RING`], or all of them with `BENCH_BLOB`.
+fn ring(n: usize) -> usize {
+    if std::env::var_os("BENCH_BLOB").is_some() {
+        n
+    } else {
+        RING
+    }
 }
 
 fn main() {
@@ -222,23 +345,47 @@ fn main() {
         let (mode, n) = (parts[0], parts[1].parse::<usize>().expect("a length"));
         let secs: u64 = parts.get(2).map_or(5, |s| s.parse().expect("seconds"));
         let peer = parts.get(3) == Some(&"peer");
-        let body = generate(mode, n);
-        let pieces: Vec<Bytes> = body.chunks(PIECE).map(Bytes::copy_from_slice).collect();
+        let input = Input::generate(mode, n, ring(n));
+        let pieces = input.pieces();
         let start = Instant::now();
         let mut runs = 0;
         if std::env::var_os("BENCH_PHASES").is_some() {
             let mut best = [Duration::MAX; 4];
             while runs == 0 || start.elapsed() < Duration::from_secs(secs) {
-                ours_phases(&body, mode == "json", &mut best);
+                ours_phases(&input, mode == "json", &mut best);
                 runs += 1;
             }
             let per = |d: Duration| d.as_nanos() as f64 / (n + 2) as f64;
             println!(
-                "{mode} {n}: {runs} runs, best ns/chunk: events {:.0} (+ the longest {:.0}), final_completion {:.0}, drops {:.0}",
+                "{mode} {n}: {runs} runs, best ns/chunk: events {:.0} (+ the longest {:.0}), final completion {:.0}, drops {:.0}",
                 per(best[0]),
                 per(best[1]),
                 per(best[2]),
                 per(best[3])
+            );
+            return;
+        }
+        if std::env::var_os("BENCH_DIST").is_some() {
+            let mut times = Vec::new();
+            while runs == 0 || start.elapsed() < Duration::from_secs(secs) {
+                let t = Instant::now();
+                std::hint::black_box(if peer {
+                    async_openai(&pieces)
+                } else {
+                    ours(&input, mode == "json")
+                });
+                times.push(t.elapsed().as_nanos() as f64 / (n + 2) as f64);
+                runs += 1;
+            }
+            times.sort_by(f64::total_cmp);
+            let q = |f: f64| times[((times.len() - 1) as f64 * f) as usize];
+            let mean = times.iter().sum::<f64>() / times.len() as f64;
+            println!(
+                "{mode} {n}: {runs} runs, ns/chunk: min {:.0}, p10 {:.0}, p50 {:.0}, p90 {:.0}, mean {mean:.0}",
+                q(0.0),
+                q(0.1),
+                q(0.5),
+                q(0.9)
             );
             return;
         }
@@ -255,7 +402,7 @@ fn main() {
             if peer {
                 std::hint::black_box(async_openai(&pieces));
             } else {
-                std::hint::black_box(ours(&body, mode == "json"));
+                std::hint::black_box(ours(&input, mode == "json"));
             }
             runs += 1;
         }
@@ -284,19 +431,22 @@ fn main() {
     );
     for mode in MODES {
         for &n in &lengths {
-            let body = generate(mode, n);
+            let input = Input::generate(mode, n, ring(n));
+            let body = input.to_bytes();
             std::fs::write(dir.join(format!("{mode}-{n}.sse")), &body).expect("writing the stream");
-            let pieces: Vec<Bytes> = body.chunks(PIECE).map(Bytes::copy_from_slice).collect();
+            let bytes = body.len();
+            drop(body);
+            let pieces = input.pieces();
             let chunks = n + 2;
             let (t_ours, t_peer) =
-                measure_pair(|| ours(&body, mode == "json"), || async_openai(&pieces));
+                measure_pair(n, || ours(&input, mode == "json"), || async_openai(&pieces));
             let ours_rate = chunks as f64 / t_ours.as_secs_f64();
             let peer_rate = chunks as f64 / t_peer.as_secs_f64();
             println!(
                 "{mode:<9} {n:>7} {ours_rate:>14.0} {peer_rate:>14.0} {:>6.2}x",
                 ours_rate / peer_rate
             );
-            results.push(json!({"mode": mode, "chunks": n, "bytes": body.len(),
+            results.push(json!({"mode": mode, "chunks": n, "bytes": bytes,
                 "ours": ours_rate, "async_openai": peer_rate}));
         }
     }
