@@ -9,12 +9,15 @@
 //! Usage: `bench-peers DATA_DIR [LENGTHS...]` writes `DATA_DIR/MODE-N.sse` (read by
 //! `python_peer.py` for the official Python SDK) and `DATA_DIR/rust.json` (results).
 //!
-//! The middle chunks of a stream longer than [`RING`] chunks repeat its first [`RING`] ones
-//! (a JSON document stays one valid document): the input in memory is the same for every
-//! length, as a network stream's is (each piece arrives in a buffer just written), so
-//! throughput at 16k chunks against 1k measures how the pipeline's cost grows with the
-//! stream's length, not how much of a multi-megabyte input the CPU cache holds.
-//! `BENCH_BLOB=1` keeps the whole stream in memory instead (the method before 2026-12-06).
+//! Every length is timed over windows of the same length (a sample covers at least
+//! [`SAMPLE_CHUNKS`] chunks: a short stream runs several times), and the lengths of a mode
+//! are sampled in turn, so that 16k chunks against 1k measures how the pipeline's cost grows
+//! with the stream's length, not which length had the machine's quieter moment.
+//!
+//! With `BENCH_RING=1`, the middle chunks of a stream longer than [`RING`] chunks repeat its
+//! first [`RING`] ones (a JSON document stays one valid document): the input in memory is
+//! then the same for every length, as a network stream's is (each piece arrives in a buffer
+//! just written), instead of a whole stream of up to 30 MB.
 //!
 //! For a profiler: `BENCH_PROFILE=<mode>/<n>[/<seconds>] bench-peers` runs ours alone on
 //! that stream (5 s by default) and prints its throughput; with `BENCH_NO_FINAL=1`, without
@@ -32,7 +35,7 @@ use serde_json::{json, Value};
 
 const MODES: [&str; 4] = ["text", "tools", "logprobs", "json"];
 const PIECE: usize = 4096;
-/// The distinct middle chunks of a stream (see the crate's docs).
+/// The distinct middle chunks of a stream with `BENCH_RING` (see the crate's docs).
 const RING: usize = 1024;
 const WORDS: [&str; 8] = [
     "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta",
@@ -293,45 +296,46 @@ fn async_openai(pieces: &[Bytes]) -> usize {
 
 /// Chunks a timed sample covers at least: a sample of a short stream runs it several times
 /// (a new pipeline each time), so that every length is timed over windows of the same
-/// length. A lone short run could fall between two of the machine's timer interrupts and
-/// a long one never does; the best of many short runs was then faster per chunk than any
-/// long run could be, also for a decoder that keeps nothing between chunks.
+/// length. Before, the best of ~500 runs of 2 ms (1k chunks) was 6–7 % under their 10th
+/// percentile, the best of ~30 runs of 35 ms (16k) within 1 % of theirs: the short streams
+/// had their lucky moments, and 16k ÷ 1k fell to 0.88–0.96 even for the peer's decode,
+/// which keeps nothing between chunks.
 const SAMPLE_CHUNKS: usize = 16_384;
 
-/// Best time per stream of each of two workloads on a stream of `n` chunks, their samples
-/// alternating (at least 20 samples each and 1 s in all), so that a busy moment of a shared
-/// machine weighs on both alike. Each sample runs the workload `SAMPLE_CHUNKS / n` times
-/// (at least once).
-fn measure_pair(
-    n: usize,
-    mut a: impl FnMut() -> usize,
-    mut b: impl FnMut() -> usize,
-) -> (Duration, Duration) {
-    let repeat = (SAMPLE_CHUNKS / n.max(1)).max(1);
-    let sample = |f: &mut dyn FnMut() -> usize| {
+/// Best time per stream of ours and of the peer at each length of a mode (`cases`: the
+/// length, ours's input, the peer's pieces). Samples are taken in rounds (ours then the
+/// peer, at each length in turn; at least 20 rounds and 1 s a length), so that a busy
+/// moment of a shared machine weighs on every length and on both alike. Each sample runs
+/// the stream `SAMPLE_CHUNKS / n` times (at least once).
+fn measure(json_mode: bool, cases: &[(usize, Input, Vec<Bytes>)]) -> Vec<(Duration, Duration)> {
+    let sample = |n: usize, f: &mut dyn FnMut() -> usize| {
+        let repeat = (SAMPLE_CHUNKS / n.max(1)).max(1);
         let t = Instant::now();
         for _ in 0..repeat {
             std::hint::black_box(f());
         }
         t.elapsed() / repeat as u32
     };
-    let mut best = (Duration::MAX, Duration::MAX);
+    let mut best = vec![(Duration::MAX, Duration::MAX); cases.len()];
+    let budget = Duration::from_secs(cases.len() as u64);
     let start = Instant::now();
-    let mut samples = 0;
-    while samples < 20 || start.elapsed() < Duration::from_secs(1) {
-        best.0 = best.0.min(sample(&mut a));
-        best.1 = best.1.min(sample(&mut b));
-        samples += 1;
+    let mut rounds = 0;
+    while rounds < 20 || start.elapsed() < budget {
+        for ((n, input, pieces), best) in cases.iter().zip(&mut best) {
+            best.0 = best.0.min(sample(*n, &mut || ours(input, json_mode)));
+            best.1 = best.1.min(sample(*n, &mut || async_openai(pieces)));
+        }
+        rounds += 1;
     }
     best
 }
 
-/// The distinct middle chunks of a stream of `n`: [`RING`], or all of them with `BENCH_BLOB`.
+/// The distinct middle chunks of a stream of `n`: all of them, or [`RING`] with `BENCH_RING`.
 fn ring(n: usize) -> usize {
-    if std::env::var_os("BENCH_BLOB").is_some() {
-        n
-    } else {
+    if std::env::var_os("BENCH_RING").is_some() {
         RING
+    } else {
+        n
     }
 }
 
@@ -429,17 +433,24 @@ fn main() {
         "{:<9} {:>7} {:>14} {:>14} {:>7}",
         "mode", "chunks", "ours chunk/s", "async-openai", "ratio"
     );
-    for mode in MODES {
+    let modes: Vec<String> = match std::env::var("BENCH_MODES") {
+        Ok(list) => list.split(',').map(str::to_owned).collect(),
+        Err(_) => MODES.iter().map(|m| m.to_string()).collect(),
+    };
+    for mode in modes.iter().map(String::as_str) {
+        let mut cases = Vec::new();
+        let mut sizes = Vec::new();
         for &n in &lengths {
             let input = Input::generate(mode, n, ring(n));
             let body = input.to_bytes();
             std::fs::write(dir.join(format!("{mode}-{n}.sse")), &body).expect("writing the stream");
-            let bytes = body.len();
-            drop(body);
+            sizes.push(body.len());
             let pieces = input.pieces();
+            cases.push((n, input, pieces));
+        }
+        let best = measure(mode == "json", &cases);
+        for (((n, _, _), (t_ours, t_peer)), bytes) in cases.iter().zip(best).zip(sizes) {
             let chunks = n + 2;
-            let (t_ours, t_peer) =
-                measure_pair(n, || ours(&input, mode == "json"), || async_openai(&pieces));
             let ours_rate = chunks as f64 / t_ours.as_secs_f64();
             let peer_rate = chunks as f64 / t_peer.as_secs_f64();
             println!(
