@@ -240,13 +240,7 @@ impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
 impl<H: AssistantEventHandler> Pump for AssistantEventPipeline<H> {
     type Item = types::AssistantStreamEvent;
 
-    fn push(&mut self, bytes: &[u8]) {
-        self.frames.push(bytes);
-    }
-
-    fn push_message(&mut self, data: String) {
-        self.frames.push_message(data);
-    }
+    crate::streaming::frames_input!();
 
     fn end_of_input(&mut self, transport_error: Option<String>) {
         match transport_error {
@@ -260,14 +254,6 @@ impl<H: AssistantEventHandler> Pump for AssistantEventPipeline<H> {
 
     fn step(&mut self) -> Step<types::AssistantStreamEvent> {
         AssistantEventPipeline::step(self)
-    }
-
-    fn set_max_event_size(&mut self, limit: usize) {
-        self.frames.set_max_event_size(limit);
-    }
-
-    fn set_request_id(&mut self, id: Option<String>) {
-        self.frames.request_id = id;
     }
 
     fn failed(&mut self, error: Error) -> Option<Error> {

@@ -96,25 +96,7 @@ impl ChatEventPipeline {
 impl Pump for ChatEventPipeline {
     type Item = ChatCompletionStreamEvent;
 
-    fn push(&mut self, bytes: &[u8]) {
-        self.frames.push(bytes);
-    }
-
-    fn push_message(&mut self, data: String) {
-        self.frames.push_message(data);
-    }
-
-    fn end_of_input(&mut self, transport_error: Option<String>) {
-        self.frames.end_of_input(transport_error);
-    }
-
-    fn set_max_event_size(&mut self, limit: usize) {
-        self.frames.set_max_event_size(limit);
-    }
-
-    fn set_request_id(&mut self, id: Option<String>) {
-        self.frames.request_id = id;
-    }
+    crate::streaming::frames_input!(end_of_input);
 
     fn step(&mut self) -> Step<ChatCompletionStreamEvent> {
         loop {

@@ -61,3 +61,34 @@ macro_rules! response_metadata_methods {
     };
 }
 pub(crate) use response_metadata_methods;
+
+/// The [`Pump`](driver::Pump) methods that hand a body's input to the pump's
+/// [`Frames`](frames::Frames) in `self.frames` unchanged; with `end_of_input`, its end too.
+/// (A pump that does more with its input writes these methods itself.)
+macro_rules! frames_input {
+    () => {
+        fn push(&mut self, bytes: &[u8]) {
+            self.frames.push(bytes);
+        }
+
+        fn push_message(&mut self, data: String) {
+            self.frames.push_message(data);
+        }
+
+        fn set_max_event_size(&mut self, limit: usize) {
+            self.frames.set_max_event_size(limit);
+        }
+
+        fn set_request_id(&mut self, id: Option<String>) {
+            self.frames.request_id = id;
+        }
+    };
+    (end_of_input) => {
+        crate::streaming::frames_input!();
+
+        fn end_of_input(&mut self, transport_error: Option<String>) {
+            self.frames.end_of_input(transport_error);
+        }
+    };
+}
+pub(crate) use frames_input;
