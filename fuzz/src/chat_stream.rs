@@ -4,7 +4,8 @@
 //! types), or arbitrary bytes as the body.
 //! - events and errors are the same whether the body arrives whole or split anywhere;
 //! - after the stream (ended, failed or cut off) the snapshot reads back as JSON and
-//!   `final_completion` answers (a value or a typed error);
+//!   `final_completion` answers (a value or a typed error), and `into_final_completion`
+//!   (which moves the parsed content instead of copying it) gives the same answer;
 //! - the transport-free state fed the same chunks as `Value`s does not panic either;
 //! - nothing panics.
 
@@ -91,7 +92,12 @@ pub fn check(data: &[u8]) {
             }
         }
     }
-    read_state(&state);
+    let (_, final_completion) = read_state(&state);
+    assert_eq!(
+        answer(state.into_final_completion()),
+        final_completion,
+        "into_final_completion differs from final_completion"
+    );
 }
 
 fn options(flags: u8) -> ParseOptions {
@@ -113,6 +119,11 @@ fn run_split(body: &[u8], cuts: &[usize], options: &ParseOptions) {
             Err(e) => Err(e.to_string()),
         });
         let (snapshot, final_completion) = read_state(pipeline.state());
+        assert_eq!(
+            answer(pipeline.into_final_completion()),
+            final_completion,
+            "into_final_completion differs from final_completion"
+        );
         (transcript, snapshot, final_completion)
     });
 }
@@ -122,11 +133,17 @@ crate::impl_pipeline!(ChatEventPipeline => ChatCompletionStreamEvent);
 /// Reads everything the state offers after the stream; returns it for comparison.
 fn read_state(state: &ChatCompletionStreamState) -> (Option<Map<String, Value>>, String) {
     let snapshot = state.snapshot().map(|s| s.to_json());
-    let final_completion = match state.final_completion() {
+    (snapshot, answer(state.final_completion()))
+}
+
+/// A final completion (its `Debug` form builds its whole JSON) or the error, as text.
+fn answer(
+    completion: Result<openai_sdk::chat::ParsedChatCompletion, openai_sdk::Error>,
+) -> String {
+    match completion {
         Ok(completion) => format!("{completion:?}"),
         Err(e) => format!("error: {e}"),
-    };
-    (snapshot, final_completion)
+    }
 }
 
 fn chunk_sequence(u: &mut Unstructured<'_>) -> Result<Vec<Value>> {
