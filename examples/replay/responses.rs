@@ -46,9 +46,21 @@ pub fn run(
             }
         }
     }
-    let line = match pipeline.state().final_response() {
-        Ok(response) => json!({"type": "final_response", "response": response.into_json()}),
-        Err(e) => error_line(Some("final_response"), e.reference_class(), &e.to_string()),
+    // Both ways to finish, which must agree: the copy leaves the pipeline as it was, the
+    // other takes it (and moves the response of `response.completed`).
+    let copied = pipeline.state().final_response();
+    let line = match (pipeline.into_final_response(), copied) {
+        (Ok(response), Ok(copied)) if response == copied => {
+            json!({"type": "final_response", "response": response.into_json()})
+        }
+        (Err(e), Err(copied)) if e.to_string() == copied.to_string() => {
+            error_line(Some("final_response"), e.reference_class(), &e.to_string())
+        }
+        (moved, copied) => {
+            return Err(format!(
+                "into_final_response gave {moved:?}, final_response {copied:?}"
+            ))
+        }
     };
     emit(out, &line)
 }

@@ -243,6 +243,33 @@ impl ResponseStreamState {
         })
     }
 
+    /// [`final_response`](Self::final_response), taking the state: the response parsed
+    /// from `response.completed` is moved out instead of copied, unless the caller still
+    /// holds that event ([`ResponseStreamEvent::Completed`] shares it; then a copy).
+    ///
+    /// ```
+    /// use openai_sdk::responses::ResponseStreamState;
+    /// use serde_json::json;
+    ///
+    /// let mut state = ResponseStreamState::new();
+    /// let response = json!({"id": "resp_1", "object": "response", "created_at": 0,
+    ///     "status": "completed", "model": "m", "output": []});
+    /// state.handle_json(json!({"type": "response.created", "sequence_number": 0,
+    ///     "response": {"id": "resp_1", "object": "response", "created_at": 0,
+    ///     "status": "in_progress", "model": "m", "output": []}}).to_string())?;
+    /// state.handle_json(json!({"type": "response.completed", "sequence_number": 1,
+    ///     "response": response}).to_string())?;
+    /// let done = state.into_final_response()?;
+    /// assert_eq!(done.id(), Some("resp_1"));
+    /// # Ok::<(), openai_sdk::Error>(())
+    /// ```
+    pub fn into_final_response(mut self) -> Result<ParsedResponse, Error> {
+        match self.completed.take() {
+            Some(done) => Ok(Arc::try_unwrap(done).unwrap_or_else(|d| ParsedResponse::clone(&d))),
+            None => self.final_response(),
+        }
+    }
+
     /// The error a `response.failed` or `response.incomplete` event stands for:
     /// [`Error::Api`] (with the response's `error`, the whole response in `body`) for a
     /// failed response; [`Error::LengthFinishReason`] or

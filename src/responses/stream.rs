@@ -91,6 +91,17 @@ impl ResponseEventPipeline {
         &self.state
     }
 
+    /// The state, the pipeline dropped.
+    pub fn into_state(self) -> ResponseStreamState {
+        self.state
+    }
+
+    /// The final response, taking the pipeline (see
+    /// [`ResponseStreamState::into_final_response`]: moved, not copied).
+    pub fn into_final_response(self) -> Result<ParsedResponse, Error> {
+        self.state.into_final_response()
+    }
+
     /// How many connections the pipeline has read (1 + the resumptions).
     pub fn connections(&self) -> u32 {
         self.connections
@@ -433,6 +444,18 @@ impl PipelineStream<ResponsePump> {
         self.state().final_response()
     }
 
+    /// [`final_response`](Self::final_response), taking the stream: the response parsed
+    /// from `response.completed` is moved out instead of copied (see
+    /// [`ResponseStreamState::into_final_response`]).
+    pub async fn into_final_response(mut self) -> Result<ParsedResponse, Error> {
+        self.until_done().await?;
+        match self.into_pump() {
+            ResponsePump::Http(http) => http.pipeline.into_final_response(),
+            #[cfg(feature = "responses-ws")]
+            ResponsePump::Ws(lane) => lane.into_state().into_final_response(),
+        }
+    }
+
     /// The response accumulated so far (`None` before `response.created`); also
     /// readable after an error.
     pub fn current_snapshot(&self) -> Option<Arc<ResponseSnapshot>> {
@@ -516,6 +539,13 @@ mod blocking {
         pub fn final_response(&mut self) -> Result<ParsedResponse, Error> {
             self.until_done()?;
             self.state().final_response()
+        }
+
+        /// [`final_response`](Self::final_response), taking the stream: the response parsed
+        /// from `response.completed` is moved out instead of copied.
+        pub fn into_final_response(mut self) -> Result<ParsedResponse, Error> {
+            self.until_done()?;
+            self.into_pump().pipeline.into_final_response()
         }
 
         /// The response accumulated so far.

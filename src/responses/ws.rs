@@ -288,6 +288,11 @@ impl ResponseWsPipeline {
     pub fn state(&self) -> &ResponseStreamState {
         &self.state
     }
+
+    /// The state, the pipeline dropped.
+    pub fn into_state(self) -> ResponseStreamState {
+        self.state
+    }
 }
 
 /// One response's messages from the socket task, as the input of a [`ResponseStream`]
@@ -339,6 +344,10 @@ impl WsLane {
 
     pub(crate) fn state(&self) -> &ResponseStreamState {
         self.pipeline.state()
+    }
+
+    pub(crate) fn into_state(self) -> ResponseStreamState {
+        self.pipeline.state
     }
 }
 

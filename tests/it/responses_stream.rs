@@ -112,6 +112,59 @@ async fn structured_stream_over_http_gives_snapshots_parsed_text_and_arguments()
     let sent = server.requests_to("/v1/responses");
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].json().unwrap()["stream"], json!(true));
+
+    // Taking the stream gives the same response.
+    drop(snapshot);
+    assert_eq!(stream.into_final_response().await.unwrap(), response);
+}
+
+/// `into_final_response` gives what `final_response` gives, and moves the response parsed
+/// from `response.completed` out of the state when nothing else holds it: its `output` is
+/// the very array the `response.completed` event carried. Holding that event makes it a
+/// copy, with the same value; without `response.completed` it is the same error.
+#[test]
+fn into_final_response_moves_the_completed_response() {
+    let body = fixture_bytes("dotnet_responses_FunctionCallStreamingWorks.sse");
+    let tools = fixture_json("dotnet_responses_FunctionCallStreamingWorks.tools.json");
+    let run = |keep: bool| {
+        let mut pipeline = ResponseEventPipeline::new(
+            ResponseParseOptions::new().tools(tools.as_array().unwrap().clone()),
+        );
+        pipeline.push(&body);
+        pipeline.end_of_input();
+        let (mut output, mut kept) = (None, Vec::new());
+        while let Some(event) = pipeline.next_event() {
+            let event = event.unwrap();
+            if let ResponseStreamEvent::Completed { response, .. } = &event {
+                output = Some(response.json()["output"].as_array().unwrap().as_ptr() as usize);
+                if keep {
+                    kept.push(event.clone());
+                }
+            }
+        }
+        (pipeline, output.expect("a response.completed event"), kept)
+    };
+    let output_of = |r: &openai_sdk::responses::ParsedResponse| {
+        r.json()["output"].as_array().unwrap().as_ptr() as usize
+    };
+    let (pipeline, _, _) = run(false);
+    let copied = pipeline.state().final_response().unwrap();
+
+    let (pipeline, at_event, _) = run(false);
+    let moved = pipeline.into_final_response().unwrap();
+    assert_eq!(output_of(&moved), at_event, "moved, not copied");
+    assert_eq!(moved, copied);
+
+    let (pipeline, at_event, kept) = run(true);
+    let shared = pipeline.into_state().into_final_response().unwrap();
+    assert_ne!(output_of(&shared), at_event);
+    assert_eq!(shared, copied);
+    assert_eq!(kept.len(), 1);
+
+    let mut state = ResponseStreamState::new();
+    state.handle_json(CREATED.to_owned()).unwrap();
+    let e = state.final_response().unwrap_err().to_string();
+    assert_eq!(state.into_final_response().unwrap_err().to_string(), e);
 }
 
 #[tokio::test]
@@ -828,8 +881,10 @@ fn blocking_stream_resumes_too() {
         .map(|e| e.unwrap().raw_json().to_owned())
         .collect();
     assert!(got == expected);
-    assert_eq!(stream.final_response().unwrap().status(), Some("completed"));
+    let response = stream.final_response().unwrap();
+    assert_eq!(response.status(), Some("completed"));
     assert!(server.requests().len() > 1);
+    assert_eq!(stream.into_final_response().unwrap(), response);
 }
 
 #[test]
