@@ -197,10 +197,14 @@ pub fn check(data: &[u8]) {
                 if agree {
                     match transcript.get(n) {
                         Some(Ok(from_pipeline)) => {
-                            assert_eq!(&json, from_pipeline, "event {n}: the state alone and the pipeline disagree");
+                            assert_eq!(
+                                &json, from_pipeline,
+                                "event {n}: the state alone and the pipeline disagree"
+                            );
                             // The callbacks of this event, in the pipeline's log.
                             assert!(
-                                callbacks.get(before..recorder.0.len()) == Some(&recorder.0[before..]),
+                                callbacks.get(before..recorder.0.len())
+                                    == Some(&recorder.0[before..]),
                                 "event {n}: the callbacks differ:\nalone: {:?}\npipeline: {:?}",
                                 &recorder.0[before..],
                                 callbacks.get(before..)
@@ -296,12 +300,15 @@ fn event_sequence(u: &mut Unstructured<'_>) -> Result<Vec<(String, String)>> {
 fn event(u: &mut Unstructured<'_>) -> Result<(String, String)> {
     let name = *u.choose(NAMES)?;
     let mut data = match name {
-        "thread.created" => json!({"id": "thread_1", "object": "thread", "created_at": 1, "metadata": {}}),
+        "thread.created" => {
+            json!({"id": "thread_1", "object": "thread", "created_at": 1, "metadata": {}})
+        }
         "error" => {
             let data = if u.ratio(1u8, 4)? {
                 gen::string(u)?
             } else {
-                json!({"error": {"message": "The server had an error", "type": "server_error"}}).to_string()
+                json!({"error": {"message": "The server had an error", "type": "server_error"}})
+                    .to_string()
             };
             return Ok((name.to_owned(), data));
         }
@@ -374,7 +381,10 @@ fn run(u: &mut Unstructured<'_>, status: &str) -> Result<Value> {
     m.insert("status".into(), json!(status));
     m.insert("instructions".into(), Value::Null);
     if status == "failed" && u.ratio(3u8, 4)? {
-        m.insert("last_error".into(), json!({"code": "server_error", "message": "boom"}));
+        m.insert(
+            "last_error".into(),
+            json!({"code": "server_error", "message": "boom"}),
+        );
     }
     if status == "requires_action" {
         m.insert(
@@ -436,7 +446,9 @@ fn message_delta(u: &mut Unstructured<'_>) -> Result<Value> {
     } else {
         Value::Array(content)
     };
-    Ok(json!({"id": *u.choose(MESSAGES)?, "object": "thread.message.delta", "delta": {"content": content}}))
+    Ok(
+        json!({"id": *u.choose(MESSAGES)?, "object": "thread.message.delta", "delta": {"content": content}}),
+    )
 }
 
 fn step(u: &mut Unstructured<'_>, status: &str) -> Result<Value> {
@@ -474,7 +486,10 @@ fn step_delta(u: &mut Unstructured<'_>) -> Result<Value> {
             }
             2 => {
                 call.insert("type".into(), json!("code_interpreter"));
-                call.insert("code_interpreter".into(), json!({"input": text(u)?, "outputs": []}));
+                call.insert(
+                    "code_interpreter".into(),
+                    json!({"input": text(u)?, "outputs": []}),
+                );
             }
             _ => call.extend(gen::object(u, 1)?),
         }

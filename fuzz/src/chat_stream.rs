@@ -137,9 +137,7 @@ fn read_state(state: &ChatCompletionStreamState) -> (Option<Map<String, Value>>,
 }
 
 /// A final completion (its `Debug` form builds its whole JSON) or the error, as text.
-fn answer(
-    completion: Result<openai_sdk::chat::ParsedChatCompletion, openai_sdk::Error>,
-) -> String {
+fn answer(completion: Result<openai_sdk::chat::ParsedChatCompletion, openai_sdk::Error>) -> String {
     match completion {
         Ok(completion) => format!("{completion:?}"),
         Err(e) => format!("error: {e}"),

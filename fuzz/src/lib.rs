@@ -14,12 +14,12 @@ pub mod split;
 pub mod sse_body;
 
 pub mod accumulate_delta;
+pub mod assistants_stream;
 pub mod chat_stream;
 pub mod partial_json;
 pub mod path_segment;
 pub mod responses_stream;
 pub mod retry_headers;
-pub mod assistants_stream;
 pub mod sse_decoder;
 pub mod strict_schema;
 pub mod webhooks;

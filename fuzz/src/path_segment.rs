@@ -40,8 +40,7 @@ fn check_value(value: &str) {
                 assert_eq!(segments[0], "v1");
                 assert_eq!(segments[1], "vector_stores");
                 assert_eq!(segments[3], "files");
-                let decoded: Vec<u8> =
-                    percent_encoding::percent_decode_str(segments[2]).collect();
+                let decoded: Vec<u8> = percent_encoding::percent_decode_str(segments[2]).collect();
                 assert_eq!(decoded, value.as_bytes(), "{value:?} -> {parsed}");
             }
         }

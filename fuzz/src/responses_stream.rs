@@ -8,6 +8,8 @@
 //!   whether the body arrives whole or split anywhere;
 //! - after the stream (ended, failed or cut off) the snapshot reads back as JSON and
 //!   `final_response` / `terminal_error` answer;
+//! - `into_final_response` answers as `final_response` does (the same value or the same
+//!   error), for the pipeline at every split and for the state alone;
 //! - the transport-free `ResponseStreamState`, fed the same events' JSON directly, gives
 //!   the pipeline's events up to the first error, and goes on after rejected events
 //!   without panicking;
@@ -135,7 +137,11 @@ pub fn check(data: &[u8]) {
             Ok(event) => {
                 let reference = event.to_reference_json();
                 let _ = event.to_typed();
-                let _ = (event.event_type(), event.sequence_number(), event.text_delta());
+                let _ = (
+                    event.event_type(),
+                    event.sequence_number(),
+                    event.text_delta(),
+                );
                 if agree {
                     match transcript.get(n) {
                         Some(Ok(from_pipeline)) => assert_eq!(
@@ -154,6 +160,19 @@ pub fn check(data: &[u8]) {
         }
     }
     read_state(&state);
+    let copied = state.final_response();
+    same_final(state.into_final_response(), copied);
+}
+
+type Final = std::result::Result<openai_sdk::responses::ParsedResponse, openai_sdk::Error>;
+
+/// `into_final_response` (moving) and `final_response` (copying) give the same answer.
+fn same_final(moved: Final, copied: Final) {
+    match (moved, copied) {
+        (Ok(moved), Ok(copied)) => assert!(moved == copied, "into_final_response differs"),
+        (Err(moved), Err(copied)) => assert_eq!(moved.to_string(), copied.to_string()),
+        (moved, copied) => panic!("into_final_response gave {moved:?}, final_response {copied:?}"),
+    }
 }
 
 fn options(flags: u8) -> ResponseParseOptions {
@@ -191,6 +210,8 @@ fn run_split(
             Err(e) => Err(e.to_string()),
         });
         let (snapshot, final_response) = read_state(pipeline.state());
+        let copied = pipeline.state().final_response();
+        same_final(pipeline.into_final_response(), copied);
         let out = (transcript, snapshot, final_response);
         if whole.is_none() {
             whole = Some(out.clone());
@@ -215,7 +236,11 @@ fn read_state(state: &ResponseStreamState) -> (Option<Value>, String) {
     let terminal = state.terminal_error().map(|e| e.to_string());
     let final_response = match state.final_response() {
         Ok(response) => {
-            let _ = (response.output_text(), response.output_parsed(), response.to_typed());
+            let _ = (
+                response.output_text(),
+                response.output_parsed(),
+                response.to_typed(),
+            );
             let _ = response.function_calls().count();
             format!("{}", response.json())
         }
@@ -311,7 +336,11 @@ fn event(u: &mut Unstructured<'_>) -> Result<Value> {
     let item_id = json!(*u.choose(ITEM_IDS)?);
     match kind {
         "response.created" | "response.in_progress" | "response.queued" => {
-            let status = if kind == "response.queued" { "queued" } else { "in_progress" };
+            let status = if kind == "response.queued" {
+                "queued"
+            } else {
+                "in_progress"
+            };
             let background = u.arbitrary()?;
             m.insert("response".into(), response(u, status, background)?);
         }
@@ -329,7 +358,10 @@ fn event(u: &mut Unstructured<'_>) -> Result<Value> {
             m.insert("item_id".into(), item_id);
             m.insert("output_index".into(), index(u)?);
             m.insert("summary_index".into(), index(u)?);
-            m.insert("part".into(), json!({"type": "summary_text", "text": text(u)?}));
+            m.insert(
+                "part".into(),
+                json!({"type": "summary_text", "text": text(u)?}),
+            );
         }
         "response.output_text.annotation.added" => {
             m.insert("item_id".into(), item_id);
@@ -351,7 +383,10 @@ fn event(u: &mut Unstructured<'_>) -> Result<Value> {
                 }
                 map.insert("output".into(), Value::Array(output));
                 if kind == "response.failed" {
-                    map.insert("error".into(), json!({"code": "server_error", "message": "boom"}));
+                    map.insert(
+                        "error".into(),
+                        json!({"code": "server_error", "message": "boom"}),
+                    );
                 }
                 if kind == "response.incomplete" {
                     let reason = *u.choose(&["max_output_tokens", "content_filter", "other"])?;
@@ -370,7 +405,10 @@ fn event(u: &mut Unstructured<'_>) -> Result<Value> {
         _ if kind.ends_with(".delta") || kind.ends_with(".done") => {
             m.insert("item_id".into(), item_id);
             m.insert("output_index".into(), index(u)?);
-            if kind.contains("output_text") || kind.contains("refusal") || kind.contains("reasoning_text") {
+            if kind.contains("output_text")
+                || kind.contains("refusal")
+                || kind.contains("reasoning_text")
+            {
                 m.insert("content_index".into(), index(u)?);
             }
             if kind.contains("reasoning_summary") {

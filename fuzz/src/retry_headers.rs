@@ -57,7 +57,11 @@ fn check_headers(headers: &HeaderMap, now: SystemTime) {
         assert_eq!(delay, Some(expected), "{headers:?}");
     } else if !headers.contains_key("retry-after-ms") {
         if let Some(secs) = number(headers, "retry-after").filter(|s| (0.0..=60.0).contains(s)) {
-            assert_eq!(delay, Some(Duration::from_secs_f64(secs.abs())), "{headers:?}");
+            assert_eq!(
+                delay,
+                Some(Duration::from_secs_f64(secs.abs())),
+                "{headers:?}"
+            );
         }
     }
     let advice = should_retry_header(headers);

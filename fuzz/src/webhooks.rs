@@ -38,7 +38,8 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
     } else {
         gen::string(u)?
     };
-    let verifier = WebhookVerifier::new(secret).tolerance(Duration::from_secs(u.int_in_range(0..=600u64)?));
+    let verifier =
+        WebhookVerifier::new(secret).tolerance(Duration::from_secs(u.int_in_range(0..=600u64)?));
     let id = gen::string(u)?;
     let timestamp: i64 = u.int_in_range(0..=4_000_000_000i64)?;
     let payload: Vec<u8> = if u.ratio(1u8, 2)? {
@@ -67,17 +68,29 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
         Ok(signature) => {
             let extra = gen::string(u)?;
             let header = format!("{extra} {signature}");
-            let headers = [("webhook-id", id.as_str()), ("webhook-timestamp", ts.as_str()), ("webhook-signature", header.as_str())];
-            verifier.verify_at(&payload, &headers, now).expect("a delivery we signed verifies");
+            let headers = [
+                ("webhook-id", id.as_str()),
+                ("webhook-timestamp", ts.as_str()),
+                ("webhook-signature", header.as_str()),
+            ];
+            verifier
+                .verify_at(&payload, &headers, now)
+                .expect("a delivery we signed verifies");
             if !payload.is_empty() {
                 let mut changed = payload.clone();
                 let at = u.choose_index(changed.len())?;
                 changed[at] ^= 1 + u.arbitrary::<u8>()? % 255;
-                assert!(verifier.verify_at(&changed, &headers, now).is_err(), "a changed payload verifies");
+                assert!(
+                    verifier.verify_at(&changed, &headers, now).is_err(),
+                    "a changed payload verifies"
+                );
             }
             let late = now + Duration::from_secs(601);
             assert!(
-                matches!(verifier.verify_at(&payload, &headers, late), Err(WebhookError::TimestampTooOld { .. })),
+                matches!(
+                    verifier.verify_at(&payload, &headers, late),
+                    Err(WebhookError::TimestampTooOld { .. })
+                ),
                 "a delivery older than the tolerance verifies"
             );
         }

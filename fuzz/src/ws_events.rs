@@ -76,23 +76,31 @@ const IDS: &[&str] = &["resp_1", "resp_2", "item_1", "msg_1"];
 fn realtime_event(u: &mut Unstructured<'_>) -> Result<Value> {
     let kind = *u.choose(REALTIME_KINDS)?;
     let response_id = *u.choose(IDS)?;
-    let response = |status: &str, output: Value| {
-        json!({"id": response_id, "object": "realtime.response", "status": status, "output": output})
-    };
+    let response = |status: &str, output: Value| json!({"id": response_id, "object": "realtime.response", "status": status, "output": output});
     let mut v = match kind {
         "response.created" => json!({"response": response("in_progress", json!([]))}),
         "response.done" => json!({"response": response("completed",
             json!([{"id": "item_1", "type": "message", "role": "assistant", "status": "completed", "content": [{"type": "output_text", "text": *u.choose(TEXT)?}]}]))}),
-        "response.output_item.added" => json!({"response_id": response_id, "output_index": u.int_in_range(0..=1u8)?,
-            "item": {"id": "item_1", "type": "message", "role": "assistant", "status": "in_progress", "content": []}}),
+        "response.output_item.added" => {
+            json!({"response_id": response_id, "output_index": u.int_in_range(0..=1u8)?,
+            "item": {"id": "item_1", "type": "message", "role": "assistant", "status": "in_progress", "content": []}})
+        }
         "response.content_part.added" => json!({"response_id": response_id, "item_id": "item_1",
             "output_index": u.int_in_range(0..=1u8)?, "content_index": u.int_in_range(0..=1u8)?, "part": {"type": "text", "text": ""}}),
-        "response.output_text.delta" | "response.output_audio_transcript.delta" => json!({"response_id": response_id, "item_id": "item_1",
-            "output_index": u.int_in_range(0..=1u8)?, "content_index": u.int_in_range(0..=1u8)?, "delta": *u.choose(TEXT)?}),
-        "response.function_call_arguments.delta" => json!({"response_id": response_id, "item_id": "item_1", "call_id": "c",
-            "output_index": u.int_in_range(0..=1u8)?, "delta": *u.choose(TEXT)?}),
-        "error" => json!({"error": {"type": "invalid_request_error", "code": "x", "message": *u.choose(TEXT)?}}),
-        "session.created" => json!({"session": {"type": "realtime", "object": "realtime.session", "id": "s"}}),
+        "response.output_text.delta" | "response.output_audio_transcript.delta" => {
+            json!({"response_id": response_id, "item_id": "item_1",
+            "output_index": u.int_in_range(0..=1u8)?, "content_index": u.int_in_range(0..=1u8)?, "delta": *u.choose(TEXT)?})
+        }
+        "response.function_call_arguments.delta" => {
+            json!({"response_id": response_id, "item_id": "item_1", "call_id": "c",
+            "output_index": u.int_in_range(0..=1u8)?, "delta": *u.choose(TEXT)?})
+        }
+        "error" => {
+            json!({"error": {"type": "invalid_request_error", "code": "x", "message": *u.choose(TEXT)?}})
+        }
+        "session.created" => {
+            json!({"session": {"type": "realtime", "object": "realtime.session", "id": "s"}})
+        }
         _ => json!({}),
     };
     finish(u, &mut v, kind)?;
@@ -101,9 +109,7 @@ fn realtime_event(u: &mut Unstructured<'_>) -> Result<Value> {
 
 fn responses_event(u: &mut Unstructured<'_>, seq: &mut i64) -> Result<Value> {
     let kind = *u.choose(RESPONSES_KINDS)?;
-    let response = |status: &str, output: Value| {
-        json!({"id": "resp_1", "object": "response", "status": status, "output": output})
-    };
+    let response = |status: &str, output: Value| json!({"id": "resp_1", "object": "response", "status": status, "output": output});
     let part = json!({"type": "output_text", "text": *u.choose(TEXT)?, "annotations": []});
     let item = json!({"id": "msg_1", "type": "message", "role": "assistant", "status": "completed", "content": [part.clone()]});
     let mut v = match kind {
@@ -120,8 +126,12 @@ fn responses_event(u: &mut Unstructured<'_>, seq: &mut i64) -> Result<Value> {
         "response.content_part.added" | "response.content_part.done" => {
             json!({"item_id": "msg_1", "output_index": 0, "content_index": 0, "part": part})
         }
-        "response.output_text.delta" => json!({"item_id": "msg_1", "output_index": 0, "content_index": 0, "delta": *u.choose(TEXT)?}),
-        "response.output_text.done" => json!({"item_id": "msg_1", "output_index": 0, "content_index": 0, "text": *u.choose(TEXT)?}),
+        "response.output_text.delta" => {
+            json!({"item_id": "msg_1", "output_index": 0, "content_index": 0, "delta": *u.choose(TEXT)?})
+        }
+        "response.output_text.done" => {
+            json!({"item_id": "msg_1", "output_index": 0, "content_index": 0, "text": *u.choose(TEXT)?})
+        }
         "error" => json!({"status": u.int_in_range(400..=503u16)?,
             "error": {"type": "invalid_request_error", "code": "x", "param": "input", "message": *u.choose(TEXT)?}}),
         _ => json!({}),
@@ -337,7 +347,11 @@ fn through_frames(
             written: Vec::new(),
         },
         Role::Server,
-        Some(WebSocketConfig::default().max_message_size(None).max_frame_size(None)),
+        Some(
+            WebSocketConfig::default()
+                .max_message_size(None)
+                .max_frame_size(None),
+        ),
     );
     for ((m, cuts), &ping) in messages.iter().zip(frame_cuts).zip(pings) {
         let (bytes, kind) = match m {
@@ -357,7 +371,11 @@ fn through_frames(
                 OpCode::Data(Data::Continue)
             };
             server
-                .write(Message::Frame(Frame::message(piece.to_vec(), opcode, i == last)))
+                .write(Message::Frame(Frame::message(
+                    piece.to_vec(),
+                    opcode,
+                    i == last,
+                )))
                 .unwrap();
         }
     }
@@ -366,11 +384,14 @@ fn through_frames(
     let pipe = Pipe {
         pieces: split::pieces(
             &wire,
-            &byte_cuts.iter().map(|c| (*c).min(wire.len())).collect::<Vec<_>>(),
+            &byte_cuts
+                .iter()
+                .map(|c| (*c).min(wire.len()))
+                .collect::<Vec<_>>(),
         )
-            .into_iter()
-            .map(<[u8]>::to_vec)
-            .collect(),
+        .into_iter()
+        .map(<[u8]>::to_vec)
+        .collect(),
         written: Vec::new(),
     };
     let mut client = WebSocket::from_raw_socket(

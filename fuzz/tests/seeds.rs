@@ -4,7 +4,9 @@
 use std::path::Path;
 
 fn run_seeds(target: &str, check: fn(&[u8])) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("seeds")
+        .join(target);
     let mut count = 0;
     let mut entries: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -37,7 +39,10 @@ fn responses_stream_seeds() {
 
 #[test]
 fn assistants_stream_seeds() {
-    run_seeds("assistants_stream", openai_sdk_fuzz::assistants_stream::check);
+    run_seeds(
+        "assistants_stream",
+        openai_sdk_fuzz::assistants_stream::check,
+    );
 }
 
 #[test]
