@@ -1165,22 +1165,28 @@ fn final_completion_json_has_the_reused_parsed_content_in_its_place() {
     let typed: openai_sdk::types::CreateChatCompletionResponse = done.deserialize().unwrap();
     assert_eq!(typed.choices.len(), 2);
 
-    #[derive(serde::Deserialize, Debug, PartialEq)]
-    struct B {
-        b: String,
-    }
-    #[derive(serde::Deserialize, Debug, PartialEq)]
-    struct A {
-        a: (i64, B),
-    }
     let typed = state.final_completion_as::<A>().unwrap();
-    assert_eq!(
-        typed.parsed(0),
-        Some(&A {
-            a: (1, B { b: "x".into() })
-        })
-    );
+    assert_eq!(typed.parsed(0), Some(&A::streamed()));
     assert_eq!(typed.as_json(), &expected);
+}
+
+/// The content `{"a": [1, {"b": "x"}]}` the two tests around it stream, as a user's type.
+#[derive(serde::Deserialize, Debug, PartialEq)]
+struct A {
+    a: (i64, B),
+}
+
+#[derive(serde::Deserialize, Debug, PartialEq)]
+struct B {
+    b: String,
+}
+
+impl A {
+    fn streamed() -> A {
+        A {
+            a: (1, B { b: "x".into() }),
+        }
+    }
 }
 
 /// `into_final_completion` gives what `final_completion` gives (typed view, JSON in the
@@ -1303,22 +1309,9 @@ fn into_final_completion_moves_the_parsed_content() {
             json!({"a": [1, {"b": "x"}]})
         );
 
-        #[derive(serde::Deserialize, Debug, PartialEq)]
-        struct B {
-            b: String,
-        }
-        #[derive(serde::Deserialize, Debug, PartialEq)]
-        struct A {
-            a: (i64, B),
-        }
         let (state, _, _) = run(logprobs, false);
         let typed = state.into_final_completion_as::<A>().unwrap();
-        assert_eq!(
-            typed.parsed(0),
-            Some(&A {
-                a: (1, B { b: "x".into() })
-            })
-        );
+        assert_eq!(typed.parsed(0), Some(&A::streamed()));
         assert_eq!(typed.as_json(), &expected);
     }
 
