@@ -147,22 +147,35 @@ fn chat(args: &Args, out: &mut impl Write) -> Result<(), String> {
     // Both ways to finish, which must agree: the copy leaves the pipeline as it was, the
     // other takes it (and moves the content parsed at `content.done`).
     let copied = pipeline.state().final_completion();
-    let line = match (pipeline.into_final_completion(), copied) {
-        (Ok(completion), Ok(copied)) if completion == copied => {
-            json!({"type": "final_completion", "completion": completion.into_json()})
-        }
-        (Err(e), Err(copied)) if e.to_string() == copied.to_string() => error_line(
+    let line = match agree("final_completion", pipeline.into_final_completion(), copied)? {
+        Ok(completion) => json!({"type": "final_completion", "completion": completion.into_json()}),
+        Err(e) => error_line(
             Some("final_completion"),
             e.reference_class(),
             &e.to_string(),
         ),
-        (moved, copied) => {
-            return Err(format!(
-                "into_final_completion gave {moved:?}, final_completion {copied:?}"
-            ))
-        }
     };
     emit(out, &line).map_err(|e| e.to_string())
+}
+
+/// The answer of `into_<what>()` (which takes the stream) when it agrees with that of
+/// `<what>()` (which copies): the same value, or an error with the same message; else why
+/// not, in one line.
+fn agree<T: PartialEq>(
+    what: &str,
+    moved: Result<T, openai_sdk::Error>,
+    copied: Result<T, openai_sdk::Error>,
+) -> Result<Result<T, openai_sdk::Error>, String> {
+    match (moved, copied) {
+        (Ok(moved), Ok(copied)) if moved == copied => Ok(Ok(moved)),
+        (Err(moved), Err(copied)) if moved.to_string() == copied.to_string() => Ok(Err(moved)),
+        (Ok(_), Ok(_)) => Err(format!("into_{what}() and {what}() give different values")),
+        (Ok(_), Err(e)) => Err(format!("into_{what}() succeeded, {what}() failed: {e}")),
+        (Err(e), Ok(_)) => Err(format!("into_{what}() failed, {what}() succeeded: {e}")),
+        (Err(moved), Err(copied)) => Err(format!(
+            "into_{what}() failed with \"{moved}\", {what}() with \"{copied}\""
+        )),
+    }
 }
 
 fn chat_parse(args: &Args, out: &mut impl Write) -> Result<(), String> {
@@ -264,8 +277,6 @@ fn main() -> ExitCode {
             args.text_format.as_deref(),
             args.tools.as_deref(),
             &mut out,
-            read_json,
-            error_line,
         ),
         other => {
             eprintln!("unsupported kind {other:?} (supported: chat, chat-parse, accumulate, strict-schema, assistants, responses, roundtrip)");

@@ -7,6 +7,8 @@ use std::io::Write;
 use openai_sdk::responses::{ResponseEventPipeline, ResponseParseOptions};
 use serde_json::{json, Value};
 
+use super::{agree, error_line, read_json};
+
 /// Replays `input`; `text_format` and `tools` are JSON files (a text format whose output
 /// is parsed; the request's tools).
 pub fn run(
@@ -14,8 +16,6 @@ pub fn run(
     text_format: Option<&str>,
     tools: Option<&str>,
     out: &mut impl Write,
-    read_json: impl Fn(&str) -> Result<Value, String>,
-    error_line: impl Fn(Option<&str>, &str, &str) -> Value,
 ) -> Result<(), String> {
     let mut options = ResponseParseOptions::new();
     if let Some(path) = text_format {
@@ -31,10 +31,7 @@ pub fn run(
     let mut pipeline = ResponseEventPipeline::new(options);
     pipeline.push(&body);
     pipeline.end_of_input();
-    let emit = |out: &mut dyn Write, value: &Value| -> Result<(), String> {
-        serde_json::to_writer(&mut *out, value).map_err(|e| e.to_string())?;
-        out.write_all(b"\n").map_err(|e| e.to_string())
-    };
+    let emit = |out: &mut _, value: &Value| super::emit(out, value).map_err(|e| e.to_string());
     while let Some(event) = pipeline.next_event() {
         match event {
             Ok(event) => emit(out, &event.to_reference_json())?,
@@ -49,18 +46,9 @@ pub fn run(
     // Both ways to finish, which must agree: the copy leaves the pipeline as it was, the
     // other takes it (and moves the response of `response.completed`).
     let copied = pipeline.state().final_response();
-    let line = match (pipeline.into_final_response(), copied) {
-        (Ok(response), Ok(copied)) if response == copied => {
-            json!({"type": "final_response", "response": response.into_json()})
-        }
-        (Err(e), Err(copied)) if e.to_string() == copied.to_string() => {
-            error_line(Some("final_response"), e.reference_class(), &e.to_string())
-        }
-        (moved, copied) => {
-            return Err(format!(
-                "into_final_response gave {moved:?}, final_response {copied:?}"
-            ))
-        }
+    let line = match agree("final_response", pipeline.into_final_response(), copied)? {
+        Ok(response) => json!({"type": "final_response", "response": response.into_json()}),
+        Err(e) => error_line(Some("final_response"), e.reference_class(), &e.to_string()),
     };
     emit(out, &line)
 }
