@@ -84,7 +84,10 @@ impl<P> PipelineStream<P> {
     }
 
     /// The pipeline, the stream dropped.
-    #[cfg_attr(not(any(feature = "assistants", feature = "chat")), allow(dead_code))]
+    #[cfg_attr(
+        not(any(feature = "assistants", feature = "chat", feature = "responses")),
+        allow(dead_code)
+    )]
     pub(crate) fn into_pump(self) -> P {
         self.inner.pump
     }
@@ -205,7 +208,10 @@ mod blocking {
         }
 
         /// The pipeline, the stream dropped.
-        #[cfg_attr(not(any(feature = "assistants", feature = "chat")), allow(dead_code))]
+        #[cfg_attr(
+            not(any(feature = "assistants", feature = "chat", feature = "responses")),
+            allow(dead_code)
+        )]
         pub(crate) fn into_pump(self) -> P {
             self.body.pump
         }
