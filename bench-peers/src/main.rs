@@ -304,9 +304,10 @@ const SAMPLE_CHUNKS: usize = 16_384;
 
 /// Best time per stream of ours and of the peer at each length of a mode (`cases`: the
 /// length, ours's input, the peer's pieces). Samples are taken in rounds (ours then the
-/// peer, at each length in turn; at least 20 rounds and 1 s a length), so that a busy
-/// moment of a shared machine weighs on every length and on both alike. Each sample runs
-/// the stream `SAMPLE_CHUNKS / n` times (at least once).
+/// peer, at each length in turn; at least 20 rounds and `BENCH_SECS` (default 1) seconds a
+/// length), so that a busy moment of a shared machine weighs on every length and on both
+/// alike; on a noisy host, more seconds give the best sample more quiet moments to fall in.
+/// Each sample runs the stream `SAMPLE_CHUNKS / n` times (at least once).
 fn measure(json_mode: bool, cases: &[(usize, Input, Vec<Bytes>)]) -> Vec<(Duration, Duration)> {
     let sample = |n: usize, f: &mut dyn FnMut() -> usize| {
         let repeat = (SAMPLE_CHUNKS / n.max(1)).max(1);
@@ -317,7 +318,13 @@ fn measure(json_mode: bool, cases: &[(usize, Input, Vec<Bytes>)]) -> Vec<(Durati
         t.elapsed() / repeat as u32
     };
     let mut best = vec![(Duration::MAX, Duration::MAX); cases.len()];
-    let budget = Duration::from_secs(cases.len() as u64);
+    let secs: u64 = match std::env::var("BENCH_SECS") {
+        Ok(secs) => secs
+            .parse()
+            .unwrap_or_else(|_| panic!("BENCH_SECS is a whole number of seconds, not {secs:?}")),
+        Err(_) => 1,
+    };
+    let budget = Duration::from_secs(secs * cases.len() as u64);
     let start = Instant::now();
     let mut rounds = 0;
     while rounds < 20 || start.elapsed() < budget {
