@@ -6,6 +6,11 @@
 //!   and `serde_json::from_str::<CreateChatCompletionStreamResponse>` (it has no accumulation
 //!   or events, so it does less work than ours).
 //!
+//! In json mode a third series is timed in the same rounds: the stream's document alone,
+//! parsed by `serde_json` into a `Value` and dropped (what ours does at `content.done`, and
+//! what any SDK that hands over the parsed document pays). Its 16k ÷ 1k beside ours shows
+//! how much of the pipeline's growth with the stream's length is the document's own.
+//!
 //! Usage: `bench-peers DATA_DIR [LENGTHS...]` writes `DATA_DIR/MODE-N.sse` (read by
 //! `python_peer.py` for the official Python SDK) and `DATA_DIR/rust.json` (results).
 //!
@@ -294,6 +299,32 @@ fn async_openai(pieces: &[Bytes]) -> usize {
     })
 }
 
+/// What any SDK that hands over a JSON stream's parsed document pays for it, whatever its
+/// stream layer: `serde_json` parsing the whole content into a `Value` (as ours does at
+/// `content.done`), then dropping it. Timed beside the streams in json mode, it shows how
+/// much of the pipeline's 16k ÷ 1k the document alone accounts for on the host of the run.
+fn document(doc: &str) -> usize {
+    let value: Value = serde_json::from_str(doc).expect("the json mode's document");
+    std::hint::black_box(&value);
+    doc.len()
+}
+
+/// The content of a json-mode stream: the document ours parses at `content.done`.
+fn content_of(input: &Input) -> String {
+    let mut pipeline = ChatEventPipeline::new(ParseOptions::new());
+    for piece in input.segments() {
+        pipeline.push(piece);
+    }
+    pipeline.end_of_input();
+    while let Some(event) = pipeline.next_event() {
+        event.expect("a valid stream");
+    }
+    let done = pipeline
+        .into_final_completion()
+        .expect("a final completion");
+    done.content(0).expect("the stream's content").to_owned()
+}
+
 /// Chunks a timed sample covers at least: a sample of a short stream runs it several times
 /// (a new pipeline each time), so that every length is timed over windows of the same
 /// length. Before, the best of ~500 runs of 2 ms (1k chunks) was 6–7 % under their 10th
@@ -302,13 +333,20 @@ fn async_openai(pieces: &[Bytes]) -> usize {
 /// which keeps nothing between chunks.
 const SAMPLE_CHUNKS: usize = 16_384;
 
-/// Best time per stream of ours and of the peer at each length of a mode (`cases`: the
-/// length, ours's input, the peer's pieces). Samples are taken in rounds (ours then the
-/// peer, at each length in turn; at least 20 rounds and `BENCH_SECS` (default 1) seconds a
-/// length), so that a busy moment of a shared machine weighs on every length and on both
-/// alike; on a noisy host, more seconds give the best sample more quiet moments to fall in.
-/// Each sample runs the stream `SAMPLE_CHUNKS / n` times (at least once).
-fn measure(json_mode: bool, cases: &[(usize, Input, Vec<Bytes>)]) -> Vec<(Duration, Duration)> {
+/// One length of a mode: the length, ours's input, the peer's pieces, and in json mode the
+/// document the stream's content makes (see [`document`]).
+type Case = (usize, Input, Vec<Bytes>, Option<String>);
+
+/// The best times of one length: ours, the peer, and in json mode the document alone.
+type Best = (Duration, Duration, Option<Duration>);
+
+/// Best time per stream of ours and of the peer at each length of a mode. Samples are
+/// taken in rounds (ours then the peer, at each length in turn; at least 20 rounds and
+/// `BENCH_SECS` (default 1) seconds a length), so that a busy moment of a shared machine
+/// weighs on every length and on both alike; on a noisy host, more seconds give the best
+/// sample more quiet moments to fall in. Each sample runs the stream `SAMPLE_CHUNKS / n`
+/// times (at least once). In json mode each round also times [`document`] at each length.
+fn measure(json_mode: bool, cases: &[Case]) -> Vec<Best> {
     let sample = |n: usize, f: &mut dyn FnMut() -> usize| {
         let repeat = (SAMPLE_CHUNKS / n.max(1)).max(1);
         let t = Instant::now();
@@ -317,7 +355,7 @@ fn measure(json_mode: bool, cases: &[(usize, Input, Vec<Bytes>)]) -> Vec<(Durati
         }
         t.elapsed() / repeat as u32
     };
-    let mut best = vec![(Duration::MAX, Duration::MAX); cases.len()];
+    let mut best = vec![(Duration::MAX, Duration::MAX, None); cases.len()];
     let secs: u64 = match std::env::var("BENCH_SECS") {
         Ok(secs) => secs
             .parse()
@@ -328,9 +366,13 @@ fn measure(json_mode: bool, cases: &[(usize, Input, Vec<Bytes>)]) -> Vec<(Durati
     let start = Instant::now();
     let mut rounds = 0;
     while rounds < 20 || start.elapsed() < budget {
-        for ((n, input, pieces), best) in cases.iter().zip(&mut best) {
+        for ((n, input, pieces, doc), best) in cases.iter().zip(&mut best) {
             best.0 = best.0.min(sample(*n, &mut || ours(input, json_mode)));
             best.1 = best.1.min(sample(*n, &mut || async_openai(pieces)));
+            if let Some(doc) = doc {
+                let t = sample(*n, &mut || document(doc));
+                best.2 = Some(best.2.map_or(t, |b: Duration| b.min(t)));
+            }
         }
         rounds += 1;
     }
@@ -453,10 +495,12 @@ fn main() {
             std::fs::write(dir.join(format!("{mode}-{n}.sse")), &body).expect("writing the stream");
             sizes.push(body.len());
             let pieces = input.pieces();
-            cases.push((n, input, pieces));
+            let doc = (mode == "json").then(|| content_of(&input));
+            cases.push((n, input, pieces, doc));
         }
         let best = measure(mode == "json", &cases);
-        for (((n, _, _), (t_ours, t_peer)), bytes) in cases.iter().zip(best).zip(sizes) {
+        let mut documents = Vec::new();
+        for (((n, _, _, _), (t_ours, t_peer, t_doc)), bytes) in cases.iter().zip(best).zip(sizes) {
             let chunks = n + 2;
             let ours_rate = chunks as f64 / t_ours.as_secs_f64();
             let peer_rate = chunks as f64 / t_peer.as_secs_f64();
@@ -464,8 +508,22 @@ fn main() {
                 "{mode:<9} {n:>7} {ours_rate:>14.0} {peer_rate:>14.0} {:>6.2}x",
                 ours_rate / peer_rate
             );
-            results.push(json!({"mode": mode, "chunks": n, "bytes": bytes,
-                "ours": ours_rate, "async_openai": peer_rate}));
+            let mut row = json!({"mode": mode, "chunks": n, "bytes": bytes,
+                "ours": ours_rate, "async_openai": peer_rate});
+            if let Some(t_doc) = t_doc {
+                let per_chunk = t_doc.as_nanos() as f64 / chunks as f64;
+                row["document_ns_per_chunk"] = json!(per_chunk);
+                documents.push((*n, per_chunk, t_ours.as_nanos() as f64 / chunks as f64));
+            }
+            results.push(row);
+        }
+        if let [(n0, doc0, ours0), .., (n1, doc1, ours1)] = documents[..] {
+            println!(
+                "{mode:<9} the document alone (serde_json Value, parse + drop): {doc0:.0} / {doc1:.0} ns a chunk at {n0} / {n1} ({:.0} / {:.0} % of ours), {n1} / {n0} throughput {:.3}",
+                100.0 * doc0 / ours0,
+                100.0 * doc1 / ours1,
+                doc0 / doc1
+            );
         }
     }
     std::fs::write(
