@@ -263,9 +263,9 @@ fn scalar(value: &Value) -> Option<Value> {
 
 fn list_index(value: &Value) -> ListIndex {
     match value {
-        Value::Object(map) => map
-            .get("index")
-            .map_or(ListIndex::Missing, |i| ListIndex::Present(scalar(i))),
+        Value::Object(map) => {
+            member(map, "index").map_or(ListIndex::Missing, |i| ListIndex::Present(scalar(i)))
+        }
         _ => ListIndex::NotAnObject,
     }
 }
@@ -333,12 +333,36 @@ impl Failure {
     }
 }
 
+/// Objects of at most this many members are searched by comparing keys.
+const SCAN: usize = 8;
+
+/// `map.get(key)` for the small objects a stream accumulates (a message, a tool call, its
+/// `function`): `serde_json::Map` is an `IndexMap` here (`preserve_order`), and every lookup
+/// in it hashes the key with SipHash, which costs more than comparing a few keys. Stream
+/// processing looks up several keys a chunk (5 % of a json chunk's instructions).
+pub(crate) fn member<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    if map.len() <= SCAN {
+        map.iter().find_map(|(k, v)| (k == key).then_some(v))
+    } else {
+        map.get(key)
+    }
+}
+
+/// [`member`], mutable.
+pub(crate) fn member_mut<'a>(map: &'a mut Map<String, Value>, key: &str) -> Option<&'a mut Value> {
+    if map.len() <= SCAN {
+        map.iter_mut().find_map(|(k, v)| (k == key).then_some(v))
+    } else {
+        map.get_mut(key)
+    }
+}
+
 fn merge_object<D: DeltaValue>(
     acc: &mut Map<String, Value>,
     entries: impl Iterator<Item = (D::Key, D)>,
 ) -> Result<(), Failure> {
     for (key, delta_value) in entries {
-        match acc.get_mut(key.as_ref()) {
+        match member_mut(acc, key.as_ref()) {
             None => {
                 acc.insert(key.into(), delta_value.into_value());
             }
@@ -429,7 +453,7 @@ fn merge_list<D: DeltaValue>(
 #[cfg(feature = "realtime")]
 pub(crate) fn indexed_entry_mut(list: &mut [Value], index: i64) -> Option<&mut Map<String, Value>> {
     let entry = find_entry(list, i128::from(index))?;
-    (entry.get("index") == Some(&Value::from(index))).then_some(entry)
+    (member(entry, "index") == Some(&Value::from(index))).then_some(entry)
 }
 
 /// An `index` value as an integer: integers, and booleans as 0/1 (Python's `bool` is
@@ -446,7 +470,10 @@ fn index_of(value: &Value) -> Option<i128> {
 }
 
 fn entry_index(entry: &Value) -> Option<i128> {
-    entry.get("index").and_then(index_of)
+    entry
+        .as_object()
+        .and_then(|entry| member(entry, "index"))
+        .and_then(index_of)
 }
 
 /// The accumulated object entry whose `index` equals `index`: tried at that position,

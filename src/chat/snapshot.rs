@@ -52,6 +52,7 @@ pub(crate) fn token_value(token: &RawValue) -> Value {
 }
 
 use super::completion::{fit_as, fit_json, reasoning_of, Fit, ParsedChatCompletion};
+use crate::accumulate::member;
 use crate::error::ValidationError;
 use crate::parsing::{truthy_str, PartialSnapshot};
 use crate::Error;
@@ -357,7 +358,7 @@ impl ChatCompletionSnapshot {
 
     pub(crate) fn str_at(&self, pos: usize, key: &str) -> &str {
         self.message_at(pos)
-            .and_then(|m| m.get(key))
+            .and_then(|m| member(m, key))
             .and_then(Value::as_str)
             .unwrap_or("")
     }
@@ -387,12 +388,17 @@ pub(crate) fn find_tool(
     message: &Map<String, Value>,
     tool_index: i64,
 ) -> Option<&Map<String, Value>> {
-    let Some(Value::Array(calls)) = message.get("tool_calls") else {
+    let Some(Value::Array(calls)) = member(message, "tool_calls") else {
         return None;
     };
     // Usually the call is at the position equal to its index.
     let at = usize::try_from(tool_index).ok().and_then(|i| calls.get(i));
-    let has_index = |c: &&Value| c.get("index").and_then(Value::as_i64) == Some(tool_index);
+    let has_index = |c: &&Value| {
+        c.as_object()
+            .and_then(|c| member(c, "index"))
+            .and_then(Value::as_i64)
+            == Some(tool_index)
+    };
     at.filter(has_index)
         .or_else(|| calls.iter().find(has_index))
         .and_then(Value::as_object)

@@ -15,7 +15,7 @@ use super::snapshot::{
 };
 use super::snapshot::{LogprobsAcc, RawToken};
 use super::wire::{self, Member, Wire, WireChunk};
-use crate::accumulate::{accumulate_entries, AccumulateError};
+use crate::accumulate::{accumulate_entries, member, AccumulateError};
 use crate::error::StreamErrorKind;
 use crate::parsing::{truthy_str, PartialJson};
 use crate::Error;
@@ -263,15 +263,16 @@ fn accumulate_error(chunk: u64, choice: i64, e: AccumulateError) -> Error {
 }
 
 fn is_function_call(call: &Map<String, Value>) -> bool {
-    match call.get("type") {
+    match member(call, "type") {
         None | Some(Value::Null) => true,
         Some(t) => t.as_str() == Some("function"),
     }
 }
 
 fn function_name(call: &Map<String, Value>) -> Option<String> {
-    call.get("function")
-        .and_then(|f| f.get("name"))
+    member(call, "function")
+        .and_then(Value::as_object)
+        .and_then(|f| member(f, "name"))
         .and_then(Value::as_str)
         .map(str::to_owned)
 }
@@ -982,10 +983,10 @@ fn parse_after_merge(
     if options.parse_content {
         let message = snap.message_at(pos);
         let content = message
-            .and_then(|m| m.get("content"))
+            .and_then(|m| member(m, "content"))
             .and_then(Value::as_str)
             .unwrap_or("");
-        let refusal = truthy_str(message.and_then(|m| m.get("refusal")));
+        let refusal = truthy_str(message.and_then(|m| member(m, "refusal")));
         state.content.feed(content);
         let parsed = if !content.is_empty() && !refusal && state.content.non_ws {
             state
@@ -1016,8 +1017,9 @@ fn parse_after_merge(
         }
         let arguments = snap
             .tool_at(pos, tool_index)
-            .and_then(|call| call.get("function"))
-            .and_then(|f| f.get("arguments"))
+            .and_then(|call| member(call, "function"))
+            .and_then(Value::as_object)
+            .and_then(|f| member(f, "arguments"))
             .and_then(Value::as_str)
             .unwrap_or("");
         if arguments.is_empty() {
@@ -1089,7 +1091,7 @@ fn build_events(
 
         if let Some(d) = view
             .content
-            .filter(|_| matches!(message.get("content"), Some(Value::String(_))))
+            .filter(|_| matches!(member(message, "content"), Some(Value::String(_))))
         {
             let parsed = snap
                 .extras
@@ -1105,7 +1107,7 @@ fn build_events(
         }
         if let Some(d) = view
             .refusal
-            .filter(|_| matches!(message.get("refusal"), Some(Value::String(_))))
+            .filter(|_| matches!(member(message, "refusal"), Some(Value::String(_))))
         {
             pending.push(Pending::RefusalDelta {
                 choice: index,
