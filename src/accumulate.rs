@@ -529,3 +529,45 @@ fn add_numbers(acc: &Value, delta: &Value) -> Option<Value> {
     let sum = as_float(acc)? + as_float(delta)?;
     Number::from_f64(sum).map(Value::Number)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `member` and `member_mut` find what `get` and `get_mut` find, on both sides of
+    /// [`SCAN`] (scan, then hash index), for present and absent keys, keys that are
+    /// prefixes of others and the empty key.
+    #[test]
+    fn member_agrees_with_get() {
+        let probes = [
+            "", "a", "ab", "abc", "index", "indexes", "k0", "k7", "k8", "k12", "x",
+        ];
+        for n in 0..=SCAN + 5 {
+            let mut map = Map::new();
+            for i in 0..n {
+                let key = match i {
+                    0 => String::new(),
+                    1 => "a".to_owned(),
+                    2 => "abc".to_owned(),
+                    3 => "index".to_owned(),
+                    _ => format!("k{i}"),
+                };
+                map.insert(key, Value::from(i));
+            }
+            for key in probes {
+                assert_eq!(member(&map, key), map.get(key), "{n} members, key {key:?}");
+                let expected = map.get(key).cloned();
+                let found = member_mut(&mut map, key).map(|v| {
+                    let before = v.clone();
+                    *v = Value::from("changed");
+                    before
+                });
+                assert_eq!(found, expected, "{n} members, key {key:?} (mutable)");
+                if let Some(before) = expected {
+                    assert_eq!(map.get(key), Some(&Value::from("changed")));
+                    map.insert(key.to_owned(), before);
+                }
+            }
+        }
+    }
+}
