@@ -258,8 +258,10 @@ fn finish(pipeline: ChatEventPipeline) -> (ParsedChatCompletion, Option<ChatEven
     }
 }
 
-fn ours(input: &Input, json_mode: bool) -> usize {
-    let mut pipeline = ChatEventPipeline::new(ParseOptions::new().parse_content(json_mode));
+/// The stream through a new pipeline, in [`PIECE`]-byte pieces, every event taken: the
+/// pipeline at the end and the number of events.
+fn stream(input: &Input, options: ParseOptions) -> (ChatEventPipeline, usize) {
+    let mut pipeline = ChatEventPipeline::new(options);
     let mut events = 0;
     for piece in input.segments().flat_map(|s| s.chunks(PIECE)) {
         pipeline.push(piece);
@@ -273,6 +275,11 @@ fn ours(input: &Input, json_mode: bool) -> usize {
         event.expect("a valid stream");
         events += 1;
     }
+    (pipeline, events)
+}
+
+fn ours(input: &Input, json_mode: bool) -> usize {
+    let (pipeline, events) = stream(input, ParseOptions::new().parse_content(json_mode));
     if std::env::var_os("BENCH_NO_FINAL").is_some() {
         return events;
     }
@@ -311,14 +318,7 @@ fn document(doc: &str) -> usize {
 
 /// The content of a json-mode stream: the document ours parses at `content.done`.
 fn content_of(input: &Input) -> String {
-    let mut pipeline = ChatEventPipeline::new(ParseOptions::new());
-    for piece in input.segments() {
-        pipeline.push(piece);
-    }
-    pipeline.end_of_input();
-    while let Some(event) = pipeline.next_event() {
-        event.expect("a valid stream");
-    }
+    let (pipeline, _) = stream(input, ParseOptions::new());
     let done = pipeline
         .into_final_completion()
         .expect("a final completion");
