@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::snapshot::{token_value, ChatCompletionSnapshot, ParsedValue, RawToken};
+use super::snapshot::{token_value, ChatCompletionSnapshot, ParsedValue, RawText, RawTokensIter};
 use crate::error::ValidationError;
 use crate::Error;
 
@@ -160,10 +160,10 @@ impl PartialEq<&str> for TextSnapshot {
 }
 
 /// Logprob tokens of a choice (`content` or `refusal`): all of them as they were after
-/// the chunk that produced the event, or only those that chunk added. Dereferences to a
-/// slice of [`RawToken`]s (the JSON text of each `{"token", "logprob", "bytes",
-/// "top_logprobs"}` object), without copying them; [`to_values`](Self::to_values) decodes
-/// them.
+/// the chunk that produced the event, or only those that chunk added. A view of the
+/// snapshot's [`RawTokens`] (the JSON text of each `{"token", "logprob", "bytes",
+/// "top_logprobs"}` object), made without copying them; [`to_values`](Self::to_values)
+/// decodes them.
 #[derive(Clone)]
 pub struct TokensSnapshot {
     completion: Arc<ChatCompletionSnapshot>,
@@ -188,41 +188,55 @@ impl TokensSnapshot {
         }
     }
 
-    /// The tokens.
-    pub fn as_slice(&self) -> &[RawToken] {
+    /// The JSON texts of the tokens, in order.
+    pub fn iter(&self) -> RawTokensIter<'_> {
         let all = self.completion.logprobs_at(self.choice_pos, self.refusal);
-        match self.last {
-            Some(n) => all.get(all.len().saturating_sub(n)..).unwrap_or_default(),
-            None => all,
-        }
+        let start = match self.last {
+            Some(n) => all.len().saturating_sub(n),
+            None => 0,
+        };
+        all.range(start..all.len())
+    }
+
+    /// How many tokens there are.
+    pub fn len(&self) -> usize {
+        self.iter().len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The JSON text of the token at `index` (counted from the first token of the view).
+    pub fn get(&self, index: usize) -> Option<&str> {
+        self.iter().nth(index)
     }
 
     /// The tokens decoded into JSON values. O(their size).
     pub fn to_values(&self) -> Vec<Value> {
-        self.as_slice().iter().map(|t| token_value(t)).collect()
+        self.iter().map(token_value).collect()
     }
 
     /// The tokens decoded into the generated type.
     pub fn to_typed(
         &self,
     ) -> Result<Vec<crate::types::ChatCompletionTokenLogprob>, serde_json::Error> {
-        self.as_slice()
-            .iter()
-            .map(|t| serde_json::from_str(t.get()))
-            .collect()
+        self.iter().map(serde_json::from_str).collect()
     }
 }
 
-impl Deref for TokensSnapshot {
-    type Target = [RawToken];
-    fn deref(&self) -> &[RawToken] {
-        self.as_slice()
+impl<'a> IntoIterator for &'a TokensSnapshot {
+    type Item = &'a str;
+    type IntoIter = RawTokensIter<'a>;
+    fn into_iter(self) -> RawTokensIter<'a> {
+        self.iter()
     }
 }
 
 impl fmt::Debug for TokensSnapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.as_slice()).finish()
+        f.debug_list().entries(self.iter().map(RawText)).finish()
     }
 }
 

@@ -66,9 +66,9 @@
 //!   the same rules, and unknown delta fields still go through `accumulate_delta`;
 //! - choices and messages are kept beside the top-level JSON, so a chunk reaches its
 //!   message without hashing a key; `usage` and `system_fingerprint` likewise;
-//! - logprob tokens are kept as raw JSON text ([`RawToken`]): moved from the chunk into
-//!   the snapshot, never cloned, decoded only when read; a delta event's tokens are a view
-//!   of the snapshot's last tokens;
+//! - logprob tokens are kept as raw JSON text ([`RawTokens`]): copied from the chunk's
+//!   text to the end of one buffer per list (no allocation per token), decoded only when
+//!   read; a delta event's tokens are a view of the snapshot's last tokens;
 //! - the `chunk` event holds the chunk's JSON text ([`ChunkData`]), decoded on demand.
 //!
 //! Both paths give the same events and snapshot: `tests/it/chat_stream.rs` replays the
@@ -134,7 +134,7 @@ pub use parsed_stream::BlockingParsedChatCompletionStream;
 pub use parsed_stream::{MapDone, ParsedChatCompletionStream};
 pub use snapshot::{
     parse_chat_completion, parse_chat_completion_as, ChatCompletionSnapshot, ParseOptions,
-    ParsedValue, RawToken,
+    ParsedValue, RawTokens, RawTokensIter,
 };
 pub use state::ChatCompletionStreamState;
 #[cfg(feature = "blocking")]

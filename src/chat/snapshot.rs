@@ -6,27 +6,182 @@
 //! apart because the partial values are cheap captures of an incremental parser
 //! ([`PartialSnapshot`]): they are turned into JSON only when someone reads them.
 
+use std::fmt;
 use std::sync::Arc;
 
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-/// One logprob token (`{"token", "logprob", "bytes", "top_logprobs"}`), kept as the JSON
-/// text it arrived as: storing and sharing it costs one copy of its bytes, and it is
-/// decoded only when read.
-pub type RawToken = Box<RawValue>;
+/// Logprob tokens of a choice's content or refusal (`{"token", "logprob", "bytes",
+/// "top_logprobs"}` objects), each kept as the JSON text it arrived as, one after another
+/// in one buffer: keeping a token costs one copy of its bytes and no allocation of its own
+/// (a long stream's tokens are written and freed as one block), and it is decoded only
+/// when read ([`to_values`](Self::to_values), [`to_typed`](Self::to_typed)).
+///
+/// ```
+/// use openai_sdk::chat::ChatCompletionStreamState;
+/// use serde_json::json;
+///
+/// let mut state = ChatCompletionStreamState::new();
+/// let token = json!({"token": "Hi", "logprob": -0.5, "bytes": [72, 105], "top_logprobs": []});
+/// state.handle_chunk(&json!({"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
+///     "choices": [{"index": 0, "delta": {"content": "Hi"}, "logprobs": {"content": [token]}, "finish_reason": null}]}))?;
+/// let snapshot = state.snapshot().expect("a chunk was handled");
+/// let tokens = snapshot.logprobs(0, false);
+/// assert_eq!(tokens.len(), 1);
+/// assert_eq!(tokens.get(0), Some(r#"{"token":"Hi","logprob":-0.5,"bytes":[72,105],"top_logprobs":[]}"#));
+/// assert_eq!(tokens.to_values(), [token]);
+/// assert_eq!(tokens.to_typed()?[0].logprob, -0.5);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct RawTokens {
+    text: String,
+    /// Where each token's text ends in `text`.
+    ends: Vec<usize>,
+}
+
+impl RawTokens {
+    /// Appends a token's JSON text.
+    pub(crate) fn push(&mut self, raw: &str) {
+        self.text.push_str(raw);
+        self.ends.push(self.text.len());
+    }
+
+    /// The tokens' JSON texts in one list.
+    pub(crate) fn from_raw<'a>(raw: impl IntoIterator<Item = &'a RawValue>) -> Self {
+        let mut tokens = RawTokens::default();
+        for token in raw {
+            tokens.push(token.get());
+        }
+        tokens
+    }
+
+    /// How many tokens there are.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The JSON text of the token at `index`.
+    pub fn get(&self, index: usize) -> Option<&str> {
+        let end = *self.ends.get(index)?;
+        let start = match index.checked_sub(1) {
+            Some(before) => *self.ends.get(before)?,
+            None => 0,
+        };
+        self.text.get(start..end)
+    }
+
+    /// The JSON texts of the tokens, in order.
+    pub fn iter(&self) -> RawTokensIter<'_> {
+        self.range(0..self.len())
+    }
+
+    /// The JSON texts of the tokens in `range` (clamped to the list).
+    pub(crate) fn range(&self, range: std::ops::Range<usize>) -> RawTokensIter<'_> {
+        let back = range.end.min(self.len());
+        RawTokensIter {
+            tokens: self,
+            front: range.start.min(back),
+            back,
+        }
+    }
+
+    /// The tokens decoded into JSON values. O(their size).
+    pub fn to_values(&self) -> Vec<Value> {
+        self.iter().map(token_value).collect()
+    }
+
+    /// The tokens decoded into the generated type.
+    pub fn to_typed(
+        &self,
+    ) -> Result<Vec<crate::types::ChatCompletionTokenLogprob>, serde_json::Error> {
+        self.iter().map(serde_json::from_str).collect()
+    }
+}
+
+impl fmt::Debug for RawTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter().map(RawText)).finish()
+    }
+}
+
+/// The list of a choice without tokens.
+static NO_TOKENS: RawTokens = RawTokens {
+    text: String::new(),
+    ends: Vec::new(),
+};
+
+/// A JSON text, shown as it is by `Debug`.
+pub(crate) struct RawText<'a>(pub(crate) &'a str);
+
+impl fmt::Debug for RawText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl<'a> IntoIterator for &'a RawTokens {
+    type Item = &'a str;
+    type IntoIter = RawTokensIter<'a>;
+    fn into_iter(self) -> RawTokensIter<'a> {
+        self.iter()
+    }
+}
+
+/// The JSON texts of [`RawTokens`], in order.
+#[derive(Clone, Debug)]
+pub struct RawTokensIter<'a> {
+    tokens: &'a RawTokens,
+    front: usize,
+    back: usize,
+}
+
+impl<'a> Iterator for RawTokensIter<'a> {
+    type Item = &'a str;
+    fn next(&mut self) -> Option<&'a str> {
+        if self.front >= self.back {
+            return None;
+        }
+        self.front += 1;
+        self.tokens.get(self.front - 1)
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.back - self.front;
+        (n, Some(n))
+    }
+}
+
+impl DoubleEndedIterator for RawTokensIter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        if self.front >= self.back {
+            return None;
+        }
+        self.back -= 1;
+        self.tokens.get(self.back)
+    }
+}
+
+impl ExactSizeIterator for RawTokensIter<'_> {}
+
+impl std::iter::FusedIterator for RawTokensIter<'_> {}
 
 /// A choice's accumulated `logprobs`: the `content` and `refusal` token lists.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct LogprobsAcc {
-    pub(crate) content: Option<Vec<RawToken>>,
-    pub(crate) refusal: Option<Vec<RawToken>>,
+    pub(crate) content: Option<RawTokens>,
+    pub(crate) refusal: Option<RawTokens>,
     /// Other fields of the first `logprobs` object of the choice.
     pub(crate) rest: Map<String, Value>,
 }
 
 impl LogprobsAcc {
-    pub(crate) fn list(&self, refusal: bool) -> Option<&Vec<RawToken>> {
+    pub(crate) fn list(&self, refusal: bool) -> Option<&RawTokens> {
         if refusal {
             self.refusal.as_ref()
         } else {
@@ -36,8 +191,8 @@ impl LogprobsAcc {
 
     pub(crate) fn to_json(&self) -> Value {
         let mut map = self.rest.clone();
-        let list = |l: &Option<Vec<RawToken>>| match l {
-            Some(tokens) => Value::Array(tokens.iter().map(|t| token_value(t)).collect()),
+        let list = |l: &Option<RawTokens>| match l {
+            Some(tokens) => Value::Array(tokens.to_values()),
             None => Value::Null,
         };
         map.insert("content".into(), list(&self.content));
@@ -47,8 +202,8 @@ impl LogprobsAcc {
 }
 
 /// A raw token decoded (`null` if it somehow is not JSON).
-pub(crate) fn token_value(token: &RawValue) -> Value {
-    serde_json::from_str(token.get()).unwrap_or(Value::Null)
+pub(crate) fn token_value(token: &str) -> Value {
+    serde_json::from_str(token).unwrap_or(Value::Null)
 }
 
 use super::completion::{fit_as, fit_json, reasoning_of, Fit, ParsedChatCompletion};
@@ -367,19 +522,19 @@ impl ChatCompletionSnapshot {
         find_tool(self.message_at(pos)?, tool_index)
     }
 
-    pub(crate) fn logprobs_at(&self, pos: usize, refusal: bool) -> &[RawToken] {
+    pub(crate) fn logprobs_at(&self, pos: usize, refusal: bool) -> &RawTokens {
         self.extras
             .get(pos)
             .and_then(|c| c.logprobs.as_ref())
             .and_then(|l| l.list(refusal))
-            .map_or(&[], Vec::as_slice)
+            .unwrap_or(&NO_TOKENS)
     }
 
     /// The accumulated logprob tokens of a choice's content (`refusal: false`) or refusal,
-    /// as raw JSON (see [`RawToken`]).
-    pub fn logprobs(&self, index: i64, refusal: bool) -> &[RawToken] {
+    /// as raw JSON (see [`RawTokens`]); none for a choice that has none.
+    pub fn logprobs(&self, index: i64, refusal: bool) -> &RawTokens {
         self.position(index)
-            .map_or(&[], |pos| self.logprobs_at(pos, refusal))
+            .map_or(&NO_TOKENS, |pos| self.logprobs_at(pos, refusal))
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use smallvec::SmallVec;
 
@@ -13,7 +14,7 @@ use super::snapshot::{
     parse_arguments, parse_content_strict, parse_owned_chat_completion_as, ChatCompletionSnapshot,
     ChoiceExtras, ParseOptions, ParsedValue,
 };
-use super::snapshot::{LogprobsAcc, RawToken};
+use super::snapshot::{LogprobsAcc, RawTokens};
 use super::wire::{self, Member, Wire, WireChunk};
 use crate::accumulate::{accumulate_entries, member, AccumulateError};
 use crate::error::StreamErrorKind;
@@ -304,10 +305,10 @@ fn delta_of<'x, 'a>(c: &'x [Member<'a>]) -> &'x [Member<'a>] {
     wire::object(wire::get(c, "delta"))
 }
 
-/// A `logprobs` object's `content` or `refusal` tokens, taken out (`None` unless a list).
-fn take_tokens(lp: &mut [Member<'_>], key: &str) -> Option<Vec<RawToken>> {
-    match lp.iter_mut().find(|(k, _)| k == key) {
-        Some((_, Wire::Tokens(tokens))) => Some(std::mem::take(tokens)),
+/// A `logprobs` object's `content` or `refusal` tokens (`None` unless a list).
+fn tokens_of<'x, 'a>(lp: &'x [Member<'a>], key: &str) -> Option<&'x [&'a RawValue]> {
+    match lp.iter().find(|(k, _)| k == key) {
+        Some((_, Wire::Tokens(tokens))) => Some(tokens),
         _ => None,
     }
 }
@@ -324,8 +325,9 @@ fn new_choice(c: &mut [Member<'_>], index: i64) -> ChoiceExtras {
         match (&**k, v) {
             ("delta" | "message", _) => {}
             ("logprobs", Wire::Object(lp)) => {
-                let content = take_tokens(lp, "content");
-                let refusal = take_tokens(lp, "refusal");
+                let list = |key| tokens_of(lp, key).map(|t| RawTokens::from_raw(t.iter().copied()));
+                let content = list("content");
+                let refusal = list("refusal");
                 let mut rest = Map::new();
                 for (k, v) in lp.iter() {
                     if !(matches!(&**k, "content" | "refusal")
@@ -793,15 +795,11 @@ impl ChatCompletionStreamState {
             // adds them a second time; we don't).
             if known.is_some()
                 && let (Some((_, Wire::Object(lp))), Some(extras)) = (
-                    c.iter_mut().find(|(k, _)| k == "logprobs"),
+                    c.iter().find(|(k, _)| k == "logprobs"),
                     snap.extras.get_mut(pos),
                 )
             {
-                merge_logprobs(
-                    extras,
-                    take_tokens(lp, "content"),
-                    take_tokens(lp, "refusal"),
-                );
+                merge_logprobs(extras, tokens_of(lp, "content"), tokens_of(lp, "refusal"));
             }
             if let Some(state) = states.get_mut(pos) {
                 let fragments = frags(delta_of(c));
@@ -1043,24 +1041,27 @@ fn parse_after_merge(
 /// `refusal`), later ones extend the lists with their non-empty lists.
 fn merge_logprobs(
     choice: &mut ChoiceExtras,
-    content: Option<Vec<RawToken>>,
-    refusal: Option<Vec<RawToken>>,
+    content: Option<&[&RawValue]>,
+    refusal: Option<&[&RawValue]>,
 ) {
+    let list = |tokens: &[&RawValue]| RawTokens::from_raw(tokens.iter().copied());
     match &mut choice.logprobs {
         None => {
             choice.json.remove("logprobs");
             choice.logprobs = Some(LogprobsAcc {
-                content,
-                refusal,
+                content: content.map(list),
+                refusal: refusal.map(list),
                 rest: Map::new(),
             });
         }
         Some(acc) => {
-            if let Some(tokens) = content.filter(|t| !t.is_empty()) {
-                acc.content.get_or_insert_with(Vec::new).extend(tokens);
-            }
-            if let Some(tokens) = refusal.filter(|t| !t.is_empty()) {
-                acc.refusal.get_or_insert_with(Vec::new).extend(tokens);
+            for (tokens, acc) in [(content, &mut acc.content), (refusal, &mut acc.refusal)] {
+                if let Some(tokens) = tokens.filter(|t| !t.is_empty()) {
+                    let acc = acc.get_or_insert_with(RawTokens::default);
+                    for token in tokens {
+                        acc.push(token.get());
+                    }
+                }
             }
         }
     }

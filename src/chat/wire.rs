@@ -17,7 +17,7 @@ use serde::Deserialize as _;
 use serde_json::value::RawValue;
 use serde_json::{Map, Number, Value};
 
-use super::snapshot::{token_value, RawToken};
+use super::snapshot::token_value;
 use crate::accumulate::{DeltaValue, ListIndex};
 
 /// A JSON value of a chunk.
@@ -30,7 +30,7 @@ pub(crate) enum Wire<'a> {
     Array(Vec<Wire<'a>>),
     Object(Members<'a>),
     /// A list of logprob tokens (`logprobs.content` / `logprobs.refusal` of a choice).
-    Tokens(Vec<RawToken>),
+    Tokens(Vec<&'a RawValue>),
 }
 
 /// An object's members, in order.
@@ -86,7 +86,9 @@ impl<'a> Wire<'a> {
             Wire::Number(n) => Value::Number(n.clone()),
             Wire::Array(items) => Value::Array(items.iter().map(Wire::to_value).collect()),
             Wire::Object(members) => Value::Object(to_map(members)),
-            Wire::Tokens(tokens) => Value::Array(tokens.iter().map(|t| token_value(t)).collect()),
+            Wire::Tokens(tokens) => {
+                Value::Array(tokens.iter().map(|t| token_value(t.get())).collect())
+            }
         }
     }
 }
@@ -426,7 +428,7 @@ impl<'de> Visitor<'de> for WireVisitor {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Wire<'de>, A::Error> {
         if self.0 == Place::TokenList {
             let mut tokens = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-            while let Some(token) = seq.next_element::<RawToken>()? {
+            while let Some(token) = seq.next_element::<&'de RawValue>()? {
                 tokens.push(token);
             }
             return Ok(Wire::Tokens(tokens));

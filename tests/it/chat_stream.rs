@@ -1414,3 +1414,84 @@ fn final_completion_with_logprobs_is_the_whole_completion() {
     );
     assert_eq!(completion["choices"][0]["finish_reason"], "length");
 }
+
+/// Logprob tokens are kept as their JSON text in one buffer per list: the delta event sees
+/// its chunk's tokens, the snapshot all of them, in order and byte for byte as sent, and
+/// they decode to what was sent (escapes, non-ASCII and all).
+#[test]
+fn logprob_tokens_are_views_of_the_kept_text() {
+    let token = |text: &str, logprob: f64| {
+        json!({"token": text, "logprob": logprob, "bytes": text.as_bytes(),
+               "top_logprobs": [{"token": text, "logprob": logprob, "bytes": text.as_bytes()}]})
+    };
+    let tokens = [
+        token("Hel", -0.25),
+        token("lo \"é\"", -1.5),
+        token("\n😀", -3.0e-5),
+    ];
+    let chunk = |content: &str, lp: Value, finish: Value| {
+        json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+               "choices": [{"index": 0, "delta": {"content": content},
+                            "logprobs": {"content": lp, "refusal": null}, "finish_reason": finish}]})
+    };
+    let mut state = ChatCompletionStreamState::new();
+    state
+        .handle_chunk(&chunk("Hel", json!([tokens[0]]), Value::Null))
+        .unwrap();
+    let events = state
+        .handle_chunk(&chunk(
+            "lo \"é\"\n😀",
+            json!([tokens[1], tokens[2]]),
+            json!("stop"),
+        ))
+        .unwrap();
+    let raw: Vec<String> = tokens.iter().map(|t| t.to_string()).collect();
+
+    let delta = events
+        .iter()
+        .find_map(|e| match e {
+            ChatCompletionStreamEvent::LogprobsContentDelta {
+                content, snapshot, ..
+            } => Some((content.clone(), snapshot.clone())),
+            _ => None,
+        })
+        .expect("a logprobs.content.delta event");
+    let (new, all) = delta;
+    assert_eq!(new.len(), 2);
+    assert!(!new.is_empty());
+    assert_eq!(new.iter().collect::<Vec<_>>(), [&raw[1], &raw[2]]);
+    assert_eq!(new.get(0), Some(raw[1].as_str()));
+    assert_eq!(new.get(2), None);
+    assert_eq!(new.to_values(), tokens[1..]);
+    assert_eq!(all.len(), 3);
+    assert_eq!(
+        all.iter().rev().collect::<Vec<_>>(),
+        [&raw[2], &raw[1], &raw[0]]
+    );
+    assert_eq!(all.to_values(), tokens);
+    let typed = all.to_typed().unwrap();
+    assert_eq!(typed[1].token, "lo \"é\"");
+    assert_eq!(typed[2].logprob, -3.0e-5);
+    assert_eq!(format!("{new:?}"), format!("[{}, {}]", raw[1], raw[2]));
+
+    let done = events
+        .iter()
+        .find_map(|e| match e {
+            ChatCompletionStreamEvent::LogprobsContentDone { content, .. } => Some(content.clone()),
+            _ => None,
+        })
+        .expect("a logprobs.content.done event");
+    assert_eq!((&done).into_iter().count(), 3);
+
+    let snapshot = state.snapshot().unwrap();
+    let kept = snapshot.logprobs(0, false);
+    assert_eq!(kept.iter().collect::<Vec<_>>(), raw);
+    assert_eq!(kept.get(3), None);
+    assert!(snapshot.logprobs(0, true).is_empty());
+    assert!(snapshot.logprobs(7, false).is_empty());
+    let final_json = state.into_final_completion().unwrap();
+    assert_eq!(
+        final_json.as_json()["choices"][0]["logprobs"],
+        json!({"content": tokens, "refusal": null})
+    );
+}
