@@ -161,7 +161,7 @@ impl PartialEq<&str> for TextSnapshot {
 
 /// Logprob tokens of a choice (`content` or `refusal`): all of them as they were after
 /// the chunk that produced the event, or only those that chunk added. A view of the
-/// snapshot's [`RawTokens`] (the JSON text of each `{"token", "logprob", "bytes",
+/// snapshot's [`RawTokens`](super::RawTokens) (the JSON text of each `{"token", "logprob", "bytes",
 /// "top_logprobs"}` object), made without copying them; [`to_values`](Self::to_values)
 /// decodes them.
 #[derive(Clone)]
