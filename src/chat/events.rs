@@ -209,6 +209,7 @@ impl TokensSnapshot {
     }
 
     /// The JSON text of the token at `index` (counted from the first token of the view).
+    /// O(1).
     pub fn get(&self, index: usize) -> Option<&str> {
         self.iter().nth(index)
     }

@@ -48,12 +48,18 @@ impl RawTokens {
         self.ends.push(self.text.len());
     }
 
-    /// The tokens' JSON texts in one list.
-    pub(crate) fn from_raw<'a>(raw: impl IntoIterator<Item = &'a RawValue>) -> Self {
-        let mut tokens = RawTokens::default();
+    /// Appends tokens' JSON texts.
+    pub(crate) fn extend_raw(&mut self, raw: &[&RawValue]) {
+        self.ends.reserve(raw.len());
         for token in raw {
-            tokens.push(token.get());
+            self.push(token.get());
         }
+    }
+
+    /// The tokens' JSON texts in one list.
+    pub(crate) fn from_raw(raw: &[&RawValue]) -> Self {
+        let mut tokens = RawTokens::default();
+        tokens.extend_raw(raw);
         tokens
     }
 
@@ -155,6 +161,16 @@ impl<'a> Iterator for RawTokensIter<'a> {
         let n = self.back - self.front;
         (n, Some(n))
     }
+    fn nth(&mut self, n: usize) -> Option<&'a str> {
+        self.front = self.front.saturating_add(n).min(self.back);
+        self.next()
+    }
+    fn last(mut self) -> Option<&'a str> {
+        self.next_back()
+    }
+    fn count(self) -> usize {
+        self.len()
+    }
 }
 
 impl DoubleEndedIterator for RawTokensIter<'_> {
@@ -164,6 +180,10 @@ impl DoubleEndedIterator for RawTokensIter<'_> {
         }
         self.back -= 1;
         self.tokens.get(self.back)
+    }
+    fn nth_back(&mut self, n: usize) -> Option<Self::Item> {
+        self.back = self.back.saturating_sub(n).max(self.front);
+        self.next_back()
     }
 }
 
@@ -985,4 +1005,59 @@ fn annotate(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every way of walking a token list (from either end, skipping, over a clamped range)
+    /// gives what the same walk over a `Vec` of the texts gives.
+    #[test]
+    fn token_iterators_agree_with_a_slice() {
+        let texts: Vec<String> = (0..5).map(|i| format!(r#"{{"token":"{i}"}}"#)).collect();
+        for len in 0..=texts.len() {
+            let mut tokens = RawTokens::default();
+            for text in &texts[..len] {
+                tokens.push(text);
+            }
+            let slice: Vec<&str> = texts[..len].iter().map(String::as_str).collect();
+            assert_eq!(tokens.len(), len);
+            assert_eq!(tokens.iter().collect::<Vec<_>>(), slice);
+            for (i, text) in slice.iter().enumerate() {
+                assert_eq!(tokens.get(i), Some(*text));
+            }
+            assert_eq!(tokens.get(len), None);
+            // Walks of up to three steps: (from the back, skip n).
+            let steps: Vec<(bool, usize)> = [false, true]
+                .into_iter()
+                .flat_map(|back| (0..3).map(move |n| (back, n)))
+                .collect();
+            for start in 0..=len + 1 {
+                for end in 0..=len + 1 {
+                    let clamped_end = end.min(len);
+                    let expected = &slice[start.min(clamped_end)..clamped_end];
+                    for a in &steps {
+                        for b in &steps {
+                            for c in &steps {
+                                let mut ours = tokens.range(start..end);
+                                let mut theirs = expected.iter().copied();
+                                for &(back, n) in [a, b, c] {
+                                    let (x, y) = if back {
+                                        (ours.nth_back(n), theirs.nth_back(n))
+                                    } else {
+                                        (ours.nth(n), theirs.nth(n))
+                                    };
+                                    assert_eq!(x, y, "{start}..{end} of {len}: {a:?} {b:?} {c:?}");
+                                    assert_eq!(ours.len(), theirs.len());
+                                }
+                                assert_eq!(ours.clone().last(), theirs.clone().last());
+                                assert_eq!(ours.count(), theirs.count());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

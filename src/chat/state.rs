@@ -325,9 +325,8 @@ fn new_choice(c: &mut [Member<'_>], index: i64) -> ChoiceExtras {
         match (&**k, v) {
             ("delta" | "message", _) => {}
             ("logprobs", Wire::Object(lp)) => {
-                let list = |key| tokens_of(lp, key).map(|t| RawTokens::from_raw(t.iter().copied()));
-                let content = list("content");
-                let refusal = list("refusal");
+                let content = tokens_of(lp, "content").map(RawTokens::from_raw);
+                let refusal = tokens_of(lp, "refusal").map(RawTokens::from_raw);
                 let mut rest = Map::new();
                 for (k, v) in lp.iter() {
                     if !(matches!(&**k, "content" | "refusal")
@@ -1044,23 +1043,20 @@ fn merge_logprobs(
     content: Option<&[&RawValue]>,
     refusal: Option<&[&RawValue]>,
 ) {
-    let list = |tokens: &[&RawValue]| RawTokens::from_raw(tokens.iter().copied());
     match &mut choice.logprobs {
         None => {
             choice.json.remove("logprobs");
             choice.logprobs = Some(LogprobsAcc {
-                content: content.map(list),
-                refusal: refusal.map(list),
+                content: content.map(RawTokens::from_raw),
+                refusal: refusal.map(RawTokens::from_raw),
                 rest: Map::new(),
             });
         }
         Some(acc) => {
             for (tokens, acc) in [(content, &mut acc.content), (refusal, &mut acc.refusal)] {
                 if let Some(tokens) = tokens.filter(|t| !t.is_empty()) {
-                    let acc = acc.get_or_insert_with(RawTokens::default);
-                    for token in tokens {
-                        acc.push(token.get());
-                    }
+                    acc.get_or_insert_with(RawTokens::default)
+                        .extend_raw(tokens);
                 }
             }
         }
