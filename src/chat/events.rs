@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::snapshot::{token_value, ChatCompletionSnapshot, ParsedValue, RawText, RawTokensIter};
+use super::snapshot::{ChatCompletionSnapshot, ParsedValue, RawTokensIter};
 use crate::error::ValidationError;
 use crate::Error;
 
@@ -216,14 +216,14 @@ impl TokensSnapshot {
 
     /// The tokens decoded into JSON values. O(their size).
     pub fn to_values(&self) -> Vec<Value> {
-        self.iter().map(token_value).collect()
+        self.iter().decode()
     }
 
     /// The tokens decoded into the generated type.
     pub fn to_typed(
         &self,
     ) -> Result<Vec<crate::types::ChatCompletionTokenLogprob>, serde_json::Error> {
-        self.iter().map(serde_json::from_str).collect()
+        self.iter().decode_typed()
     }
 }
 
@@ -237,7 +237,7 @@ impl<'a> IntoIterator for &'a TokensSnapshot {
 
 impl fmt::Debug for TokensSnapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.iter().map(RawText)).finish()
+        fmt::Debug::fmt(&self.iter(), f)
     }
 }
 

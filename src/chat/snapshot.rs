@@ -100,20 +100,20 @@ impl RawTokens {
 
     /// The tokens decoded into JSON values. O(their size).
     pub fn to_values(&self) -> Vec<Value> {
-        self.iter().map(token_value).collect()
+        self.iter().decode()
     }
 
     /// The tokens decoded into the generated type.
     pub fn to_typed(
         &self,
     ) -> Result<Vec<crate::types::ChatCompletionTokenLogprob>, serde_json::Error> {
-        self.iter().map(serde_json::from_str).collect()
+        self.iter().decode_typed()
     }
 }
 
 impl fmt::Debug for RawTokens {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.iter().map(RawText)).finish()
+        fmt::Debug::fmt(&self.iter(), f)
     }
 }
 
@@ -124,7 +124,7 @@ static NO_TOKENS: RawTokens = RawTokens {
 };
 
 /// A JSON text, shown as it is by `Debug`.
-pub(crate) struct RawText<'a>(pub(crate) &'a str);
+struct RawText<'a>(&'a str);
 
 impl fmt::Debug for RawText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -140,12 +140,33 @@ impl<'a> IntoIterator for &'a RawTokens {
     }
 }
 
-/// The JSON texts of [`RawTokens`], in order.
-#[derive(Clone, Debug)]
+/// The JSON texts of [`RawTokens`], in order. `Debug` shows the tokens not yet walked.
+#[derive(Clone)]
 pub struct RawTokensIter<'a> {
     tokens: &'a RawTokens,
     front: usize,
     back: usize,
+}
+
+impl RawTokensIter<'_> {
+    /// The tokens left, decoded into JSON values (for [`RawTokens::to_values`] and
+    /// [`TokensSnapshot::to_values`](super::TokensSnapshot::to_values)).
+    pub(crate) fn decode(self) -> Vec<Value> {
+        self.map(token_value).collect()
+    }
+
+    /// The tokens left, decoded into the generated type.
+    pub(crate) fn decode_typed(
+        self,
+    ) -> Result<Vec<crate::types::ChatCompletionTokenLogprob>, serde_json::Error> {
+        self.map(serde_json::from_str).collect()
+    }
+}
+
+impl fmt::Debug for RawTokensIter<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.clone().map(RawText)).finish()
+    }
 }
 
 impl<'a> Iterator for RawTokensIter<'a> {
