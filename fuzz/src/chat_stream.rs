@@ -5,7 +5,9 @@
 //! - events and errors are the same whether the body arrives whole or split anywhere;
 //! - after the stream (ended, failed or cut off) the snapshot reads back as JSON and
 //!   `final_completion` answers (a value or a typed error), and `into_final_completion`
-//!   (which moves the parsed content instead of copying it) gives the same answer;
+//!   (which moves the parsed content instead of copying it) gives the same answer, and its
+//!   JSON is what parsing the snapshot's completion at once gives (the parsed values the
+//!   state took from the partial parser's tree are `serde_json`'s);
 //! - the transport-free state fed the same chunks as `Value`s does not panic either;
 //! - nothing panics.
 
@@ -33,6 +35,11 @@ const CONTENT: &[&str] = &[
     "null",
     "}",
     "{}",
+    // Where `serde_json` and the partial parser's tree could differ: an integer `-0`, a
+    // repeated key, number kinds.
+    "-0",
+    "{\"n\": -0, \"n\": 2.50, \"u\": 18446744073709551616}",
+    "[1e3, -0.0",
 ];
 const FINISH: &[&str] = &[
     "stop",
@@ -78,7 +85,7 @@ pub fn check(data: &[u8]) {
     run_split(&body, &cuts, &options);
 
     // The state alone, on the chunks as values.
-    let mut state = ChatCompletionStreamState::with_options(options);
+    let mut state = ChatCompletionStreamState::with_options(options.clone());
     for chunk in &chunks {
         match state.handle_chunk(chunk) {
             Ok(events) => {
@@ -93,6 +100,7 @@ pub fn check(data: &[u8]) {
         }
     }
     let (_, final_completion) = read_state(&state);
+    check_parsed_as_serde_json(&state, &options);
     assert_eq!(
         answer(state.into_final_completion()),
         final_completion,
@@ -119,6 +127,7 @@ fn run_split(body: &[u8], cuts: &[usize], options: &ParseOptions) {
             Err(e) => Err(e.to_string()),
         });
         let (snapshot, final_completion) = read_state(pipeline.state());
+        check_parsed_as_serde_json(pipeline.state(), options);
         assert_eq!(
             answer(pipeline.into_final_completion()),
             final_completion,
@@ -134,6 +143,22 @@ crate::impl_pipeline!(ChatEventPipeline => ChatCompletionStreamEvent);
 fn read_state(state: &ChatCompletionStreamState) -> (Option<Map<String, Value>>, String) {
     let snapshot = state.snapshot().map(|s| s.to_json());
     (snapshot, answer(state.final_completion()))
+}
+
+/// The final completion's `parsed` and `parsed_arguments` (taken from the partial parser's
+/// tree at `content.done` / `arguments.done` when it vouches for them) are what parsing the
+/// snapshot's completion at once (`serde_json` on the whole texts) gives: the same JSON text.
+fn check_parsed_as_serde_json(state: &ChatCompletionStreamState, options: &ParseOptions) {
+    let (Some(snapshot), Ok(done)) = (state.snapshot(), state.final_completion()) else {
+        return;
+    };
+    let at_once = openai_sdk::chat::parse_chat_completion(&snapshot.to_json(), options)
+        .unwrap_or_else(|e| panic!("the stream's final completion parsed, at once: {e}"));
+    assert_eq!(
+        serde_json::to_string(done.as_json()).unwrap(),
+        serde_json::to_string(at_once.as_json()).unwrap(),
+        "the final completion differs from the snapshot parsed at once"
+    );
 }
 
 /// A final completion (its `Debug` form builds its whole JSON) or the error, as text.

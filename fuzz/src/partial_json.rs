@@ -4,6 +4,8 @@
 //! - at the end, the strict parse (`finish()`) agrees with `serde_json` on the whole text
 //!   (both accept with equal values, or both reject), and `value()` equals `finish()` when the
 //!   text is complete;
+//! - `finish_as_serde_json()`, when it gives a value, gives exactly `serde_json`'s (at any
+//!   depth);
 //! - nothing panics.
 
 use arbitrary::Unstructured;
@@ -58,6 +60,7 @@ pub fn check(data: &[u8]) {
             "value() and finish() differ on complete text"
         );
     }
+    check_tree(&parser, text);
     if max_nesting(text) >= SERDE_RECURSION_LIMIT {
         return;
     }
@@ -70,6 +73,24 @@ pub fn check(data: &[u8]) {
         (Err(_), Err(_)) => {}
         (a, b) => panic!("finish() gives {a:?}, serde_json gives {b:?}"),
     }
+}
+
+/// `finish_as_serde_json`, when it gives a value, gives exactly what `serde_json` reads:
+/// equal, and the same text when written out (key order, number kinds, the sign of zero).
+fn check_tree(parser: &PartialJson, text: &str) {
+    let Some(tree) = parser.finish_as_serde_json() else {
+        return;
+    };
+    let theirs = match serde_json::from_str::<Value>(text) {
+        Ok(theirs) => theirs,
+        Err(e) => panic!("finish_as_serde_json gives {tree:?}, serde_json fails: {e}"),
+    };
+    assert_eq!(tree, theirs, "finish_as_serde_json and serde_json differ");
+    assert_eq!(
+        serde_json::to_string(&tree).unwrap(),
+        serde_json::to_string(&theirs).unwrap(),
+        "finish_as_serde_json and serde_json write different JSON"
+    );
 }
 
 /// The deepest bracket nesting of the text, counting brackets anywhere (an upper bound).

@@ -250,7 +250,7 @@ pub(crate) fn token_value(token: &str) -> Value {
 use super::completion::{fit_as, fit_json, reasoning_of, Fit, ParsedChatCompletion};
 use crate::accumulate::member;
 use crate::error::ValidationError;
-use crate::parsing::{truthy_str, PartialSnapshot};
+use crate::parsing::{truthy_str, PartialJson, PartialSnapshot};
 use crate::Error;
 
 /// A parsed value attached to the snapshot: nothing, a partial parse captured mid-stream
@@ -746,6 +746,14 @@ impl ParseOptions {
     }
 }
 
+/// What `serde_json` reads from `text`, taken from the tree of a partial parser that read
+/// `text` (the whole of it: a text that only grows is the same text at the same length),
+/// when it vouches for that ([`PartialJson::finish_as_serde_json`]): no second parse.
+pub(crate) fn tree_of(read: Option<&PartialJson>, text: &str) -> Option<Value> {
+    read.filter(|p| p.len() == text.len() && !text.is_empty())?
+        .finish_as_serde_json()
+}
+
 /// Strict parse of message content: an [`Error::Validation`] with the path and the raw
 /// text when it is not JSON.
 pub(crate) fn parse_content_strict(
@@ -764,12 +772,14 @@ pub(crate) fn parse_content_strict(
 }
 
 /// Strict parse of function arguments (`None` for a tool that is not strict, or unknown
-/// unless unknown tools are denied).
+/// unless unknown tools are denied). `read`: a partial parser that may have read the
+/// arguments already (see [`tree_of`]).
 pub(crate) fn parse_arguments(
     options: &ParseOptions,
     function: Option<&Map<String, Value>>,
     choice: i64,
     tool: i64,
+    read: Option<&PartialJson>,
 ) -> Result<Option<Value>, Error> {
     let name = function
         .and_then(|f| f.get("name"))
@@ -795,6 +805,9 @@ pub(crate) fn parse_arguments(
         .and_then(|f| f.get("arguments"))
         .and_then(Value::as_str)
         .unwrap_or("");
+    if let Some(value) = tree_of(read, arguments) {
+        return Ok(Some(value));
+    }
     ValidationError::json(
         arguments,
         &format!("the arguments of tool call {tool} (`{name}`) of choice {choice}"),
@@ -1015,6 +1028,7 @@ fn annotate(
                         call.get("function").and_then(Value::as_object),
                         index,
                         tool,
+                        None,
                     )?
                     .unwrap_or(Value::Null);
                     if let Some(function) = call.get_mut("function").and_then(Value::as_object_mut)

@@ -11,8 +11,8 @@ use super::events::{
     ChatCompletionStreamEvent, ChunkData, TextField, TextSnapshot, TokensSnapshot,
 };
 use super::snapshot::{
-    parse_arguments, parse_content_strict, parse_owned_chat_completion_as, ChatCompletionSnapshot,
-    ChoiceExtras, ParseOptions, ParsedValue,
+    parse_arguments, parse_content_strict, parse_owned_chat_completion_as, tree_of,
+    ChatCompletionSnapshot, ChoiceExtras, ParseOptions, ParsedValue,
 };
 use super::snapshot::{LogprobsAcc, RawTokens};
 use super::wire::{self, Member, Wire, WireChunk};
@@ -1251,7 +1251,10 @@ fn content_done(
     if !content.is_empty() && !state.content_done {
         state.content_done = true;
         let parsed = if options.parse_content && !truthy_str(message.get("refusal")) {
-            let value = Arc::new(parse_content_strict(content, index, options)?);
+            let value = Arc::new(match tree_of(Some(&state.content.parser), content) {
+                Some(value) => value,
+                None => parse_content_strict(content, index, options)?,
+            });
             state.done_parse = Some((content.len(), Arc::clone(&value)));
             ParsedValue::Complete(value)
         } else {
@@ -1306,11 +1309,13 @@ fn tool_done(
         return Ok(());
     }
     let name = function_name(call);
+    let read = state.tool(tool_index).map(|t| &t.parser.parser);
     let parsed = match parse_arguments(
         options,
         call.get("function").and_then(Value::as_object),
         index,
         tool_index,
+        read,
     )? {
         Some(v) => ParsedValue::Complete(Arc::new(v)),
         None => ParsedValue::None,

@@ -526,6 +526,10 @@ pub struct PartialJson {
     trailing: Option<PartialJsonError>,
     /// Recently seen keys, shared between objects of the same shape.
     keys: KeyCache,
+    /// The deepest nesting of arrays and objects seen (for `finish_as_serde_json`).
+    deepest: usize,
+    /// An integer `-0` was read: jiter reads it as `0`, `serde_json` as the float `-0.0`.
+    negative_zero: bool,
 }
 
 /// Objects in an array usually have the same keys in the same order: the key at a given depth
@@ -667,6 +671,8 @@ impl PartialJson {
             lenient: None,
             trailing: None,
             keys: KeyCache::default(),
+            deepest: 0,
+            negative_zero: false,
         }
     }
 
@@ -812,6 +818,49 @@ impl PartialJson {
         }
     }
 
+    /// The value `serde_json::from_str::<Value>` gives for the whole text (the same numbers,
+    /// key order and rule for a repeated key), built from the parser's tree without reading the
+    /// text again, when the tree is known to be that value; else `None`, and the text is for
+    /// `serde_json` to read (which then also says what is wrong with it). `None` when
+    /// [`finish`](Self::finish) fails, while a top-level number is not yet followed by
+    /// anything (its end is not known), when the text has an integer `-0` (jiter and
+    /// [`finish`](Self::finish) read `0`, `serde_json` the float `-0.0`), and when arrays and
+    /// objects nest deeper than `serde_json`'s limit. O(size of the value). A chat stream's
+    /// state uses it at `content.done` and for a strict tool's arguments, saving a second
+    /// parse of a long document.
+    ///
+    /// ```
+    /// use openai_sdk::parsing::PartialJson;
+    /// use serde_json::json;
+    ///
+    /// let mut p = PartialJson::new();
+    /// p.push(r#"{"b": 1, "a": [2.5, "x"], "b": 3}"#);
+    /// let text = r#"{"b": 1, "a": [2.5, "x"], "b": 3}"#;
+    /// let theirs: serde_json::Value = serde_json::from_str(text)?;
+    /// assert_eq!(p.finish_as_serde_json(), Some(theirs));
+    ///
+    /// let mut p = PartialJson::new();
+    /// p.push("[-0]");
+    /// assert_eq!(p.finish().unwrap(), json!([0]));
+    /// assert_eq!(p.finish_as_serde_json(), None); // serde_json reads [-0.0]
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn finish_as_serde_json(&self) -> Option<Value> {
+        // serde_json rejects the 128th level of nesting.
+        const SERDE_JSON_DEPTH: usize = 127;
+        match &self.top {
+            Top::Done(node)
+                if self.lenient.is_none()
+                    && self.trailing.is_none()
+                    && !self.negative_zero
+                    && self.deepest <= SERDE_JSON_DEPTH =>
+            {
+                Some(node.to_value())
+            }
+            _ => None,
+        }
+    }
+
     // -- internals -----------------------------------------------------------------------
 
     /// The pending number at the end, if it is valid so far.
@@ -911,19 +960,25 @@ impl PartialJson {
                     escape: Escape::None,
                 };
             }
-            b'[' => self.stack.push(Frame {
-                members: Members::Array(Writer::new()),
-                expect: Expect::ArrayFirst,
-                started: false,
-            }),
-            b'{' => self.stack.push(Frame {
-                members: Members::Object {
-                    members: Writer::new(),
-                    key: None,
-                },
-                expect: Expect::ObjectFirst,
-                started: false,
-            }),
+            b'[' => {
+                self.stack.push(Frame {
+                    members: Members::Array(Writer::new()),
+                    expect: Expect::ArrayFirst,
+                    started: false,
+                });
+                self.deepest = self.deepest.max(self.stack.len());
+            }
+            b'{' => {
+                self.stack.push(Frame {
+                    members: Members::Object {
+                        members: Writer::new(),
+                        key: None,
+                    },
+                    expect: Expect::ObjectFirst,
+                    started: false,
+                });
+                self.deepest = self.deepest.max(self.stack.len());
+            }
             b't' => {
                 self.token = Token::Lit {
                     rest: b"rue",
@@ -1019,6 +1074,7 @@ impl PartialJson {
                             return Ok(());
                         };
                         self.token = Token::None;
+                        self.negative_zero |= !float && self.scratch == "-0";
                         let node = number_node(&self.scratch, float).map_err(|k| (k, base + i))?;
                         self.complete_value(node);
                     }

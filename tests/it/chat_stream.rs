@@ -1495,3 +1495,124 @@ fn logprob_tokens_are_views_of_the_kept_text() {
         json!({"content": tokens, "refusal": null})
     );
 }
+
+/// At `content.done` and a strict tool's `arguments.done`, the parsed value is what
+/// `serde_json` reads from the whole text, byte for byte when written out (key order, a
+/// repeated key, number kinds), whether the state takes it from the partial parser's tree or
+/// parses the text again (an integer `-0`, which the partial parser reads as `0`; nesting at
+/// and past `serde_json`'s limit); past the limit, the error is the one the non-streaming
+/// parse gives.
+#[test]
+fn done_values_are_what_serde_json_reads() {
+    let deep = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    let docs = [
+        r#"{"b": 1, "a": [18446744073709551615, -9223372036854775808, 1e300, 0.1, 2E3], "b": {"c": "\u00e9\ud83d\ude00\t"}}"#.to_owned(),
+        r#"{"z": -0, "y": [-0, -0.0, 0]}"#.to_owned(),
+        format!(r#"{{"deep": {}}}"#, deep(126)),
+        deep(127),
+    ];
+    let options = ParseOptions::new().parse_content(true).tools(vec![
+        json!({"type": "function", "function": {"name": "f", "strict": true, "parameters": {}}}),
+    ]);
+    let chunk = |delta: Value, finish: Value| {
+        json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+               "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]})
+    };
+    let pieces = |text: &str| -> Vec<String> {
+        let mut out = Vec::new();
+        let mut rest = text;
+        while !rest.is_empty() {
+            let mut at = rest.len().min(5);
+            while !rest.is_char_boundary(at) {
+                at += 1;
+            }
+            out.push(rest[..at].to_owned());
+            rest = &rest[at..];
+        }
+        out
+    };
+    let stream = |doc: &str, tool: bool| {
+        let mut chunks = vec![chunk(
+            json!({"role": "assistant", "content": ""}),
+            Value::Null,
+        )];
+        if tool {
+            chunks.push(chunk(
+                json!({"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
+                                       "function": {"name": "f", "arguments": ""}}]}),
+                Value::Null,
+            ));
+        }
+        for piece in pieces(doc) {
+            chunks.push(chunk(
+                if tool {
+                    json!({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
+                } else {
+                    json!({"content": piece})
+                },
+                Value::Null,
+            ));
+        }
+        chunks.push(chunk(
+            json!({}),
+            json!(if tool { "tool_calls" } else { "stop" }),
+        ));
+        let mut state = ChatCompletionStreamState::with_options(options.clone());
+        let mut done = None;
+        for c in &chunks {
+            for event in state.handle_chunk(c)? {
+                match event {
+                    ChatCompletionStreamEvent::ContentDone { parsed, .. }
+                    | ChatCompletionStreamEvent::ToolCallArgumentsDone {
+                        parsed_arguments: parsed,
+                        ..
+                    } => done = Some(parsed.to_value()),
+                    _ => {}
+                }
+            }
+        }
+        Ok::<_, Error>((done, state))
+    };
+    for doc in &docs {
+        let expected: Value = serde_json::from_str(doc).unwrap();
+        for tool in [false, true] {
+            let (done, state) = stream(doc, tool).unwrap();
+            let done = done.unwrap_or_else(|| panic!("no done event for {doc:?} (tool {tool})"));
+            assert_eq!(
+                serde_json::to_string(&done).unwrap(),
+                serde_json::to_string(&expected).unwrap(),
+                "{doc:?} (tool {tool})"
+            );
+            let last = state.into_final_completion().unwrap();
+            let json = last.as_json();
+            let kept = if tool {
+                &json["choices"][0]["message"]["tool_calls"][0]["function"]["parsed_arguments"]
+            } else {
+                &json["choices"][0]["message"]["parsed"]
+            };
+            assert_eq!(
+                serde_json::to_string(kept).unwrap(),
+                serde_json::to_string(&expected).unwrap()
+            );
+        }
+    }
+    // Past serde_json's limit: the partial parser reads on (its own limit is deeper), and
+    // `content.done` fails as the parse of the finished completion does.
+    let too_deep = deep(128);
+    let streamed = stream(&too_deep, false).unwrap_err();
+    let mut finished = ChatCompletionStreamState::new();
+    let whole = json!({"role": "assistant", "content": too_deep});
+    finished.handle_chunk(&chunk(whole, Value::Null)).unwrap();
+    finished
+        .handle_chunk(&chunk(json!({}), json!("stop")))
+        .unwrap();
+    let at_once =
+        openai_sdk::chat::parse_chat_completion(&finished.snapshot().unwrap().to_json(), &options)
+            .unwrap_err();
+    assert!(matches!(streamed, Error::Validation(_)), "{streamed:?}");
+    assert_eq!(streamed.to_string(), at_once.to_string());
+    assert!(
+        streamed.to_string().contains("recursion limit"),
+        "{streamed}"
+    );
+}

@@ -80,6 +80,25 @@ fn check_deltas(deltas: &[String]) -> Result<(), TestCaseError> {
         "finish of {:?}",
         prefix
     );
+    check_serde_json(&p, &prefix)?;
+    Ok(())
+}
+
+/// When `finish_as_serde_json` gives a value, it is the very value `serde_json` reads from
+/// the text: the same JSON text when written out (key order, number kinds), and equal.
+fn check_serde_json(p: &PartialJson, text: &str) -> Result<(), TestCaseError> {
+    let Some(tree) = p.finish_as_serde_json() else {
+        return Ok(());
+    };
+    let theirs: Value = serde_json::from_str(text)
+        .map_err(|e| TestCaseError::fail(format!("serde_json rejects {text:?}: {e}")))?;
+    prop_assert_eq!(
+        serde_json::to_string(&tree).unwrap(),
+        serde_json::to_string(&theirs).unwrap(),
+        "text {:?}",
+        text
+    );
+    prop_assert_eq!(tree, theirs);
     Ok(())
 }
 
@@ -541,4 +560,61 @@ fn jiter_pitfall_regression() {
         assert_eq!(to_serde(&borrowed.into_static()), Some(expected.clone()));
         assert_eq!(partial_parse(text).unwrap(), Some(expected));
     }
+}
+
+/// `finish_as_serde_json` gives what `serde_json` reads, or nothing where the tree cannot
+/// vouch for that: an integer `-0`, a top-level number with nothing after it, nesting past
+/// `serde_json`'s limit (127 levels read, 128 rejected), text after the value, JSON only
+/// partial mode accepts, an incomplete text.
+#[test]
+fn finish_as_serde_json_is_what_serde_json_reads() {
+    let read = |text: &str| {
+        let mut p = PartialJson::new();
+        let chars: Vec<char> = text.chars().collect();
+        for piece in chars.chunks(3) {
+            p.push(&piece.iter().collect::<String>());
+        }
+        p.finish_as_serde_json()
+    };
+    for text in [
+        r#"{"b": 1, "a": 2, "b": {"c": [3]}}"#,
+        r#"[18446744073709551615, -9223372036854775808, 1e300, 0.1, -0.0, 1.5e-7, 2E3]"#,
+        r#"[123456789012345678901234567890, 1.0, 100, -1]"#,
+        r#"{"k": "tab\t quote\" \u00e9 \ud83d\ude00 é", "": [], "o": {}}"#,
+        r#"  "a string"  "#,
+        "true",
+        "5 ",
+        " [null]\n",
+    ] {
+        let expected: Value = serde_json::from_str(text).unwrap();
+        let tree = read(text).unwrap_or_else(|| panic!("no tree for {text:?}"));
+        assert_eq!(
+            serde_json::to_string(&tree).unwrap(),
+            serde_json::to_string(&expected).unwrap(),
+            "{text:?}"
+        );
+    }
+    let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    assert!(serde_json::from_str::<Value>(&nested(127)).is_ok());
+    assert_eq!(
+        read(&nested(127)),
+        Some(serde_json::from_str(&nested(127)).unwrap())
+    );
+    assert!(serde_json::from_str::<Value>(&nested(128)).is_err());
+    for text in [
+        "[-0]",
+        r#"{"a": [1, -0, 2]}"#,
+        "5",
+        "-0 ",
+        &nested(128),
+        "[1] x",
+        "[1 2]",
+        r#"{"a": 1"#,
+        "",
+        "   ",
+    ] {
+        assert_eq!(read(text), None, "{text:?}");
+    }
+    // A float minus zero is the same for both.
+    assert_eq!(read("[-0.0]"), Some(serde_json::json!([-0.0])));
 }
