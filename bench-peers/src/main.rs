@@ -46,6 +46,19 @@ const WORDS: [&str; 8] = [
     "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta",
 ];
 
+/// `mode` if it is one of [`MODES`]; otherwise the process ends with a message (an unknown
+/// mode would otherwise be generated as a text stream and reported under its own name).
+fn known_mode(mode: &str) -> &str {
+    if !MODES.contains(&mode) {
+        eprintln!(
+            "unknown mode {mode:?}: the modes are {} (BENCH_MODES separates them with commas)",
+            MODES.join(", ")
+        );
+        std::process::exit(2);
+    }
+    mode
+}
+
 fn chunk(delta: Value, logprobs: Value, finish: Value) -> Value {
     json!({"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1_700_000_000,
            "model": "gpt-4o-2024-08-06", "system_fingerprint": "fp_bench",
@@ -395,7 +408,10 @@ fn main() {
     // --toggle-collect=bench_peers::ours` or `bench_peers::async_openai`).
     if let Ok(spec) = std::env::var("BENCH_PROFILE") {
         let parts: Vec<&str> = spec.split('/').collect();
-        let (mode, n) = (parts[0], parts[1].parse::<usize>().expect("a length"));
+        let (mode, n) = (
+            known_mode(parts[0]),
+            parts[1].parse::<usize>().expect("a length"),
+        );
         let secs: u64 = parts.get(2).map_or(5, |s| s.parse().expect("seconds"));
         let peer = parts.get(3) == Some(&"peer");
         let input = Input::generate(mode, n, ring(n));
@@ -478,14 +494,14 @@ fn main() {
     };
     std::fs::create_dir_all(&dir).expect("the data directory");
     let mut results = Vec::new();
+    let modes: Vec<String> = match std::env::var("BENCH_MODES") {
+        Ok(list) => list.split(',').map(|m| known_mode(m).to_owned()).collect(),
+        Err(_) => MODES.iter().map(|m| m.to_string()).collect(),
+    };
     println!(
         "{:<9} {:>7} {:>14} {:>14} {:>7}",
         "mode", "chunks", "ours chunk/s", "async-openai", "ratio"
     );
-    let modes: Vec<String> = match std::env::var("BENCH_MODES") {
-        Ok(list) => list.split(',').map(str::to_owned).collect(),
-        Err(_) => MODES.iter().map(|m| m.to_string()).collect(),
-    };
     for mode in modes.iter().map(String::as_str) {
         let mut cases = Vec::new();
         let mut sizes = Vec::new();
