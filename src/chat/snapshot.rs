@@ -750,7 +750,7 @@ impl ParseOptions {
 /// `text` (the whole of it: a text that only grows is the same text at the same length),
 /// when it vouches for that ([`PartialJson::finish_as_serde_json`]): no second parse.
 pub(crate) fn tree_of(read: Option<&PartialJson>, text: &str) -> Option<Value> {
-    read.filter(|p| p.len() == text.len() && !text.is_empty())?
+    read.filter(|p| p.len() == text.len())?
         .finish_as_serde_json()
 }
 

@@ -833,9 +833,9 @@ impl PartialJson {
     /// use openai_sdk::parsing::PartialJson;
     /// use serde_json::json;
     ///
-    /// let mut p = PartialJson::new();
-    /// p.push(r#"{"b": 1, "a": [2.5, "x"], "b": 3}"#);
     /// let text = r#"{"b": 1, "a": [2.5, "x"], "b": 3}"#;
+    /// let mut p = PartialJson::new();
+    /// p.push(text);
     /// let theirs: serde_json::Value = serde_json::from_str(text)?;
     /// assert_eq!(p.finish_as_serde_json(), Some(theirs));
     ///
@@ -848,17 +848,10 @@ impl PartialJson {
     pub fn finish_as_serde_json(&self) -> Option<Value> {
         // serde_json rejects the 128th level of nesting.
         const SERDE_JSON_DEPTH: usize = 127;
-        match &self.top {
-            Top::Done(node)
-                if self.lenient.is_none()
-                    && self.trailing.is_none()
-                    && !self.negative_zero
-                    && self.deepest <= SERDE_JSON_DEPTH =>
-            {
-                Some(node.to_value())
-            }
-            _ => None,
-        }
+        let vouched = matches!(self.top, Top::Done(_))
+            && !self.negative_zero
+            && self.deepest <= SERDE_JSON_DEPTH;
+        vouched.then(|| self.finish().ok()).flatten()
     }
 
     // -- internals -----------------------------------------------------------------------

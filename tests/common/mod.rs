@@ -480,3 +480,23 @@ pub fn until_error_blocking<T>(stream: impl Iterator<Item = Result<T, Error>>) -
     }
     panic!("the stream ended after {items} items without an error")
 }
+
+/// Cut `text` into deltas of `sizes` chars each (cycled), for streaming a text in pieces.
+pub fn cut(text: &str, sizes: &[usize]) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut k = 0;
+    let mut s = 0;
+    while k < chars.len() {
+        let n = sizes
+            .get(s % sizes.len().max(1))
+            .copied()
+            .unwrap_or(1)
+            .max(1);
+        s += 1;
+        let end = (k + n).min(chars.len());
+        out.push(chars[k..end].iter().collect());
+        k = end;
+    }
+    out
+}

@@ -1518,19 +1518,6 @@ fn done_values_are_what_serde_json_reads() {
         json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
                "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]})
     };
-    let pieces = |text: &str| -> Vec<String> {
-        let mut out = Vec::new();
-        let mut rest = text;
-        while !rest.is_empty() {
-            let mut at = rest.len().min(5);
-            while !rest.is_char_boundary(at) {
-                at += 1;
-            }
-            out.push(rest[..at].to_owned());
-            rest = &rest[at..];
-        }
-        out
-    };
     let stream = |doc: &str, tool: bool| {
         let mut chunks = vec![chunk(
             json!({"role": "assistant", "content": ""}),
@@ -1543,7 +1530,7 @@ fn done_values_are_what_serde_json_reads() {
                 Value::Null,
             ));
         }
-        for piece in pieces(doc) {
+        for piece in crate::common::cut(doc, &[5]) {
             chunks.push(chunk(
                 if tool {
                     json!({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})

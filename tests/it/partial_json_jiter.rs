@@ -1,6 +1,7 @@
 //! Differential tests: `PartialJson` against jiter's partial mode (the reference's parser), after
 //! every delta.
 
+use crate::common::cut;
 use jiter::{JsonValue, PartialMode};
 use openai_sdk::parsing::{partial_parse, PartialJson};
 use proptest::prelude::*;
@@ -262,26 +263,6 @@ fn render(d: &Doc, ws: usize) -> String {
     let mut out = String::new();
     let mut ws = ws;
     write_doc(&mut out, d, &mut ws);
-    out
-}
-
-/// Cut `text` into deltas at char boundaries, with lengths from `sizes` (cycled).
-fn cut(text: &str, sizes: &[usize]) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = Vec::new();
-    let mut k = 0;
-    let mut s = 0;
-    while k < chars.len() {
-        let n = sizes
-            .get(s % sizes.len().max(1))
-            .copied()
-            .unwrap_or(1)
-            .max(1);
-        s += 1;
-        let end = (k + n).min(chars.len());
-        out.push(chars[k..end].iter().collect());
-        k = end;
-    }
     out
 }
 
@@ -570,9 +551,8 @@ fn jiter_pitfall_regression() {
 fn finish_as_serde_json_is_what_serde_json_reads() {
     let read = |text: &str| {
         let mut p = PartialJson::new();
-        let chars: Vec<char> = text.chars().collect();
-        for piece in chars.chunks(3) {
-            p.push(&piece.iter().collect::<String>());
+        for piece in cut(text, &[3]) {
+            p.push(&piece);
         }
         p.finish_as_serde_json()
     };
