@@ -12,16 +12,17 @@ pub const MAX_DEPTH: usize = 200;
 /// The longest integer part of a number, in digits, as in jiter.
 const MAX_INT_DIGITS: usize = 4300;
 
-/// Slots of a container's first chunk of storage; each next chunk has twice as many, up to
-/// [`MAX_CHUNK`]. Most objects have a few members: a first chunk of eight slots left most
-/// of them empty, and the tree of a long document did not fit the cache.
+/// Slots of a log's first chunk of storage; each next chunk has twice as many, up to
+/// [`MAX_CHUNK`]: a short document (a tool's arguments) stays small.
 const FIRST_CHUNK: usize = 2;
 
-/// Slots of the largest chunks (one allocation each).
-const MAX_CHUNK: usize = 64;
+/// Slots of the largest chunks (one allocation each, 40–56 KB). With 64-slot chunks a long
+/// document's logs were spread over many small blocks among the stream's other allocations,
+/// and reading them at `content.done` of a 16k-object stream took 1.5× as long.
+const MAX_CHUNK: usize = 1024;
 
 // ---------------------------------------------------------------------------------------------
-// Append-only, shareable storage for the members of a container.
+// Append-only, shareable storage: the log of one level's members.
 // ---------------------------------------------------------------------------------------------
 
 /// A chunk of slots (`S` is `[OnceLock<T>; N]` when it is made, then the slice), linked to
@@ -39,8 +40,9 @@ type Chunk<T> = Slots<T, [OnceLock<T>]>;
 /// Dropping a chain of chunks by the default (recursive) drop glue would take one stack frame
 /// per chunk: a flat array of a few hundred thousand members overflows a 2 MiB thread stack
 /// and aborts the process. The chain is unlinked here in a loop instead; a chunk still shared
-/// with a snapshot (or the writer) stops the loop, and its owner frees the rest later. The
-/// recursion left is the nesting depth of the values in the slots, at most [`MAX_DEPTH`].
+/// with a snapshot (or the writer) stops the loop, and its owner frees the rest later. A node
+/// owns no other node (a container's members are in the log of the level below it), so
+/// nothing else recurses either.
 impl<T, S: ?Sized> Drop for Slots<T, S> {
     fn drop(&mut self) {
         let mut next = self.next.take();
@@ -66,11 +68,15 @@ fn chunk<T>(n: usize) -> Arc<Chunk<T>> {
         5..=8 => sized::<T, 8>(),
         9..=16 => sized::<T, 16>(),
         17..=32 => sized::<T, 32>(),
+        33..=64 => sized::<T, 64>(),
+        65..=128 => sized::<T, 128>(),
+        129..=256 => sized::<T, 256>(),
+        257..=512 => sized::<T, 512>(),
         _ => sized::<T, MAX_CHUNK>(),
     }
 }
 
-/// The writing end of a container's storage, held by the open container's frame.
+/// The writing end of a log: one level's array or object members, or the parser's level heads.
 struct Writer<T> {
     head: Arc<Chunk<T>>,
     tail: Arc<Chunk<T>>,
@@ -180,8 +186,37 @@ enum Node {
     /// values of a document are short, and a long document's tree is freed at its end).
     Short(Short),
     Str(Arc<str>),
-    Array(Seq<Node>),
-    Object(Seq<(Arc<str>, Node)>),
+    /// A complete array: its members are `span` of the array log one level deeper.
+    Array(Span),
+    /// A complete object: its members are `span` of the object log one level deeper.
+    Object(Span),
+}
+
+/// A member of an object: its key and its value.
+type ObjectMember = (Arc<str>, Node);
+
+/// Where a container's members are in the log of their level: containers at one level of
+/// nesting are open one after another, so each one's members are contiguous in that log.
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    start: usize,
+    len: usize,
+}
+
+/// The members of every array and every object at one level of nesting, in the order they
+/// were read: one append-only log per kind and level instead of storage per container, so a
+/// long document's tree is a few sequential buffers (written, read and freed in order) and
+/// not one allocation per object.
+struct LevelLog {
+    arrays: Writer<Node>,
+    objects: Writer<ObjectMember>,
+}
+
+/// The first chunks of a level's logs, for readers (a snapshot, or the parser's own
+/// [`finish`](PartialJson::finish)): chunks are never moved, so these never change.
+struct LevelHeads {
+    arrays: Arc<Chunk<Node>>,
+    objects: Arc<Chunk<ObjectMember>>,
 }
 
 // A short string fits where the other variants keep their data: a node stays 32 bytes.
@@ -214,9 +249,103 @@ impl Short {
     }
 }
 
-impl Node {
-    fn to_value(&self) -> Value {
-        match self {
+/// A reading position in one log: moves forward only (a tree is read in document order, in
+/// which each level's containers come one after another).
+struct Cursor<'a, T> {
+    head: &'a Chunk<T>,
+    chunk: &'a Chunk<T>,
+    /// Index of `chunk`'s first slot in the log.
+    chunk_base: usize,
+    /// Index of the next slot to read.
+    pos: usize,
+}
+
+impl<'a, T> Cursor<'a, T> {
+    fn new(head: &'a Chunk<T>) -> Self {
+        Cursor {
+            head,
+            chunk: head,
+            chunk_base: 0,
+            pos: 0,
+        }
+    }
+
+    /// Moves to slot `at`: forward from here, or from the start of the log if `at` is behind
+    /// (never, for a tree read in document order).
+    fn seek(&mut self, at: usize) {
+        if at < self.pos {
+            self.chunk = self.head;
+            self.chunk_base = 0;
+        }
+        self.pos = at;
+        while self.pos - self.chunk_base >= self.chunk.slots.len() {
+            let Some(next) = self.chunk.next.get() else {
+                return;
+            };
+            self.chunk_base += self.chunk.slots.len();
+            self.chunk = next;
+        }
+    }
+
+    /// The slot at the position, then the position moves on. Every slot a span covers was
+    /// written before the span was made, so this is `None` only for a slot past the log.
+    fn next(&mut self) -> Option<&'a T> {
+        self.seek(self.pos);
+        let item = self.chunk.slots.get(self.pos - self.chunk_base)?.get()?;
+        self.pos += 1;
+        Some(item)
+    }
+}
+
+/// Builds values from a tree: one cursor per level and kind.
+struct Reader<'a> {
+    levels: Vec<(Cursor<'a, Node>, Cursor<'a, ObjectMember>)>,
+}
+
+impl<'a> Reader<'a> {
+    fn new(heads: impl Iterator<Item = (&'a Chunk<Node>, &'a Chunk<ObjectMember>)>) -> Self {
+        Reader {
+            levels: heads
+                .map(|(arrays, objects)| (Cursor::new(arrays), Cursor::new(objects)))
+                .collect(),
+        }
+    }
+
+    /// The members of an array at `level`.
+    fn items(&mut self, level: usize, span: Span, extra: usize) -> Vec<Value> {
+        let mut items = Vec::with_capacity(span.len + extra);
+        if let Some((cursor, _)) = self.levels.get_mut(level) {
+            cursor.seek(span.start);
+        }
+        for _ in 0..span.len {
+            let Some(node) = self.levels.get_mut(level).and_then(|(c, _)| c.next()) else {
+                break;
+            };
+            items.push(self.value(node, level + 1));
+        }
+        items
+    }
+
+    /// The members of an object at `level`.
+    fn members(&mut self, level: usize, span: Span, extra: usize) -> Map<String, Value> {
+        let mut map = Map::with_capacity(span.len + extra);
+        if let Some((_, cursor)) = self.levels.get_mut(level) {
+            cursor.seek(span.start);
+        }
+        for _ in 0..span.len {
+            let Some((key, node)) = self.levels.get_mut(level).and_then(|(_, c)| c.next()) else {
+                break;
+            };
+            let value = self.value(node, level + 1);
+            map.insert(key.to_string(), value);
+        }
+        map
+    }
+
+    /// The value of `node`, a member of a container one level above `level` (or the
+    /// top-level value, at level 0).
+    fn value(&mut self, node: &Node, level: usize) -> Value {
+        match node {
             Node::Null => Value::Null,
             Node::Bool(b) => Value::Bool(*b),
             Node::Int(i) => Value::Number((*i).into()),
@@ -225,14 +354,8 @@ impl Node {
             Node::Float(f) => Number::from_f64(*f).map_or(Value::Null, Value::Number),
             Node::Short(s) => Value::String(s.as_str().to_owned()),
             Node::Str(s) => Value::String(s.to_string()),
-            Node::Array(seq) => Value::Array(seq.iter().map(Node::to_value).collect()),
-            Node::Object(seq) => {
-                let mut map = Map::with_capacity(seq.len);
-                for (key, node) in seq.iter() {
-                    map.insert(key.to_string(), node.to_value());
-                }
-                Value::Object(map)
-            }
+            Node::Array(span) => Value::Array(self.items(level, *span, 0)),
+            Node::Object(span) => Value::Object(self.members(level, *span, 0)),
         }
     }
 }
@@ -399,9 +522,8 @@ enum Expect {
 }
 
 enum Members {
-    Array(Writer<Node>),
+    Array,
     Object {
-        members: Writer<(Arc<str>, Node)>,
         /// The key of the member being parsed, once complete.
         key: Option<Arc<str>>,
     },
@@ -409,6 +531,8 @@ enum Members {
 
 struct Frame {
     members: Members,
+    /// Where the container's members are in the log of its level.
+    span: Span,
     expect: Expect,
     /// Whether the first member has started (jiter checks the nesting limit then).
     started: bool,
@@ -510,6 +634,10 @@ enum Top {
 /// ```
 pub struct PartialJson {
     stack: Vec<Frame>,
+    /// The members of the containers at each level of nesting (`stack[i]`'s in `logs[i]`).
+    logs: Vec<LevelLog>,
+    /// The first chunks of `logs`, shared with snapshots.
+    heads: Writer<LevelHeads>,
     token: Token,
     top: Top,
     /// Decoded text of the string, or text of the number, being lexed.
@@ -662,6 +790,8 @@ impl PartialJson {
     pub fn new() -> Self {
         PartialJson {
             stack: Vec::new(),
+            logs: Vec::new(),
+            heads: Writer::new(),
             token: Token::None,
             top: Top::Empty,
             scratch: String::new(),
@@ -739,6 +869,7 @@ impl PartialJson {
             Top::Failed(e) => Err(e.clone()),
             Top::Empty => Ok(None),
             Top::Done(node) => Ok(Some(PartialSnapshot {
+                heads: self.heads.seq(),
                 levels: Vec::new(),
                 tip: Some(node.clone()),
                 complete: true,
@@ -748,6 +879,7 @@ impl PartialJson {
                 if self.stack.is_empty() {
                     return match tip {
                         Some(node) => Ok(Some(PartialSnapshot {
+                            heads: self.heads.seq(),
                             levels: Vec::new(),
                             tip: Some(node),
                             complete: false,
@@ -759,13 +891,12 @@ impl PartialJson {
                     .stack
                     .iter()
                     .map(|frame| match &frame.members {
-                        Members::Array(w) => Level::Array(w.seq()),
-                        Members::Object { members, key } => {
-                            Level::Object(members.seq(), key.clone())
-                        }
+                        Members::Array => Level::Array(frame.span),
+                        Members::Object { key } => Level::Object(frame.span, key.clone()),
                     })
                     .collect();
                 Ok(Some(PartialSnapshot {
+                    heads: self.heads.seq(),
                     levels,
                     tip,
                     complete: false,
@@ -798,13 +929,13 @@ impl PartialJson {
                     return Err(e.clone());
                 }
                 match (self.stack.last(), self.pending_tip()?) {
-                    (None, Some(node)) => Ok(node.to_value()),
+                    (None, Some(node)) => Ok(self.reader().value(&node, 0)),
                     (None, None) => Err(self.eof_error(self.top_level_eof_kind())),
                     (Some(frame), _) => Err(self.eof_error(match (&frame.members, self.token) {
                         (_, Token::Str { key: false, .. }) => {
                             PartialJsonErrorKind::EofWhileParsingString
                         }
-                        (Members::Array(_), _) => PartialJsonErrorKind::EofWhileParsingList,
+                        (Members::Array, _) => PartialJsonErrorKind::EofWhileParsingList,
                         (Members::Object { .. }, _) => PartialJsonErrorKind::EofWhileParsingObject,
                     })),
                 }
@@ -813,7 +944,7 @@ impl PartialJson {
                 if let Some(e) = self.lenient.as_ref().or(self.trailing.as_ref()) {
                     return Err(e.clone());
                 }
-                Ok(node.to_value())
+                Ok(self.reader().value(node, 0))
             }
         }
     }
@@ -916,19 +1047,25 @@ impl PartialJson {
 
     /// Store a completed value in the innermost container, or as the top-level value.
     fn complete_value(&mut self, node: Node) {
-        match self.stack.last_mut() {
-            None => self.top = Top::Done(node),
-            Some(frame) => {
+        let level = self.stack.len().wrapping_sub(1);
+        // Every open container's level has its log (`open_container`).
+        match (self.stack.last_mut(), self.logs.get_mut(level)) {
+            (Some(frame), Some(log)) => {
                 match &mut frame.members {
-                    Members::Array(w) => w.push(node),
-                    Members::Object { members, key } => {
+                    Members::Array => {
+                        log.arrays.push(node);
+                        frame.span.len += 1;
+                    }
+                    Members::Object { key } => {
                         if let Some(key) = key.take() {
-                            members.push((key, node));
+                            log.objects.push((key, node));
+                            frame.span.len += 1;
                         }
                     }
                 }
                 frame.expect = Expect::AfterValue;
             }
+            _ => self.top = Top::Done(node),
         }
     }
 
@@ -936,11 +1073,49 @@ impl PartialJson {
     fn close_container(&mut self) {
         if let Some(frame) = self.stack.pop() {
             let node = match frame.members {
-                Members::Array(w) => Node::Array(w.seq()),
-                Members::Object { members, .. } => Node::Object(members.seq()),
+                Members::Array => Node::Array(frame.span),
+                Members::Object { .. } => Node::Object(frame.span),
             };
             self.complete_value(node);
         }
+    }
+
+    /// Open an array or an object at the next level: its members start at the end of that
+    /// level's log (made the first time the level is reached).
+    fn open_container(&mut self, members: Members, expect: Expect) {
+        let level = self.stack.len();
+        if self.logs.len() <= level {
+            let log = LevelLog {
+                arrays: Writer::new(),
+                objects: Writer::new(),
+            };
+            self.heads.push(LevelHeads {
+                arrays: Arc::clone(&log.arrays.head),
+                objects: Arc::clone(&log.objects.head),
+            });
+            self.logs.push(log);
+        }
+        let start = match (&members, self.logs.get(level)) {
+            (Members::Array, Some(log)) => log.arrays.len,
+            (Members::Object { .. }, Some(log)) => log.objects.len,
+            (_, None) => 0,
+        };
+        self.stack.push(Frame {
+            members,
+            span: Span { start, len: 0 },
+            expect,
+            started: false,
+        });
+        self.deepest = self.deepest.max(self.stack.len());
+    }
+
+    /// Builds values from this parser's tree.
+    fn reader(&self) -> Reader<'_> {
+        Reader::new(
+            self.logs
+                .iter()
+                .map(|log| (&*log.arrays.head, &*log.objects.head)),
+        )
     }
 
     /// Start a value whose first byte is `c` at index `i`; returns the next index.
@@ -953,25 +1128,8 @@ impl PartialJson {
                     escape: Escape::None,
                 };
             }
-            b'[' => {
-                self.stack.push(Frame {
-                    members: Members::Array(Writer::new()),
-                    expect: Expect::ArrayFirst,
-                    started: false,
-                });
-                self.deepest = self.deepest.max(self.stack.len());
-            }
-            b'{' => {
-                self.stack.push(Frame {
-                    members: Members::Object {
-                        members: Writer::new(),
-                        key: None,
-                    },
-                    expect: Expect::ObjectFirst,
-                    started: false,
-                });
-                self.deepest = self.deepest.max(self.stack.len());
-            }
+            b'[' => self.open_container(Members::Array, Expect::ArrayFirst),
+            b'{' => self.open_container(Members::Object { key: None }, Expect::ObjectFirst),
             b't' => {
                 self.token = Token::Lit {
                     rest: b"rue",
@@ -1044,9 +1202,12 @@ impl PartialJson {
                         if key {
                             let depth = self.stack.len();
                             if let Some(frame) = self.stack.last_mut() {
-                                if let Members::Object { members, key } = &mut frame.members {
-                                    *key =
-                                        Some(self.keys.intern(depth, members.len, &self.scratch));
+                                if let Members::Object { key } = &mut frame.members {
+                                    *key = Some(self.keys.intern(
+                                        depth,
+                                        frame.span.len,
+                                        &self.scratch,
+                                    ));
                                 }
                                 frame.expect = Expect::Colon;
                             }
@@ -1131,7 +1292,7 @@ impl PartialJson {
                     }
                 }
             };
-            let is_array = matches!(frame.members, Members::Array(_));
+            let is_array = matches!(frame.members, Members::Array);
             match frame.expect {
                 Expect::ArrayFirst => {
                     if c == b']' {
@@ -1423,9 +1584,9 @@ impl PartialJson {
 
 #[derive(Clone)]
 enum Level {
-    Array(Seq<Node>),
+    Array(Span),
     /// The members, and the key of the member in progress if complete.
-    Object(Seq<(Arc<str>, Node)>, Option<Arc<str>>),
+    Object(Span, Option<Arc<str>>),
 }
 
 /// An immutable capture of a [`PartialJson`]'s value at one moment, taken in O(depth) by
@@ -1433,6 +1594,8 @@ enum Level {
 /// Cheap to clone; `Send + Sync`.
 #[derive(Clone)]
 pub struct PartialSnapshot {
+    /// The first chunks of the parser's logs, one pair per level.
+    heads: Seq<LevelHeads>,
     /// The open containers, outermost first; each holds the next.
     levels: Vec<Level>,
     /// The innermost open container's member in progress (a valid-so-far number), or the
@@ -1467,26 +1630,38 @@ impl PartialSnapshot {
     /// assert_eq!(snapshot.to_value(), serde_json::json!({"a": {"b": [1, {}]}}));
     /// ```
     pub fn to_value(&self) -> Value {
-        let mut child = self.tip.as_ref().map(Node::to_value);
-        for level in self.levels.iter().rev() {
-            let value = match level {
-                Level::Array(seq) => {
-                    let mut items = Vec::with_capacity(seq.len + usize::from(child.is_some()));
-                    items.extend(seq.iter().map(Node::to_value));
-                    items.extend(child);
-                    Value::Array(items)
+        let mut reader = Reader::new(
+            self.heads
+                .iter()
+                .map(|heads| (&*heads.arrays, &*heads.objects)),
+        );
+        // In document order (each level's complete members, then the next level), as the
+        // reader's cursors move; then each level takes the next one in.
+        let inner = self.levels.len();
+        let open: Vec<Value> = self
+            .levels
+            .iter()
+            .enumerate()
+            .map(|(level, open)| {
+                // Room for the member in progress.
+                let extra = usize::from(level + 1 < inner || self.tip.is_some());
+                match open {
+                    Level::Array(span) => Value::Array(reader.items(level, *span, extra)),
+                    Level::Object(span, _) => Value::Object(reader.members(level, *span, extra)),
                 }
-                Level::Object(seq, key) => {
-                    let mut map = Map::with_capacity(seq.len + 1);
-                    for (k, node) in seq.iter() {
-                        map.insert(k.to_string(), node.to_value());
-                    }
-                    if let (Some(key), Some(child)) = (key, child) {
+            })
+            .collect();
+        let mut child = self.tip.as_ref().map(|tip| reader.value(tip, inner));
+        for (mut value, level) in open.into_iter().zip(&self.levels).rev() {
+            match (&mut value, level) {
+                (Value::Array(items), _) => items.extend(child),
+                (Value::Object(map), Level::Object(_, Some(key))) => {
+                    if let Some(child) = child {
                         map.insert(key.to_string(), child);
                     }
-                    Value::Object(map)
                 }
-            };
+                _ => {}
+            }
             child = Some(value);
         }
         child.unwrap_or(Value::Null)
