@@ -1957,4 +1957,34 @@ mod tests {
             ["a", "b"]
         );
     }
+
+    /// Containers share their level's log with their cousins (other parents' children at the
+    /// same depth), a repeated key leaves its first container in the log, and snapshots taken
+    /// at every byte read the logs as they were: every value read equals a fresh parse.
+    #[test]
+    fn levels_shared_by_cousins_read_back_in_document_order() {
+        let text = r#"{"a": [[1, {"x": [2]}], {"k": {"k": [3]}}], "a": [[4], [5, [6, {"y": 7}]]], "b": {"c": [[8]], "d": {}}, "e": [[], {}, [[9]]]}"#;
+        let mut p = PartialJson::new();
+        let mut snapshots = Vec::new();
+        for (i, c) in text.char_indices() {
+            p.push(&text[i..i + c.len_utf8()]);
+            snapshots.push((i + c.len_utf8(), p.snapshot().unwrap()));
+        }
+        for (end, snapshot) in &snapshots {
+            let expected = partial_parse(&text[..*end]).unwrap();
+            assert_eq!(
+                snapshot.as_ref().map(|s| s.to_value()),
+                expected,
+                "prefix {end}"
+            );
+        }
+        let theirs: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(p.finish().unwrap(), theirs);
+        assert_eq!(p.finish_as_serde_json(), Some(theirs));
+        assert_eq!(
+            p.finish().unwrap()["a"],
+            json!([[4], [5, [6, {"y": 7}]]]),
+            "the repeated key's last value"
+        );
+    }
 }
