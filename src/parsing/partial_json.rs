@@ -16,7 +16,7 @@ const MAX_INT_DIGITS: usize = 4300;
 /// [`MAX_CHUNK`]: a short document (a tool's arguments) stays small.
 const FIRST_CHUNK: usize = 2;
 
-/// Slots of the largest chunks (one allocation each, 40–56 KB). With 64-slot chunks a long
+/// Slots of the largest chunks (40–56 KB of slots). With 64-slot chunks a long
 /// document's logs were spread over many small blocks among the stream's other allocations,
 /// and reading them at `content.done` of a 16k-object stream took 1.5× as long.
 const MAX_CHUNK: usize = 1024;
@@ -25,17 +25,15 @@ const MAX_CHUNK: usize = 1024;
 // Append-only, shareable storage: the log of one level's members.
 // ---------------------------------------------------------------------------------------------
 
-/// A chunk of slots (`S` is `[OnceLock<T>; N]` when it is made, then the slice), linked to
-/// the next one. Slots are written once, in order, by the parser; snapshots read the first
-/// `len` of them. Nothing is ever moved or overwritten, so readers and the writer never
-/// conflict.
-struct Slots<T, S: ?Sized> {
+/// A chunk of slots, linked to the next one. Slots are written once, in order, by the
+/// parser; snapshots read the first `len` of them. Nothing is ever moved or overwritten, so
+/// readers and the writer never conflict. The slots are a heap slice of their own, made in
+/// place (an array of up to [`MAX_CHUNK`] slots built on the stack and moved into the `Arc`
+/// was 57 KB of stack, copied).
+struct Chunk<T> {
     next: OnceLock<Arc<Chunk<T>>>,
-    slots: S,
+    slots: Box<[OnceLock<T>]>,
 }
-
-/// A chunk of any size.
-type Chunk<T> = Slots<T, [OnceLock<T>]>;
 
 /// Dropping a chain of chunks by the default (recursive) drop glue would take one stack frame
 /// per chunk: a flat array of a few hundred thousand members overflows a 2 MiB thread stack
@@ -43,7 +41,7 @@ type Chunk<T> = Slots<T, [OnceLock<T>]>;
 /// with a snapshot (or the writer) stops the loop, and its owner frees the rest later. A node
 /// owns no other node (a container's members are in the log of the level below it), so
 /// nothing else recurses either.
-impl<T, S: ?Sized> Drop for Slots<T, S> {
+impl<T> Drop for Chunk<T> {
     fn drop(&mut self) {
         let mut next = self.next.take();
         while let Some(mut chunk) = next {
@@ -54,26 +52,14 @@ impl<T, S: ?Sized> Drop for Slots<T, S> {
     }
 }
 
-/// A new chunk of `n` slots (a power of two from [`FIRST_CHUNK`] to [`MAX_CHUNK`]).
+/// A new chunk of `n` slots, `n` kept between [`FIRST_CHUNK`] and [`MAX_CHUNK`].
 fn chunk<T>(n: usize) -> Arc<Chunk<T>> {
-    fn sized<T, const N: usize>() -> Arc<Chunk<T>> {
-        Arc::new(Slots {
-            next: OnceLock::new(),
-            slots: std::array::from_fn::<_, N, _>(|_| OnceLock::new()),
-        })
-    }
-    match n {
-        ..=2 => sized::<T, 2>(),
-        3..=4 => sized::<T, 4>(),
-        5..=8 => sized::<T, 8>(),
-        9..=16 => sized::<T, 16>(),
-        17..=32 => sized::<T, 32>(),
-        33..=64 => sized::<T, 64>(),
-        65..=128 => sized::<T, 128>(),
-        129..=256 => sized::<T, 256>(),
-        257..=512 => sized::<T, 512>(),
-        _ => sized::<T, MAX_CHUNK>(),
-    }
+    Arc::new(Chunk {
+        next: OnceLock::new(),
+        slots: (0..n.clamp(FIRST_CHUNK, MAX_CHUNK))
+            .map(|_| OnceLock::new())
+            .collect(),
+    })
 }
 
 /// The writing end of a log: one level's array or object members, or the parser's level heads.
