@@ -1034,25 +1034,26 @@ impl PartialJson {
     /// Store a completed value in the innermost container, or as the top-level value.
     fn complete_value(&mut self, node: Node) {
         let level = self.stack.len().wrapping_sub(1);
+        let Some(frame) = self.stack.last_mut() else {
+            self.top = Top::Done(node);
+            return;
+        };
         // Every open container's level has its log (`open_container`).
-        match (self.stack.last_mut(), self.logs.get_mut(level)) {
-            (Some(frame), Some(log)) => {
-                match &mut frame.members {
-                    Members::Array => {
-                        log.arrays.push(node);
+        if let Some(log) = self.logs.get_mut(level) {
+            match &mut frame.members {
+                Members::Array => {
+                    log.arrays.push(node);
+                    frame.span.len += 1;
+                }
+                Members::Object { key } => {
+                    if let Some(key) = key.take() {
+                        log.objects.push((key, node));
                         frame.span.len += 1;
                     }
-                    Members::Object { key } => {
-                        if let Some(key) = key.take() {
-                            log.objects.push((key, node));
-                            frame.span.len += 1;
-                        }
-                    }
                 }
-                frame.expect = Expect::AfterValue;
             }
-            _ => self.top = Top::Done(node),
         }
+        frame.expect = Expect::AfterValue;
     }
 
     /// Close the innermost container and store it in its parent.
@@ -1069,22 +1070,22 @@ impl PartialJson {
     /// Open an array or an object at the next level: its members start at the end of that
     /// level's log (made the first time the level is reached).
     fn open_container(&mut self, members: Members, expect: Expect) {
-        let level = self.stack.len();
-        if self.logs.len() <= level {
-            let log = LevelLog {
-                arrays: Writer::new(),
-                objects: Writer::new(),
-            };
-            self.heads.push(LevelHeads {
-                arrays: Arc::clone(&log.arrays.head),
-                objects: Arc::clone(&log.objects.head),
-            });
-            self.logs.push(log);
-        }
-        let start = match (&members, self.logs.get(level)) {
+        let start = match (&members, self.logs.get(self.stack.len())) {
             (Members::Array, Some(log)) => log.arrays.len,
             (Members::Object { .. }, Some(log)) => log.objects.len,
-            (_, None) => 0,
+            (_, None) => {
+                // The first container at this level (levels are reached one at a time).
+                let log = LevelLog {
+                    arrays: Writer::new(),
+                    objects: Writer::new(),
+                };
+                self.heads.push(LevelHeads {
+                    arrays: Arc::clone(&log.arrays.head),
+                    objects: Arc::clone(&log.objects.head),
+                });
+                self.logs.push(log);
+                0
+            }
         };
         self.stack.push(Frame {
             members,
