@@ -14,9 +14,12 @@ use serde_json::{Map, Value};
 
 /// Logprob tokens of a choice's content or refusal (`{"token", "logprob", "bytes",
 /// "top_logprobs"}` objects), each kept as the JSON text it arrived as, one after another
-/// in one buffer: keeping a token costs one copy of its bytes and no allocation of its own
-/// (a long stream's tokens are written and freed as one block), and it is decoded only
-/// when read ([`to_values`](Self::to_values), [`to_typed`](Self::to_typed)).
+/// in a few large buffers: keeping a token costs one copy of its bytes and no allocation of
+/// its own, and it is decoded only when read ([`to_values`](Self::to_values),
+/// [`to_typed`](Self::to_typed)). A full buffer is kept as it is and the next one is
+/// twice as large, up to 64 KiB: a long stream's tokens are never copied again as the list
+/// grows (one growing buffer would copy them at each doubling, and hold up to twice their
+/// size, three times during a copy).
 ///
 /// ```
 /// use openai_sdk::chat::ChatCompletionStreamState;
@@ -34,18 +37,40 @@ use serde_json::{Map, Value};
 /// assert_eq!(tokens.to_typed()?[0].logprob, -0.5);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Default)]
 pub struct RawTokens {
-    text: String,
-    /// Where each token's text ends in `text`.
+    /// The tokens' texts, one after another; a token's text is never split between two.
+    buffers: Vec<String>,
+    /// For each buffer, the index of its first token.
+    firsts: Vec<usize>,
+    /// For each token, where its text ends in its buffer.
     ends: Vec<usize>,
 }
 
 impl RawTokens {
+    /// The capacity of the first buffer.
+    const FIRST_BUFFER: usize = 256;
+    /// The capacity buffers double up to (a longer token gets a buffer of its own size).
+    const MAX_BUFFER: usize = 64 * 1024;
+
     /// Appends a token's JSON text.
     pub(crate) fn push(&mut self, raw: &str) {
-        self.text.push_str(raw);
-        self.ends.push(self.text.len());
+        let fits = self
+            .buffers
+            .last()
+            .is_some_and(|b| b.capacity() - b.len() >= raw.len());
+        if !fits {
+            let grown = self.buffers.last().map_or(Self::FIRST_BUFFER, |b| {
+                b.capacity().saturating_mul(2).min(Self::MAX_BUFFER)
+            });
+            self.buffers
+                .push(String::with_capacity(grown.max(raw.len())));
+            self.firsts.push(self.ends.len());
+        }
+        if let Some(buffer) = self.buffers.last_mut() {
+            buffer.push_str(raw);
+            self.ends.push(buffer.len());
+        }
     }
 
     /// Appends tokens' JSON texts.
@@ -76,11 +101,16 @@ impl RawTokens {
     /// The JSON text of the token at `index`.
     pub fn get(&self, index: usize) -> Option<&str> {
         let end = *self.ends.get(index)?;
-        let start = match index.checked_sub(1) {
-            Some(before) => *self.ends.get(before)?,
-            None => 0,
+        // The buffer holding it: the last one whose first token is at or before it.
+        let buffer = self
+            .firsts
+            .partition_point(|&first| first <= index)
+            .checked_sub(1)?;
+        let start = match self.firsts.get(buffer) {
+            Some(&first) if first == index => 0,
+            _ => *self.ends.get(index.checked_sub(1)?)?,
         };
-        self.text.get(start..end)
+        self.buffers.get(buffer)?.get(start..end)
     }
 
     /// The JSON texts of the tokens, in order.
@@ -117,9 +147,29 @@ impl fmt::Debug for RawTokens {
     }
 }
 
+/// Two lists are equal when their tokens' texts are, however the texts are laid out in
+/// buffers (a clone's buffers are full, so it lays out later tokens differently).
+impl PartialEq for RawTokens {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for RawTokens {}
+
+impl std::hash::Hash for RawTokens {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_usize(self.len());
+        for token in self {
+            token.hash(state);
+        }
+    }
+}
+
 /// The list of a choice without tokens.
 static NO_TOKENS: RawTokens = RawTokens {
-    text: String::new(),
+    buffers: Vec::new(),
+    firsts: Vec::new(),
     ends: Vec::new(),
 };
 
@@ -1045,6 +1095,58 @@ fn annotate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Tokens spread over many buffers (a full one is kept, the next is larger, a token
+    /// longer than the largest gets one of its own size) read back as they were pushed, and
+    /// a clone (whose buffers are full) that grows on equals a list built in one go.
+    #[test]
+    fn tokens_over_many_buffers_read_back_whole_and_in_order() {
+        use std::hash::{BuildHasher, RandomState};
+        let texts: Vec<String> = (0..3_000)
+            .map(|i| match i {
+                1_000 => format!(r#"{{"token":"{}"}}"#, "x".repeat(RawTokens::MAX_BUFFER * 2)),
+                i => format!(r#"{{"token":"{}","i":{i}}}"#, "y".repeat(i % 97)),
+            })
+            .collect();
+        let mut tokens = RawTokens::default();
+        let mut cloned = None;
+        for (i, text) in texts.iter().enumerate() {
+            tokens.push(text);
+            if i == 1_500 {
+                cloned = Some(tokens.clone());
+            }
+        }
+        assert!(
+            tokens.buffers.len() > 10,
+            "{} buffers",
+            tokens.buffers.len()
+        );
+        assert!(tokens
+            .buffers
+            .iter()
+            .all(|b| b.capacity() <= RawTokens::MAX_BUFFER || b.len() == b.capacity()));
+        assert_eq!(tokens.len(), texts.len());
+        assert!(tokens.iter().eq(texts.iter().map(String::as_str)));
+        assert!(tokens
+            .iter()
+            .rev()
+            .eq(texts.iter().rev().map(String::as_str)));
+        for (i, text) in texts.iter().enumerate() {
+            assert_eq!(tokens.get(i), Some(text.as_str()), "token {i}");
+        }
+        assert_eq!(tokens.get(texts.len()), None);
+
+        let mut cloned = cloned.expect("cloned at token 1,500");
+        assert_ne!(cloned, tokens);
+        for text in &texts[1_501..] {
+            cloned.push(text);
+        }
+        assert_eq!(cloned, tokens);
+        let hasher = RandomState::new();
+        assert_eq!(hasher.hash_one(&cloned), hasher.hash_one(&tokens));
+        assert_eq!(RawTokens::default(), NO_TOKENS);
+        assert_eq!(NO_TOKENS.get(0), None);
+    }
 
     /// Every way of walking a token list (from either end, skipping, over a clamped range)
     /// gives what the same walk over a `Vec` of the texts gives.
