@@ -60,17 +60,22 @@ impl RawTokens {
             .last()
             .is_some_and(|b| b.capacity() - b.len() >= raw.len());
         if !fits {
-            let grown = self.buffers.last().map_or(Self::FIRST_BUFFER, |b| {
-                b.capacity().saturating_mul(2).min(Self::MAX_BUFFER)
-            });
-            self.buffers
-                .push(String::with_capacity(grown.max(raw.len())));
-            self.firsts.push(self.ends.len());
+            self.add_buffer(raw.len());
         }
         if let Some(buffer) = self.buffers.last_mut() {
             buffer.push_str(raw);
             self.ends.push(buffer.len());
         }
+    }
+
+    /// Starts a buffer with room for at least `len` bytes.
+    #[cold]
+    fn add_buffer(&mut self, len: usize) {
+        let grown = self.buffers.last().map_or(Self::FIRST_BUFFER, |b| {
+            b.capacity().saturating_mul(2).min(Self::MAX_BUFFER)
+        });
+        self.buffers.push(String::with_capacity(grown.max(len)));
+        self.firsts.push(self.ends.len());
     }
 
     /// Appends tokens' JSON texts.
