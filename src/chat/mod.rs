@@ -67,8 +67,9 @@
 //! - choices and messages are kept beside the top-level JSON, so a chunk reaches its
 //!   message without hashing a key; `usage` and `system_fingerprint` likewise;
 //! - logprob tokens are kept as raw JSON text ([`RawTokens`]): copied from the chunk's
-//!   text to the end of one buffer per list (no allocation per token), decoded only when
-//!   read; a delta event's tokens are a view of the snapshot's last tokens;
+//!   text to the end of a list's last buffer (no allocation per token; a full buffer stays
+//!   where it is and the next is twice as large, up to 64 KiB), decoded only when read; a
+//!   delta event's tokens are a view of the snapshot's last tokens;
 //! - the `chunk` event holds the chunk's JSON text ([`ChunkData`]), decoded on demand.
 //!
 //! Both paths give the same events and snapshot: `tests/it/chat_stream.rs` replays the
