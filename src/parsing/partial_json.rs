@@ -1,6 +1,7 @@
 //! Incremental partial JSON parsing, in linear time (documented in the parsing module).
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Number, Value};
@@ -16,7 +17,7 @@ const MAX_INT_DIGITS: usize = 4300;
 /// [`MAX_CHUNK`]: a short document (a tool's arguments) stays small.
 const FIRST_CHUNK: usize = 2;
 
-/// Slots of the largest chunks (40–56 KB of slots). With 64-slot chunks a long
+/// Slots of the largest chunks (32–40 KB of nodes and members). With 64-slot chunks a long
 /// document's logs were spread over many small blocks among the stream's other allocations,
 /// and reading them at `content.done` of a 16k-object stream took 1.5× as long.
 const MAX_CHUNK: usize = 1024;
@@ -30,9 +31,44 @@ const MAX_CHUNK: usize = 1024;
 /// readers and the writer never conflict. The slots are a heap slice of their own, made in
 /// place (an array of up to [`MAX_CHUNK`] slots built on the stack and moved into the `Arc`
 /// was 57 KB of stack, copied).
-struct Chunk<T> {
-    next: OnceLock<Arc<Chunk<T>>>,
-    slots: Box<[OnceLock<T>]>,
+struct Chunk<S> {
+    next: OnceLock<Arc<Chunk<S>>>,
+    slots: Box<[S]>,
+}
+
+/// A slot of a log: written once by the parser, then read by any number of readers. The
+/// tree's nodes and members are packed into atomic words ([`NodeSlot`], [`MemberSlot`]); the
+/// level heads, keys and long strings, which own memory, are `OnceLock`s.
+trait Slot: Send + Sync {
+    /// What is written.
+    type Item;
+    /// What a read gives: a reference into the slot, or a copy of what it holds.
+    type Read<'a>
+    where
+        Self: 'a;
+    /// An unwritten slot.
+    fn empty() -> Self;
+    /// Writes the slot (once: a second write is ignored or never made).
+    fn put(&self, item: Self::Item);
+    /// What the slot holds, or `None` before it is written.
+    fn read(&self) -> Option<Self::Read<'_>>;
+}
+
+impl<T: Send + Sync> Slot for OnceLock<T> {
+    type Item = T;
+    type Read<'a>
+        = &'a T
+    where
+        T: 'a;
+    fn empty() -> Self {
+        OnceLock::new()
+    }
+    fn put(&self, item: T) {
+        let _ = self.set(item);
+    }
+    fn read(&self) -> Option<&T> {
+        self.get()
+    }
 }
 
 /// Dropping a chain of chunks by the default (recursive) drop glue would take one stack frame
@@ -41,7 +77,7 @@ struct Chunk<T> {
 /// with a snapshot (or the writer) stops the loop, and its owner frees the rest later. A node
 /// owns no other node (a container's members are in the log of the level below it), so
 /// nothing else recurses either.
-impl<T> Drop for Chunk<T> {
+impl<S> Drop for Chunk<S> {
     fn drop(&mut self) {
         let mut next = self.next.take();
         while let Some(mut chunk) = next {
@@ -53,24 +89,24 @@ impl<T> Drop for Chunk<T> {
 }
 
 /// A new chunk of `n` slots, `n` kept between [`FIRST_CHUNK`] and [`MAX_CHUNK`].
-fn chunk<T>(n: usize) -> Arc<Chunk<T>> {
+fn chunk<S: Slot>(n: usize) -> Arc<Chunk<S>> {
     Arc::new(Chunk {
         next: OnceLock::new(),
         slots: (0..n.clamp(FIRST_CHUNK, MAX_CHUNK))
-            .map(|_| OnceLock::new())
+            .map(|_| S::empty())
             .collect(),
     })
 }
 
 /// The writing end of a log: one level's array or object members, or the parser's level heads.
-struct Writer<T> {
-    head: Arc<Chunk<T>>,
-    tail: Arc<Chunk<T>>,
+struct Writer<S> {
+    head: Arc<Chunk<S>>,
+    tail: Arc<Chunk<S>>,
     tail_base: usize,
     len: usize,
 }
 
-impl<T> Writer<T> {
+impl<S: Slot> Writer<S> {
     fn new() -> Self {
         let head = chunk(FIRST_CHUNK);
         Writer {
@@ -81,7 +117,7 @@ impl<T> Writer<T> {
         }
     }
 
-    fn push(&mut self, value: T) {
+    fn push(&mut self, value: S::Item) {
         let size = self.tail.slots.len();
         if self.len - self.tail_base >= size {
             let next = self.tail.next.get_or_init(|| chunk(size * 2));
@@ -91,13 +127,22 @@ impl<T> Writer<T> {
         }
         if let Some(slot) = self.tail.slots.get(self.len - self.tail_base) {
             // A slot is written exactly once: `len` only grows.
-            let _ = slot.set(value);
+            slot.put(value);
             self.len += 1;
         }
     }
 
+    /// The members written so far, in order.
+    fn iter(&self) -> SeqIter<'_, S> {
+        SeqIter {
+            chunk: Some(&self.head),
+            index: 0,
+            remaining: self.len,
+        }
+    }
+
     /// The first `len` members, shared.
-    fn seq(&self) -> Seq<T> {
+    fn seq(&self) -> Seq<S> {
         Seq {
             head: Arc::clone(&self.head),
             len: self.len,
@@ -106,12 +151,12 @@ impl<T> Writer<T> {
 }
 
 /// A shared, immutable view of the first `len` members of a container.
-struct Seq<T> {
-    head: Arc<Chunk<T>>,
+struct Seq<S> {
+    head: Arc<Chunk<S>>,
     len: usize,
 }
 
-impl<T> Clone for Seq<T> {
+impl<S> Clone for Seq<S> {
     fn clone(&self) -> Self {
         Seq {
             head: Arc::clone(&self.head),
@@ -120,8 +165,8 @@ impl<T> Clone for Seq<T> {
     }
 }
 
-impl<T> Seq<T> {
-    fn iter(&self) -> SeqIter<'_, T> {
+impl<S: Slot> Seq<S> {
+    fn iter(&self) -> SeqIter<'_, S> {
         SeqIter {
             chunk: Some(&self.head),
             index: 0,
@@ -130,16 +175,16 @@ impl<T> Seq<T> {
     }
 }
 
-struct SeqIter<'a, T> {
-    chunk: Option<&'a Chunk<T>>,
+struct SeqIter<'a, S> {
+    chunk: Option<&'a Chunk<S>>,
     index: usize,
     remaining: usize,
 }
 
-impl<'a, T> Iterator for SeqIter<'a, T> {
-    type Item = &'a T;
+impl<'a, S: Slot> Iterator for SeqIter<'a, S> {
+    type Item = S::Read<'a>;
 
-    fn next(&mut self) -> Option<&'a T> {
+    fn next(&mut self) -> Option<S::Read<'a>> {
         if self.remaining == 0 {
             return None;
         }
@@ -149,7 +194,7 @@ impl<'a, T> Iterator for SeqIter<'a, T> {
             self.chunk = Some(chunk);
             self.index = 0;
         }
-        let item = chunk.slots.get(self.index)?.get()?;
+        let item = chunk.slots.get(self.index)?.read()?;
         self.index += 1;
         self.remaining -= 1;
         Some(item)
@@ -160,8 +205,9 @@ impl<'a, T> Iterator for SeqIter<'a, T> {
 // Values.
 // ---------------------------------------------------------------------------------------------
 
-/// A completed value. Cloning is O(1).
-#[derive(Clone)]
+/// A completed value. It owns nothing (a container's members are in the logs of the level
+/// below, a long string in the string log).
+#[derive(Clone, Copy)]
 enum Node {
     Null,
     Bool(bool),
@@ -171,15 +217,155 @@ enum Node {
     /// A string of up to [`Short::MAX`] bytes, in the node itself (no allocation: most
     /// values of a document are short, and a long document's tree is freed at its end).
     Short(Short),
-    Str(Arc<str>),
+    /// A longer string: its index in the parser's string log.
+    Str(usize),
     /// A complete array: its members are `span` of the array log one level deeper.
     Array(Span),
     /// A complete object: its members are `span` of the object log one level deeper.
     Object(Span),
 }
 
-/// A member of an object: its key and its value.
-type ObjectMember = (Arc<str>, Node);
+/// A member of an object: its key (an index in the parser's key log) and its value.
+type ObjectMember = (usize, Node);
+
+/// A string of the key log or the string log.
+type Text = OnceLock<Arc<str>>;
+
+/// A log slot holding a [`Node`] as four words (a tag, then the variant's data). A node owns
+/// nothing (a long string or a key is an index into a log of its own), so a chunk of these
+/// is freed without reading its slots, as a chunk of `OnceLock`s must be: at the end of a
+/// long document, its tree would otherwise be read twice from memory.
+struct NodeSlot([AtomicU64; 4]);
+
+/// A log slot holding an [`ObjectMember`]: the key's index, then the node.
+struct MemberSlot {
+    key: AtomicU64,
+    node: NodeSlot,
+}
+
+impl Node {
+    /// The node as four words; the first byte is its tag, never 0 (an empty slot).
+    fn pack(&self) -> [u64; 4] {
+        let mut bytes = [0u8; 32];
+        let (tag, a, b) = match *self {
+            Node::Null => (1, 0, 0),
+            Node::Bool(v) => (2, u64::from(v), 0),
+            Node::Int(v) => (3, u64::from_ne_bytes(v.to_ne_bytes()), 0),
+            Node::UInt(v) => (4, v, 0),
+            Node::Float(v) => (5, v.to_bits(), 0),
+            Node::Short(short) => {
+                bytes[0] = 6;
+                bytes[1] = short.len;
+                bytes[2..].copy_from_slice(&short.bytes);
+                return words(&bytes);
+            }
+            Node::Str(index) => (7, index as u64, 0),
+            Node::Array(span) => (8, span.start as u64, span.len as u64),
+            Node::Object(span) => (9, span.start as u64, span.len as u64),
+        };
+        bytes[0] = tag;
+        bytes[8..16].copy_from_slice(&a.to_le_bytes());
+        bytes[16..24].copy_from_slice(&b.to_le_bytes());
+        words(&bytes)
+    }
+
+    /// The node [`pack`](Self::pack) made, or `None` for an empty slot.
+    fn unpack(packed: [u64; 4]) -> Option<Node> {
+        let mut bytes = [0u8; 32];
+        for (to, word) in bytes.chunks_exact_mut(8).zip(packed) {
+            to.copy_from_slice(&word.to_le_bytes());
+        }
+        let a = packed[1];
+        let index = |word: u64| usize::try_from(word).ok();
+        Some(match bytes[0] {
+            1 => Node::Null,
+            2 => Node::Bool(a != 0),
+            3 => Node::Int(i64::from_ne_bytes(a.to_ne_bytes())),
+            4 => Node::UInt(a),
+            5 => Node::Float(f64::from_bits(a)),
+            6 => {
+                let mut short = Short {
+                    len: bytes[1],
+                    bytes: [0; Short::MAX],
+                };
+                short.bytes.copy_from_slice(&bytes[2..]);
+                Node::Short(short)
+            }
+            7 => Node::Str(index(a)?),
+            8 => Node::Array(Span {
+                start: index(a)?,
+                len: index(packed[2])?,
+            }),
+            9 => Node::Object(Span {
+                start: index(a)?,
+                len: index(packed[2])?,
+            }),
+            _ => return None,
+        })
+    }
+}
+
+/// 32 bytes as four little-endian words.
+fn words(bytes: &[u8; 32]) -> [u64; 4] {
+    let mut words = [0u64; 4];
+    for (word, from) in words.iter_mut().zip(bytes.chunks_exact(8)) {
+        let mut le = [0u8; 8];
+        le.copy_from_slice(from);
+        *word = u64::from_le_bytes(le);
+    }
+    words
+}
+
+// Slots are read only below a length published after they were written (a snapshot, or the
+// parser itself), and a snapshot reaches another thread through a synchronising hand-over:
+// the tag's release store and acquire load are for a reader that raced anyway.
+impl Slot for NodeSlot {
+    type Item = Node;
+    type Read<'a> = Node;
+    fn empty() -> Self {
+        NodeSlot(Default::default())
+    }
+    fn put(&self, node: Node) {
+        let [tag, a, b, c] = node.pack();
+        self.0[1].store(a, Ordering::Relaxed);
+        self.0[2].store(b, Ordering::Relaxed);
+        self.0[3].store(c, Ordering::Relaxed);
+        self.0[0].store(tag, Ordering::Release);
+    }
+    fn read(&self) -> Option<Node> {
+        let tag = self.0[0].load(Ordering::Acquire);
+        let [_, a, b, c] = &self.0;
+        Node::unpack([
+            tag,
+            a.load(Ordering::Relaxed),
+            b.load(Ordering::Relaxed),
+            c.load(Ordering::Relaxed),
+        ])
+    }
+}
+
+impl Slot for MemberSlot {
+    type Item = ObjectMember;
+    type Read<'a> = ObjectMember;
+    fn empty() -> Self {
+        MemberSlot {
+            key: AtomicU64::new(0),
+            node: NodeSlot::empty(),
+        }
+    }
+    fn put(&self, (key, node): ObjectMember) {
+        self.key.store(key as u64, Ordering::Relaxed);
+        self.node.put(node);
+    }
+    fn read(&self) -> Option<ObjectMember> {
+        let node = self.node.read()?;
+        let key = usize::try_from(self.key.load(Ordering::Relaxed)).ok()?;
+        Some((key, node))
+    }
+}
+
+// Nothing in a chunk of nodes or members needs dropping (see `NodeSlot`).
+const _: () = assert!(!std::mem::needs_drop::<NodeSlot>() && !std::mem::needs_drop::<MemberSlot>());
 
 /// Where a container's members are in the log of their level: containers at one level of
 /// nesting are open one after another, so each one's members are contiguous in that log.
@@ -194,15 +380,15 @@ struct Span {
 /// long document's tree is a few sequential buffers (written, read and freed in order) and
 /// not one allocation per object.
 struct LevelLog {
-    arrays: Writer<Node>,
-    objects: Writer<ObjectMember>,
+    arrays: Writer<NodeSlot>,
+    objects: Writer<MemberSlot>,
 }
 
 /// The first chunks of a level's logs, for readers (a snapshot, or the parser's own
 /// [`finish`](PartialJson::finish)): chunks are never moved, so these never change.
 struct LevelHeads {
-    arrays: Arc<Chunk<Node>>,
-    objects: Arc<Chunk<ObjectMember>>,
+    arrays: Arc<Chunk<NodeSlot>>,
+    objects: Arc<Chunk<MemberSlot>>,
 }
 
 // A short string fits where the other variants keep their data: a node stays 32 bytes.
@@ -237,17 +423,17 @@ impl Short {
 
 /// A reading position in one log: moves forward only (a tree is read in document order, in
 /// which each level's containers come one after another).
-struct Cursor<'a, T> {
-    head: &'a Chunk<T>,
-    chunk: &'a Chunk<T>,
+struct Cursor<'a, S> {
+    head: &'a Chunk<S>,
+    chunk: &'a Chunk<S>,
     /// Index of `chunk`'s first slot in the log.
     chunk_base: usize,
     /// Index of the next slot to read.
     pos: usize,
 }
 
-impl<'a, T> Cursor<'a, T> {
-    fn new(head: &'a Chunk<T>) -> Self {
+impl<'a, S: Slot> Cursor<'a, S> {
+    fn new(head: &'a Chunk<S>) -> Self {
         Cursor {
             head,
             chunk: head,
@@ -275,26 +461,40 @@ impl<'a, T> Cursor<'a, T> {
 
     /// The slot at the position, then the position moves on. Every slot a span covers was
     /// written before the span was made, so this is `None` only for a slot past the log.
-    fn next(&mut self) -> Option<&'a T> {
+    fn next(&mut self) -> Option<S::Read<'a>> {
         self.seek(self.pos);
-        let item = self.chunk.slots.get(self.pos - self.chunk_base)?.get()?;
+        let item = self.chunk.slots.get(self.pos - self.chunk_base)?.read()?;
         self.pos += 1;
         Some(item)
     }
 }
 
-/// Builds values from a tree: one cursor per level and kind.
+/// Builds values from a tree: one cursor per level and kind, and the keys and long strings
+/// by index.
 struct Reader<'a> {
-    levels: Vec<(Cursor<'a, Node>, Cursor<'a, ObjectMember>)>,
+    levels: Vec<(Cursor<'a, NodeSlot>, Cursor<'a, MemberSlot>)>,
+    keys: Vec<&'a str>,
+    strings: Vec<&'a str>,
 }
 
 impl<'a> Reader<'a> {
-    fn new(heads: impl Iterator<Item = (&'a Chunk<Node>, &'a Chunk<ObjectMember>)>) -> Self {
+    fn new(
+        heads: impl Iterator<Item = (&'a Chunk<NodeSlot>, &'a Chunk<MemberSlot>)>,
+        keys: SeqIter<'a, Text>,
+        strings: SeqIter<'a, Text>,
+    ) -> Self {
         Reader {
             levels: heads
                 .map(|(arrays, objects)| (Cursor::new(arrays), Cursor::new(objects)))
                 .collect(),
+            keys: keys.map(|key| &**key).collect(),
+            strings: strings.map(|string| &**string).collect(),
         }
+    }
+
+    /// The key at `index` in the key log (every member's key was written before it).
+    fn key(&self, index: usize) -> &'a str {
+        self.keys.get(index).copied().unwrap_or_default()
     }
 
     /// The members of an array at `level`.
@@ -307,7 +507,7 @@ impl<'a> Reader<'a> {
             let Some(node) = self.levels.get_mut(level).and_then(|(c, _)| c.next()) else {
                 break;
             };
-            items.push(self.value(node, level + 1));
+            items.push(self.value(&node, level + 1));
         }
         items
     }
@@ -322,8 +522,8 @@ impl<'a> Reader<'a> {
             let Some((key, node)) = self.levels.get_mut(level).and_then(|(_, c)| c.next()) else {
                 break;
             };
-            let value = self.value(node, level + 1);
-            map.insert(key.to_string(), value);
+            let value = self.value(&node, level + 1);
+            map.insert(self.key(key).to_owned(), value);
         }
         map
     }
@@ -339,7 +539,13 @@ impl<'a> Reader<'a> {
             // Floats are checked to be finite when they are parsed.
             Node::Float(f) => Number::from_f64(*f).map_or(Value::Null, Value::Number),
             Node::Short(s) => Value::String(s.as_str().to_owned()),
-            Node::Str(s) => Value::String(s.to_string()),
+            Node::Str(index) => Value::String(
+                self.strings
+                    .get(*index)
+                    .copied()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
             Node::Array(span) => Value::Array(self.items(level, *span, 0)),
             Node::Object(span) => Value::Object(self.members(level, *span, 0)),
         }
@@ -510,8 +716,8 @@ enum Expect {
 enum Members {
     Array,
     Object {
-        /// The key of the member being parsed, once complete.
-        key: Option<Arc<str>>,
+        /// The key of the member being parsed, once complete (its index in the key log).
+        key: Option<usize>,
     },
 }
 
@@ -623,7 +829,12 @@ pub struct PartialJson {
     /// The members of the containers at each level of nesting (`stack[i]`'s in `logs[i]`).
     logs: Vec<LevelLog>,
     /// The first chunks of `logs`, shared with snapshots.
-    heads: Writer<LevelHeads>,
+    heads: Writer<OnceLock<LevelHeads>>,
+    /// Object keys, each kept once while objects repeat it ([`KeyCache`]); members name
+    /// theirs by index.
+    key_log: Writer<Text>,
+    /// Strings longer than a node holds, by index.
+    strings: Writer<Text>,
     token: Token,
     top: Top,
     /// Decoded text of the string, or text of the number, being lexed.
@@ -647,37 +858,52 @@ pub struct PartialJson {
 }
 
 /// Objects in an array usually have the same keys in the same order: the key at a given depth
-/// and position is kept, and reused (instead of allocating it again) when the next one matches.
+/// and position is kept, and reused (instead of logging it again) when the next one matches.
 #[derive(Default)]
 struct KeyCache {
     /// `[depth][position]`.
-    slots: Vec<Vec<Option<Arc<str>>>>,
+    slots: Vec<Vec<Option<CachedKey>>>,
 }
+
+/// A key and its index in the key log.
+type CachedKey = (usize, Arc<str>);
 
 impl KeyCache {
     const MAX_POSITION: usize = 32;
 
-    fn intern(&mut self, depth: usize, position: usize, text: &str) -> Arc<str> {
+    /// The index of `text` in `log`: a cached one, or a new entry.
+    fn intern(
+        &mut self,
+        log: &mut Writer<Text>,
+        depth: usize,
+        position: usize,
+        text: &str,
+    ) -> usize {
+        let add = |log: &mut Writer<Text>| {
+            let key: Arc<str> = Arc::from(text);
+            log.push(Arc::clone(&key));
+            (log.len - 1, key)
+        };
         if position >= Self::MAX_POSITION {
-            return Arc::from(text);
+            return add(log).0;
         }
         if self.slots.len() <= depth {
             self.slots.resize_with(depth + 1, Vec::new);
         }
         let Some(row) = self.slots.get_mut(depth) else {
-            return Arc::from(text);
+            return add(log).0;
         };
         if row.len() <= position {
             row.resize(position + 1, None);
         }
         match row.get_mut(position) {
-            Some(Some(cached)) if &**cached == text => Arc::clone(cached),
+            Some(Some((index, cached))) if &**cached == text => *index,
             Some(slot) => {
-                let key: Arc<str> = Arc::from(text);
-                *slot = Some(Arc::clone(&key));
-                key
+                let (index, key) = add(log);
+                *slot = Some((index, key));
+                index
             }
-            None => Arc::from(text),
+            None => add(log).0,
         }
     }
 }
@@ -778,6 +1004,8 @@ impl PartialJson {
             stack: Vec::new(),
             logs: Vec::new(),
             heads: Writer::new(),
+            key_log: Writer::new(),
+            strings: Writer::new(),
             token: Token::None,
             top: Top::Empty,
             scratch: String::new(),
@@ -856,8 +1084,10 @@ impl PartialJson {
             Top::Empty => Ok(None),
             Top::Done(node) => Ok(Some(PartialSnapshot {
                 heads: self.heads.seq(),
+                keys: self.key_log.seq(),
+                strings: self.strings.seq(),
                 levels: Vec::new(),
-                tip: Some(node.clone()),
+                tip: Some(*node),
                 complete: true,
             })),
             Top::InValue => {
@@ -866,6 +1096,8 @@ impl PartialJson {
                     return match tip {
                         Some(node) => Ok(Some(PartialSnapshot {
                             heads: self.heads.seq(),
+                            keys: self.key_log.seq(),
+                            strings: self.strings.seq(),
                             levels: Vec::new(),
                             tip: Some(node),
                             complete: false,
@@ -878,11 +1110,13 @@ impl PartialJson {
                     .iter()
                     .map(|frame| match &frame.members {
                         Members::Array => Level::Array(frame.span),
-                        Members::Object { key } => Level::Object(frame.span, key.clone()),
+                        Members::Object { key } => Level::Object(frame.span, *key),
                     })
                     .collect();
                 Ok(Some(PartialSnapshot {
                     heads: self.heads.seq(),
+                    keys: self.key_log.seq(),
+                    strings: self.strings.seq(),
                     levels,
                     tip,
                     complete: false,
@@ -1102,6 +1336,8 @@ impl PartialJson {
             self.logs
                 .iter()
                 .map(|log| (&*log.arrays.head, &*log.objects.head)),
+            self.key_log.iter(),
+            self.strings.iter(),
         )
     }
 
@@ -1191,6 +1427,7 @@ impl PartialJson {
                             if let Some(frame) = self.stack.last_mut() {
                                 if let Members::Object { key } = &mut frame.members {
                                     *key = Some(self.keys.intern(
+                                        &mut self.key_log,
                                         depth,
                                         frame.span.len,
                                         &self.scratch,
@@ -1201,7 +1438,10 @@ impl PartialJson {
                         } else {
                             let node = match Short::new(&self.scratch) {
                                 Some(short) => Node::Short(short),
-                                None => Node::Str(Arc::from(self.scratch.as_str())),
+                                None => {
+                                    self.strings.push(Arc::from(self.scratch.as_str()));
+                                    Node::Str(self.strings.len - 1)
+                                }
                             };
                             self.complete_value(node);
                         }
@@ -1572,8 +1812,9 @@ impl PartialJson {
 #[derive(Clone)]
 enum Level {
     Array(Span),
-    /// The members, and the key of the member in progress if complete.
-    Object(Span, Option<Arc<str>>),
+    /// The members, and the key of the member in progress if complete (its index in the
+    /// key log).
+    Object(Span, Option<usize>),
 }
 
 /// An immutable capture of a [`PartialJson`]'s value at one moment, taken in O(depth) by
@@ -1582,7 +1823,10 @@ enum Level {
 #[derive(Clone)]
 pub struct PartialSnapshot {
     /// The first chunks of the parser's logs, one pair per level.
-    heads: Seq<LevelHeads>,
+    heads: Seq<OnceLock<LevelHeads>>,
+    /// The parser's key log and string log as they were.
+    keys: Seq<Text>,
+    strings: Seq<Text>,
     /// The open containers, outermost first; each holds the next.
     levels: Vec<Level>,
     /// The innermost open container's member in progress (a valid-so-far number), or the
@@ -1621,6 +1865,8 @@ impl PartialSnapshot {
             self.heads
                 .iter()
                 .map(|heads| (&*heads.arrays, &*heads.objects)),
+            self.keys.iter(),
+            self.strings.iter(),
         );
         // In document order (each level's complete members, then the next level), as the
         // reader's cursors move; then each level takes the next one in.
@@ -1644,7 +1890,7 @@ impl PartialSnapshot {
                 (Value::Array(items), _) => items.extend(child),
                 (Value::Object(map), Level::Object(_, Some(key))) => {
                     if let Some(child) = child {
-                        map.insert(key.to_string(), child);
+                        map.insert(reader.key(*key).to_owned(), child);
                     }
                 }
                 _ => {}
@@ -1666,6 +1912,63 @@ mod tests {
             p.push(piece);
         }
         p
+    }
+
+    /// Every kind of node comes back from its slot as it went in, at the edges of its range;
+    /// an unwritten slot reads as empty.
+    #[test]
+    fn nodes_come_back_from_their_slots() {
+        let short = |text: &str| Node::Short(Short::new(text).expect("a short string"));
+        let nodes = [
+            Node::Null,
+            Node::Bool(false),
+            Node::Bool(true),
+            Node::Int(i64::MIN),
+            Node::Int(-1),
+            Node::Int(i64::MAX),
+            Node::UInt(u64::MAX),
+            Node::Float(-0.0),
+            Node::Float(f64::MIN_POSITIVE),
+            Node::Float(-1.5e300),
+            short(""),
+            short("a"),
+            short("é€𝄞 in a short"),
+            short(&"x".repeat(Short::MAX)),
+            Node::Str(0),
+            Node::Str(usize::MAX),
+            Node::Array(Span { start: 0, len: 0 }),
+            Node::Array(Span {
+                start: usize::MAX,
+                len: 3,
+            }),
+            Node::Object(Span {
+                start: 7,
+                len: usize::MAX,
+            }),
+        ];
+        let render = |node: &Node| match *node {
+            Node::Null => "null".to_owned(),
+            Node::Bool(b) => format!("bool {b}"),
+            Node::Int(i) => format!("int {i}"),
+            Node::UInt(u) => format!("uint {u}"),
+            Node::Float(f) => format!("float {:x}", f.to_bits()),
+            Node::Short(s) => format!("short {:?} {}", s.as_str(), s.len),
+            Node::Str(i) => format!("str {i}"),
+            Node::Array(s) => format!("array {} {}", s.start, s.len),
+            Node::Object(s) => format!("object {} {}", s.start, s.len),
+        };
+        assert!(NodeSlot::empty().read().is_none());
+        assert!(MemberSlot::empty().read().is_none());
+        for (key, node) in nodes.iter().enumerate() {
+            let slot = NodeSlot::empty();
+            slot.put(*node);
+            let back = slot.read().expect("a written slot");
+            assert_eq!(render(&back), render(node));
+            let member = MemberSlot::empty();
+            member.put((key * 1_000_003, *node));
+            let (back_key, back) = member.read().expect("a written member");
+            assert_eq!((back_key, render(&back)), (key * 1_000_003, render(node)));
+        }
     }
 
     #[test]
