@@ -271,19 +271,20 @@ impl Node {
 
     /// The node [`pack`](Self::pack) made, or `None` for an empty slot.
     fn unpack(packed: [u64; 4]) -> Option<Node> {
-        let mut bytes = [0u8; 32];
-        for (to, word) in bytes.chunks_exact_mut(8).zip(packed) {
-            to.copy_from_slice(&word.to_le_bytes());
-        }
         let a = packed[1];
         let index = |word: u64| usize::try_from(word).ok();
-        Some(match bytes[0] {
+        // The tag is the first byte, the low byte of the first little-endian word.
+        Some(match packed[0].to_le_bytes()[0] {
             1 => Node::Null,
             2 => Node::Bool(a != 0),
             3 => Node::Int(i64::from_ne_bytes(a.to_ne_bytes())),
             4 => Node::UInt(a),
             5 => Node::Float(f64::from_bits(a)),
             6 => {
+                let mut bytes = [0u8; 32];
+                for (to, word) in bytes.chunks_exact_mut(8).zip(packed) {
+                    to.copy_from_slice(&word.to_le_bytes());
+                }
                 let mut short = Short {
                     len: bytes[1],
                     bytes: [0; Short::MAX],
@@ -1082,26 +1083,12 @@ impl PartialJson {
         match &self.top {
             Top::Failed(e) => Err(e.clone()),
             Top::Empty => Ok(None),
-            Top::Done(node) => Ok(Some(PartialSnapshot {
-                heads: self.heads.seq(),
-                keys: self.key_log.seq(),
-                strings: self.strings.seq(),
-                levels: Vec::new(),
-                tip: Some(*node),
-                complete: true,
-            })),
+            Top::Done(node) => Ok(Some(self.capture(Vec::new(), Some(*node), true))),
             Top::InValue => {
                 let tip = self.pending_tip()?;
                 if self.stack.is_empty() {
                     return match tip {
-                        Some(node) => Ok(Some(PartialSnapshot {
-                            heads: self.heads.seq(),
-                            keys: self.key_log.seq(),
-                            strings: self.strings.seq(),
-                            levels: Vec::new(),
-                            tip: Some(node),
-                            complete: false,
-                        })),
+                        Some(node) => Ok(Some(self.capture(Vec::new(), Some(node), false))),
                         None => Err(self.eof_error(self.top_level_eof_kind())),
                     };
                 }
@@ -1113,14 +1100,7 @@ impl PartialJson {
                         Members::Object { key } => Level::Object(frame.span, *key),
                     })
                     .collect();
-                Ok(Some(PartialSnapshot {
-                    heads: self.heads.seq(),
-                    keys: self.key_log.seq(),
-                    strings: self.strings.seq(),
-                    levels,
-                    tip,
-                    complete: false,
-                }))
+                Ok(Some(self.capture(levels, tip, false)))
             }
         }
     }
@@ -1331,6 +1311,19 @@ impl PartialJson {
     }
 
     /// Builds values from this parser's tree.
+    /// A snapshot of the open containers `levels` and the member in progress `tip`, sharing
+    /// the logs as they are now.
+    fn capture(&self, levels: Vec<Level>, tip: Option<Node>, complete: bool) -> PartialSnapshot {
+        PartialSnapshot {
+            heads: self.heads.seq(),
+            keys: self.key_log.seq(),
+            strings: self.strings.seq(),
+            levels,
+            tip,
+            complete,
+        }
+    }
+
     fn reader(&self) -> Reader<'_> {
         Reader::new(
             self.logs
