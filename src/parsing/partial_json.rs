@@ -134,11 +134,7 @@ impl<S: Slot> Writer<S> {
 
     /// The members written so far, in order.
     fn iter(&self) -> SeqIter<'_, S> {
-        SeqIter {
-            chunk: Some(&self.head),
-            index: 0,
-            remaining: self.len,
-        }
+        SeqIter::new(&self.head, self.len)
     }
 
     /// The first `len` members, shared.
@@ -167,11 +163,7 @@ impl<S> Clone for Seq<S> {
 
 impl<S: Slot> Seq<S> {
     fn iter(&self) -> SeqIter<'_, S> {
-        SeqIter {
-            chunk: Some(&self.head),
-            index: 0,
-            remaining: self.len,
-        }
+        SeqIter::new(&self.head, self.len)
     }
 }
 
@@ -179,6 +171,17 @@ struct SeqIter<'a, S> {
     chunk: Option<&'a Chunk<S>>,
     index: usize,
     remaining: usize,
+}
+
+impl<'a, S> SeqIter<'a, S> {
+    /// The first `len` slots of the log that starts at `head`.
+    fn new(head: &'a Chunk<S>, len: usize) -> Self {
+        SeqIter {
+            chunk: Some(head),
+            index: 0,
+            remaining: len,
+        }
+    }
 }
 
 impl<'a, S: Slot> Iterator for SeqIter<'a, S> {
@@ -498,6 +501,11 @@ impl<'a> Reader<'a> {
         self.keys.get(index).copied().unwrap_or_default()
     }
 
+    /// The long string at `index` in the string log (written before the node naming it).
+    fn string(&self, index: usize) -> &'a str {
+        self.strings.get(index).copied().unwrap_or_default()
+    }
+
     /// The members of an array at `level`.
     fn items(&mut self, level: usize, span: Span, extra: usize) -> Vec<Value> {
         let mut items = Vec::with_capacity(span.len + extra);
@@ -540,13 +548,7 @@ impl<'a> Reader<'a> {
             // Floats are checked to be finite when they are parsed.
             Node::Float(f) => Number::from_f64(*f).map_or(Value::Null, Value::Number),
             Node::Short(s) => Value::String(s.as_str().to_owned()),
-            Node::Str(index) => Value::String(
-                self.strings
-                    .get(*index)
-                    .copied()
-                    .unwrap_or_default()
-                    .to_owned(),
-            ),
+            Node::Str(index) => Value::String(self.string(*index).to_owned()),
             Node::Array(span) => Value::Array(self.items(level, *span, 0)),
             Node::Object(span) => Value::Object(self.members(level, *span, 0)),
         }
@@ -1310,7 +1312,6 @@ impl PartialJson {
         self.deepest = self.deepest.max(self.stack.len());
     }
 
-    /// Builds values from this parser's tree.
     /// A snapshot of the open containers `levels` and the member in progress `tip`, sharing
     /// the logs as they are now.
     fn capture(&self, levels: Vec<Level>, tip: Option<Node>, complete: bool) -> PartialSnapshot {
@@ -1324,6 +1325,7 @@ impl PartialJson {
         }
     }
 
+    /// Builds values from this parser's tree.
     fn reader(&self) -> Reader<'_> {
         Reader::new(
             self.logs
