@@ -376,6 +376,19 @@ impl AssistantStreamState {
         Ok(())
     }
 
+    /// The error for a delta of `what` `id`, which the stream never created. The event is
+    /// kept with the unhandled ones while there is room; otherwise the error says so.
+    fn unknown_delta(&mut self, name: &str, value: Value, what: &str, id: &str) -> Error {
+        let note = self
+            .keep_unhandled(name, value)
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
+        stream_error(
+            StreamErrorKind::UnknownObject,
+            format!("a delta for {what} `{id}`, which the stream never created{note}"),
+        )
+    }
+
     fn step_delta<H: AssistantEventHandler + ?Sized>(
         &mut self,
         name: &str,
@@ -384,14 +397,7 @@ impl AssistantStreamState {
     ) -> Result<(), Error> {
         let id = object_id(&value, "run step delta")?;
         let Some(&pos) = self.step_ids.get(&id) else {
-            let note = self
-                .keep_unhandled(name, value)
-                .map(|n| format!(" ({n})"))
-                .unwrap_or_default();
-            return Err(stream_error(
-                StreamErrorKind::UnknownObject,
-                format!("a delta for run step `{id}`, which the stream never created{note}"),
-            ));
+            return Err(self.unknown_delta(name, value, "run step", &id));
         };
         self.current_step = Some(pos);
         let empty = Map::new();
@@ -464,14 +470,7 @@ impl AssistantStreamState {
     ) -> Result<(), Error> {
         let id = object_id(&value, "message delta")?;
         let Some(&pos) = self.message_ids.get(&id) else {
-            let note = self
-                .keep_unhandled(name, value)
-                .map(|n| format!(" ({n})"))
-                .unwrap_or_default();
-            return Err(stream_error(
-                StreamErrorKind::UnknownObject,
-                format!("a delta for message `{id}`, which the stream never created{note}"),
-            ));
+            return Err(self.unknown_delta(name, value, "message", &id));
         };
         self.current_message = Some(pos);
         let content_deltas = match value.get("delta").and_then(|d| d.get("content")) {

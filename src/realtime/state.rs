@@ -191,40 +191,18 @@ impl RealtimeState {
                     self.fold(&e.response_id, delta)?;
                 }
             }
-            E::ResponseTextDelta(e) => {
-                let fast = self.in_place();
-                let r = self.entry(&e.response_id);
-                let path = [(e.output_index, "content"), (e.content_index, "text")];
-                if fast && append_in_place(&mut r.snapshot, &path, &e.delta) {
-                    r.text.push_str(&e.delta);
-                } else {
-                    let delta = part_delta(
-                        e.output_index,
-                        e.content_index,
-                        one("text", Value::String(e.delta.clone())),
-                    );
-                    self.fold(&e.response_id, delta)?;
-                    self.entry(&e.response_id).text.push_str(&e.delta);
-                }
-            }
-            E::ResponseAudioTranscriptDelta(e) => {
-                let fast = self.in_place();
-                let r = self.entry(&e.response_id);
-                let path = [(e.output_index, "content"), (e.content_index, "transcript")];
-                if fast && append_in_place(&mut r.snapshot, &path, &e.delta) {
-                    r.audio_transcript.push_str(&e.delta);
-                } else {
-                    let delta = part_delta(
-                        e.output_index,
-                        e.content_index,
-                        one("transcript", Value::String(e.delta.clone())),
-                    );
-                    self.fold(&e.response_id, delta)?;
-                    self.entry(&e.response_id)
-                        .audio_transcript
-                        .push_str(&e.delta);
-                }
-            }
+            E::ResponseTextDelta(e) => self.append_text(
+                (&e.response_id, e.output_index, e.content_index),
+                "text",
+                &e.delta,
+                |r| &mut r.text,
+            )?,
+            E::ResponseAudioTranscriptDelta(e) => self.append_text(
+                (&e.response_id, e.output_index, e.content_index),
+                "transcript",
+                &e.delta,
+                |r| &mut r.audio_transcript,
+            )?,
             E::ResponseFunctionCallArgumentsDelta(e) => {
                 let fast = self.in_place();
                 let r = self.entry(&e.response_id);
@@ -267,6 +245,31 @@ impl RealtimeState {
 
     /// Whether string deltas are appended in place (always, but for the tests that
     /// compare with the accumulator alone).
+    /// Appends a text delta to content part `key` of output `(response, output, content)`:
+    /// in place when it can, otherwise folded like any delta; `field` is where the response
+    /// keeps all of that kind of text.
+    fn append_text(
+        &mut self,
+        (response_id, output_index, content_index): (&str, i64, i64),
+        key: &str,
+        delta: &str,
+        field: fn(&mut RealtimeResponseState) -> &mut String,
+    ) -> Result<(), Error> {
+        let fast = self.in_place();
+        let r = self.entry(response_id);
+        let path = [(output_index, "content"), (content_index, key)];
+        if !(fast && append_in_place(&mut r.snapshot, &path, delta)) {
+            let part = part_delta(
+                output_index,
+                content_index,
+                one(key, Value::String(delta.to_owned())),
+            );
+            self.fold(response_id, part)?;
+        }
+        field(self.entry(response_id)).push_str(delta);
+        Ok(())
+    }
+
     fn in_place(&self) -> bool {
         #[cfg(test)]
         return !self.accumulator_only;

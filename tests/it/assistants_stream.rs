@@ -437,6 +437,17 @@ fn delta_for_a_message_or_step_never_created_is_an_error() {
     assert_eq!(items.len(), 4);
     assert_eq!(stream_kind(&items[1]), Some(StreamErrorKind::UnknownObject));
     assert_eq!(stream_kind(&items[2]), Some(StreamErrorKind::UnknownObject));
+    // Each error names the kind of object and its id.
+    let message = items[1].as_ref().unwrap_err().to_string();
+    assert!(
+        message.contains("a delta for message `msg_ghost`, which the stream never created"),
+        "{message}"
+    );
+    let message = items[2].as_ref().unwrap_err().to_string();
+    assert!(
+        message.contains("a delta for run step `step_ghost`, which the stream never created"),
+        "{message}"
+    );
     assert_eq!(
         items[1].as_ref().unwrap_err().reference_class(),
         "RuntimeError"
