@@ -6,7 +6,6 @@
 //! consumer that keeps every event pays.
 
 use std::fmt;
-use std::ops::Deref;
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
@@ -128,36 +127,7 @@ impl TextSnapshot {
     }
 }
 
-impl Deref for TextSnapshot {
-    type Target = str;
-    fn deref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl fmt::Debug for TextSnapshot {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
-    }
-}
-
-impl fmt::Display for TextSnapshot {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl PartialEq<str> for TextSnapshot {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
-
-impl PartialEq<&str> for TextSnapshot {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
+crate::streaming::text_view!(TextSnapshot);
 
 /// Logprob tokens of a choice (`content` or `refusal`): all of them as they were after
 /// the chunk that produced the event, or only those that chunk added. A view of the

@@ -406,8 +406,8 @@ pub fn parse_response(
 /// A view of a text in the snapshot: the accumulated text of an output-text part
 /// (`snapshot` of `response.output_text.delta`) or the accumulated arguments of a
 /// function call (`snapshot` of `response.function_call_arguments.delta`). Holds the
-/// snapshot by [`Arc`]: no copy of the text.
-#[derive(Debug, Clone)]
+/// snapshot by [`Arc`]: no copy of the text. Its `Debug` shows the text.
+#[derive(Clone)]
 pub struct TextSnapshot {
     pub(crate) snapshot: Arc<ResponseSnapshot>,
     pub(crate) output_index: usize,
@@ -431,27 +431,4 @@ impl TextSnapshot {
     }
 }
 
-impl std::ops::Deref for TextSnapshot {
-    type Target = str;
-    fn deref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl std::fmt::Display for TextSnapshot {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl PartialEq<str> for TextSnapshot {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
-
-impl PartialEq<&str> for TextSnapshot {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
+crate::streaming::text_view!(TextSnapshot);

@@ -62,6 +62,45 @@ macro_rules! response_metadata_methods {
 }
 pub(crate) use response_metadata_methods;
 
+/// The traits of a text view into a stream's snapshot (a `TextSnapshot`), all through its
+/// `as_str()`: `Deref<Target = str>`, `Display`, `PartialEq` with `str` and `&str`, and a
+/// `Debug` that shows the text (not the whole snapshot it points into).
+macro_rules! text_view {
+    ($view:ty) => {
+        impl ::std::ops::Deref for $view {
+            type Target = str;
+            fn deref(&self) -> &str {
+                self.as_str()
+            }
+        }
+
+        impl ::std::fmt::Debug for $view {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::Debug::fmt(self.as_str(), f)
+            }
+        }
+
+        impl ::std::fmt::Display for $view {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl PartialEq<str> for $view {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        impl PartialEq<&str> for $view {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+    };
+}
+pub(crate) use text_view;
+
 /// The [`Pump`](driver::Pump) methods that hand a body's input to the pump's
 /// [`Frames`](frames::Frames) in `self.frames` unchanged; with `end_of_input`, its end too.
 /// (A pump that does more with its input writes these methods itself.)

@@ -44,14 +44,15 @@ fn frames(body: &[u8]) -> Vec<(String, String)> {
 }
 
 fn describe(event: &ResponseStreamEvent) -> String {
+    // A text snapshot's `Debug` is its text's (not the whole response's).
     match event {
         ResponseStreamEvent::OutputTextDelta {
             delta, snapshot, ..
-        } => format!("text.delta {delta:?} -> {:?}", snapshot.as_str()),
+        } => format!("text.delta {delta:?} -> {snapshot:?}"),
         ResponseStreamEvent::FunctionCallArgumentsDelta {
             delta, snapshot, ..
         } => {
-            format!("arguments.delta {delta:?} -> {:?}", snapshot.as_str())
+            format!("arguments.delta {delta:?} -> {snapshot:?}")
         }
         ResponseStreamEvent::OutputTextDone { parsed, .. } => {
             format!("text.done parsed={}", parsed.clone().unwrap_or(Value::Null))
