@@ -243,8 +243,6 @@ impl RealtimeState {
         Ok(())
     }
 
-    /// Whether string deltas are appended in place (always, but for the tests that
-    /// compare with the accumulator alone).
     /// Appends a text delta to content part `key` of output `(response, output, content)`:
     /// in place when it can, otherwise folded like any delta; `field` is where the response
     /// keeps all of that kind of text.
@@ -270,6 +268,8 @@ impl RealtimeState {
         Ok(())
     }
 
+    /// Whether string deltas are appended in place (always, but for the tests that
+    /// compare with the accumulator alone).
     fn in_place(&self) -> bool {
         #[cfg(test)]
         return !self.accumulator_only;
