@@ -65,6 +65,7 @@ pub(crate) use response_metadata_methods;
 /// The traits of a text view into a stream's snapshot (a `TextSnapshot`), all through its
 /// `as_str()`: `Deref<Target = str>`, `Display`, `PartialEq` with `str` and `&str`, and a
 /// `Debug` that shows the text (not the whole snapshot it points into).
+#[cfg(any(feature = "chat", feature = "responses"))]
 macro_rules! text_view {
     ($view:ty) => {
         impl ::std::ops::Deref for $view {
@@ -99,6 +100,7 @@ macro_rules! text_view {
         }
     };
 }
+#[cfg(any(feature = "chat", feature = "responses"))]
 pub(crate) use text_view;
 
 /// The [`Pump`](driver::Pump) methods that hand a body's input to the pump's
