@@ -204,19 +204,16 @@ impl RealtimeState {
                 |r| &mut r.audio_transcript,
             )?,
             E::ResponseFunctionCallArgumentsDelta(e) => {
-                let fast = self.in_place();
-                let r = self.entry(&e.response_id);
                 let path = [(e.output_index, "arguments")];
-                if !(fast && append_in_place(&mut r.snapshot, &path, &e.delta)) {
-                    let delta = one(
+                self.append_or_fold(&e.response_id, &path, &e.delta, || {
+                    one(
                         "output",
                         at(
                             e.output_index,
                             one("arguments", Value::String(e.delta.clone())),
                         ),
-                    );
-                    self.fold(&e.response_id, delta)?;
-                }
+                    )
+                })?;
             }
             E::ResponseDone(e) => {
                 let id = e.response.id.clone().unwrap_or_default();
@@ -243,9 +240,9 @@ impl RealtimeState {
         Ok(())
     }
 
-    /// Appends a text delta to content part `key` of output `(response, output, content)`:
-    /// in place when it can, otherwise folded like any delta; `field` is where the response
-    /// keeps all of that kind of text.
+    /// Appends a text delta to content part `key` of output `(response, output, content)`
+    /// (see [`append_or_fold`](Self::append_or_fold)); `field` is where the response keeps
+    /// all of that kind of text.
     fn append_text(
         &mut self,
         (response_id, output_index, content_index): (&str, i64, i64),
@@ -253,19 +250,34 @@ impl RealtimeState {
         delta: &str,
         field: fn(&mut RealtimeResponseState) -> &mut String,
     ) -> Result<(), Error> {
-        let fast = self.in_place();
-        let r = self.entry(response_id);
         let path = [(output_index, "content"), (content_index, key)];
-        if !(fast && append_in_place(&mut r.snapshot, &path, delta)) {
-            let part = part_delta(
+        let index = self.append_or_fold(response_id, &path, delta, || {
+            part_delta(
                 output_index,
                 content_index,
                 one(key, Value::String(delta.to_owned())),
-            );
-            self.fold(response_id, part)?;
-        }
-        field(self.entry(response_id)).push_str(delta);
+            )
+        })?;
+        field(&mut self.responses[index]).push_str(delta);
         Ok(())
+    }
+
+    /// Appends `delta` to the string at `path` in response `response_id`'s snapshot: in
+    /// place when it can, otherwise by folding `as_delta()` (the same change as an
+    /// accumulator delta). Returns the response's index (one lookup on the fast path).
+    fn append_or_fold(
+        &mut self,
+        response_id: &str,
+        path: &[(i64, &str)],
+        delta: &str,
+        as_delta: impl FnOnce() -> Map<String, Value>,
+    ) -> Result<usize, Error> {
+        let fast = self.in_place();
+        let index = self.index(response_id);
+        if !(fast && append_in_place(&mut self.responses[index].snapshot, path, delta)) {
+            self.fold(response_id, as_delta())?;
+        }
+        Ok(index)
     }
 
     /// Whether string deltas are appended in place (always, but for the tests that
@@ -278,7 +290,13 @@ impl RealtimeState {
     }
 
     fn entry(&mut self, id: &str) -> &mut RealtimeResponseState {
-        let index = match self.by_id.get(id) {
+        let index = self.index(id);
+        &mut self.responses[index]
+    }
+
+    /// The index of response `id` in `responses`, added when new.
+    fn index(&mut self, id: &str) -> usize {
+        match self.by_id.get(id) {
             Some(i) => *i,
             None => {
                 self.responses.push(RealtimeResponseState {
@@ -288,8 +306,7 @@ impl RealtimeState {
                 self.by_id.insert(id.to_owned(), self.responses.len() - 1);
                 self.responses.len() - 1
             }
-        };
-        &mut self.responses[index]
+        }
     }
 
     fn fold(&mut self, response_id: &str, delta: Map<String, Value>) -> Result<(), Error> {
