@@ -68,6 +68,8 @@ pub trait Pipeline {
     /// What `next` yields: an event or an error.
     type Item;
     fn push(&mut self, bytes: &[u8]);
+    /// Bytes the pipeline reads in place.
+    fn push_bytes(&mut self, bytes: bytes::Bytes);
     fn next(&mut self) -> Option<Self::Item>;
     fn end_of_input(&mut self);
 }
@@ -83,6 +85,9 @@ macro_rules! impl_pipeline {
             fn push(&mut self, bytes: &[u8]) {
                 <$pipeline>::push(self, bytes);
             }
+            fn push_bytes(&mut self, bytes: bytes::Bytes) {
+                <$pipeline>::push_bytes(self, bytes);
+            }
             fn next(&mut self) -> Option<Self::Item> {
                 self.next_event()
             }
@@ -96,8 +101,9 @@ macro_rules! impl_pipeline {
     };
 }
 
-/// Pushes `pieces` into `pipeline` one at a time, then ends the input, draining it after each
-/// step; `record` turns every item into a transcript entry (and may read the pipeline's state
+/// Pushes `pieces` into `pipeline` one at a time (the first and every other one copied,
+/// `push`, the others whole, `push_bytes`: a split transcript compared with the whole one
+/// checks both), then ends the input, draining it after each step; `record` turns every item into a transcript entry (and may read the pipeline's state
 /// between items). Afterwards asserts that nothing more comes out.
 pub fn transcript<P, T>(
     pipeline: &mut P,
@@ -114,8 +120,12 @@ where
             out.push(entry);
         }
     };
-    for piece in pieces {
-        pipeline.push(piece);
+    for (i, piece) in pieces.iter().enumerate() {
+        if i % 2 == 0 {
+            pipeline.push(piece);
+        } else {
+            pipeline.push_bytes(bytes::Bytes::copy_from_slice(piece));
+        }
         drain(pipeline, &mut out);
     }
     pipeline.end_of_input();

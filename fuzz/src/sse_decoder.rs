@@ -7,9 +7,12 @@
 //!   yet), so it is compared only for streams that end without error;
 //! - on valid UTF-8 with the default limits, the frames equal those of a naive WHATWG
 //!   decoder written here from the spec (event type, data, last event ID);
+//! - bytes read in place (`push_bytes`, alone or in turn with `push`) give what copied
+//!   bytes give, split the same way;
 //! - nothing panics.
 
 use arbitrary::Unstructured;
+use bytes::Bytes;
 use openai_sdk::sse::{FramePosition, OpenAiDecoder, SseDecoder, SseError, SseFrame, StreamEnd};
 
 use crate::split;
@@ -43,30 +46,21 @@ pub fn check(data: &[u8]) {
     let (control_bytes, body) = rest.split_at(control_len);
     let cuts = split::cut_points(&mut Unstructured::new(control_bytes), body.len());
 
+    // Bytes read in place (`push_bytes`, alone or in turn with `push`) give what copied
+    // bytes give, offsets after an error included.
+    let pieces = split::pieces(body, &cuts);
+    let copied = sse_transcript(&pieces, limit, Feed::Slices, false);
+    for feed in [Feed::Bytes, Feed::Mixed] {
+        assert_eq!(
+            sse_transcript(&pieces, limit, feed, false),
+            copied,
+            "fed as {feed:?}, split at {cuts:?}"
+        );
+    }
+
     let mut whole = None;
     split::assert_split_invariant(body, &cuts, |pieces| {
-        let mut decoder = SseDecoder::with_max_event_size(limit);
-        let mut items = Vec::new();
-        for piece in pieces {
-            decoder.push(piece);
-            while let Some(item) = decoder.next_frame_with_position() {
-                items.push(item);
-            }
-        }
-        let end = decoder.finish();
-        assert_eq!(decoder.finish(), end, "finish is not idempotent");
-        while let Some(item) = decoder.next_frame_with_position() {
-            items.push(item);
-        }
-        let failed = items.iter().any(Result::is_err);
-        let transcript = SseTranscript {
-            items,
-            end,
-            last_event_id: decoder.last_event_id().map(str::to_owned),
-            retry: decoder.retry(),
-            offset: if failed { u64::MAX } else { decoder.offset() },
-            frames: decoder.frames_decoded(),
-        };
+        let transcript = sse_transcript(pieces, limit, Feed::Slices, true);
         if whole.is_none() {
             whole = Some(
                 transcript
@@ -105,6 +99,54 @@ pub fn check(data: &[u8]) {
                 "frames differ from the naive WHATWG decoder"
             );
         }
+    }
+}
+
+/// How the pieces are fed: copied (`push`), whole (`push_bytes`), or the two in turn.
+#[derive(Debug, Clone, Copy)]
+enum Feed {
+    Slices,
+    Bytes,
+    Mixed,
+}
+
+/// What `SseDecoder` gives for `pieces` fed as `feed`, draining after every push;
+/// `hide_offset_after_error`: `offset` is `u64::MAX` once an error was returned.
+fn sse_transcript(
+    pieces: &[&[u8]],
+    limit: usize,
+    feed: Feed,
+    hide_offset_after_error: bool,
+) -> SseTranscript {
+    let mut decoder = SseDecoder::with_max_event_size(limit);
+    let mut items = Vec::new();
+    for (i, piece) in pieces.iter().enumerate() {
+        match feed {
+            Feed::Slices => decoder.push(piece),
+            Feed::Mixed if i % 2 == 0 => decoder.push(piece),
+            Feed::Bytes | Feed::Mixed => decoder.push_bytes(Bytes::copy_from_slice(piece)),
+        }
+        while let Some(item) = decoder.next_frame_with_position() {
+            items.push(item);
+        }
+    }
+    let end = decoder.finish();
+    assert_eq!(decoder.finish(), end, "finish is not idempotent");
+    while let Some(item) = decoder.next_frame_with_position() {
+        items.push(item);
+    }
+    let failed = items.iter().any(Result::is_err);
+    SseTranscript {
+        items,
+        end,
+        last_event_id: decoder.last_event_id().map(str::to_owned),
+        retry: decoder.retry(),
+        offset: if failed && hide_offset_after_error {
+            u64::MAX
+        } else {
+            decoder.offset()
+        },
+        frames: decoder.frames_decoded(),
     }
 }
 

@@ -108,6 +108,12 @@ impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
         self.frames.push(bytes);
     }
 
+    /// Like [`push`](Self::push), without copying: the events are read from `bytes` in
+    /// place (only an event line split between two pushes is copied).
+    pub fn push_bytes(&mut self, bytes: bytes::Bytes) {
+        self.frames.push_bytes(bytes);
+    }
+
     /// Says the input is over.
     pub fn end_of_input(&mut self) {
         self.frames.end_of_input(None);

@@ -56,6 +56,12 @@ impl ChatEventPipeline {
         self.frames.push(bytes);
     }
 
+    /// Like [`push`](Self::push), without copying: the events are read from `bytes` in
+    /// place (only an event line split between two pushes is copied).
+    pub fn push_bytes(&mut self, bytes: bytes::Bytes) {
+        self.frames.push_bytes(bytes);
+    }
+
     /// Marks the end of the input.
     pub fn end_of_input(&mut self) {
         self.frames.end_of_input(None);

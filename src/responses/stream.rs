@@ -63,6 +63,12 @@ impl ResponseEventPipeline {
         self.frames.push(bytes);
     }
 
+    /// Like [`push`](Self::push), without copying: the events are read from `bytes` in
+    /// place (only an event line split between two pushes is copied).
+    pub fn push_bytes(&mut self, bytes: bytes::Bytes) {
+        self.frames.push_bytes(bytes);
+    }
+
     /// Marks the end of the current connection's bytes.
     pub fn end_of_input(&mut self) {
         self.end_with(None);
@@ -236,6 +242,10 @@ impl Pump for Resuming {
         self.pipeline.push(bytes);
     }
 
+    fn push_bytes(&mut self, bytes: bytes::Bytes) {
+        self.pipeline.push_bytes(bytes);
+    }
+
     fn push_message(&mut self, data: String) {
         self.pipeline.frames.push_message(data);
     }
@@ -328,6 +338,10 @@ impl Pump for ResponsePump {
 
     fn push(&mut self, bytes: &[u8]) {
         on_lane!(self, p => p.push(bytes))
+    }
+
+    fn push_bytes(&mut self, bytes: bytes::Bytes) {
+        on_lane!(self, p => p.push_bytes(bytes))
     }
 
     fn push_message(&mut self, data: String) {

@@ -360,6 +360,10 @@ impl Pump for WsLane {
         self.push_binary(Bytes::copy_from_slice(bytes));
     }
 
+    fn push_bytes(&mut self, bytes: Bytes) {
+        self.push_binary(bytes);
+    }
+
     fn push_message(&mut self, text: String) {
         if self.finished {
             return;

@@ -79,6 +79,10 @@ pub trait Pump {
     type Item;
     /// Bytes of the event stream, split anywhere.
     fn push(&mut self, bytes: &[u8]);
+    /// Like `push`, for bytes the pump may keep and read in place (a body's chunks).
+    fn push_bytes(&mut self, bytes: bytes::Bytes) {
+        self.push(&bytes);
+    }
     /// One whole payload from a transport that frames its messages itself
     /// ([`Input::Message`]).
     fn push_message(&mut self, data: String);
@@ -378,7 +382,7 @@ impl<P: Pump + Unpin> Stream for BodyStream<P> {
                         Poll::Pending => return Poll::Pending,
                         Poll::Ready(Some(Ok(input))) => {
                             match input {
-                                Input::Bytes(bytes) => this.pump.push(&bytes),
+                                Input::Bytes(bytes) => this.pump.push_bytes(bytes),
                                 Input::Message(data) => this.pump.push_message(data),
                                 Input::Binary(bytes) => this.pump.push_binary(bytes),
                             }

@@ -8,6 +8,7 @@
 use std::fmt;
 use std::sync::LazyLock;
 
+use bytes::Bytes;
 use memchr::memmem::Finder;
 use serde_json::Value;
 
@@ -245,6 +246,13 @@ impl OpenAiDecoder {
     pub fn push(&mut self, bytes: &[u8]) {
         if self.state == OpenAiState::Streaming {
             self.sse.push(bytes);
+        }
+    }
+
+    /// Like [`push`](Self::push), without copying (see [`SseDecoder::push_bytes`]).
+    pub fn push_bytes(&mut self, bytes: Bytes) {
+        if self.state == OpenAiState::Streaming {
+            self.sse.push_bytes(bytes);
         }
     }
 
@@ -576,6 +584,10 @@ impl Frames {
 
     pub(crate) fn push(&mut self, bytes: &[u8]) {
         self.decoder.push(bytes);
+    }
+
+    pub(crate) fn push_bytes(&mut self, bytes: Bytes) {
+        self.decoder.push_bytes(bytes);
     }
 
     /// The largest event (or line) accepted, in bytes.

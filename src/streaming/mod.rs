@@ -112,6 +112,10 @@ macro_rules! frames_input {
             self.frames.push(bytes);
         }
 
+        fn push_bytes(&mut self, bytes: bytes::Bytes) {
+            self.frames.push_bytes(bytes);
+        }
+
         fn push_message(&mut self, data: String) {
             self.frames.push_message(data);
         }

@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 
+use bytes::Bytes;
 use memchr::{memchr, memchr2};
 
 use super::frames::ApiErrorPayload;
@@ -152,10 +153,11 @@ pub enum SseError {
 
 /// A push-based WHATWG `text/event-stream` decoder.
 ///
-/// Feed bytes with [`push`](Self::push), drain frames with
+/// Feed bytes with [`push`](Self::push) (a slice, copied) or
+/// [`push_bytes`](Self::push_bytes) (a `Bytes` kept and read in place), drain frames with
 /// [`next_frame`](Self::next_frame) (or [`frames`](Self::frames)) after each push, and
 /// call [`finish`](Self::finish) when the input ends. Frames are identical however
-/// the input is split into chunks.
+/// the input is split into chunks, and however it is pushed.
 ///
 /// Rules implemented: `event`, `data` (several lines joined with `\n`), `id`
 /// (persistent, ignored when it contains U+0000), `retry` (ASCII digits only; values
@@ -169,10 +171,10 @@ pub enum SseError {
 /// [`SseError::InvalidUtf8`] error. After an error the decoder stops: the error is the
 /// last item [`next_frame`](Self::next_frame) returns and later input is ignored.
 ///
-/// Decoding is lazy: `push` only appends the bytes to an internal buffer and
-/// `next_frame` parses just enough lines to produce the next frame, so frames are
-/// built and handed over one at a time whatever the chunk size. The buffer keeps
-/// what has not been parsed yet; drain the frames after each push to keep it small.
+/// Decoding is lazy: `push` only appends the bytes to an internal buffer (`push_bytes`
+/// only keeps them) and `next_frame` parses just enough lines to produce the next frame,
+/// so frames are built and handed over one at a time whatever the chunk size. The buffer
+/// keeps what has not been parsed yet; drain the frames after each push to keep it small.
 ///
 /// ```
 /// use openai_sdk::sse::{SseDecoder, StreamEnd};
@@ -208,6 +210,10 @@ pub struct SseDecoder {
 }
 
 /// The bytes pushed and not parsed yet, and the line splitting state.
+///
+/// Bytes pushed as a slice are copied into `buf`. Bytes pushed whole
+/// ([`push_bytes`](Input::push_bytes)) are read in place, in `cur`: only a line that
+/// starts in one push and ends in a later one is copied, into `buf`.
 #[derive(Debug, Clone, Default)]
 struct Input {
     buf: Vec<u8>,
@@ -220,12 +226,21 @@ struct Input {
     /// The last line ended with a CR that was the last byte available: an LF right
     /// after it belongs to the same line ending.
     skip_lf: bool,
+    /// Bytes pushed whole and read in place (empty: none). Their unread part,
+    /// `cur[cpos..]`, follows `buf[pos..]` in the stream.
+    cur: Bytes,
+    /// First byte of `cur` not parsed yet.
+    cpos: usize,
+    /// Stream offset of `cur[0]`.
+    cbase: u64,
 }
 
 /// What [`Input::next_line`] found.
 enum NextLine {
-    /// A complete line: `buf[start..end]`, starting at stream offset `offset`.
+    /// A complete line: `buf[start..end]` (or `cur[start..end]` when `in_cur`),
+    /// starting at stream offset `offset`.
     Line {
+        in_cur: bool,
         start: usize,
         end: usize,
         offset: u64,
@@ -240,6 +255,7 @@ impl Input {
     /// Appends a chunk, first dropping the parsed prefix when that costs no more than
     /// the bytes dropped (so every byte is moved at most once overall).
     fn push(&mut self, bytes: &[u8]) {
+        self.detach();
         if self.pos > 0 {
             let remaining = self.buf.len() - self.pos.min(self.buf.len());
             if remaining == 0 {
@@ -258,21 +274,93 @@ impl Input {
         self.buf.extend_from_slice(bytes);
     }
 
-    /// Stream offset of the first byte not parsed yet.
-    fn offset(&self) -> u64 {
-        self.base + self.pos as u64
+    /// Takes a chunk whole, to be read in place.
+    fn push_bytes(&mut self, bytes: Bytes) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.detach();
+        if self.pos >= self.buf.len() {
+            // Nothing pending: the lines are read from `cur` alone.
+            self.base += self.buf.len() as u64;
+            self.buf.clear();
+            self.pos = 0;
+            if self.buf.capacity() > KEEP_LINE_CAPACITY {
+                self.buf.shrink_to(KEEP_LINE_CAPACITY);
+            }
+        } else if self.pos > 0 {
+            // A line is pending: keep only it (at most one line is moved).
+            self.base += self.pos as u64;
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        self.cbase = self.base + self.buf.len() as u64;
+        self.cur = bytes;
+        self.cpos = 0;
     }
 
-    /// The bytes of the unfinished line.
+    /// Moves the unread part of `cur` into `buf` (before a push, or when it holds no
+    /// line ending).
+    fn detach(&mut self) {
+        if self.cur.is_empty() {
+            return;
+        }
+        let cur = std::mem::take(&mut self.cur);
+        let cpos = std::mem::take(&mut self.cpos);
+        if self.pos >= self.buf.len() {
+            self.base = self.cbase + cpos as u64;
+            self.buf.clear();
+            self.pos = 0;
+            self.scanned = 0;
+        }
+        self.buf
+            .extend_from_slice(cur.get(cpos..).unwrap_or_default());
+    }
+
+    /// Whether the lines are read from `cur` (nothing pending in `buf`).
+    fn reading_cur(&self) -> bool {
+        !self.cur.is_empty() && self.pos >= self.buf.len()
+    }
+
+    /// Stream offset of the first byte not parsed yet.
+    fn offset(&self) -> u64 {
+        if self.reading_cur() {
+            self.cbase + self.cpos as u64
+        } else {
+            self.base + self.pos as u64
+        }
+    }
+
+    /// The bytes of the unfinished line (all of them once `next_line` needs more).
     fn pending(&self) -> &[u8] {
-        self.buf.get(self.pos..).unwrap_or_default()
+        if self.reading_cur() {
+            self.cur.get(self.cpos..).unwrap_or_default()
+        } else {
+            self.buf.get(self.pos..).unwrap_or_default()
+        }
+    }
+
+    /// The line `next_line` found.
+    fn line(&self, in_cur: bool, start: usize, end: usize) -> &[u8] {
+        let from = if in_cur { &self.cur[..] } else { &self.buf[..] };
+        from.get(start..end).unwrap_or_default()
     }
 
     /// Finds the next complete line, scanning only bytes not scanned before.
     fn next_line(&mut self, limit: usize) -> NextLine {
         if self.skip_lf {
-            match self.buf.get(self.pos) {
+            let reading_cur = self.reading_cur();
+            let next = if reading_cur {
+                self.cur.get(self.cpos)
+            } else {
+                self.buf.get(self.pos)
+            };
+            match next {
                 None => return NextLine::NeedMore,
+                Some(b'\n') if reading_cur => {
+                    self.cpos += 1;
+                    self.skip_lf = false;
+                }
                 Some(b'\n') => {
                     self.pos += 1;
                     self.skip_lf = false;
@@ -280,16 +368,16 @@ impl Input {
                 Some(_) => self.skip_lf = false,
             }
         }
+        if self.reading_cur() {
+            return self.next_line_in_cur(limit);
+        }
         let from = self.pos + self.scanned;
         let tail = self.buf.get(from..).unwrap_or_default();
-        // A blank line right after a line ending is common: no search for it.
-        let found = match tail.first() {
-            None => None,
-            Some(b'\n' | b'\r') => Some(0),
-            Some(_) => memchr2(b'\n', b'\r', tail),
-        };
-        let Some(at) = found else {
+        let Some(at) = line_end(tail) else {
             self.scanned += tail.len();
+            if !self.cur.is_empty() {
+                return self.finish_line_from_cur(limit);
+            }
             if self.scanned > limit {
                 return NextLine::TooLong(self.offset());
             }
@@ -302,15 +390,93 @@ impl Input {
         if self.buf.get(end) == Some(&b'\r') {
             self.skip_lf = true;
         }
-        let terminator_len = 1;
         let start = self.pos;
         let offset = self.offset();
-        self.pos = end + terminator_len;
+        self.pos = end + 1;
         self.scanned = 0;
         if end - start > limit {
             return NextLine::TooLong(offset);
         }
-        NextLine::Line { start, end, offset }
+        NextLine::Line {
+            in_cur: false,
+            start,
+            end,
+            offset,
+        }
+    }
+
+    /// The next line when nothing is pending in `buf`: in place in `cur`, or its start
+    /// moved into `buf` when `cur` does not end it.
+    fn next_line_in_cur(&mut self, limit: usize) -> NextLine {
+        let tail = self.cur.get(self.cpos..).unwrap_or_default();
+        let Some(at) = line_end(tail) else {
+            self.detach();
+            self.scanned = self.buf.len() - self.pos;
+            if self.scanned > limit {
+                return NextLine::TooLong(self.offset());
+            }
+            return NextLine::NeedMore;
+        };
+        let start = self.cpos;
+        let end = start + at;
+        if self.cur.get(end) == Some(&b'\r') {
+            self.skip_lf = true;
+        }
+        let offset = self.offset();
+        self.cpos = end + 1;
+        if at > limit {
+            return NextLine::TooLong(offset);
+        }
+        NextLine::Line {
+            in_cur: true,
+            start,
+            end,
+            offset,
+        }
+    }
+
+    /// The line pending in `buf` (scanned to its end) ended by the first line ending of
+    /// `cur`: its rest is moved into `buf`.
+    fn finish_line_from_cur(&mut self, limit: usize) -> NextLine {
+        let tail = self.cur.get(self.cpos..).unwrap_or_default();
+        let Some(at) = line_end(tail) else {
+            self.detach();
+            self.scanned = self.buf.len() - self.pos;
+            if self.scanned > limit {
+                return NextLine::TooLong(self.offset());
+            }
+            return NextLine::NeedMore;
+        };
+        self.buf
+            .extend_from_slice(tail.get(..at).unwrap_or_default());
+        if tail.get(at) == Some(&b'\r') {
+            self.skip_lf = true;
+        }
+        self.cpos += at + 1;
+        let start = self.pos;
+        let end = self.buf.len();
+        let offset = self.offset();
+        self.pos = end;
+        self.scanned = 0;
+        if end - start > limit {
+            return NextLine::TooLong(offset);
+        }
+        NextLine::Line {
+            in_cur: false,
+            start,
+            end,
+            offset,
+        }
+    }
+}
+
+/// Where the first line ending (CR or LF) of `bytes` is. A blank line right after a line
+/// ending is common: no search for it.
+fn line_end(bytes: &[u8]) -> Option<usize> {
+    match bytes.first() {
+        None => None,
+        Some(b'\n' | b'\r') => Some(0),
+        Some(_) => memchr2(b'\n', b'\r', bytes),
     }
 }
 
@@ -503,6 +669,35 @@ impl SseDecoder {
         self.input.push(bytes);
     }
 
+    /// Like [`push`](Self::push), without copying: the lines are read from `bytes` in
+    /// place, and only a line that one push starts and a later one ends is copied. Frames
+    /// are the same as with `push`, however the input is split.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use openai_sdk::sse::SseDecoder;
+    ///
+    /// let mut decoder = SseDecoder::new();
+    /// decoder.push_bytes(Bytes::from_static(b"data: {\"a\":"));
+    /// assert!(decoder.next_frame().is_none());
+    /// decoder.push_bytes(Bytes::from_static(b"1}\n\ndata: 2\n\n"));
+    /// assert_eq!(decoder.next_frame().unwrap()?.data, "{\"a\":1}");
+    /// assert_eq!(decoder.next_frame().unwrap()?.data, "2");
+    /// # Ok::<(), openai_sdk::sse::SseError>(())
+    /// ```
+    pub fn push_bytes(&mut self, bytes: Bytes) {
+        if self.stopped {
+            return;
+        }
+        let bytes = if self.at_start {
+            let rest = self.skip_bom(&bytes).len();
+            bytes.slice(bytes.len() - rest..)
+        } else {
+            bytes
+        };
+        self.input.push_bytes(bytes);
+    }
+
     /// The next decoded frame, or `None` when more input is needed (or the stream is
     /// over). After an `Err`, only `None` follows.
     pub fn next_frame(&mut self) -> Option<Result<SseFrame, SseError>> {
@@ -604,8 +799,13 @@ impl SseDecoder {
             let error = match self.input.next_line(limit) {
                 NextLine::NeedMore => return None,
                 NextLine::TooLong(offset) => SseError::EventTooLarge { offset, limit },
-                NextLine::Line { start, end, offset } => {
-                    let line = self.input.buf.get(start..end).unwrap_or_default();
+                NextLine::Line {
+                    in_cur,
+                    start,
+                    end,
+                    offset,
+                } => {
+                    let line = self.input.line(in_cur, start, end);
                     match self.event.line(line, offset, limit) {
                         Ok(None) => continue,
                         Ok(Some(frame)) => return Some(Ok(frame)),

@@ -14,16 +14,103 @@ struct Outcome {
     end: StreamEnd,
 }
 
-fn decode_chunks<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Outcome {
-    let mut decoder = SseDecoder::new();
+/// How a test feeds the decoder its chunks: copied (`push`), whole (`push_bytes`, read in
+/// place), the two in turn; draining the frames after each push, or only at the end.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Feed {
+    Slices,
+    Bytes,
+    Mixed,
+    SlicesUndrained,
+    BytesUndrained,
+}
+
+/// Everything a decoder gives for some chunks: the items with their positions, the end, and
+/// its counters at the end.
+#[derive(Debug, PartialEq)]
+struct Transcript {
+    items: Vec<Result<(SseFrame, FramePosition), SseError>>,
+    end: StreamEnd,
+    last_event_id: Option<String>,
+    retry: Option<u64>,
+    offset: u64,
+    frames: u64,
+}
+
+fn transcript(chunks: &[&[u8]], feed: Feed, limit: usize) -> Transcript {
+    let mut decoder = SseDecoder::with_max_event_size(limit);
     let mut items = Vec::new();
-    for chunk in chunks {
-        decoder.push(chunk);
-        items.extend(decoder.frames());
+    for (i, chunk) in chunks.iter().enumerate() {
+        match feed {
+            Feed::Slices => decoder.push(chunk),
+            Feed::Mixed if i % 2 == 0 => decoder.push(chunk),
+            Feed::SlicesUndrained => decoder.push(chunk),
+            _ => decoder.push_bytes(bytes::Bytes::copy_from_slice(chunk)),
+        }
+        if !matches!(feed, Feed::SlicesUndrained | Feed::BytesUndrained) {
+            while let Some(item) = decoder.next_frame_with_position() {
+                items.push(item);
+            }
+        }
     }
     let end = decoder.finish();
-    items.extend(decoder.frames());
-    Outcome { items, end }
+    while let Some(item) = decoder.next_frame_with_position() {
+        items.push(item);
+    }
+    Transcript {
+        items,
+        end,
+        last_event_id: decoder.last_event_id().map(str::to_owned),
+        retry: decoder.retry(),
+        offset: decoder.offset(),
+        frames: decoder.frames_decoded(),
+    }
+}
+
+/// The transcript of `chunks` with the limit `limit`, asserting that it is the same however
+/// the chunks are fed ([`Feed`]). After an error, how far the decoder read (`offset`)
+/// depends on what had arrived when it stopped, so it is compared between feeds that
+/// drain alike.
+fn transcript_any_feed(chunks: &[&[u8]], limit: usize) -> Transcript {
+    let copied = transcript(chunks, Feed::Slices, limit);
+    let undrained = transcript(chunks, Feed::SlicesUndrained, limit);
+    let failed = copied.items.iter().any(Result::is_err);
+    for (feed, like) in [
+        (Feed::Bytes, &copied),
+        (Feed::Mixed, &copied),
+        (Feed::BytesUndrained, &undrained),
+    ] {
+        assert_eq!(
+            &transcript(chunks, feed, limit),
+            like,
+            "fed as {feed:?} in {} chunks",
+            chunks.len()
+        );
+    }
+    let mut undrained = undrained;
+    if failed {
+        undrained.offset = copied.offset;
+    }
+    assert_eq!(
+        undrained,
+        copied,
+        "drained at the end, in {} chunks",
+        chunks.len()
+    );
+    copied
+}
+
+fn decode_chunks<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Outcome {
+    let chunks: Vec<&[u8]> = chunks.into_iter().collect();
+    let transcript = transcript_any_feed(&chunks, openai_sdk::sse::DEFAULT_MAX_EVENT_SIZE);
+    Outcome {
+        items: transcript
+            .items
+            .into_iter()
+            .map(|item| item.map(|(frame, _)| frame))
+            .collect(),
+        end: transcript.end,
+    }
 }
 
 fn decode(input: &[u8]) -> Outcome {
@@ -491,15 +578,25 @@ fn ten_megabyte_event_in_four_kilobyte_pieces() {
 fn openai_chunks<'a>(
     chunks: impl IntoIterator<Item = &'a [u8]>,
 ) -> (Vec<Result<SseFrame, SseError>>, StreamEnd, bool) {
-    let mut decoder = OpenAiDecoder::new();
-    let mut items = Vec::new();
-    for chunk in chunks {
-        decoder.push(chunk);
+    let chunks: Vec<&[u8]> = chunks.into_iter().collect();
+    let run = |whole: bool| {
+        let mut decoder = OpenAiDecoder::new();
+        let mut items = Vec::new();
+        for chunk in &chunks {
+            if whole {
+                decoder.push_bytes(bytes::Bytes::copy_from_slice(chunk));
+            } else {
+                decoder.push(chunk);
+            }
+            items.extend(decoder.events());
+        }
+        let end = decoder.finish();
         items.extend(decoder.events());
-    }
-    let end = decoder.finish();
-    items.extend(decoder.events());
-    (items, end, decoder.is_done())
+        (items, end, decoder.is_done())
+    };
+    let copied = run(false);
+    assert_eq!(run(true), copied, "push_bytes differs from push");
+    copied
 }
 
 fn openai(input: &[u8]) -> (Vec<Result<SseFrame, SseError>>, StreamEnd, bool) {
@@ -915,6 +1012,48 @@ proptest! {
         let end = decoder.finish();
         let items: Vec<_> = decoder.events().collect();
         prop_assert_eq!((items, end, decoder.is_done()), whole_openai);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Bytes read in place (`push_bytes`) give what copied bytes give, with small limits
+    /// too (lines and events over the limit, split anywhere).
+    #[test]
+    fn bytes_read_in_place_give_what_copied_bytes_give(
+        bytes in prop::collection::vec(
+            prop_oneof![
+                Just(b'\r'), Just(b'\n'), Just(b':'), Just(b' '), Just(b'd'),
+                Just(b'a'), Just(b't'), Just(0xEF), Just(0xBB), Just(0xBF), Just(0xFF),
+                any::<u8>()
+            ],
+            0..300,
+        ),
+        prefix in prop_oneof![Just(&b""[..]), Just(&b"data: "[..]), Just(&b"\xEF\xBB"[..])],
+        limit in prop_oneof![Just(4usize), Just(8), Just(40), Just(300)],
+        cuts in prop::collection::vec(any::<usize>(), 0..24),
+    ) {
+        let mut input = prefix.to_vec();
+        input.extend_from_slice(&bytes);
+        transcript_any_feed(&split_at_cuts(&input, &cuts), limit);
+        transcript_any_feed(&input.chunks(1).collect::<Vec<_>>(), limit);
+    }
+}
+
+#[test]
+fn a_line_read_in_place_may_span_many_pushes() {
+    let body = b"data: {\"a\":\r\n: c\r\n\r\ndata: 1}\r\r\nid: 7\nretry: 5\n\n";
+    let whole = transcript_any_feed(&[body], 64);
+    assert_eq!(whole.items.len(), 2);
+    assert_eq!(whole.last_event_id.as_deref(), Some("7"));
+    for a in 0..=body.len() {
+        for b in a..=body.len() {
+            let chunks = [&body[..a], &body[a..b], &body[b..]];
+            let split = transcript_any_feed(&chunks, 64);
+            assert_eq!(split.items, whole.items, "split at {a}, {b}");
+            assert_eq!(split.offset, whole.offset, "split at {a}, {b}");
+        }
     }
 }
 
