@@ -1,7 +1,9 @@
 //! Generates identical chat completion streams and measures, on the same bytes delivered in
-//! the same pieces:
+//! the same pieces (the same `Bytes`):
 //! - ours: `ChatEventPipeline` (SSE decoding, chunk decoding, accumulation, typed events,
-//!   partial JSON parsing of the content in the json mode): the whole stream pipeline;
+//!   partial JSON parsing of the content in the json mode): the whole stream pipeline, fed
+//!   each piece whole (`push_bytes`, as the SDK's HTTP streams feed a body's chunks; with
+//!   `BENCH_SLICES=1`, copied from slices of the input by `push`, as before 2026-12-07);
 //! - async-openai 0.43: what its chat stream does per event: `eventsource-stream`'s decoder
 //!   and `serde_json::from_str::<CreateChatCompletionStreamResponse>` (it has no accumulation
 //!   or events, so it does less work than ours).
@@ -147,6 +149,8 @@ struct Input {
     laps: usize,
     rest: usize,
     tail: Vec<u8>,
+    /// The stream in the pieces both pipelines are fed (see [`Input::cut`]).
+    pieces: Vec<Bytes>,
 }
 
 fn sse(chunks: &[Value]) -> (Vec<u8>, Vec<usize>) {
@@ -175,14 +179,17 @@ impl Input {
             0 => (0, 0),
             r => (repeated / r, repeated % r),
         };
-        Input {
+        let mut input = Input {
             head,
             ring: ring_bytes,
             ends,
             laps,
             rest,
             tail,
-        }
+            pieces: Vec::new(),
+        };
+        input.pieces = input.cut();
+        input
     }
 
     /// The stream's bytes in order, as slices of the input.
@@ -202,9 +209,9 @@ impl Input {
         self.segments().flatten().copied().collect()
     }
 
-    /// The stream in pieces of at most [`PIECE`] bytes (each segment cut apart), sharing the
-    /// input's memory as [`Input::segments`] does.
-    fn pieces(&self) -> Vec<Bytes> {
+    /// The stream in pieces of at most [`PIECE`] bytes (each segment cut apart), sharing
+    /// memory as [`Input::segments`] does (the ring's pieces are the same at every lap).
+    fn cut(&self) -> Vec<Bytes> {
         let ring: Vec<Bytes> = self
             .ring
             .chunks(PIECE)
@@ -225,6 +232,30 @@ impl Input {
     }
 }
 
+/// Feeds `input` to `pipeline` piece by piece, then its end, calling `drain` after each
+/// step: each of the peer's pieces whole (`push_bytes`), or with `BENCH_SLICES=1` copied
+/// from slices of the input (`push`).
+fn feed(
+    pipeline: &mut ChatEventPipeline,
+    input: &Input,
+    mut drain: impl FnMut(&mut ChatEventPipeline),
+) {
+    static SLICES: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *SLICES.get_or_init(|| std::env::var_os("BENCH_SLICES").is_some()) {
+        for piece in input.segments().flat_map(|s| s.chunks(PIECE)) {
+            pipeline.push(piece);
+            drain(pipeline);
+        }
+    } else {
+        for piece in &input.pieces {
+            pipeline.push_bytes(piece.clone());
+            drain(pipeline);
+        }
+    }
+    pipeline.end_of_input();
+    drain(pipeline);
+}
+
 /// With `BENCH_PHASES=1` (and `BENCH_PROFILE`), the best time of each phase of [`ours`]:
 /// the events (but the longest), the longest event (the content's `done` in json mode, with
 /// its strict parse), the final completion, and the drops at the end.
@@ -239,12 +270,11 @@ fn ours_phases(input: &Input, json_mode: bool, best: &mut [Duration; 4]) {
         longest = longest.max(t.elapsed());
         event.map(|event| event.expect("a valid stream"))
     };
-    for piece in input.segments().flat_map(|s| s.chunks(PIECE)) {
-        pipeline.push(piece);
-        while timed(&mut pipeline).is_some() {}
-    }
-    pipeline.end_of_input();
-    while timed(&mut pipeline).is_some() {}
+    feed(
+        &mut pipeline,
+        input,
+        |pipeline| while timed(pipeline).is_some() {},
+    );
     let streamed = t.elapsed() - longest;
     let t = Instant::now();
     let (done, kept) = finish(pipeline);
@@ -276,18 +306,12 @@ fn finish(pipeline: ChatEventPipeline) -> (ParsedChatCompletion, Option<ChatEven
 fn stream(input: &Input, options: ParseOptions) -> (ChatEventPipeline, usize) {
     let mut pipeline = ChatEventPipeline::new(options);
     let mut events = 0;
-    for piece in input.segments().flat_map(|s| s.chunks(PIECE)) {
-        pipeline.push(piece);
+    feed(&mut pipeline, input, |pipeline| {
         while let Some(event) = pipeline.next_event() {
             event.expect("a valid stream");
             events += 1;
         }
-    }
-    pipeline.end_of_input();
-    while let Some(event) = pipeline.next_event() {
-        event.expect("a valid stream");
-        events += 1;
-    }
+    });
     (pipeline, events)
 }
 
@@ -346,9 +370,9 @@ fn content_of(input: &Input) -> String {
 /// which keeps nothing between chunks.
 const SAMPLE_CHUNKS: usize = 16_384;
 
-/// One length of a mode: the length, ours's input, the peer's pieces, and in json mode the
-/// document the stream's content makes (see [`document`]).
-type Case = (usize, Input, Vec<Bytes>, Option<String>);
+/// One length of a mode: the length, the input, and in json mode the document the stream's
+/// content makes (see [`document`]).
+type Case = (usize, Input, Option<String>);
 
 /// The best times of one length: ours, the peer, and in json mode the document alone.
 type Best = (Duration, Duration, Option<Duration>);
@@ -379,9 +403,9 @@ fn measure(json_mode: bool, cases: &[Case]) -> Vec<Best> {
     let start = Instant::now();
     let mut rounds = 0;
     while rounds < 20 || start.elapsed() < budget {
-        for ((n, input, pieces, doc), best) in cases.iter().zip(&mut best) {
+        for ((n, input, doc), best) in cases.iter().zip(&mut best) {
             best.0 = best.0.min(sample(*n, &mut || ours(input, json_mode)));
-            best.1 = best.1.min(sample(*n, &mut || async_openai(pieces)));
+            best.1 = best.1.min(sample(*n, &mut || async_openai(&input.pieces)));
             if let Some(doc) = doc {
                 let t = sample(*n, &mut || document(doc));
                 best.2 = Some(best.2.map_or(t, |b: Duration| b.min(t)));
@@ -415,7 +439,7 @@ fn main() {
         let secs: u64 = parts.get(2).map_or(5, |s| s.parse().expect("seconds"));
         let peer = parts.get(3) == Some(&"peer");
         let input = Input::generate(mode, n, ring(n));
-        let pieces = input.pieces();
+        let pieces = &input.pieces;
         let start = Instant::now();
         let mut runs = 0;
         if std::env::var_os("BENCH_PHASES").is_some() {
@@ -439,7 +463,7 @@ fn main() {
             while runs == 0 || start.elapsed() < Duration::from_secs(secs) {
                 let t = Instant::now();
                 std::hint::black_box(if peer {
-                    async_openai(&pieces)
+                    async_openai(pieces)
                 } else {
                     ours(&input, mode == "json")
                 });
@@ -469,7 +493,7 @@ fn main() {
             |f| runs < f,
         ) {
             if peer {
-                std::hint::black_box(async_openai(&pieces));
+                std::hint::black_box(async_openai(pieces));
             } else {
                 std::hint::black_box(ours(&input, mode == "json"));
             }
@@ -510,13 +534,12 @@ fn main() {
             let body = input.to_bytes();
             std::fs::write(dir.join(format!("{mode}-{n}.sse")), &body).expect("writing the stream");
             sizes.push(body.len());
-            let pieces = input.pieces();
             let doc = (mode == "json").then(|| content_of(&input));
-            cases.push((n, input, pieces, doc));
+            cases.push((n, input, doc));
         }
         let best = measure(mode == "json", &cases);
         let mut documents = Vec::new();
-        for (((n, _, _, _), (t_ours, t_peer, t_doc)), bytes) in cases.iter().zip(best).zip(sizes) {
+        for (((n, _, _), (t_ours, t_peer, t_doc)), bytes) in cases.iter().zip(best).zip(sizes) {
             let chunks = n + 2;
             let ours_rate = chunks as f64 / t_ours.as_secs_f64();
             let peer_rate = chunks as f64 / t_peer.as_secs_f64();
