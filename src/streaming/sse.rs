@@ -369,14 +369,14 @@ impl Input {
             }
         }
         if self.reading_cur() {
-            return self.next_line_in_cur(limit);
+            return self.next_line_from_cur(limit);
         }
         let from = self.pos + self.scanned;
         let tail = self.buf.get(from..).unwrap_or_default();
         let Some(at) = line_end(tail) else {
             self.scanned += tail.len();
             if !self.cur.is_empty() {
-                return self.finish_line_from_cur(limit);
+                return self.next_line_from_cur(limit);
             }
             if self.scanned > limit {
                 return NextLine::TooLong(self.offset());
@@ -405,39 +405,12 @@ impl Input {
         }
     }
 
-    /// The next line when nothing is pending in `buf`: in place in `cur`, or its start
-    /// moved into `buf` when `cur` does not end it.
-    fn next_line_in_cur(&mut self, limit: usize) -> NextLine {
-        let tail = self.cur.get(self.cpos..).unwrap_or_default();
-        let Some(at) = line_end(tail) else {
-            self.detach();
-            self.scanned = self.buf.len() - self.pos;
-            if self.scanned > limit {
-                return NextLine::TooLong(self.offset());
-            }
-            return NextLine::NeedMore;
-        };
-        let start = self.cpos;
-        let end = start + at;
-        if self.cur.get(end) == Some(&b'\r') {
-            self.skip_lf = true;
-        }
+    /// The next line ended in `cur`: read in place when nothing is pending in `buf`, else the
+    /// line pending there (scanned to its end) with its rest moved in. When `cur` holds no
+    /// line ending, its unread part joins `buf`.
+    fn next_line_from_cur(&mut self, limit: usize) -> NextLine {
+        let pending = self.pos < self.buf.len();
         let offset = self.offset();
-        self.cpos = end + 1;
-        if at > limit {
-            return NextLine::TooLong(offset);
-        }
-        NextLine::Line {
-            in_cur: true,
-            start,
-            end,
-            offset,
-        }
-    }
-
-    /// The line pending in `buf` (scanned to its end) ended by the first line ending of
-    /// `cur`: its rest is moved into `buf`.
-    fn finish_line_from_cur(&mut self, limit: usize) -> NextLine {
         let tail = self.cur.get(self.cpos..).unwrap_or_default();
         let Some(at) = line_end(tail) else {
             self.detach();
@@ -447,22 +420,25 @@ impl Input {
             }
             return NextLine::NeedMore;
         };
-        self.buf
-            .extend_from_slice(tail.get(..at).unwrap_or_default());
         if tail.get(at) == Some(&b'\r') {
             self.skip_lf = true;
         }
+        let (in_cur, start, end) = if pending {
+            self.buf
+                .extend_from_slice(tail.get(..at).unwrap_or_default());
+            let start = self.pos;
+            self.pos = self.buf.len();
+            self.scanned = 0;
+            (false, start, self.pos)
+        } else {
+            (true, self.cpos, self.cpos + at)
+        };
         self.cpos += at + 1;
-        let start = self.pos;
-        let end = self.buf.len();
-        let offset = self.offset();
-        self.pos = end;
-        self.scanned = 0;
         if end - start > limit {
             return NextLine::TooLong(offset);
         }
         NextLine::Line {
-            in_cur: false,
+            in_cur,
             start,
             end,
             offset,
