@@ -369,7 +369,7 @@ async fn a_single_10_mb_chunk_streams_with_memory_a_small_multiple_of_its_size()
     assert_eq!(snapshot.content(0).map(str::len), Some(SIZE + 1));
     drop(snapshot);
     // Held at once at worst: the raw line in the decoder (and its growth), the event's data,
-    // the decoded content, the snapshot's content and the delta. Measured about 5-6x; the
+    // the decoded content, the snapshot's content and the delta. Measured about 4.6-4.7x; the
     // bound is a constant factor of the event, not of anything else.
     let peak = meter.peak();
     eprintln!("10 MB chunk: peak {peak} bytes");
