@@ -227,7 +227,9 @@ struct Input {
     /// after it belongs to the same line ending.
     skip_lf: bool,
     /// Bytes pushed whole and read in place (empty: none). Their unread part,
-    /// `cur[cpos..]`, follows `buf[pos..]` in the stream.
+    /// `cur[cpos..]`, follows `buf[pos..]` in the stream. Let go (`detach`) whenever
+    /// `next_line` needs more input, so that once the frames are drained the decoder holds
+    /// no reference to a body's chunk and the HTTP client can reuse its read buffer.
     cur: Bytes,
     /// First byte of `cur` not parsed yet.
     cpos: usize,
@@ -356,7 +358,10 @@ impl Input {
                 self.buf.get(self.pos)
             };
             match next {
-                None => return NextLine::NeedMore,
+                None => {
+                    self.detach();
+                    return NextLine::NeedMore;
+                }
                 Some(b'\n') if reading_cur => {
                     self.cpos += 1;
                     self.skip_lf = false;

@@ -1041,6 +1041,28 @@ proptest! {
     }
 }
 
+/// Once its frames are drained, the decoder holds no reference to a chunk it read in place
+/// (an HTTP client can then reuse the buffer the chunk came from).
+#[test]
+fn bytes_read_in_place_are_let_go_once_drained() {
+    for body in [
+        &b"data: 1\n\ndata: 2\n\ndata: 3"[..],
+        b"data: 1\n\n",
+        b"data: 1\r\n\r",
+        b"data: 1\r",
+        b"data",
+    ] {
+        let mut decoder = SseDecoder::new();
+        decoder.push(b"\xEF\xBB\xBF: a BOM, then a comment\n");
+        let chunk = bytes::Bytes::from(body.to_vec());
+        decoder.push_bytes(chunk.clone());
+        while let Some(frame) = decoder.next_frame() {
+            frame.unwrap();
+        }
+        assert!(chunk.is_unique(), "the decoder still holds {body:?}");
+    }
+}
+
 #[test]
 fn a_line_read_in_place_may_span_many_pushes() {
     let body = b"data: {\"a\":\r\n: c\r\n\r\ndata: 1}\r\r\nid: 7\nretry: 5\n\n";
