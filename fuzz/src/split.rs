@@ -103,8 +103,9 @@ macro_rules! impl_pipeline {
 
 /// Pushes `pieces` into `pipeline` one at a time (the first and every other one copied,
 /// `push`, the others whole, `push_bytes`: a split transcript compared with the whole one
-/// checks both), then ends the input, draining it after each step; `record` turns every item into a transcript entry (and may read the pipeline's state
-/// between items). Afterwards asserts that nothing more comes out.
+/// checks both), then ends the input, draining it after each step; `record` turns every
+/// item into a transcript entry (and may read the pipeline's state between items).
+/// Afterwards asserts that nothing more comes out.
 pub fn transcript<P, T>(
     pipeline: &mut P,
     pieces: &[&[u8]],

@@ -49,30 +49,28 @@ pub fn check(data: &[u8]) {
     // Bytes read in place (`push_bytes`, alone or in turn with `push`) give what copied
     // bytes give, offsets after an error included.
     let pieces = split::pieces(body, &cuts);
-    let copied = sse_transcript(&pieces, limit, Feed::Slices, false);
+    let split = sse_transcript(&pieces, limit, Feed::Slices);
     for feed in [Feed::Bytes, Feed::Mixed] {
         assert_eq!(
-            sse_transcript(&pieces, limit, feed, false),
-            copied,
+            sse_transcript(&pieces, limit, feed),
+            split,
             "fed as {feed:?}, split at {cuts:?}"
         );
     }
 
-    let mut whole = None;
-    split::assert_split_invariant(body, &cuts, |pieces| {
-        let transcript = sse_transcript(pieces, limit, Feed::Slices, true);
-        if whole.is_none() {
-            whole = Some(
-                transcript
-                    .items
-                    .iter()
-                    .filter_map(|item| item.as_ref().ok())
-                    .map(|(frame, _)| (frame.event.clone(), frame.data.clone(), frame.id.clone()))
-                    .collect::<Vec<_>>(),
-            );
-        }
-        transcript
-    });
+    // The same whole or split, but for how far the decoder read after an error.
+    let whole = sse_transcript(&[body], limit, Feed::Slices);
+    let frames: Vec<NaiveFrame> = whole
+        .items
+        .iter()
+        .filter_map(|item| item.as_ref().ok())
+        .map(|(frame, _)| (frame.event.clone(), frame.data.clone(), frame.id.clone()))
+        .collect();
+    assert_eq!(
+        whole.without_offset_after_error(),
+        split.without_offset_after_error(),
+        "output differs when the input is split at {cuts:?}"
+    );
 
     split::assert_split_invariant(body, &cuts, |pieces| {
         let mut decoder = OpenAiDecoder::with_decoder(SseDecoder::with_max_event_size(limit));
@@ -94,8 +92,7 @@ pub fn check(data: &[u8]) {
         if let Ok(text) = std::str::from_utf8(body) {
             let expected = naive_whatwg(text);
             assert_eq!(
-                whole.as_ref(),
-                Some(&expected),
+                frames, expected,
                 "frames differ from the naive WHATWG decoder"
             );
         }
@@ -110,14 +107,19 @@ enum Feed {
     Mixed,
 }
 
-/// What `SseDecoder` gives for `pieces` fed as `feed`, draining after every push;
-/// `hide_offset_after_error`: `offset` is `u64::MAX` once an error was returned.
-fn sse_transcript(
-    pieces: &[&[u8]],
-    limit: usize,
-    feed: Feed,
-    hide_offset_after_error: bool,
-) -> SseTranscript {
+impl SseTranscript {
+    /// The transcript with `offset` hidden (`u64::MAX`) once an error was returned: how far
+    /// the decoder read when it stopped depends on what had arrived.
+    fn without_offset_after_error(mut self) -> Self {
+        if self.items.iter().any(Result::is_err) {
+            self.offset = u64::MAX;
+        }
+        self
+    }
+}
+
+/// What `SseDecoder` gives for `pieces` fed as `feed`, draining after every push.
+fn sse_transcript(pieces: &[&[u8]], limit: usize, feed: Feed) -> SseTranscript {
     let mut decoder = SseDecoder::with_max_event_size(limit);
     let mut items = Vec::new();
     for (i, piece) in pieces.iter().enumerate() {
@@ -135,17 +137,12 @@ fn sse_transcript(
     while let Some(item) = decoder.next_frame_with_position() {
         items.push(item);
     }
-    let failed = items.iter().any(Result::is_err);
     SseTranscript {
         items,
         end,
         last_event_id: decoder.last_event_id().map(str::to_owned),
         retry: decoder.retry(),
-        offset: if failed && hide_offset_after_error {
-            u64::MAX
-        } else {
-            decoder.offset()
-        },
+        offset: decoder.offset(),
         frames: decoder.frames_decoded(),
     }
 }

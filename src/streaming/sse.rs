@@ -254,10 +254,16 @@ enum NextLine {
 }
 
 impl Input {
-    /// Appends a chunk, first dropping the parsed prefix when that costs no more than
-    /// the bytes dropped (so every byte is moved at most once overall).
+    /// Appends a chunk, first dropping the parsed prefix (see `drop_parsed`).
     fn push(&mut self, bytes: &[u8]) {
         self.detach();
+        self.drop_parsed();
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Drops the parsed prefix of `buf` when that costs no more than the bytes dropped (so
+    /// every byte is moved at most once overall).
+    fn drop_parsed(&mut self) {
         if self.pos > 0 {
             let remaining = self.buf.len() - self.pos.min(self.buf.len());
             if remaining == 0 {
@@ -273,7 +279,6 @@ impl Input {
                 self.pos = 0;
             }
         }
-        self.buf.extend_from_slice(bytes);
     }
 
     /// Takes a chunk whole, to be read in place.
@@ -282,20 +287,7 @@ impl Input {
             return;
         }
         self.detach();
-        if self.pos >= self.buf.len() {
-            // Nothing pending: the lines are read from `cur` alone.
-            self.base += self.buf.len() as u64;
-            self.buf.clear();
-            self.pos = 0;
-            if self.buf.capacity() > KEEP_LINE_CAPACITY {
-                self.buf.shrink_to(KEEP_LINE_CAPACITY);
-            }
-        } else if self.pos > 0 {
-            // A line is pending: keep only it (at most one line is moved).
-            self.base += self.pos as u64;
-            self.buf.drain(..self.pos);
-            self.pos = 0;
-        }
+        self.drop_parsed();
         self.cbase = self.base + self.buf.len() as u64;
         self.cur = bytes;
         self.cpos = 0;
@@ -362,16 +354,11 @@ impl Input {
                     self.detach();
                     return NextLine::NeedMore;
                 }
-                Some(b'\n') if reading_cur => {
-                    self.cpos += 1;
-                    self.skip_lf = false;
-                }
-                Some(b'\n') => {
-                    self.pos += 1;
-                    self.skip_lf = false;
-                }
-                Some(_) => self.skip_lf = false,
+                Some(b'\n') if reading_cur => self.cpos += 1,
+                Some(b'\n') => self.pos += 1,
+                Some(_) => {}
             }
+            self.skip_lf = false;
         }
         if self.reading_cur() {
             return self.next_line_from_cur(limit);
